@@ -1,0 +1,80 @@
+# pg_inbox: the PostgreSQL extension (PGXS, C++17) and the HTTP server.
+#
+#   make            build the extension and the server
+#   make install    install the extension into the PostgreSQL that pg_config names
+#   make run        install what is missing, build, start a private cluster and the server
+#   make test       the same set-up, then every test suite
+#   make bench      the benchmark (see bench/README.md)
+
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" extension/pg_inbox.control)
+
+MODULE_big  = pg_inbox
+OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/src/*.cpp)))
+MODULEDIR   = extension
+DATA        = extension/pg_inbox.control $(wildcard extension/pg_inbox--*--*.sql)
+DATA_built  = extension/pg_inbox--$(EXTVERSION).sql
+
+# Adding a regression test is adding sql/NAME.sql and expected/NAME.out.
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_DB  ?= pg_inbox_regress
+REGRESS_OPTS = --inputdir=. --dbname=$(REGRESS_DB)
+
+# PostgreSQL's headers are C: include them as system headers so C++ warnings stay ours.
+PG_CPPFLAGS = -Iextension/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-missing-field-initializers
+SHLIB_LINK  = -lstdc++
+
+# PGXS would also compile every C++ file to LLVM bitcode for JIT inlining. Our C++ runs
+# behind SPI and jsonb calls that JIT cannot inline across, so the bitcode buys nothing and
+# would tie the build to a clang matching the server's LLVM.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is the ordered concatenation of extension/sql/*.sql: one file per concern.
+extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) extension/pg_inbox.control
+	cat $(sort $(wildcard extension/sql/*.sql)) > $@
+
+# --- the HTTP server ----------------------------------------------------------------------
+SERVER      = server/pg_inbox_server
+SERVER_SRCS = $(sort $(wildcard server/src/*.cpp))
+SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
+SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
+
+ifneq ($(SERVER_SRCS),)
+all: $(SERVER)
+endif
+
+server/src/%.o: server/src/%.cpp $(wildcard server/src/*.hpp)
+	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
+
+$(SERVER): $(SERVER_OBJS)
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lssl -lcrypto -pthread
+
+clean: clean-server
+clean-server:
+	rm -f $(SERVER) $(SERVER_OBJS)
+
+# Every C++ object is rebuilt when a header it may include changes.
+$(OBJS): $(wildcard extension/src/*.hpp)
+
+# --- the two commands and their helpers -----------------------------------------------------
+.PHONY: deps run test stop format bench bench-smoke bench-peer clean-server
+deps:
+	scripts/deps.sh
+run:
+	scripts/run.sh
+test:
+	scripts/test.sh
+stop:
+	scripts/cluster.sh stop run
+format:
+	clang-format -i $(wildcard extension/src/*.cpp extension/src/*.hpp server/src/*.cpp server/src/*.hpp)
+bench:
+	bench/run.sh full
+bench-smoke:
+	bench/run.sh smoke
+bench-peer:
+	bench/peer.sh

@@ -1,0 +1,207 @@
+-- pg_inbox install script. Built by `make` from extension/sql/*.sql in name order; each part
+-- holds one concern. Every name is schema-qualified so a hostile search_path changes nothing.
+
+\echo Use "CREATE EXTENSION pg_inbox" to load this file. \quit
+
+-- ---------------------------------------------------------------------------------------------
+-- 00_schema: the notifications table, its indexes and the unread counters.
+--
+-- Every table is keyed by user_id first, and no constraint, index or trigger looks at two
+-- users' rows together, so each can be distributed by user_id (Citus) as it stands.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.notifications (
+    user_id      text        NOT NULL,
+    id           bigint      GENERATED ALWAYS AS IDENTITY,
+    workspace_id text,
+    type         text        NOT NULL DEFAULT 'info',
+    title        text,
+    body         text,
+    data         jsonb       NOT NULL DEFAULT '{}',
+    actor_id     text,
+    collection   text,
+    item         text,
+    group_key    text,
+    read_at      timestamptz,
+    archived_at  timestamptz,
+    deleted_at   timestamptz,
+    created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT notifications_pkey PRIMARY KEY (user_id, id),
+    CONSTRAINT notifications_user_id_length      CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_workspace_id_length CHECK (pg_catalog.length(workspace_id) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_actor_id_length     CHECK (pg_catalog.length(actor_id) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_collection_length   CHECK (pg_catalog.length(collection) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_item_length         CHECK (pg_catalog.length(item) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_group_key_length    CHECK (pg_catalog.length(group_key) BETWEEN 1 AND 255),
+    CONSTRAINT notifications_type_format         CHECK (type OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'),
+    CONSTRAINT notifications_title_length        CHECK (pg_catalog.length(title) <= 1000),
+    CONSTRAINT notifications_body_length         CHECK (pg_catalog.length(body) <= 20000),
+    CONSTRAINT notifications_data_object         CHECK (pg_catalog.jsonb_typeof(data) = 'object'),
+    CONSTRAINT notifications_data_size           CHECK (pg_catalog.octet_length(data::text) <= 32768)
+);
+
+COMMENT ON TABLE inbox.notifications IS
+    'In-app notifications, one row per recipient. read_at, archived_at and deleted_at are NULL while the notification is unread, in the inbox and not deleted.';
+
+-- The listings: newest first, the active rows of one user, and the same within a workspace,
+-- by type, unread only, and the trash view. Keyset seeks on (created_at, id) use them too.
+CREATE INDEX notifications_active_idx ON inbox.notifications
+    (user_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX notifications_unread_idx ON inbox.notifications
+    (user_id, created_at DESC, id DESC) WHERE deleted_at IS NULL AND read_at IS NULL;
+CREATE INDEX notifications_workspace_idx ON inbox.notifications
+    (user_id, workspace_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX notifications_type_idx ON inbox.notifications
+    (user_id, type, created_at DESC, id DESC) WHERE deleted_at IS NULL;
+CREATE INDEX notifications_trash_idx ON inbox.notifications
+    (user_id, created_at DESC, id DESC) WHERE deleted_at IS NOT NULL;
+
+-- ---------------------------------------------------------------------------------------------
+-- Counters. Reading a count is one primary-key lookup whatever the inbox size. They are
+-- maintained by statement-level triggers, so a bulk statement touches each counter row once,
+-- in user_id order (concurrent bulk statements cannot deadlock on them).
+--   active  rows not soft-deleted;   unread  of those, not read;   deleted  soft-deleted rows
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.user_counters (
+    user_id text   NOT NULL PRIMARY KEY,
+    active  bigint NOT NULL DEFAULT 0,
+    unread  bigint NOT NULL DEFAULT 0,
+    deleted bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE inbox.workspace_counters (
+    user_id      text   NOT NULL,
+    workspace_id text   NOT NULL,
+    active       bigint NOT NULL DEFAULT 0,
+    unread       bigint NOT NULL DEFAULT 0,
+    deleted      bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, workspace_id)
+);
+
+COMMENT ON TABLE inbox.user_counters IS
+    'Per-user counts of active, unread and soft-deleted notifications, kept exact by triggers. Rebuilt by inbox.rebuild_counters().';
+COMMENT ON TABLE inbox.workspace_counters IS
+    'The same counts per user and workspace, for notifications that have a workspace.';
+
+CREATE TYPE inbox.counter_delta AS (
+    user_id      text,
+    workspace_id text,
+    active       bigint,
+    unread       bigint,
+    deleted      bigint
+);
+
+-- Adds a set of signed row contributions to both counter tables.
+CREATE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[])
+RETURNS void
+LANGUAGE sql
+AS $$
+    INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
+    SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
+      FROM pg_catalog.unnest(deltas) AS d
+     GROUP BY d.user_id
+    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+     ORDER BY d.user_id
+    ON CONFLICT (user_id) DO UPDATE
+       SET active  = c.active  + excluded.active,
+           unread  = c.unread  + excluded.unread,
+           deleted = c.deleted + excluded.deleted;
+
+    INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
+    SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.workspace_id IS NOT NULL
+     GROUP BY d.user_id, d.workspace_id
+    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+     ORDER BY d.user_id, d.workspace_id
+    ON CONFLICT (user_id, workspace_id) DO UPDATE
+       SET active  = c.active  + excluded.active,
+           unread  = c.unread  + excluded.unread,
+           deleted = c.deleted + excluded.deleted;
+$$;
+
+-- What one row contributes to the counters, with sign +1 (it appears) or -1 (it goes).
+CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint)
+RETURNS inbox.counter_delta
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ROW(n.user_id, n.workspace_id,
+               sign * (n.deleted_at IS NULL)::int,
+               sign * (n.deleted_at IS NULL AND n.read_at IS NULL)::int,
+               sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
+$$;
+
+CREATE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(n, 1) FROM new_rows n));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(n, 1) FROM new_rows n
+        UNION ALL
+        SELECT inbox._counter_delta(o, -1) FROM old_rows o));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(o, -1) FROM old_rows o));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION inbox._counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER counters_after_insert AFTER INSERT ON inbox.notifications
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._counters_after_insert();
+-- (Transition tables rule out an UPDATE OF column list; rows whose counted columns did not
+-- change add up to zero and touch no counter.)
+CREATE TRIGGER counters_after_update AFTER UPDATE ON inbox.notifications
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._counters_after_update();
+CREATE TRIGGER counters_after_delete AFTER DELETE ON inbox.notifications
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._counters_after_delete();
+CREATE TRIGGER counters_after_truncate AFTER TRUNCATE ON inbox.notifications
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._counters_after_truncate();
+
+-- Recomputes every counter from the rows (after a restore, or to prove them exact).
+CREATE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE sql
+AS $$
+    TRUNCATE inbox.user_counters, inbox.workspace_counters;
+    SELECT inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(n, 1) FROM inbox.notifications n));
+$$;
+
+COMMENT ON FUNCTION inbox.rebuild_counters() IS
+    'Recomputes inbox.user_counters and inbox.workspace_counters from inbox.notifications.';
+
+-- pg_dump keeps the notifications. The counters are not dumped: restoring the rows fires the
+-- insert trigger, which rebuilds them.
+SELECT pg_catalog.pg_extension_config_dump('inbox.notifications', '');
+SELECT pg_catalog.pg_extension_config_dump('inbox.notifications_id_seq', '');

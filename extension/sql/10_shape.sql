@@ -1,0 +1,145 @@
+-- ---------------------------------------------------------------------------------------------
+-- 10_shape: public ids, the one JSON shape of a notification, and input checking.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox.public_id(internal_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgi_public_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.public_id(bigint) IS
+    'The public id (ntf_...) of the notification with this internal id.';
+
+CREATE FUNCTION inbox.internal_id(public_id text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgi_internal_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.internal_id(text) IS
+    'The internal id behind a public id; raises 22023 for text that is not a public id.';
+
+-- Timestamps leave the API as ISO-8601 in UTC with microseconds, whatever the session's
+-- TimeZone, so a value read back can be used as an exact filter bound.
+CREATE FUNCTION inbox.iso_time(t timestamptz)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+-- The API shape of a notification: the one place that decides field names.
+CREATE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id',          inbox.public_id(n.id),
+        'userId',      n.user_id,
+        'workspaceId', n.workspace_id,
+        'type',        n.type,
+        'title',       n.title,
+        'body',        n.body,
+        'data',        n.data,
+        'read',        n.read_at IS NOT NULL,
+        'readAt',      inbox.iso_time(n.read_at),
+        'archived',    n.archived_at IS NOT NULL,
+        'archivedAt',  inbox.iso_time(n.archived_at),
+        'deletedAt',   inbox.iso_time(n.deleted_at),
+        'actorId',     n.actor_id,
+        'collection',  n.collection,
+        'item',        n.item,
+        'groupKey',    n.group_key,
+        'createdAt',   inbox.iso_time(n.created_at),
+        'updatedAt',   inbox.iso_time(n.updated_at))
+$$;
+
+COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS
+    'A notification row in the API shape (camelCase, public id, UTC ISO-8601 times).';
+
+-- The writable fields of a notification, by API name: column and JSON type.
+CREATE TABLE inbox.writable_fields (
+    field     text PRIMARY KEY,
+    column_   name NOT NULL,
+    json_type text NOT NULL,
+    on_create boolean NOT NULL,
+    on_update boolean NOT NULL
+);
+
+INSERT INTO inbox.writable_fields VALUES
+    ('userId',      'user_id',      'string', true,  false),
+    ('workspaceId', 'workspace_id', 'string', true,  false),
+    ('type',        'type',         'string', true,  true),
+    ('title',       'title',        'string', true,  true),
+    ('body',        'body',         'string', true,  true),
+    ('data',        'data',         'object', true,  true),
+    ('actorId',     'actor_id',     'string', true,  false),
+    ('collection',  'collection',   'string', true,  true),
+    ('item',        'item',         'string', true,  true),
+    ('groupKey',    'group_key',    'string', true,  true);
+
+-- Checks a create or update object: a JSON object, only known fields for that operation, each
+-- of the right JSON type (null is allowed for the optional text fields). `path` prefixes the
+-- error messages, e.g. 'notifications[3]'.
+CREATE FUNCTION inbox._check_fields(obj jsonb, operation text, path text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    key   text;
+    value jsonb;
+    spec  inbox.writable_fields;
+    where_ text := CASE WHEN path = '' THEN '' ELSE path || '.' END;
+BEGIN
+    IF obj IS NULL OR pg_catalog.jsonb_typeof(obj) <> 'object' THEN
+        RAISE EXCEPTION '%: expected a JSON object', coalesce(nullif(path, ''), 'notification')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(obj) AS e LOOP
+        SELECT * INTO spec FROM inbox.writable_fields f
+         WHERE f.field = key AND CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION '%: unknown field', where_ || key
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Fields that can be ' || operation || 'd: '
+                               || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
+                                     FROM inbox.writable_fields f
+                                    WHERE CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END)
+                               || '.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value) = 'null' THEN
+            IF spec.field IN ('userId', 'type', 'data') THEN
+                RAISE EXCEPTION '%: must not be null', where_ || key
+                      USING ERRCODE = 'null_value_not_allowed';
+            END IF;
+        ELSIF pg_catalog.jsonb_typeof(value) <> spec.json_type THEN
+            RAISE EXCEPTION '%: expected a JSON %, got %', where_ || key, spec.json_type,
+                  pg_catalog.jsonb_typeof(value)
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Public ids of a bulk call, decoded: not empty, no id twice.
+CREATE FUNCTION inbox._resolve_ids(ids text[])
+RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    resolved bigint[];
+    duplicate text;
+BEGIN
+    IF ids IS NULL OR pg_catalog.cardinality(ids) = 0 THEN
+        RAISE EXCEPTION 'ids: expected at least one notification id'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT i INTO duplicate FROM pg_catalog.unnest(ids) AS i GROUP BY i HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ids: % is listed more than once', duplicate
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT pg_catalog.array_agg(inbox.internal_id(i) ORDER BY o) INTO resolved
+      FROM pg_catalog.unnest(ids) WITH ORDINALITY AS u(i, o);
+    RETURN resolved;
+END
+$$;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what pg_inbox needs to build, run and test, from Debian's packages and npm.
+# Installs only what is missing, so a second run does nothing.
+source "$(dirname "$0")/lib.sh"
+
+packages=(
+  g++ make pkg-config
+  postgresql-15 postgresql-server-dev-15 postgresql-contrib
+  libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
+  curl
+)
+[[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# Node.js runs the HTTP, Directus SDK and GraphQL test clients; any Node >= 18 will do.
+if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
+  missing+=(nodejs npm)
+elif ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
+
+if ((${#missing[@]})); then
+  say "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The test clients (node:test suites, @directus/sdk, graphql-js) are pinned in tests/package-lock.json.
+if [[ -f $ROOT/tests/package.json ]]; then
+  if [[ ! -d $ROOT/tests/node_modules ]] || [[ $ROOT/tests/package-lock.json -nt $ROOT/tests/node_modules ]]; then
+    say "installing the test clients with npm"
+    (cd "$ROOT/tests" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+  fi
+fi

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make test`: the whole set-up, then every suite, then one closing line "N passed, N failed".
+#
+# Suites: the pg_regress suite (sql/, expected/), then each executable tests/*.sh in name
+# order. A suite script gets PGHOST, PGPORT, PGUSER, DATABASE_URL and ROOT in its
+# environment and ends its output with a line "N passed, N failed".
+#
+# PG_INBOX_TEST_PORT and PG_INBOX_TEST_CLUSTER let two checkouts test side by side.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+port=${PG_INBOX_TEST_PORT:-55433}
+cluster=${PG_INBOX_TEST_CLUSTER:-test}
+
+"$ROOT/scripts/deps.sh"
+say "building"
+make -s -j"$(nproc)"
+as_root make -s install >/dev/null
+say "starting a fresh test cluster on port $port"
+"$ROOT/scripts/cluster.sh" start "$cluster" "$port" --fresh
+trap '"$ROOT/scripts/cluster.sh" stop "$cluster"' EXIT
+
+export ROOT PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PG_INBOX_TEST_CLUSTER=$cluster
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
+
+passed=0
+failed=0
+results=()
+count() { # suite-name passed failed
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  results+=("$(printf '%-28s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+say "pg_regress"
+log=$(mktemp)
+if make -s installcheck >"$log" 2>&1; then :; fi
+cat "$log"
+if total=$(grep -oP 'All \K[0-9]+(?= tests passed)' "$log"); then
+  count pg_regress "$total" 0
+elif line=$(grep -oP '[0-9]+ of [0-9]+ tests failed' "$log"); then
+  read -r bad _ all _ <<<"$line"
+  count pg_regress $((all - bad)) "$bad"
+  [[ -f regression.diffs ]] && cat regression.diffs
+else
+  count pg_regress 0 1
+fi
+rm -f "$log"
+
+for suite in "$ROOT"/tests/*.sh; do
+  [[ -x $suite ]] || continue
+  name=$(basename "$suite" .sh)
+  say "suite $name"
+  log=$(mktemp)
+  if "$suite" 2>&1 | tee "$log"; then status=0; else status=$?; fi
+  if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1) && [[ -n $line ]]; then
+    read -r p _ f _ <<<"$line"
+    # A suite that crashed after counting still fails.
+    ((status != 0 && f == 0)) && f=1
+    count "$name" "$p" "$f"
+  else
+    count "$name" 0 1
+  fi
+  rm -f "$log"
+done
+
+echo
+printf '%s\n' "${results[@]}"
+echo "$passed passed, $failed failed"
+((failed == 0))
