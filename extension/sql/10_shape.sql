@@ -135,7 +135,7 @@ BEGIN
     END IF;
     SELECT i INTO duplicate FROM pg_catalog.unnest(ids) AS i GROUP BY i HAVING count(*) > 1 LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'ids: % is listed more than once', duplicate
+        RAISE EXCEPTION 'ids: "%" is listed more than once', duplicate
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT pg_catalog.array_agg(inbox.internal_id(i) ORDER BY o) INTO resolved

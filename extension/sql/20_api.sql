@@ -97,7 +97,7 @@ BEGIN
     END IF;
     SELECT u INTO duplicate FROM pg_catalog.unnest(user_ids) AS u GROUP BY u HAVING count(*) > 1 LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'userIds: % is listed more than once', duplicate
+        RAISE EXCEPTION 'userIds: "%" is listed more than once', duplicate
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM inbox._check_fields(template, 'create', 'template');
