@@ -19,10 +19,12 @@ COMMENT ON FUNCTION inbox.internal_id(text) IS
     'The internal id behind a public id; raises 22023 for text that is not a public id.';
 
 -- Timestamps leave the API as ISO-8601 in UTC with microseconds, whatever the session's
--- TimeZone, so a value read back can be used as an exact filter bound.
+-- TimeZone, so a value read back can be used as an exact filter bound. STABLE, as to_char is:
+-- an IMMUTABLE wrapper would stop the planner from inlining it (and inbox.to_json) into the
+-- query, which costs about three times as much per row.
 CREATE FUNCTION inbox.iso_time(t timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 AS $$
     SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
@@ -30,7 +32,7 @@ $$;
 -- The API shape of a notification: the one place that decides field names.
 CREATE FUNCTION inbox.to_json(n inbox.notifications)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT pg_catalog.jsonb_build_object(
         'id',          inbox.public_id(n.id),

@@ -18,14 +18,6 @@ AS $$
     RETURNING n.*
 $$;
 
-CREATE FUNCTION inbox._json_array(rows inbox.notifications[])
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT coalesce(pg_catalog.jsonb_agg(inbox.to_json(rows[i]) ORDER BY i), '[]')
-      FROM pg_catalog.generate_subscripts(rows, 1) AS i
-$$;
-
 CREATE FUNCTION inbox.create(user_id text, notification jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -70,10 +62,11 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
-    RETURN inbox._json_array(ARRAY(
-        SELECT n FROM inbox._insert(
-            ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(notifications) AS e),
-            ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e)) AS n));
+    -- Identity values follow the insert order, so ordering by id gives the input order.
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n) ORDER BY n.id)
+              FROM inbox._insert(
+                   ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(notifications) AS e),
+                   ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e)) AS n);
 END
 $$;
 
@@ -105,9 +98,9 @@ BEGIN
         RAISE EXCEPTION 'template.userId: a fan-out takes its recipients from userIds'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN inbox._json_array(ARRAY(
-        SELECT n FROM inbox._insert(user_ids,
-            ARRAY(SELECT template FROM pg_catalog.generate_series(1, pg_catalog.cardinality(user_ids)))) AS n));
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n) ORDER BY n.id)
+              FROM inbox._insert(user_ids,
+                   pg_catalog.array_fill(template, ARRAY[pg_catalog.cardinality(user_ids)])) AS n);
 END
 $$;
 
@@ -229,7 +222,9 @@ CREATE FUNCTION inbox._change_many(user_id text, ids text[], action text, change
 RETURNS jsonb
 LANGUAGE sql
 AS $$
-    SELECT inbox._json_array(ARRAY(SELECT c FROM inbox._change(user_id, ids, action, changes) AS c))
+    -- A function scan yields _change's rows in the order it returned them: the ids' order.
+    SELECT coalesce(pg_catalog.jsonb_agg(inbox.to_json(c)), '[]')
+      FROM inbox._change(user_id, ids, action, changes) AS c
 $$;
 
 -- The public state-change functions: each takes one id (and returns the object) or an array
