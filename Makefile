@@ -69,6 +69,7 @@ run:
 test:
 	scripts/test.sh
 stop:
+	-[ -f .pg/server.pid ] && kill $$(cat .pg/server.pid) 2>/dev/null; rm -f .pg/server.pid
 	scripts/cluster.sh stop run
 format:
 	clang-format -i $(wildcard extension/src/*.cpp extension/src/*.hpp server/src/*.cpp server/src/*.hpp)
