@@ -16,7 +16,7 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 # Node.js runs the HTTP, Directus SDK and GraphQL test clients; any Node >= 18 will do.
-if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.node.split(".")[0] < 18)'; then
+if ! command -v node >/dev/null || ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
   missing+=(nodejs npm)
 elif ! command -v npm >/dev/null; then
   missing+=(npm)
