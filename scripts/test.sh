@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: the whole set-up, then every suite, then one closing line "N passed, N failed".
 #
-# Suites: the pg_regress suite (sql/, expected/), then each executable tests/*.sh in name
-# order. A suite script gets PGHOST, PGPORT, PGUSER, DATABASE_URL and ROOT in its
+# Suites: the pg_regress suite (sql/, expected/), the isolation specs (specs/), then each
+# executable tests/*.sh in name order. A suite script gets PGHOST, PGPORT, PGUSER, DATABASE_URL and ROOT in its
 # environment and ends its output with a line "N passed, N failed".
 #
 # PG_INBOX_TEST_PORT and PG_INBOX_TEST_CLUSTER let two checkouts test side by side.
@@ -32,20 +32,28 @@ count() { # suite-name passed failed
   results+=("$(printf '%-28s %4d passed, %d failed' "$1" "$2" "$3")")
 }
 
-say "pg_regress"
-log=$(mktemp)
-if make -s installcheck >"$log" 2>&1; then :; fi
-cat "$log"
-if total=$(grep -oP 'All \K[0-9]+(?= tests passed)' "$log"); then
-  count pg_regress "$total" 0
-elif line=$(grep -oP '[0-9]+ of [0-9]+ tests failed' "$log"); then
-  read -r bad _ all _ <<<"$line"
-  count pg_regress $((all - bad)) "$bad"
-  [[ -f regression.diffs ]] && cat regression.diffs
-else
-  count pg_regress 0 1
-fi
-rm -f "$log"
+# pg_regress (sql/, expected/) and the isolation specs (specs/, expected/), each run to the end.
+run_pg_regress() { # name make-arguments...
+  local name=$1 log line
+  shift
+  say "$name"
+  log=$(mktemp)
+  if make -s installcheck "$@" >"$log" 2>&1; then :; fi
+  cat "$log"
+  if line=$(grep -oE 'All [0-9]+ tests passed' "$log"); then
+    read -r _ n _ <<<"$line"
+    count "$name" "$n" 0
+  elif line=$(grep -oE '[0-9]+ of [0-9]+ tests failed' "$log"); then
+    read -r bad _ all _ <<<"$line"
+    count "$name" $((all - bad)) "$bad"
+    cat regression.diffs output_iso/regression.diffs 2>/dev/null || true
+  else
+    count "$name" 0 1
+  fi
+  rm -f "$log"
+}
+run_pg_regress pg_regress ISOLATION=
+run_pg_regress isolation REGRESS=
 
 for suite in "$ROOT"/tests/*.sh; do
   [[ -x $suite ]] || continue
