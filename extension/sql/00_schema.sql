@@ -22,6 +22,10 @@ CREATE TABLE inbox.notifications (
     collection   text,
     item         text,
     group_key    text,
+    -- Filled only when creates aggregate into this row (inbox.notification_actors holds all):
+    -- the most recent distinct actors, newest first, and how many there are in all.
+    recent_actor_ids text[]  NOT NULL DEFAULT '{}',
+    actor_count      integer NOT NULL DEFAULT 0,
     read_at      timestamptz,
     archived_at  timestamptz,
     deleted_at   timestamptz,
@@ -38,7 +42,8 @@ CREATE TABLE inbox.notifications (
     CONSTRAINT notifications_title_length        CHECK (pg_catalog.length(title) <= 1000),
     CONSTRAINT notifications_body_length         CHECK (pg_catalog.length(body) <= 20000),
     CONSTRAINT notifications_data_object         CHECK (pg_catalog.jsonb_typeof(data) = 'object'),
-    CONSTRAINT notifications_data_size           CHECK (pg_catalog.octet_length(data::text) <= 32768)
+    CONSTRAINT notifications_data_size           CHECK (pg_catalog.octet_length(data::text) <= 32768),
+    CONSTRAINT notifications_recent_actors_bound CHECK (pg_catalog.cardinality(recent_actor_ids) <= 10)
 );
 
 COMMENT ON TABLE inbox.notifications IS

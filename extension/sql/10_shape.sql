@@ -48,6 +48,11 @@ AS $$
         'archivedAt',  inbox.iso_time(n.archived_at),
         'deletedAt',   inbox.iso_time(n.deleted_at),
         'actorId',     n.actor_id,
+        -- A row that never aggregated has its one actor, if any.
+        'actors',      pg_catalog.to_jsonb(CASE WHEN n.actor_count > 0 THEN n.recent_actor_ids
+                                                WHEN n.actor_id IS NOT NULL THEN ARRAY[n.actor_id]
+                                                ELSE '{}'::text[] END),
+        'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
         'collection',  n.collection,
         'item',        n.item,
         'groupKey',    n.group_key,
