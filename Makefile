@@ -17,10 +17,12 @@ DATA_built  = extension/pg_inbox--$(EXTVERSION).sql
 # Adding a regression test is adding sql/NAME.sql and expected/NAME.out.
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_DB  ?= pg_inbox_regress
-REGRESS_OPTS = --inputdir=. --dbname=$(REGRESS_DB)
+REGRESS_OPTS = --inputdir=.
+CONTRIB_TESTDB = $(REGRESS_DB)
 # Concurrency: isolation specs in specs/, expected output in expected/.
 ISOLATION      = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --inputdir=.
+ISOLATION_TESTDB = $(REGRESS_DB)_isolation
 
 # PostgreSQL's headers are C: include them as system headers so C++ warnings stay ours.
 PG_CPPFLAGS = -Iextension/src -isystem $(shell $(PG_CONFIG) --includedir-server)

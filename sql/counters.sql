@@ -121,7 +121,7 @@ UPDATE inbox.user_counters SET unread = unread + 5 WHERE user_id = 'u1';
 SELECT count(*) AS drifted FROM pg_temp.counter_errors;
 SELECT inbox.rebuild_counters();
 SELECT * FROM pg_temp.counter_errors;
-TRUNCATE inbox.notifications;
+TRUNCATE inbox.notifications CASCADE;   -- CASCADE: notification_actors refers to it
 SELECT (SELECT count(*) FROM inbox.user_counters) AS user_rows,
        (SELECT count(*) FROM inbox.workspace_counters) AS workspace_rows;
 

@@ -66,7 +66,7 @@ COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS
 -- The writable fields of a notification, by API name: column and JSON type.
 CREATE TABLE inbox.writable_fields (
     field     text PRIMARY KEY,
-    column_   name NOT NULL,
+    column_   name,          -- NULL for an option that is not stored (aggregate)
     json_type text NOT NULL,
     on_create boolean NOT NULL,
     on_update boolean NOT NULL
@@ -82,7 +82,16 @@ INSERT INTO inbox.writable_fields VALUES
     ('actorId',     'actor_id',     'string', true,  false),
     ('collection',  'collection',   'string', true,  true),
     ('item',        'item',         'string', true,  true),
-    ('groupKey',    'group_key',    'string', true,  true);
+    ('groupKey',    'group_key',    'string', true,  true),
+    ('aggregate',   NULL,           'boolean', true, false);
+
+-- The path of a field in an error message: 'type', 'template.type', 'notifications[3].type'.
+CREATE FUNCTION inbox._path(parent text, field text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN coalesce(parent, '') = '' THEN field ELSE parent || '.' || field END
+$$;
 
 -- Checks a create or update object: a JSON object, only known fields for that operation, each
 -- of the right JSON type (null is allowed for the optional text fields). `path` prefixes the
@@ -95,7 +104,6 @@ DECLARE
     key   text;
     value jsonb;
     spec  inbox.writable_fields;
-    where_ text := CASE WHEN path = '' THEN '' ELSE path || '.' END;
 BEGIN
     IF obj IS NULL OR pg_catalog.jsonb_typeof(obj) <> 'object' THEN
         RAISE EXCEPTION '%: expected a JSON object', coalesce(nullif(path, ''), 'notification')
@@ -105,7 +113,7 @@ BEGIN
         SELECT * INTO spec FROM inbox.writable_fields f
          WHERE f.field = key AND CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END;
         IF NOT FOUND THEN
-            RAISE EXCEPTION '%: unknown field', where_ || key
+            RAISE EXCEPTION '%: unknown field', inbox._path(path, key)
                   USING ERRCODE = 'invalid_parameter_value',
                         HINT = 'Fields that can be ' || operation || 'd: '
                                || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
@@ -115,11 +123,11 @@ BEGIN
         END IF;
         IF pg_catalog.jsonb_typeof(value) = 'null' THEN
             IF spec.field IN ('userId', 'type', 'data') THEN
-                RAISE EXCEPTION '%: must not be null', where_ || key
+                RAISE EXCEPTION '%: must not be null', inbox._path(path, key)
                       USING ERRCODE = 'null_value_not_allowed';
             END IF;
         ELSIF pg_catalog.jsonb_typeof(value) <> spec.json_type THEN
-            RAISE EXCEPTION '%: expected a JSON %, got %', where_ || key, spec.json_type,
+            RAISE EXCEPTION '%: expected a JSON %, got %', inbox._path(path, key), spec.json_type,
                   pg_catalog.jsonb_typeof(value)
                   USING ERRCODE = 'invalid_parameter_value';
         END IF;

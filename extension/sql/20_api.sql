@@ -5,14 +5,18 @@
 -- ---------------------------------------------------------------------------------------------
 
 -- Inserts the notifications described by (user_id, object) pairs, in order, and returns them.
+-- Callers go through inbox._create (25_aggregation.sql), which checks types and aggregates.
 CREATE FUNCTION inbox._insert(user_ids text[], objects jsonb[])
 RETURNS SETOF inbox.notifications
 LANGUAGE sql
 AS $$
     INSERT INTO inbox.notifications AS n
-           (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key)
+           (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+            recent_actor_ids, actor_count)
     SELECT u.user_id, o->>'workspaceId', coalesce(o->>'type', 'info'), o->>'title', o->>'body',
-           coalesce(o->'data', '{}'), o->>'actorId', o->>'collection', o->>'item', o->>'groupKey'
+           coalesce(o->'data', '{}'), o->>'actorId', o->>'collection', o->>'item', o->>'groupKey',
+           CASE WHEN o->>'actorId' IS NULL THEN '{}' ELSE ARRAY[o->>'actorId'] END,
+           (o->>'actorId' IS NOT NULL)::int
       FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(objects)) WITH ORDINALITY AS u(user_id, o, ord)
      ORDER BY u.ord
     RETURNING n.*
@@ -30,7 +34,7 @@ BEGIN
         RAISE EXCEPTION 'userId: does not match the user_id argument'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO created FROM inbox._insert(ARRAY[user_id], ARRAY[notification]);
+    SELECT * INTO created FROM inbox._create(ARRAY[user_id], ARRAY[notification], '', false);
     RETURN inbox.to_json(created);
 END
 $$;
@@ -62,11 +66,12 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
-    -- Identity values follow the insert order, so ordering by id gives the input order.
-    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n) ORDER BY n.id)
-              FROM inbox._insert(
+    -- A function scan yields inbox._create's rows in input order.
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n))
+              FROM inbox._create(
                    ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(notifications) AS e),
-                   ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e)) AS n);
+                   ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e),
+                   'notifications', true) AS n);
 END
 $$;
 
@@ -98,9 +103,10 @@ BEGIN
         RAISE EXCEPTION 'template.userId: a fan-out takes its recipients from userIds'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n) ORDER BY n.id)
-              FROM inbox._insert(user_ids,
-                   pg_catalog.array_fill(template, ARRAY[pg_catalog.cardinality(user_ids)])) AS n);
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n))
+              FROM inbox._create(user_ids,
+                   pg_catalog.array_fill(template, ARRAY[pg_catalog.cardinality(user_ids)]),
+                   'template', false) AS n);
 END
 $$;
 
@@ -147,6 +153,9 @@ BEGIN
         IF changes = '{}' THEN
             RAISE EXCEPTION 'changes: expected at least one field to update'
                   USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF changes ? 'type' THEN
+            PERFORM inbox._check_types(ARRAY[changes], 'changes', false);
         END IF;
     END IF;
 

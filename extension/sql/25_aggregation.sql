@@ -1,0 +1,120 @@
+-- ---------------------------------------------------------------------------------------------
+-- 25_aggregation: several actors behind one notification, the way Diaspora's event_creators
+-- work. A create that aggregates, for a recipient who already has an unread, not deleted
+-- notification with the same groupKey, adds its actor to that notification instead of
+-- inserting a row: no duplicate actor, updatedAt bumped, still unread, and returns it.
+-- ---------------------------------------------------------------------------------------------
+
+-- Every actor of a notification that has aggregated, with when each last acted.
+CREATE TABLE inbox.notification_actors (
+    user_id         text        NOT NULL,
+    notification_id bigint      NOT NULL,
+    actor_id        text        NOT NULL,
+    acted_at        timestamptz NOT NULL,
+    PRIMARY KEY (user_id, notification_id, actor_id),
+    FOREIGN KEY (user_id, notification_id) REFERENCES inbox.notifications (user_id, id) ON DELETE CASCADE,
+    CONSTRAINT notification_actors_actor_id_length CHECK (pg_catalog.length(actor_id) BETWEEN 1 AND 255)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.notification_actors', '');
+
+-- The unread notification of a group, found without scanning the user's inbox.
+CREATE INDEX notifications_open_group_idx ON inbox.notifications (user_id, group_key, created_at DESC)
+    WHERE read_at IS NULL AND deleted_at IS NULL AND group_key IS NOT NULL;
+
+-- Whether a create object aggregates: its own "aggregate" flag, else its type's setting.
+CREATE FUNCTION inbox._wants_aggregate(o jsonb)
+RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce((o->>'aggregate')::boolean,
+                    (SELECT t.aggregate AND o ? 'groupKey' AND o ? 'actorId'
+                       FROM inbox.notification_types t WHERE t.name = coalesce(o->>'type', 'info')),
+                    false)
+$$;
+
+CREATE FUNCTION inbox._aggregate(user_id text, o jsonb, path text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target inbox.notifications;
+    grp    text := o->>'groupKey';
+    actor  text := o->>'actorId';
+BEGIN
+    IF grp IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Concurrent creates for one group take turns, so none inserts a second row and no actor
+    -- is lost. The lock is per user and group; it is released at commit.
+    PERFORM pg_catalog.pg_advisory_xact_lock(
+        pg_catalog.hashtextextended('pg_inbox.group:' || user_id || pg_catalog.chr(31) || grp, 0));
+
+    SELECT * INTO target FROM inbox.notifications n
+     WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
+       AND n.read_at IS NULL AND n.deleted_at IS NULL
+     ORDER BY n.created_at DESC, n.id DESC
+     LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        SELECT * INTO target FROM inbox._insert(ARRAY[user_id], ARRAY[o]);
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp());
+        RETURN target;
+    END IF;
+
+    -- A row created without aggregating has its one actor only on the row: record it first.
+    INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+    SELECT target.user_id, target.id, a, target.created_at
+      FROM pg_catalog.unnest(target.recent_actor_ids) AS a
+    ON CONFLICT DO NOTHING;
+    -- clock_timestamp, not now(): several aggregations in one transaction stay in order.
+    INSERT INTO inbox.notification_actors AS a (user_id, notification_id, actor_id, acted_at)
+    VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
+    ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
+
+    UPDATE inbox.notifications n
+       SET actor_id = actor,
+           recent_actor_ids = ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                                     WHERE a.user_id = n.user_id AND a.notification_id = n.id
+                                     ORDER BY a.acted_at DESC, a.actor_id
+                                     LIMIT 10),
+           actor_count = (SELECT count(*) FROM inbox.notification_actors a
+                           WHERE a.user_id = n.user_id AND a.notification_id = n.id),
+           updated_at = pg_catalog.now()
+     WHERE n.user_id = target.user_id AND n.id = target.id
+    RETURNING n.* INTO target;
+    RETURN target;
+END
+$$;
+
+-- The one way rows are created: type check, then one bulk insert, or one by one in input
+-- order when some of them aggregate. Returns the rows in input order. `path` names the input
+-- in errors; with `indexed`, objects are its elements (notifications[3].type), otherwise
+-- every object is that one input (template.type).
+CREATE FUNCTION inbox._create(user_ids text[], objects jsonb[], path text, indexed boolean)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    one_path text;
+BEGIN
+    PERFORM inbox._check_types(objects, path, indexed);
+    IF NOT EXISTS (SELECT FROM (SELECT DISTINCT o FROM pg_catalog.unnest(objects) AS o) AS d
+                    WHERE inbox._wants_aggregate(d.o)) THEN
+        -- Identity values follow the insert order.
+        RETURN QUERY SELECT * FROM inbox._insert(user_ids, objects) AS n ORDER BY n.id;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+        one_path := CASE WHEN indexed THEN path || '[' || (i - 1) || ']' ELSE path END;
+        IF inbox._wants_aggregate(objects[i]) THEN
+            RETURN NEXT inbox._aggregate(user_ids[i], objects[i], one_path);
+        ELSE
+            RETURN QUERY SELECT * FROM inbox._insert(ARRAY[user_ids[i]], ARRAY[objects[i]]);
+        END IF;
+    END LOOP;
+END
+$$;
