@@ -10,6 +10,10 @@ SELECT jsonb_array_length(inbox.fan_out(ARRAY(SELECT 'u' || i FROM generate_seri
                                         '{"title": "dumped", "workspaceId": "w", "data": {"k": [1, 2]}}')) AS created;
 SELECT jsonb_array_length(inbox.mark_read('u1', ARRAY(SELECT inbox.public_id(id) FROM inbox.notifications WHERE user_id = 'u1'))) AS read;
 SELECT jsonb_array_length(inbox.soft_delete('u2', ARRAY(SELECT inbox.public_id(id) FROM inbox.notifications WHERE user_id = 'u2'))) AS deleted;
+-- Application-registered types and aggregated actors travel with the dump too.
+SELECT inbox.register_type('liked', 'Someone liked your post.', aggregate => true) IS NOT NULL AS registered;
+SELECT inbox.create('u3', jsonb_build_object('type', 'liked', 'groupKey', 'p', 'actorId', a))->>'actorCount' AS actors
+  FROM unnest(ARRAY['x', 'y']) AS a;
 SELECT md5(string_agg(inbox.to_json(n)::text, ',' ORDER BY id)) AS fingerprint FROM inbox.notifications n \gset
 SELECT current_database() AS db \gset
 
@@ -27,6 +31,8 @@ SELECT count(*) AS rows,
 SELECT inbox.unread_count('u1') AS u1_unread, inbox.unread_count('u2') AS u2_unread,
        inbox.unread_count('u3') AS u3_unread, inbox.unread_count('u3', 'w') AS u3_w_unread;
 SELECT (SELECT deleted FROM inbox.user_counters WHERE user_id = 'u2') AS u2_deleted;
+SELECT jsonb_path_query_array(inbox.types(), '$[*].name') AS types;
+SELECT inbox.create('u3', '{"type": "liked", "groupKey": "p", "actorId": "z"}')->'actors' AS actors_after_restore;
 SELECT (inbox.create('u1', '{"title": "after restore"}')->>'id') <> ALL (
            ARRAY(SELECT inbox.public_id(id) FROM inbox.notifications WHERE title = 'dumped')) AS new_id_is_new;
 \c :db
