@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The benchmark: `make bench` (bench/run.sh full) and `make bench-smoke` (bench/run.sh smoke).
+#
+# Loads a fixed data set into a private cluster, then measures each operation next to its
+# baseline in the same run (pgbench at the SQL level, wrk at the HTTP level) and writes
+# results/latest.md, results/latest.json and the plots. Each measurement is one small step;
+# a step whose dependency is not there yet is recorded as skipped, never estimated.
+#
+# Every setting can be overridden from the environment (BENCH_T=10 make bench):
+#   BENCH_USERS, BENCH_PER_USER, BENCH_HEAVY   regular users, rows each, rows of the heavy user
+#   BENCH_READALL_ROWS                         unread rows of each read-all fixture user
+#   BENCH_T, BENCH_DEPTH_T, BENCH_WRK_T        seconds per pgbench run, per depth point, per wrk run
+#   BENCH_SQL_CLIENTS, BENCH_HTTP_CONNS        concurrency levels ("1 8", "1 16 64")
+#   BENCH_DEPTHS, BENCH_DEEP                   page depths of the depth curve; the "deep" page
+#   BENCH_CLUSTER, BENCH_PORT, BENCH_SERVER_PORT   the private cluster and the server's port
+#   BENCH_EXTERNAL_PG=1                        use the running server in PGHOST/PGPORT instead
+#                                              (tests/bench_smoke.sh under `make test`)
+#   BENCH_RESULTS, BENCH_WORK                  where the results go; the raw records and logs
+source "$(dirname "$0")/lib.sh"
+
+mode=${1:-full}
+case $mode in
+  full)
+    : "${BENCH_USERS:=10000}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=100000}"
+    : "${BENCH_READALL_ROWS:=10000}" "${BENCH_CHUNK:=100000}" "${BENCH_TOKENS:=1000}"
+    : "${BENCH_T:=5}" "${BENCH_DEPTH_T:=2}" "${BENCH_WRK_T:=5}"
+    : "${BENCH_SQL_CLIENTS:=1 8}" "${BENCH_HTTP_CONNS:=1 16 64}"
+    : "${BENCH_DEPTHS:=0 1000 5000 10000 25000 50000 75000 90000}" "${BENCH_DEEP:=50000}"
+    : "${BENCH_CLUSTER:=bench}" "${BENCH_PORT:=55480}" "${BENCH_SERVER_PORT:=18180}"
+    : "${BENCH_RESULTS:=$BENCH/results}"
+    ;;
+  smoke)
+    : "${BENCH_USERS:=20}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=500}"
+    : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=20}"
+    : "${BENCH_T:=1}" "${BENCH_DEPTH_T:=1}" "${BENCH_WRK_T:=1}"
+    : "${BENCH_SQL_CLIENTS:=1 2}" "${BENCH_HTTP_CONNS:=1 4}"
+    : "${BENCH_DEPTHS:=0 200 400}" "${BENCH_DEEP:=400}"
+    : "${BENCH_CLUSTER:=bench_smoke}" "${BENCH_PORT:=55481}" "${BENCH_SERVER_PORT:=18181}"
+    : "${BENCH_RESULTS:=$BENCH/data/smoke}"
+    ;;
+  *)
+    echo "usage: bench/run.sh full|smoke" >&2
+    exit 2
+    ;;
+esac
+: "${BENCH_BATCH:=100}"
+# One read-all fixture user per client of the busiest SQL level.
+BENCH_READALL_USERS=$(tr ' ' '\n' <<<"$BENCH_SQL_CLIENTS" | sort -n | tail -1)
+export BENCH_USERS BENCH_T BENCH_WRK_T
+
+WORK=${BENCH_WORK:-$BENCH/data/$mode}
+RECORDS=$WORK/records.jsonl
+rm -rf "$WORK/pgbench" "$WORK/wrk" "$WORK/server"
+rm -f "$WORK"/*.jsonl "$WORK"/*.dat
+mkdir -p "$WORK" "$BENCH_RESULTS"
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# --- set-up ----------------------------------------------------------------------------------
+if [[ ${BENCH_EXTERNAL_PG:-} == 1 ]]; then
+  : "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:=postgres}"
+  BENCH_DB=pg_inbox_bench_$mode
+else
+  PG_INBOX_BENCH=1 "$ROOT/scripts/deps.sh"
+  say "building"
+  make -C "$ROOT" -s -j2
+  make -C "$ROOT" -s install >/dev/null
+  say "starting a fresh cluster '$BENCH_CLUSTER' on port $BENCH_PORT"
+  "$ROOT/scripts/cluster.sh" start "$BENCH_CLUSTER" "$BENCH_PORT" --fresh
+  trap '"$ROOT/scripts/cluster.sh" stop "$BENCH_CLUSTER"' EXIT
+  PGHOST=127.0.0.1 PGPORT=$BENCH_PORT PGUSER=postgres
+  BENCH_DB=pg_inbox_bench
+  # No checkpoint in the middle of a measurement because the load filled the WAL.
+  psql -X -q -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres \
+    -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '30min'" \
+    -c "SELECT pg_catalog.pg_reload_conf()" >/dev/null
+fi
+export PGHOST PGPORT PGUSER BENCH_DB
+for tool in pgbench wrk gnuplot python3; do
+  command -v "$tool" >/dev/null || {
+    echo "bench: $tool is missing (PG_INBOX_BENCH=1 scripts/deps.sh installs it)" >&2
+    exit 1
+  }
+done
+psql -X -q -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres \
+  -c "DROP DATABASE IF EXISTS $BENCH_DB" -c "CREATE DATABASE $BENCH_DB" >/dev/null
+bsql -c "CREATE EXTENSION pg_inbox"
+bsql -f "$BENCH/sql/setup.sql"
+
+source "$BENCH/steps.sh"
+
+# --- the steps, reads before writes so that every read sees the data set as loaded ---------
+step_load
+step_list_first_page
+step_keyset_deep
+step_depth_curve
+step_filtered_list
+step_unread_count
+step_http
+step_mark_read
+step_read_all
+step_create_one
+step_batch
+step_fan_out
+
+# --- the results -----------------------------------------------------------------------------
+python3 - "$WORK/meta.json" <<PY
+import json, os, platform, subprocess, sys
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception:
+        return ""
+cpu = sh("sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1")
+mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", \$2 / 1048576}' /proc/meminfo")
+meta = {
+    "mode": "$mode",
+    "started": "$started",
+    "finished": sh("date -u +%Y-%m-%dT%H:%M:%SZ"),
+    "commit": sh("git -C '$ROOT' rev-parse --short HEAD"),
+    "dirty": sh("git -C '$ROOT' status --porcelain --untracked-files=no | wc -l") != "0",
+    "machine": {"cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+                "kernel": platform.release(), "os": sh(". /etc/os-release && echo \$PRETTY_NAME"),
+                "postgresql": sh("psql -X -At -h $PGHOST -p $PGPORT -U $PGUSER -d postgres -c 'SHOW server_version'"),
+                "pgbench": sh("pgbench --version"), "wrk": sh("wrk -v 2>&1 | head -1")},
+    "settings": {
+        "users": $BENCH_USERS, "per_user": $BENCH_PER_USER, "heavy": $BENCH_HEAVY,
+        "readall_rows": $BENCH_READALL_ROWS, "batch": $BENCH_BATCH, "deep": $BENCH_DEEP,
+        "pgbench_seconds": $BENCH_T, "depth_seconds": $BENCH_DEPTH_T, "wrk_seconds": $BENCH_WRK_T,
+        "sql_clients": "$BENCH_SQL_CLIENTS", "http_connections": "$BENCH_HTTP_CONNS"},
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=2)
+PY
+say "writing the results to $BENCH_RESULTS"
+python3 "$BENCH/report.py" --work "$WORK" --out "$BENCH_RESULTS"

@@ -1,0 +1,203 @@
+-- The benchmark's own helpers, in schema `bench` of the benchmark database (never in the
+-- extension). Everything here is deterministic: a row's every value is a hash of its ordinal,
+-- so two runs on any machine load the same data set.
+
+DROP SCHEMA IF EXISTS bench CASCADE;
+CREATE SCHEMA bench;
+
+-- A uniform integer in [0, m) drawn from (i, salt). hashint8extended is PostgreSQL's stable
+-- 64-bit hash, so the value depends on nothing but its arguments.
+CREATE FUNCTION bench.h(i bigint, salt bigint, m bigint)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT ((pg_catalog.hashint8extended(i, salt) % m) + m) % m $$;
+
+-- One item of a fixed list, picked by (i, salt).
+CREATE FUNCTION bench.pick(items text[], i bigint, salt bigint)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT items[1 + bench.h(i, salt, pg_catalog.cardinality(items))] $$;
+
+-- Text for bodies: a slice of it gives bodies of realistic length and content.
+CREATE FUNCTION bench.prose()
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT 'The nightly build for the release branch finished with two flaky tests in the upload '
+          || 'service. Please review the failing cases before the freeze on Thursday; the logs are '
+          || 'attached to the run. Maria left a comment on the design document asking whether the '
+          || 'new retention policy applies to archived projects as well, and the security team '
+          || 'scheduled a short maintenance window for the database cluster this weekend. Your '
+          || 'export of the quarterly report is ready to download for the next seven days.' $$;
+
+-- The data set's shape. Row i of 1..total is the heavy user's when i*heavy/total steps up
+-- (exactly `heavy` rows, spread evenly in time); the others go round-robin to `users` users
+-- (exactly total-heavy rows, the same number each). created_at grows with i over 90 days
+-- with sub-second jitter, so ids follow time as they do in production and each user's rows
+-- are interleaved with everyone else's in the heap.
+CREATE TABLE bench.shape (
+    users   bigint NOT NULL,  -- regular users: user1 .. userN
+    regular bigint NOT NULL,  -- their notifications in all
+    heavy   bigint NOT NULL   -- the heavy user's notifications (user_id 'heavy')
+);
+
+CREATE FUNCTION bench.is_heavy(i bigint, regular bigint, heavy bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$ SELECT (i * heavy) / (regular + heavy) <> ((i - 1) * heavy) / (regular + heavy) $$;
+
+-- Inserts rows lo..hi of the data set in one statement, in created_at order, through the
+-- table's triggers (the counters are maintained as in production). Returns the row count.
+CREATE FUNCTION bench.load_rows(lo bigint, hi bigint)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH s AS (SELECT * FROM bench.shape),
+    base AS (
+        SELECT g.i,
+               bench.is_heavy(g.i, s.regular, s.heavy) AS heavy,
+               -- regular row number r (1-based) and its user
+               1 + (g.i - 1 - (g.i * s.heavy) / (s.regular + s.heavy)) % s.users AS u,
+               s.users,
+               timestamptz '2025-10-01 00:00:00+00'
+                 + pg_catalog.make_interval(secs => (g.i::float8 / (s.regular + s.heavy)) * 90 * 86400
+                                                    + bench.h(g.i, 1, 1000000) / 1e6) AS created_at
+          FROM s, pg_catalog.generate_series(lo, hi) AS g(i)
+    ),
+    r AS (
+        SELECT b.*,
+               CASE WHEN b.heavy THEN 'heavy' ELSE 'user' || b.u END AS user_id,
+               bench.h(b.i, 11, 100) < 30 AS unread,
+               bench.h(b.i, 14, 100) < CASE WHEN b.heavy THEN 5 ELSE 3 END AS deleted,
+               bench.h(b.i, 13, 10) = 0 AS archived,
+               bench.pick(ARRAY['issues', 'comments', 'builds', 'documents', 'reports'], b.i, 8) AS coll,
+               bench.h(b.i, 9, 100000) AS item,
+               1 + bench.h(b.i, 7, b.users) AS actor,
+               bench.pick(ARRAY['Maria Garcia', 'Wei Chen', 'Amara Okafor', 'Lars Nilsson', 'Priya Patel',
+                                'Jonas Weber', 'Sofia Rossi', 'Kenji Tanaka', 'Chloé Martin', 'Diego Silva'],
+                          b.i, 15) AS actor_name,
+               CASE
+                 WHEN bench.h(b.i, 4, 100) < 50 THEN 'info'
+                 WHEN bench.h(b.i, 4, 100) < 70 THEN 'mention'
+                 WHEN bench.h(b.i, 4, 100) < 80 THEN 'warning'
+                 WHEN bench.h(b.i, 4, 100) < 90 THEN 'success'
+                 WHEN bench.h(b.i, 4, 100) < 95 THEN 'error'
+                 ELSE 'admin.report'
+               END AS type
+          FROM base b
+    ),
+    ins AS (
+        INSERT INTO inbox.notifications
+               (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+                read_at, archived_at, deleted_at, created_at, updated_at)
+        SELECT r.user_id,
+               CASE
+                 WHEN r.heavy THEN CASE WHEN bench.h(r.i, 2, 6) = 0 THEN NULL ELSE 'hws' || bench.h(r.i, 2, 6) END
+                 WHEN bench.h(r.i, 2, 10) < 3 THEN NULL
+                 ELSE 'ws' || (r.u % 500) || '_' || bench.h(r.i, 3, 3)
+               END,
+               r.type,
+               r.actor_name || CASE r.type
+                 WHEN 'mention' THEN ' mentioned you in ' ELSE ' updated ' END
+                 || pg_catalog.rtrim(r.coll, 's') || ' #' || r.item,
+               pg_catalog.substr(bench.prose(), 1 + bench.h(r.i, 5, 200)::int, 80 + bench.h(r.i, 6, 220)::int),
+               pg_catalog.jsonb_build_object(
+                   'url', '/projects/' || (r.item % 300) || '/' || r.coll || '/' || r.item,
+                   'project', pg_catalog.jsonb_build_object('id', r.item % 300, 'name', 'Project ' || (r.item % 300)),
+                   'actor', pg_catalog.jsonb_build_object(
+                       'id', 'user' || r.actor, 'name', r.actor_name,
+                       'avatarUrl', 'https://cdn.example.com/avatars/user' || r.actor || '.png'),
+                   'priority', bench.pick(ARRAY['low', 'normal', 'high'], r.i, 16),
+                   'labels', CASE WHEN bench.h(r.i, 17, 2) = 0
+                                  THEN pg_catalog.jsonb_build_array('backend', 'release')
+                                  ELSE pg_catalog.jsonb_build_array('design') END),
+               'user' || r.actor,
+               r.coll,
+               r.item::text,
+               CASE WHEN bench.h(r.i, 10, 5) = 0 THEN r.coll || ':' || r.item END,
+               CASE WHEN NOT r.unread THEN r.created_at + pg_catalog.make_interval(secs => bench.h(r.i, 12, 86400)) END,
+               CASE WHEN NOT r.unread AND r.archived THEN r.created_at + interval '2 days' END,
+               CASE WHEN r.deleted THEN r.created_at + interval '3 days' END,
+               r.created_at,
+               r.created_at + CASE WHEN r.deleted THEN interval '3 days'
+                                   WHEN NOT r.unread AND r.archived THEN interval '2 days'
+                                   WHEN NOT r.unread THEN pg_catalog.make_interval(secs => bench.h(r.i, 12, 86400))
+                                   ELSE interval '0' END
+          FROM r
+         ORDER BY r.created_at, r.i
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;
+
+-- Fixture users for read-all: readall1..readallN, each with `per_user` unread notifications.
+CREATE FUNCTION bench.load_readall(users int, per_user int)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH ins AS (
+        INSERT INTO inbox.notifications (user_id, type, title, body, data, created_at, updated_at)
+        SELECT 'readall' || u, 'info', 'Weekly digest #' || k, pg_catalog.substr(bench.prose(), 1, 160),
+               pg_catalog.jsonb_build_object('digest', k, 'url', '/digests/' || k),
+               timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60),
+               timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60)
+          FROM pg_catalog.generate_series(1, users) AS u, pg_catalog.generate_series(1, per_user) AS k
+         ORDER BY k, u
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;
+
+-- The regular users, the recipients of the fan-out.
+CREATE TABLE bench.users (user_id text PRIMARY KEY);
+
+-- Unread notifications to mark read, numbered 1..n in a fixed order: the mark-read steps
+-- pick one at random (ours from the first half, the baseline from the second, so neither
+-- finds the other's rows already read).
+CREATE TABLE bench.unread_targets (
+    ord       int PRIMARY KEY,
+    user_id   text NOT NULL,
+    id        bigint NOT NULL,
+    public_id text NOT NULL
+);
+
+-- A batch of `n` new notifications for consecutive users from `base`, as the JSON array a
+-- caller sends: the input of both create_many and the hand-written INSERT.
+CREATE FUNCTION bench.batch(base int, n int, users int)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'userId', 'user' || (1 + (base + g) % users),
+               'type', 'mention',
+               'title', 'Sofia Rossi mentioned you in comment #' || (base + g),
+               'body', pg_catalog.substr(bench.prose(), 1, 180),
+               'data', pg_catalog.jsonb_build_object('url', '/projects/7/comments/' || (base + g),
+                                                     'actor', pg_catalog.jsonb_build_object('id', 'user7', 'name', 'Sofia Rossi')),
+               'actorId', 'user7', 'collection', 'comments', 'item', (base + g)::text) ORDER BY g)
+      FROM pg_catalog.generate_series(1, n) AS g
+$$;
+
+-- The endCursor after the first `depth` rows of a user's default list, by walking it with
+-- inbox.list 100 rows at a time (what a client paging through would hold). Empty for depth 0.
+CREATE FUNCTION bench.cursor_at(user_id text, depth int)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    cursor text;
+    remaining int := depth;
+    step int;
+    page jsonb;
+BEGIN
+    WHILE remaining > 0 LOOP
+        step := least(100, remaining);
+        page := inbox.list(user_id, pg_catalog.jsonb_build_object('limit', step)
+                                    || CASE WHEN cursor IS NULL THEN '{}'
+                                            ELSE pg_catalog.jsonb_build_object('after', cursor) END);
+        cursor := page->'pageInfo'->>'endCursor';
+        IF cursor IS NULL THEN
+            RAISE EXCEPTION 'the list of % ends before depth %', user_id, depth;
+        END IF;
+        remaining := remaining - step;
+    END LOOP;
+    RETURN coalesce(cursor, '');
+END
+$$;

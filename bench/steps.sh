@@ -1,0 +1,184 @@
+# The benchmark's steps, one function each, sourced by bench/run.sh after its set-up.
+# shellcheck shell=bash
+#
+# A step measures "ours" (pg_inbox's API) and its "baseline" (what a user would write by hand,
+# or the limit the server can approach) back to back, at each concurrency level, and records
+# both; bench/report.py pairs them. Baselines return the same JSON as ours (inbox.to_json), so
+# a ratio measures the API's own work, not a difference in output.
+
+ns_now() { date +%s%N; }
+secs_since() { awk -v a="$1" -v b="$(ns_now)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+
+# Both sides of a step at every SQL concurrency level: pgb_pair STEP SCRIPT-STEM [options...].
+pgb_pair() {
+  local step=$1 stem=$2 c
+  shift 2
+  for c in $BENCH_SQL_CLIENTS; do
+    pgb "$step" ours "$c" "$stem.ours.sql" "$@"
+    pgb "$step" baseline "$c" "$stem.baseline.sql" "$@"
+  done
+}
+
+# --- 1. the data set ---------------------------------------------------------------------------
+step_load() {
+  local regular=$((BENCH_USERS * BENCH_PER_USER))
+  local total=$((regular + BENCH_HEAVY)) lo hi t0 load
+  bsql -c "INSERT INTO bench.shape VALUES ($BENCH_USERS, $regular, $BENCH_HEAVY)"
+  say "loading $total notifications ($BENCH_USERS users x $BENCH_PER_USER, heavy user $BENCH_HEAVY)"
+  load=$(loadavg)
+  t0=$(ns_now)
+  for ((lo = 1; lo <= total; lo += BENCH_CHUNK)); do
+    hi=$((lo + BENCH_CHUNK - 1))
+    ((hi > total)) && hi=$total
+    bval "SELECT bench.load_rows($lo, $hi)" >/dev/null
+  done
+  local load_s
+  load_s=$(secs_since "$t0")
+  t0=$(ns_now)
+  bsql -c "VACUUM (ANALYZE) inbox.notifications" -c "VACUUM (ANALYZE) inbox.user_counters" \
+    -c "VACUUM (ANALYZE) inbox.workspace_counters"
+  local vacuum_s
+  vacuum_s=$(secs_since "$t0")
+  local sizes
+  sizes=$(bval "SELECT pg_catalog.pg_table_size('inbox.notifications') || ' '
+                    || pg_catalog.pg_indexes_size('inbox.notifications') || ' '
+                    || (SELECT count(*) FROM inbox.notifications)")
+  local table_b index_b rows
+  read -r table_b index_b rows <<<"$sizes"
+  # The counters the load maintained must equal the rows, or every later figure is suspect.
+  local counters_ok
+  counters_ok=$(bval "SELECT bool_and(c.unread = r.unread AND c.active = r.active)
+                        FROM inbox.user_counters c
+                        JOIN (SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
+                                     count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread
+                                FROM inbox.notifications GROUP BY user_id) r USING (user_id)")
+  local heavy_unread heavy_active
+  heavy_unread=$(bval "SELECT inbox.unread_count('heavy')")
+  heavy_active=$(bval "SELECT active FROM inbox.user_counters WHERE user_id = 'heavy'")
+  record kind=load step=load rows="$rows" seconds="$load_s" \
+    rows_per_s="$(awk -v r="$rows" -v s="$load_s" 'BEGIN { printf "%.0f", r / s }')" \
+    vacuum_analyze_s="$vacuum_s" table_bytes="$table_b" index_bytes="$index_b" \
+    table_mib_per_million="$(awk -v b="$table_b" -v r="$rows" 'BEGIN { printf "%.1f", b / 1048576 / (r / 1e6) }')" \
+    index_mib_per_million="$(awk -v b="$index_b" -v r="$rows" 'BEGIN { printf "%.1f", b / 1048576 / (r / 1e6) }')" \
+    counters_exact="$counters_ok" heavy_active="$heavy_active" heavy_unread="$heavy_unread" \
+    chunk="$BENCH_CHUNK" loadavg="$load"
+
+  # Fixtures of the later steps (not part of the load figures above).
+  say "fixtures: $BENCH_READALL_USERS read-all users x $BENCH_READALL_ROWS unread, targets, tokens"
+  bval "SELECT bench.load_readall($BENCH_READALL_USERS, $BENCH_READALL_ROWS)" >/dev/null
+  bsql -c "INSERT INTO bench.users SELECT 'user' || g FROM pg_catalog.generate_series(1, $BENCH_USERS) g" \
+    -c "INSERT INTO bench.unread_targets
+        SELECT row_number() OVER (ORDER BY bench.h(n.id, 99, 1000000007), n.id), n.user_id, n.id, inbox.public_id(n.id)
+          FROM inbox.notifications n
+         WHERE n.user_id LIKE 'user%' AND n.read_at IS NULL AND n.deleted_at IS NULL" \
+    -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
+  TARGETS=$(bval "SELECT count(*) FROM bench.unread_targets")
+}
+
+# --- 2. lists -------------------------------------------------------------------------------------
+need_list() {
+  has_function 'inbox.list(text,jsonb)' && return 0
+  skip "$1" "inbox.list(text, jsonb) is not installed yet (the query engine, extension/sql/30_engine.sql)"
+  return 1
+}
+
+step_list_first_page() {
+  need_list list_first_page || return 0
+  pgb_pair list_first_page list_first
+}
+
+# The cursor after `depth` rows of the heavy user's default list, by walking it page by page;
+# checked against OFFSET so that both sides of the comparison fetch the same page.
+cursor_at() { # depth
+  local cursor
+  cursor=$(bval "SELECT bench.cursor_at('heavy', $1)")
+  local same
+  same=$(bval "SELECT (inbox.list('heavy', pg_catalog.jsonb_build_object('limit', 20)
+                          || CASE WHEN \$\$$cursor\$\$ = '' THEN '{}'
+                                  ELSE pg_catalog.jsonb_build_object('after', \$\$$cursor\$\$) END)->'data'->0->>'id')
+                   IS NOT DISTINCT FROM
+                   (SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                     WHERE n.user_id = 'heavy' AND n.deleted_at IS NULL
+                     ORDER BY n.created_at DESC, n.id DESC OFFSET $1 LIMIT 1)")
+  if [[ $same != t ]]; then
+    echo "keyset page at depth $1 does not start where OFFSET $1 does" >&2
+    return 1
+  fi
+  printf '%s' "$cursor"
+}
+
+# The params of the heavy user's page at a depth: {"limit": 20} or {"limit": 20, "after": cursor}.
+page_params() { # depth
+  local cursor
+  cursor=$(cursor_at "$1") || return 1
+  if [[ -z $cursor ]]; then
+    echo '{"limit": 20}'
+  else
+    bval "SELECT pg_catalog.jsonb_build_object('limit', 20, 'after', \$\$$cursor\$\$)"
+  fi
+}
+
+step_keyset_deep() {
+  need_list keyset_deep || {
+    skip heavy_first_page "inbox.list(text, jsonb) is not installed yet"
+    skip offset_deep "inbox.list(text, jsonb) is not installed yet"
+    return 0
+  }
+  local deep first c
+  deep=$(page_params "$BENCH_DEEP") || {
+    record kind=error step=keyset_deep why="the keyset page at depth $BENCH_DEEP is not the OFFSET page"
+    return 0
+  }
+  first=$(page_params 0)
+  for c in $BENCH_SQL_CLIENTS; do
+    pgb heavy_first_page ours "$c" list_heavy.ours.sql -D params="$first"
+    pgb keyset_deep ours "$c" list_heavy.ours.sql -D params="$deep"
+    pgb offset_deep baseline "$c" list_heavy.offset.sql -D offset="$BENCH_DEEP"
+  done
+}
+
+# Latency by page depth, keyset (inbox.list with a cursor) against LIMIT/OFFSET, one client.
+step_depth_curve() {
+  need_list depth_curve || return 0
+  local d params
+  for d in $BENCH_DEPTHS; do
+    params=$(page_params "$d") || {
+      record kind=error step=depth_curve depth="$d" why="the keyset page at depth $d is not the OFFSET page"
+      continue
+    }
+    PGB_T=$BENCH_DEPTH_T PGB_EXTRA="depth=$d" pgb "depth_keyset_$d" ours 1 list_heavy.ours.sql -D params="$params"
+    PGB_T=$BENCH_DEPTH_T PGB_EXTRA="depth=$d" pgb "depth_offset_$d" baseline 1 list_heavy.offset.sql -D offset="$d"
+  done
+}
+
+step_filtered_list() {
+  need_list filtered_list || {
+    skip filtered_list_heavy "inbox.list(text, jsonb) is not installed yet"
+    return 0
+  }
+  pgb_pair filtered_list filtered_list
+  pgb_pair filtered_list_heavy filtered_heavy
+}
+
+# --- 3. counts and changes ------------------------------------------------------------------------
+step_unread_count() { pgb_pair unread_count unread_count; }
+
+step_mark_read() {
+  # Ours picks from the first half of the unread targets, the baseline from the second.
+  local half=$((TARGETS / 2)) c
+  for c in $BENCH_SQL_CLIENTS; do
+    pgb mark_read ours "$c" mark_read.ours.sql -D lo=1 -D hi="$half"
+    pgb mark_read baseline "$c" mark_read.baseline.sql -D lo=$((half + 1)) -D hi="$TARGETS"
+  done
+}
+
+step_read_all() { pgb_pair read_all read_all -D readall_rows="$BENCH_READALL_ROWS"; }
+
+step_create_one() { pgb_pair create_one create_one; }
+
+step_batch() { pgb_pair batch batch -D batch="$BENCH_BATCH"; }
+
+step_fan_out() { PGB_EXTRA="recipients=$BENCH_USERS" pgb_pair fan_out fan_out; }
+
+# --- 4. HTTP --------------------------------------------------------------------------------------
+step_http() { source "$BENCH/http.sh" && http_steps; }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The benchmark harness still works: `bench/run.sh smoke` (tiny data, 1-second runs) against
+# the test cluster, then one check per step that it ran and produced numbers. No check looks
+# at how fast anything was: the figures of a smoke run mean nothing, only their presence does.
+# A step whose dependency is not built yet is reported as skipped (neither passed nor failed).
+set -uo pipefail
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+: "${PGHOST:=127.0.0.1}" "${PGPORT:?PGPORT (make test sets it)}" "${PGUSER:=postgres}"
+export PGHOST PGPORT PGUSER
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A server port of its own, derived from the cluster's so that parallel `make test` runs differ.
+export BENCH_EXTERNAL_PG=1 BENCH_WORK=$work BENCH_RESULTS=$work/results
+export BENCH_SERVER_PORT=${BENCH_SERVER_PORT:-$((PGPORT - 30000))}
+
+"$ROOT/bench/run.sh" smoke >"$work/run.log" 2>&1
+status=$?
+tail -5 "$work/run.log"
+
+python3 - "$work" "$status" <<'PY'
+import json, os, sys
+work, status = sys.argv[1], int(sys.argv[2])
+records = [json.loads(l) for l in open(os.path.join(work, "records.jsonl"))] if os.path.exists(
+    os.path.join(work, "records.jsonl")) else []
+meta = json.load(open(os.path.join(work, "meta.json"))) if os.path.exists(os.path.join(work, "meta.json")) else {}
+passed = failed = 0
+
+def check(ok, what):
+    global passed, failed
+    print(("ok   " if ok else "FAIL ") + what)
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+check(status == 0, "bench/run.sh smoke exits 0 (status %d)" % status)
+s = meta.get("settings", {})
+load = next((r for r in records if r.get("kind") == "load"), None)
+expected_rows = s.get("users", 0) * s.get("per_user", 0) + s.get("heavy", 0)
+check(load is not None and load["rows"] == expected_rows and load["rows_per_s"] > 0,
+      "load: %s rows loaded (expected %d) with a rate" % (load and load["rows"], expected_rows))
+check(load is not None and load.get("counters_exact") == "t", "load: the counters equal the rows")
+check(load is not None and load["table_bytes"] > 0 and load["index_bytes"] > 0, "load: table and index sizes")
+
+# Each step: skipped as a whole (its dependency is missing), or every side at every level
+# recorded with numbers and no error.
+steps = {}
+for r in records:
+    if r.get("kind") in ("pgbench", "wrk", "skip", "error"):
+        steps.setdefault(r["step"], []).append(r)
+expected = ["unread_count", "mark_read", "read_all", "create_one", "batch", "fan_out",
+            "list_first_page", "keyset_deep", "heavy_first_page", "offset_deep", "depth_curve",
+            "filtered_list", "filtered_list_heavy", "http"]
+for name in expected:
+    rs = steps.get(name, [])
+    if name == "depth_curve":
+        rs = [r for k, v in steps.items() if k.startswith("depth_") for r in v] + rs
+    if name == "http":
+        rs = [r for k, v in steps.items() if k.startswith("http_") for r in v] + rs
+    skips = [r for r in rs if r["kind"] == "skip"]
+    errors = [r for r in rs if r["kind"] == "error"]
+    measured = [r for r in rs if r["kind"] in ("pgbench", "wrk")]
+    if skips and not measured and not errors:
+        print("skip %s: %s" % (name, skips[0]["why"]))
+        continue
+    check(bool(measured) and not errors,
+          "%s: %d measurements%s" % (name, len(measured), "; errors: " + "; ".join(
+              "%s/%s c%s %s" % (e["step"], e.get("side"), e.get("clients"), e["why"]) for e in errors) if errors else ""))
+    numbers = all((r.get("tps") or r.get("rps") or 0) > 0 and (r.get("p50_ms") is not None) for r in measured)
+    check(numbers, "%s: every measurement has a rate and percentiles" % name)
+    if name not in ("depth_curve", "http", "keyset_deep", "heavy_first_page", "offset_deep"):
+        sides = {r["side"] for r in measured}
+        check(sides == {"ours", "baseline"}, "%s: both ours and the baseline measured (%s)" % (name, sorted(sides)))
+
+out = os.path.join(work, "results")
+report = json.load(open(os.path.join(out, "latest.json"))) if os.path.exists(os.path.join(out, "latest.json")) else None
+check(report is not None and os.path.exists(os.path.join(out, "latest.md")), "report: latest.md and latest.json written")
+if report is not None:
+    rows = report["sql"] + report["http"]
+    paired = [r for r in rows if r.get("ratio") is not None]
+    check(len(paired) > 0 and all(r["ratio"] > 0 for r in paired), "report: %d rows with ratios" % len(paired))
+    for plot in ("depth.png", "http.png"):
+        prefix = "depth_keyset_" if plot == "depth.png" else "http_"
+        wanted = any(r["kind"] in ("pgbench", "wrk") for k, v in steps.items() if k.startswith(prefix) for r in v)
+        if wanted:
+            p = os.path.join(out, plot)
+            check(os.path.exists(p) and open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n", "report: %s is a PNG" % plot)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
