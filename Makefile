@@ -47,16 +47,19 @@ SERVER      = server/pg_inbox_server
 SERVER_SRCS = $(sort $(wildcard server/src/*.cpp))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
+# Debian's cpp-httplib is a compiled library: its flags must match how it was built (ABI).
+HTTPLIB_CFLAGS  = $(shell pkg-config --cflags cpp-httplib)
+HTTPLIB_LIBS    = $(shell pkg-config --libs cpp-httplib)
 
 ifneq ($(SERVER_SRCS),)
 all: $(SERVER)
 endif
 
 server/src/%.o: server/src/%.cpp $(wildcard server/src/*.hpp)
-	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
+	$(CXX) $(SERVER_CXXFLAGS) $(HTTPLIB_CFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS)
-	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lssl -lcrypto -pthread
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq $(HTTPLIB_LIBS) -pthread
 
 clean: clean-server
 clean-server:

@@ -1,0 +1,130 @@
+#include "config.hpp"
+
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace pgi::server {
+
+namespace {
+
+struct Option {
+  const char *flag;  // without the leading --
+  const char *env;
+  const char *help;
+  std::function<void(Config &, const std::string &)> set;
+};
+
+long long parse_number(const std::string &name, const std::string &text, long long min,
+                       long long max) {
+  std::size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || value < min || value > max) {
+    throw std::invalid_argument(name + ": expected an integer from " + std::to_string(min) +
+                                " to " + std::to_string(max) + ", got '" + text + "'");
+  }
+  return value;
+}
+
+std::vector<Option> options() {
+  auto integer = [](int Config::*field, long long min, long long max, const char *name) {
+    return [=](Config &c, const std::string &v) {
+      c.*field = static_cast<int>(parse_number(name, v, min, max));
+    };
+  };
+  auto size = [](std::size_t Config::*field, long long min, long long max, const char *name) {
+    return [=](Config &c, const std::string &v) {
+      c.*field = static_cast<std::size_t>(parse_number(name, v, min, max));
+    };
+  };
+  return {
+      {"database-url", "DATABASE_URL", "PostgreSQL connection URI (required)",
+       [](Config &c, const std::string &v) { c.database_url = v; }},
+      {"host", "HOST", "address to listen on (default 127.0.0.1)",
+       [](Config &c, const std::string &v) { c.host = v; }},
+      {"port", "PORT", "port to listen on (default 8080)",
+       integer(&Config::port, 1, 65535, "--port")},
+      {"threads", "THREADS", "HTTP worker threads (default 16)",
+       integer(&Config::threads, 1, 1024, "--threads")},
+      {"pool-size", "POOL_SIZE", "PostgreSQL connections (default 8)",
+       integer(&Config::pool_size, 1, 1024, "--pool-size")},
+      {"max-body-bytes", "MAX_BODY_BYTES", "largest request body, else 413 (default 1048576)",
+       size(&Config::max_body_bytes, 1, 1LL << 30, "--max-body-bytes")},
+      {"max-query-bytes", "MAX_QUERY_BYTES", "longest query string, else 414 (default 4096)",
+       size(&Config::max_query_bytes, 1, 8000, "--max-query-bytes")},
+      {"max-headers", "MAX_HEADERS", "most request headers, else 431 (default 64)",
+       size(&Config::max_headers, 1, 1000, "--max-headers")},
+      {"statement-timeout-ms", "STATEMENT_TIMEOUT_MS",
+       "PostgreSQL statement_timeout per request, else 503 (default 5000)",
+       integer(&Config::statement_timeout_ms, 1, 3600000, "--statement-timeout-ms")},
+      {"pool-wait-ms", "POOL_WAIT_MS",
+       "longest wait for a free connection, else 503 (default 5000)",
+       integer(&Config::pool_wait_ms, 1, 3600000, "--pool-wait-ms")},
+  };
+}
+
+void write_help(std::ostream &out, const std::vector<Option> &all) {
+  out << "usage: pg_inbox_server [options]\n\n"
+         "The pg_inbox REST server. Each option can also be given as the environment variable\n"
+         "shown; the command line wins.\n\n";
+  for (const Option &o : all) {
+    std::string left = std::string("  --") + o.flag + " (" + o.env + ")";
+    out << left << std::string(left.size() < 40 ? 40 - left.size() : 1, ' ') << o.help << "\n";
+  }
+  out << "  --help" << std::string(34, ' ') << "print this help\n";
+}
+
+}  // namespace
+
+std::optional<Config> parse_config(int argc, char **argv, std::ostream &out) {
+  const std::vector<Option> all = options();
+  Config config;
+  for (const Option &o : all) {
+    if (const char *value = std::getenv(o.env); value != nullptr && *value != '\0') {
+      o.set(config, value);
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      write_help(out, all);
+      return std::nullopt;
+    }
+    if (arg.substr(0, 2) != "--")
+      throw std::invalid_argument("unexpected argument: " + std::string(arg));
+    arg.remove_prefix(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    const Option *match = nullptr;
+    for (const Option &o : all) {
+      if (arg == o.flag)
+        match = &o;
+    }
+    if (match == nullptr)
+      throw std::invalid_argument("unknown option: --" + std::string(arg));
+    if (!has_value) {
+      if (i + 1 >= argc)
+        throw std::invalid_argument("--" + std::string(arg) + ": missing value");
+      value = argv[++i];
+    }
+    match->set(config, value);
+  }
+  if (config.database_url.empty()) {
+    throw std::invalid_argument("--database-url (or DATABASE_URL) is required");
+  }
+  return config;
+}
+
+}  // namespace pgi::server

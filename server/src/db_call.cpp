@@ -1,0 +1,104 @@
+#include "db_call.hpp"
+
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/prepared_statement>
+
+#include "errors.hpp"
+#include "log.hpp"
+
+namespace pgi::server {
+
+namespace {
+
+ApiError unavailable(const std::string &why) {
+  ApiError error = http_error(503, "the database is unavailable");
+  error.code = "database_unavailable";
+  log_line("database unavailable: " + why);
+  return error;
+}
+
+// Cuts "LABEL:  " lines out of a libpq error text; returns the text of the first such line.
+std::string field(const std::string &text, const std::string &label) {
+  std::string marker = "\n" + label + ":  ";
+  auto start = text.find(marker);
+  if (start == std::string::npos)
+    return {};
+  start += marker.size();
+  auto end = text.find('\n', start);
+  return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::optional<Pool::Lease> acquire(Pool &pool, std::chrono::milliseconds wait) {
+  try {
+    return pool.acquire(wait);
+  } catch (const pqxx::failure &e) {
+    throw ApiFailure(unavailable(e.what()));
+  }
+}
+
+}  // namespace
+
+ServerMessage parse_server_message(const std::string &text) {
+  ServerMessage out;
+  // The first line is "SEVERITY:  message" (the severity may be translated).
+  auto first_end = text.find('\n');
+  std::string first = text.substr(0, first_end);
+  auto sep = first.find(":  ");
+  out.message = sep == std::string::npos ? first : first.substr(sep + 3);
+  out.detail = field(text, "DETAIL");
+  out.hint = field(text, "HINT");
+  return out;
+}
+
+std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCall &call) {
+  std::vector<const char *> values;
+  values.reserve(call.params.size());
+  for (const auto &p : call.params)
+    values.push_back(p ? p->c_str() : nullptr);
+
+  for (int attempt = 1;; ++attempt) {
+    std::optional<Pool::Lease> lease = acquire(pool, wait);
+    if (!lease) {
+      ApiError error = http_error(503, "every database connection is busy; retry shortly");
+      error.code = "pool_exhausted";
+      throw ApiFailure(error);
+    }
+    try {
+      pqxx::nontransaction tx(lease->connection());
+      pqxx::result r = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(values));
+      if (r.size() != 1 || r.columns() != 1) {
+        throw ApiFailure(http_error(500, "internal error"));
+      }
+      return r[0][0].is_null() ? std::string("null") : std::string(r[0][0].c_str(), r[0][0].size());
+    } catch (const pqxx::broken_connection &e) {
+      lease->discard();
+      if (call.retry_safe && attempt == 1)
+        continue;
+      throw ApiFailure(unavailable(e.what()));
+    } catch (const pqxx::sql_error &e) {
+      bool broken = !lease->connection().is_open();
+      if (broken)
+        lease->discard();
+      // A server shutting down ends its connections with 57P01; a read may go to a fresh one.
+      if (broken && call.retry_safe && attempt == 1)
+        continue;
+      ServerMessage m = parse_server_message(e.what());
+      ApiError error = sqlstate_error(e.sqlstate(), m.message, m.detail, m.hint);
+      if (error.status >= 500)
+        log_line("database error " + e.sqlstate() + ": " + e.what());
+      throw ApiFailure(error);
+    } catch (const ApiFailure &) {
+      throw;
+    } catch (const pqxx::failure &e) {
+      if (!lease->connection().is_open()) {
+        lease->discard();
+        throw ApiFailure(unavailable(e.what()));
+      }
+      log_line(std::string("database call failed: ") + e.what());
+      throw ApiFailure(http_error(500, "internal error"));
+    }
+  }
+}
+
+}  // namespace pgi::server

@@ -1,0 +1,10 @@
+// One line at a time on stderr, prefixed with the UTC time; safe from any thread.
+#pragma once
+
+#include <string_view>
+
+namespace pgi::server {
+
+void log_line(std::string_view line);
+
+}  // namespace pgi::server

@@ -1,0 +1,82 @@
+// pg_inbox_server: the REST API of pg_inbox. See config.hpp for the options, routes.hpp for
+// what it answers.
+//
+// Shutdown: SIGTERM or SIGINT stops accepting connections; the requests in flight finish and
+// the process exits 0. The signals are blocked in every thread and taken by one thread with
+// sigwait, so no work happens in a signal handler.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <pthread.h>
+
+#include "config.hpp"
+#include "http_server.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+#include "pool.hpp"
+#include "routes.hpp"
+
+using namespace pgi::server;
+
+int main(int argc, char **argv) {
+  std::optional<Config> parsed;
+  try {
+    parsed = parse_config(argc, argv, std::cout);
+  } catch (const std::exception &e) {
+    std::cerr << "pg_inbox_server: " << e.what() << "\n(--help lists the options)\n";
+    return 2;
+  }
+  if (!parsed)
+    return 0;
+  const Config config = *parsed;
+
+  // Before any thread starts, so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that hangs up mid-response must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  // A PostgreSQL host that does not answer must not hold a request for the OS's TCP timeout.
+  setenv("PGCONNECT_TIMEOUT", "3", 0);
+
+  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size),
+            Routes::prepared_statements(),
+            {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
+             "SET client_min_messages = warning"});
+  Metrics metrics;
+  Routes routes(config, pool, metrics);
+  HttpServer server(
+      config, [&routes](const HttpRequest &request) { return routes.handle(request); },
+      [&routes, &metrics](const std::string &method, const std::string &path, int status,
+                          double seconds) {
+        metrics.record(routes.label(method, path), status, seconds);
+        char duration[32] = "-";
+        if (seconds >= 0)
+          std::snprintf(duration, sizeof duration, "%.3fms", seconds * 1000);
+        log_line(method + " " + path + " " + std::to_string(status) + " " + duration);
+      });
+
+  std::thread signals([&server, stop_signals] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    log_line(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+             ": finishing the requests in flight");
+    server.stop();
+  });
+
+  log_line("listening on http://" + config.host + ":" + std::to_string(config.port) + " (threads " +
+           std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) + ")");
+  bool served = server.listen(config.host, config.port);
+  if (!served) {
+    log_line("cannot listen on " + config.host + ":" + std::to_string(config.port));
+    // Wake the signal thread so it can be joined.
+    pthread_kill(signals.native_handle(), SIGTERM);
+  }
+  signals.join();
+  log_line("stopped");
+  return served ? 0 : 1;
+}

@@ -1,0 +1,1421 @@
+#include "openapi.hpp"
+
+namespace pgi::server {
+
+// Kept by hand beside routes.cpp: a route added there is added here (tests/http checks that
+// every route the server answers is described).
+const std::string &openapi_document() {
+  static const std::string *const document = new std::string(R"json({
+ "openapi": "3.1.0",
+ "info": {
+  "title": "pg_inbox REST API",
+  "version": "0.1.0",
+  "description": "Per-user in-app notifications stored in PostgreSQL by the pg_inbox extension. Every /api/ route needs Authorization: Bearer <token> (inbox.create_token). Errors are {\"error\": {\"code\", \"message\"}}. An admin token acts for another user with the user_id query parameter; a token bound to a workspace sees only that workspace."
+ },
+ "tags": [
+  {
+   "name": "notifications"
+  },
+  {
+   "name": "operations"
+  }
+ ],
+ "paths": {
+  "/api/notifications": {
+   "get": {
+    "operationId": "listNotifications",
+    "summary": "List notifications",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Keyset-paginated, filtered and ordered by the query engine (inbox.list). An admin token without user_id lists every user's notifications. Scope: notifications:read.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "$ref": "#/components/parameters/before"
+     },
+     {
+      "$ref": "#/components/parameters/ids"
+     },
+     {
+      "$ref": "#/components/parameters/filter"
+     },
+     {
+      "$ref": "#/components/parameters/orderBy"
+     },
+     {
+      "$ref": "#/components/parameters/workspaceId"
+     },
+     {
+      "$ref": "#/components/parameters/read"
+     },
+     {
+      "$ref": "#/components/parameters/includeDeleted"
+     },
+     {
+      "$ref": "#/components/parameters/userId"
+     },
+     {
+      "$ref": "#/components/parameters/type"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "One page of notifications and its pageInfo.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/NotificationPage"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   },
+   "post": {
+    "operationId": "createNotifications",
+    "summary": "Create notifications",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:send.",
+    "parameters": [
+     {
+      "name": "Idempotency-Key",
+      "in": "header",
+      "required": false,
+      "description": "Makes a retried create return the first response instead of creating again; the same key with another body is 409.",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "oneOf": [
+         {
+          "$ref": "#/components/schemas/NewNotification"
+         },
+         {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+           "$ref": "#/components/schemas/NewNotification"
+          }
+         },
+         {
+          "$ref": "#/components/schemas/FanOut"
+         }
+        ]
+       }
+      }
+     }
+    },
+    "responses": {
+     "201": {
+      "description": "Created: the notification (one object in) or {\"data\": [...]} (an array, or a fan-out with userIds).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "oneOf": [
+          {
+           "$ref": "#/components/schemas/Notification"
+          },
+          {
+           "$ref": "#/components/schemas/NotificationArray"
+          }
+         ]
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     }
+    }
+   }
+  },
+  "/api/notifications/unread-count": {
+   "get": {
+    "operationId": "unreadCount",
+    "summary": "Get unread count",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:read.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/workspaceId"
+     },
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "Unread, not deleted notifications of the caller.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "count"
+         ],
+         "properties": {
+          "count": {
+           "type": "integer",
+           "minimum": 0
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   }
+  },
+  "/api/notifications/read-all": {
+   "put": {
+    "operationId": "markAllRead",
+    "summary": "Mark all notifications as read",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/workspaceId"
+     },
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "How many changed.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "ok",
+          "updated"
+         ],
+         "properties": {
+          "ok": {
+           "type": "boolean"
+          },
+          "updated": {
+           "type": "integer",
+           "minimum": 0
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   }
+  },
+  "/api/notifications/{id}": {
+   "parameters": [
+    {
+     "$ref": "#/components/parameters/id"
+    }
+   ],
+   "get": {
+    "operationId": "getNotification",
+    "summary": "Get a notification by ID",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:read (and notifications:write with markRead=true).",
+    "parameters": [
+     {
+      "name": "include_deleted",
+      "in": "query",
+      "required": false,
+      "description": "true also finds a soft-deleted notification.",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false"
+       ]
+      }
+     },
+     {
+      "name": "markRead",
+      "in": "query",
+      "required": false,
+      "description": "true marks it read in the same call.",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false"
+       ]
+      }
+     },
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The notification.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Notification"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   },
+   "patch": {
+    "operationId": "patchNotification",
+    "summary": "Change read and archived states",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "properties": {
+         "read": {
+          "type": "boolean"
+         },
+         "archived": {
+          "type": "boolean"
+         }
+        }
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The notification after the change.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Notification"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     }
+    }
+   },
+   "delete": {
+    "operationId": "softDeleteNotification",
+    "summary": "Soft-delete a notification",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "Soft-deleted: it leaves every default view and can be restored or purged.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Success"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    }
+   }
+  },
+  "/api/notifications/{id}/read": {
+   "parameters": [
+    {
+     "$ref": "#/components/parameters/id"
+    }
+   ],
+   "put": {
+    "operationId": "markRead",
+    "summary": "Mark notification as read",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The notification (a read one keeps its first readAt).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Notification"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    }
+   }
+  },
+  "/api/notifications/{id}/unread": {
+   "parameters": [
+    {
+     "$ref": "#/components/parameters/id"
+    }
+   ],
+   "put": {
+    "operationId": "markUnread",
+    "summary": "Mark notification as unread",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The notification.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Notification"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    }
+   }
+  },
+  "/api/notifications/{id}/restore": {
+   "parameters": [
+    {
+     "$ref": "#/components/parameters/id"
+    }
+   ],
+   "post": {
+    "operationId": "restoreNotification",
+    "summary": "Restore a soft-deleted notification",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The restored notification.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Notification"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   }
+  },
+  "/api/notifications/{id}/purge": {
+   "parameters": [
+    {
+     "$ref": "#/components/parameters/id"
+    }
+   ],
+   "delete": {
+    "operationId": "purgeNotification",
+    "summary": "Permanently delete a soft-deleted notification",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Scope: notifications:write.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/userId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "Gone for good.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Success"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/Conflict"
+     }
+    }
+   }
+  },
+  "/healthz": {
+   "get": {
+    "operationId": "healthz",
+    "summary": "The process is alive",
+    "tags": [
+     "operations"
+    ],
+    "responses": {
+     "200": {
+      "description": "Alive.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "status": {
+           "const": "ok"
+          }
+         }
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/readyz": {
+   "get": {
+    "operationId": "readyz",
+    "summary": "The database is reachable and has pg_inbox",
+    "tags": [
+     "operations"
+    ],
+    "responses": {
+     "200": {
+      "description": "Ready.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "status": {
+           "const": "ready"
+          }
+         }
+        }
+       }
+      }
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   }
+  },
+  "/metrics": {
+   "get": {
+    "operationId": "metrics",
+    "summary": "Prometheus metrics",
+    "tags": [
+     "operations"
+    ],
+    "description": "Requests by route and status, latency histograms by route, pool gauges.",
+    "responses": {
+     "200": {
+      "description": "Prometheus text format 0.0.4.",
+      "content": {
+       "text/plain": {
+        "schema": {
+         "type": "string"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/openapi.json": {
+   "get": {
+    "operationId": "openapi",
+    "summary": "This document",
+    "tags": [
+     "operations"
+    ],
+    "responses": {
+     "200": {
+      "description": "The OpenAPI 3.1 document.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     }
+    }
+   }
+  }
+ },
+ "components": {
+  "securitySchemes": {
+   "bearerAuth": {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A token from inbox.create_token(user_id, scopes, workspace_id, expires_at)."
+   }
+  },
+  "parameters": {
+   "id": {
+    "name": "id",
+    "in": "path",
+    "required": true,
+    "description": "The notification's public id (ntf_...).",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "limit": {
+    "name": "limit",
+    "in": "query",
+    "required": false,
+    "description": "Page size, 1 to 100 (default 100).",
+    "schema": {
+     "type": "string",
+     "pattern": "^[0-9]+$"
+    }
+   },
+   "after": {
+    "name": "after",
+    "in": "query",
+    "required": false,
+    "description": "Keyset cursor: the page after this row (pageInfo.endCursor).",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "before": {
+    "name": "before",
+    "in": "query",
+    "required": false,
+    "description": "Keyset cursor: the page before this row (pageInfo.startCursor).",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "ids": {
+    "name": "ids",
+    "in": "query",
+    "required": false,
+    "description": "Comma-separated public ids; narrows the result within the caller's scope.",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "filter": {
+    "name": "filter",
+    "in": "query",
+    "required": false,
+    "description": "JSON-encoded filter: AND/OR/NOT and per-field operators (eq, neq, in, notIn, lt, lte, gt, gte, contains, startsWith, endsWith, isNull, ...).",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "orderBy": {
+    "name": "orderBy",
+    "in": "query",
+    "required": false,
+    "description": "JSON-encoded array of {field: direction}; asc, desc, asc_nulls_first, asc_nulls_last, desc_nulls_first, desc_nulls_last.",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "workspaceId": {
+    "name": "workspace_id",
+    "in": "query",
+    "required": false,
+    "description": "Only this workspace.",
+    "schema": {
+     "type": "string",
+     "minLength": 1
+    }
+   },
+   "read": {
+    "name": "read",
+    "in": "query",
+    "required": false,
+    "description": "Only read (true) or unread (false) notifications.",
+    "schema": {
+     "type": "string",
+     "enum": [
+      "true",
+      "false"
+     ]
+    }
+   },
+   "includeDeleted": {
+    "name": "include_deleted",
+    "in": "query",
+    "required": false,
+    "description": "false (default): active only; true: active and soft-deleted; only: the trash.",
+    "schema": {
+     "type": "string",
+     "enum": [
+      "false",
+      "true",
+      "only"
+     ]
+    }
+   },
+   "userId": {
+    "name": "user_id",
+    "in": "query",
+    "required": false,
+    "description": "The user whose notifications to act on: only an admin token may name another user.",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "type": {
+    "name": "type",
+    "in": "query",
+    "required": false,
+    "description": "Only notifications of this type.",
+    "schema": {
+     "type": "string"
+    }
+   }
+  },
+  "schemas": {
+   "Notification": {
+    "type": "object",
+    "description": "A notification in the API shape (inbox.to_json).",
+    "required": [
+     "id",
+     "userId",
+     "type",
+     "data",
+     "read",
+     "createdAt"
+    ],
+    "properties": {
+     "id": {
+      "type": "string",
+      "pattern": "^ntf_[0-9a-z]{13}$",
+      "examples": [
+       "ntf_9wtr4mfdtxq5z"
+      ]
+     },
+     "userId": {
+      "type": "string"
+     },
+     "workspaceId": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "type": {
+      "type": "string",
+      "examples": [
+       "info",
+       "warning",
+       "error",
+       "success"
+      ]
+     },
+     "title": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "body": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "data": {
+      "type": "object"
+     },
+     "read": {
+      "type": "boolean"
+     },
+     "readAt": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "archived": {
+      "type": "boolean"
+     },
+     "archivedAt": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "deletedAt": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "actorId": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "collection": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "item": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "groupKey": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "createdAt": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updatedAt": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "NotificationArray": {
+    "type": "object",
+    "required": [
+     "data"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Notification"
+      }
+     }
+    }
+   },
+   "NotificationPage": {
+    "type": "object",
+    "required": [
+     "data",
+     "pageInfo"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Notification"
+      }
+     },
+     "pageInfo": {
+      "$ref": "#/components/schemas/PageInfo"
+     }
+    }
+   },
+   "PageInfo": {
+    "type": "object",
+    "required": [
+     "total",
+     "hasNextPage",
+     "hasPreviousPage",
+     "startCursor",
+     "endCursor"
+    ],
+    "properties": {
+     "total": {
+      "type": "integer",
+      "minimum": 0
+     },
+     "hasNextPage": {
+      "type": "boolean"
+     },
+     "hasPreviousPage": {
+      "type": "boolean"
+     },
+     "startCursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "endCursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "NewNotification": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "userId"
+    ],
+    "properties": {
+     "userId": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "workspaceId": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "type": {
+      "type": "string",
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+      "default": "info"
+     },
+     "title": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 1000
+     },
+     "body": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 20000
+     },
+     "data": {
+      "type": "object",
+      "default": {}
+     },
+     "actorId": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "collection": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "item": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "groupKey": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     }
+    }
+   },
+   "FanOut": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "userIds"
+    ],
+    "properties": {
+     "userIds": {
+      "type": "array",
+      "minItems": 1,
+      "uniqueItems": true,
+      "items": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255
+      }
+     },
+     "workspaceId": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "type": {
+      "type": "string",
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+      "default": "info"
+     },
+     "title": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 1000
+     },
+     "body": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 20000
+     },
+     "data": {
+      "type": "object",
+      "default": {}
+     },
+     "actorId": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "collection": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "item": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     },
+     "groupKey": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 255
+     }
+    }
+   },
+   "Success": {
+    "type": "object",
+    "required": [
+     "success"
+    ],
+    "properties": {
+     "success": {
+      "type": "boolean"
+     }
+    }
+   },
+   "Error": {
+    "type": "object",
+    "required": [
+     "error"
+    ],
+    "properties": {
+     "error": {
+      "type": "object",
+      "required": [
+       "code",
+       "message"
+      ],
+      "properties": {
+       "code": {
+        "type": "string",
+        "description": "snake_case: bad_request, invalid_parameter, null_value, check_violation, invalid_input, invalid_text, limit_exceeded, unauthorized, forbidden, not_found, method_not_allowed, conflict, wrong_state, payload_too_large, uri_too_long, unsupported_media_type, too_many_headers, internal_error, database_unavailable, database_not_ready, pool_exhausted, timeout, retry."
+       },
+       "message": {
+        "type": "string"
+       },
+       "detail": {
+        "type": "string"
+       },
+       "hint": {
+        "type": "string"
+       }
+      }
+     }
+    }
+   }
+  },
+  "responses": {
+   "BadRequest": {
+    "description": "Bad input: a query parameter, filter, orderBy, cursor or body (code invalid_parameter, null_value, check_violation, invalid_input, ...).",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "Unauthorized": {
+    "description": "Missing, unknown, expired or revoked token.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "Forbidden": {
+    "description": "The token lacks the scope, or names another user or workspace.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "NotFound": {
+    "description": "No such notification for this caller (another user's id answers the same).",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "Conflict": {
+    "description": "Wrong state (restore of an active notification, purge of an active one) or an Idempotency-Key reused with another body.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "TooLarge": {
+    "description": "The body is larger than the server's limit.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "UnsupportedMediaType": {
+    "description": "The body is not application/json.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "MethodNotAllowed": {
+    "description": "The path exists but not with this method (see Allow).",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "Unavailable": {
+    "description": "The database is unreachable, too slow (statement timeout) or every connection is busy; retry.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   }
+  }
+ }
+})json");
+  return *document;
+}
+
+}  // namespace pgi::server
