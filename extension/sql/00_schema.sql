@@ -90,9 +90,38 @@ COMMENT ON TABLE inbox.user_counters IS
 COMMENT ON TABLE inbox.workspace_counters IS
     'The same counts per user and workspace, for notifications that have a workspace.';
 
+-- Grouped notifications (Mastodon's grouped notifications): one row per user and groupKey
+-- with at least one active notification, so a page of groups is an index scan and never a
+-- GROUP BY over a whole inbox. Notifications without a groupKey are groups of their own and
+-- are read from notifications_ungrouped_idx at listing time. Counts move by deltas; the
+-- latest notification, its type and the sample of actors are re-read for each group a
+-- statement touches, each by a LIMIT-bounded scan of notifications_group_idx.
+CREATE TABLE inbox.notification_groups (
+    user_id             text        NOT NULL,
+    group_key           text        NOT NULL,
+    notifications_count bigint      NOT NULL DEFAULT 0,
+    unread_count        bigint      NOT NULL DEFAULT 0,
+    latest_at           timestamptz,
+    latest_id           bigint,
+    type                text,
+    sample_actor_ids    text[]      NOT NULL DEFAULT '{}',
+    PRIMARY KEY (user_id, group_key)
+);
+
+CREATE INDEX notification_groups_latest_idx ON inbox.notification_groups
+    (user_id, latest_at DESC, group_key DESC);
+CREATE INDEX notifications_group_idx ON inbox.notifications
+    (user_id, group_key, created_at DESC, id DESC) WHERE deleted_at IS NULL AND group_key IS NOT NULL;
+CREATE INDEX notifications_ungrouped_idx ON inbox.notifications
+    (user_id, created_at DESC, id DESC) WHERE deleted_at IS NULL AND group_key IS NULL;
+
+COMMENT ON TABLE inbox.notification_groups IS
+    'Per user and groupKey: active and unread counts, latest notification, type and sample actors. Kept by the counter triggers.';
+
 CREATE TYPE inbox.counter_delta AS (
     user_id      text,
     workspace_id text,
+    group_key    text,
     active       bigint,
     unread       bigint,
     deleted      bigint
@@ -101,8 +130,9 @@ CREATE TYPE inbox.counter_delta AS (
 -- Adds a set of signed row contributions to both counter tables.
 CREATE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[])
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
     INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
     SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
       FROM pg_catalog.unnest(deltas) AS d
@@ -125,6 +155,46 @@ AS $$
        SET active  = c.active  + excluded.active,
            unread  = c.unread  + excluded.unread,
            deleted = c.deleted + excluded.deleted;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(deltas) AS d WHERE d.group_key IS NOT NULL) THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+    SELECT d.user_id, d.group_key, sum(d.active), sum(d.unread)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.group_key IS NOT NULL
+     GROUP BY d.user_id, d.group_key
+     ORDER BY d.user_id, d.group_key
+    ON CONFLICT (user_id, group_key) DO UPDATE
+       SET notifications_count = g.notifications_count + excluded.notifications_count,
+           unread_count        = g.unread_count + excluded.unread_count;
+
+    -- Every group the statement touched, even with a zero delta (an edit of its latest row).
+    UPDATE inbox.notification_groups AS g
+       SET (latest_at, latest_id, type) =
+               (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                 WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                 ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+           sample_actor_ids = ARRAY(
+               SELECT a.actor_id FROM (
+                   SELECT n.created_at, n.id, r.actor_id, r.ord
+                     FROM (SELECT * FROM inbox.notifications n
+                            WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                            ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                          pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                GROUP BY a.actor_id
+                ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                LIMIT 8)
+      FROM (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+             WHERE d.group_key IS NOT NULL) AS t
+     WHERE g.user_id = t.user_id AND g.group_key = t.group_key;
+
+    DELETE FROM inbox.notification_groups AS g
+     USING (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+             WHERE d.group_key IS NOT NULL) AS t
+     WHERE g.user_id = t.user_id AND g.group_key = t.group_key AND g.notifications_count = 0;
+END
 $$;
 
 -- What one row contributes to the counters, with sign +1 (it appears) or -1 (it goes).
@@ -132,7 +202,7 @@ CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint)
 RETURNS inbox.counter_delta
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT ROW(n.user_id, n.workspace_id,
+    SELECT ROW(n.user_id, n.workspace_id, n.group_key,
                sign * (n.deleted_at IS NULL)::int,
                sign * (n.deleted_at IS NULL AND n.read_at IS NULL)::int,
                sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
@@ -174,7 +244,7 @@ CREATE FUNCTION inbox._counters_after_truncate() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    TRUNCATE inbox.user_counters, inbox.workspace_counters;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     RETURN NULL;
 END
 $$;
@@ -198,13 +268,13 @@ CREATE FUNCTION inbox.rebuild_counters()
 RETURNS void
 LANGUAGE sql
 AS $$
-    TRUNCATE inbox.user_counters, inbox.workspace_counters;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     SELECT inbox._apply_counter_deltas(ARRAY(
         SELECT inbox._counter_delta(n, 1) FROM inbox.notifications n));
 $$;
 
 COMMENT ON FUNCTION inbox.rebuild_counters() IS
-    'Recomputes inbox.user_counters and inbox.workspace_counters from inbox.notifications.';
+    'Recomputes inbox.user_counters, inbox.workspace_counters and inbox.notification_groups from inbox.notifications.';
 
 -- pg_dump keeps the notifications. The counters are not dumped: restoring the rows fires the
 -- insert trigger, which rebuilds them.
