@@ -1,3 +1,106 @@
-# HTTP steps (sourced by bench/steps.sh).
+# The HTTP steps, sourced by bench/steps.sh: each REST route through the server under wrk,
+# against pgbench calling the route's SQL function at the same concurrency (the most the server
+# can approach, since every request is one call of that function). Then the server's peak RSS.
 # shellcheck shell=bash
-http_steps() { skip http "the REST server is not built yet"; }
+
+SERVER_BIN=$ROOT/server/pg_inbox_server
+
+http_ready() {
+  [[ -x $SERVER_BIN ]] || {
+    skip http "the REST server (server/pg_inbox_server) is not built"
+    return 1
+  }
+  local f
+  for f in 'inbox.create_token(text,text[],text,timestamptz)' 'inbox.rest_list(text,jsonb)' \
+    'inbox.rest_unread_count(text,jsonb)' 'inbox.rest_mark_read(text,text,jsonb)' \
+    'inbox.rest_create(text,jsonb,text,jsonb)'; do
+    has_function "$f" || {
+      skip http "$f is not installed"
+      return 1
+    }
+  done
+}
+
+# Tokens for user1..userN, the PUT targets, and the Lua data file for wrk.
+http_fixtures() {
+  bsql -c "INSERT INTO bench.tokens
+           SELECT g, 'user' || g, inbox.create_token('user' || g,
+                  ARRAY['notifications:read', 'notifications:write', 'notifications:send'])
+             FROM pg_catalog.generate_series(1, $BENCH_TOKENS) g" \
+    -c "INSERT INTO bench.http_targets
+        SELECT row_number() OVER (ORDER BY bench.h(n.id, 98, 1000000007), n.id), t.token, inbox.public_id(n.id)
+          FROM inbox.notifications n JOIN bench.tokens t USING (user_id)
+         WHERE n.read_at IS NULL AND n.deleted_at IS NULL" \
+    -c "ANALYZE bench.tokens" -c "ANALYZE bench.http_targets"
+  HTTP_TARGETS=$(bval "SELECT count(*) FROM bench.http_targets")
+  mkdir -p "$WORK/wrk"
+  export BENCH_WRK_DIR=$BENCH/wrk BENCH_WRK_DATA=$WORK/wrk/data.lua
+  # Tokens and ids are [0-9a-z_] only, so a JSON string is a valid Lua string.
+  bval "SELECT 'return {' || pg_catalog.chr(10)
+         || 'tokens = {' || (SELECT pg_catalog.string_agg(pg_catalog.format('{%s, %s}', pg_catalog.to_json(token), pg_catalog.to_json(user_id)), ', ' ORDER BY n) FROM bench.tokens) || '},' || pg_catalog.chr(10)
+         || 'targets = {' || (SELECT pg_catalog.string_agg(pg_catalog.format('{%s, %s}', pg_catalog.to_json(token), pg_catalog.to_json(public_id)), ', ' ORDER BY ord) FROM bench.http_targets WHERE ord <= $HTTP_TARGETS / 2) || '},' || pg_catalog.chr(10)
+         || 'create_fields = ' || pg_catalog.to_json((SELECT fields FROM bench.http_body)) || pg_catalog.chr(10) || '}'" \
+    >"$BENCH_WRK_DATA"
+}
+
+server_start() {
+  mkdir -p "$WORK/server"
+  local url="postgresql://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+  # shellcheck disable=SC2086 # BENCH_SERVER_ARGS is a list of options
+  "$SERVER_BIN" --database-url "$url" --port "$BENCH_SERVER_PORT" ${BENCH_SERVER_ARGS:-} \
+    >"$WORK/server/log" 2>&1 &
+  SERVER_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if curl -fs "http://127.0.0.1:$BENCH_SERVER_PORT/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  return 1
+}
+
+server_stop() {
+  [[ -n ${SERVER_PID:-} ]] || return 0
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
+http_steps() {
+  http_ready || return 0
+  http_fixtures
+  say "starting the server on port $BENCH_SERVER_PORT"
+  if ! server_start; then
+    skip http "the server did not become ready: $(tail -1 "$WORK/server/log")"
+    server_stop
+    return 0
+  fi
+  local base="http://127.0.0.1:$BENCH_SERVER_PORT" half=$((HTTP_TARGETS / 2)) c
+  if has_function 'inbox.list(text,jsonb)'; then
+    for c in $BENCH_HTTP_CONNS; do
+      wrkrun http_list ours "$c" list.lua "$base/api/notifications?limit=20"
+      pgb http_list baseline "$c" http_list.sql -D tokens="$BENCH_TOKENS"
+    done
+  else
+    skip http_list "inbox.list(text, jsonb), behind GET /api/notifications, is not installed yet"
+  fi
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun http_unread_count ours "$c" unread_count.lua "$base/api/notifications/unread-count"
+    pgb http_unread_count baseline "$c" http_unread_count.sql -D tokens="$BENCH_TOKENS"
+  done
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun http_mark_read ours "$c" mark_read.lua "$base/api/notifications"
+    pgb http_mark_read baseline "$c" http_mark_read.sql -D lo=$((half + 1)) -D hi="$HTTP_TARGETS"
+  done
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun http_create ours "$c" create.lua "$base/api/notifications"
+    pgb http_create baseline "$c" http_create.sql -D tokens="$BENCH_TOKENS"
+  done
+  local hwm
+  hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
+  record kind=rss step=server_rss side=ours vmhwm_kib="$hwm" \
+    server_args="--threads/--pool-size defaults ${BENCH_SERVER_ARGS:-}"
+  server_stop
+}

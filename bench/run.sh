@@ -9,6 +9,7 @@
 # Every setting can be overridden from the environment (BENCH_T=10 make bench):
 #   BENCH_USERS, BENCH_PER_USER, BENCH_HEAVY   regular users, rows each, rows of the heavy user
 #   BENCH_READALL_ROWS                         unread rows of each read-all fixture user
+#   BENCH_TOKENS                               users with a bearer token (user1..userN) for HTTP
 #   BENCH_T, BENCH_DEPTH_T, BENCH_WRK_T        seconds per pgbench run, per depth point, per wrk run
 #   BENCH_SQL_CLIENTS, BENCH_HTTP_CONNS        concurrency levels ("1 8", "1 16 64")
 #   BENCH_DEPTHS, BENCH_DEEP                   page depths of the depth curve; the "deep" page
@@ -31,7 +32,7 @@ case $mode in
     ;;
   smoke)
     : "${BENCH_USERS:=20}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=500}"
-    : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=20}"
+    : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=10}"
     : "${BENCH_T:=1}" "${BENCH_DEPTH_T:=1}" "${BENCH_WRK_T:=1}"
     : "${BENCH_SQL_CLIENTS:=1 2}" "${BENCH_HTTP_CONNS:=1 4}"
     : "${BENCH_DEPTHS:=0 200 400}" "${BENCH_DEEP:=400}"
@@ -55,6 +56,14 @@ rm -f "$WORK"/*.jsonl "$WORK"/*.dat
 mkdir -p "$WORK" "$BENCH_RESULTS"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
+source "$BENCH/steps.sh"
+source "$BENCH/http.sh"
+cleanup() {
+  server_stop
+  [[ ${BENCH_EXTERNAL_PG:-} == 1 ]] || "$ROOT/scripts/cluster.sh" stop "$BENCH_CLUSTER"
+}
+trap cleanup EXIT
+
 # --- set-up ----------------------------------------------------------------------------------
 if [[ ${BENCH_EXTERNAL_PG:-} == 1 ]]; then
   : "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:=postgres}"
@@ -66,7 +75,6 @@ else
   make -C "$ROOT" -s install >/dev/null
   say "starting a fresh cluster '$BENCH_CLUSTER' on port $BENCH_PORT"
   "$ROOT/scripts/cluster.sh" start "$BENCH_CLUSTER" "$BENCH_PORT" --fresh
-  trap '"$ROOT/scripts/cluster.sh" stop "$BENCH_CLUSTER"' EXIT
   PGHOST=127.0.0.1 PGPORT=$BENCH_PORT PGUSER=postgres
   BENCH_DB=pg_inbox_bench
   # No checkpoint in the middle of a measurement because the load filled the WAL.
@@ -86,7 +94,6 @@ psql -X -q -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres \
 bsql -c "CREATE EXTENSION pg_inbox"
 bsql -f "$BENCH/sql/setup.sql"
 
-source "$BENCH/steps.sh"
 
 # --- the steps, reads before writes so that every read sees the data set as loaded ---------
 step_load

@@ -64,13 +64,15 @@ step_load() {
     chunk="$BENCH_CHUNK" loadavg="$load"
 
   # Fixtures of the later steps (not part of the load figures above).
-  say "fixtures: $BENCH_READALL_USERS read-all users x $BENCH_READALL_ROWS unread, targets, tokens"
+  # Mark-read targets come from the users without a token: the HTTP steps change the others.
+  say "fixtures: $BENCH_READALL_USERS read-all users x $BENCH_READALL_ROWS unread, mark-read targets"
   bval "SELECT bench.load_readall($BENCH_READALL_USERS, $BENCH_READALL_ROWS)" >/dev/null
   bsql -c "INSERT INTO bench.users SELECT 'user' || g FROM pg_catalog.generate_series(1, $BENCH_USERS) g" \
     -c "INSERT INTO bench.unread_targets
         SELECT row_number() OVER (ORDER BY bench.h(n.id, 99, 1000000007), n.id), n.user_id, n.id, inbox.public_id(n.id)
           FROM inbox.notifications n
-         WHERE n.user_id LIKE 'user%' AND n.read_at IS NULL AND n.deleted_at IS NULL" \
+         WHERE n.user_id LIKE 'user%' AND n.read_at IS NULL AND n.deleted_at IS NULL
+           AND pg_catalog.substr(n.user_id, 5)::int > $BENCH_TOKENS" \
     -c "VACUUM (ANALYZE)" -c "CHECKPOINT"
   TARGETS=$(bval "SELECT count(*) FROM bench.unread_targets")
 }
@@ -180,5 +182,5 @@ step_batch() { pgb_pair batch batch -D batch="$BENCH_BATCH"; }
 
 step_fan_out() { PGB_EXTRA="recipients=$BENCH_USERS" pgb_pair fan_out fan_out; }
 
-# --- 4. HTTP --------------------------------------------------------------------------------------
-step_http() { source "$BENCH/http.sh" && http_steps; }
+# --- 4. HTTP (bench/http.sh) ----------------------------------------------------------------------
+step_http() { http_steps; }

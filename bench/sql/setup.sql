@@ -201,3 +201,26 @@ BEGIN
     RETURN coalesce(cursor, '');
 END
 $$;
+
+-- Bearer tokens of the HTTP steps, one per user of user1..userN, numbered for pgbench.
+CREATE TABLE bench.tokens (
+    n       int PRIMARY KEY,
+    user_id text NOT NULL,
+    token   text NOT NULL
+);
+
+-- Unread notifications of the token users, for PUT .../read: wrk takes the first half, pgbench
+-- the second.
+CREATE TABLE bench.http_targets (
+    ord       int PRIMARY KEY,
+    token     text NOT NULL,
+    public_id text NOT NULL
+);
+
+-- The fields of the POST /api/notifications body after its userId, shared by wrk and pgbench.
+CREATE TABLE bench.http_body (fields text NOT NULL);
+INSERT INTO bench.http_body VALUES (
+    '"type": "mention", "title": "Wei Chen mentioned you in comment #9182", '
+    '"body": "Can you confirm the export finished before the freeze?", '
+    '"data": {"url": "/projects/12/comments/9182", "actor": {"id": "user12", "name": "Wei Chen"}}, '
+    '"actorId": "user12", "collection": "comments", "item": "9182"');

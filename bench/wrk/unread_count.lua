@@ -1,0 +1,6 @@
+-- GET /api/notifications/unread-count as a random user of the token set.
+local bench = dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
+bench.run(function()
+  local t = bench.pick(bench.data.tokens)
+  return wrk.format("GET", "/api/notifications/unread-count", { ["Authorization"] = "Bearer " .. t[1] })
+end)
