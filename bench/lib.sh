@@ -19,6 +19,14 @@ bsql() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d
 # One value from a query.
 bval() { bsql -At -c "$1"; }
 
+# make && make install, unless BENCH_NO_BUILD=1 (measure what is installed).
+build_and_install() {
+  [[ ${BENCH_NO_BUILD:-} == 1 ]] && return 0
+  say "building and installing pg_inbox"
+  make -C "$ROOT" -s -j2
+  make -C "$ROOT" -s install >/dev/null
+}
+
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # record kind=... step=... key=value...: one JSON object. A value that parses as a number is

@@ -315,6 +315,10 @@ def main():
 
     records = load_jsonl(os.path.join(args.work, "records.jsonl"))
     meta = load_json(os.path.join(args.work, "meta.json"), {})
+    if not records:
+        # The run's raw records are gone (bench/data is scratch): keep the published ones.
+        previous = load_json(os.path.join(args.out, "latest.json"), {})
+        records, meta = previous.get("records", []), previous.get("meta", {})
     peer_records = load_jsonl(os.path.join(args.out, "peer.jsonl"))
     peer_meta = load_json(os.path.join(args.out, "peer-meta.json"), None)
     rec = Records(records)

@@ -16,6 +16,7 @@
 #   BENCH_CLUSTER, BENCH_PORT, BENCH_SERVER_PORT   the private cluster and the server's port
 #   BENCH_EXTERNAL_PG=1                        use the running server in PGHOST/PGPORT instead
 #                                              (tests/bench_smoke.sh under `make test`)
+#   BENCH_NO_BUILD=1                           measure the extension and server as installed
 #   BENCH_RESULTS, BENCH_WORK                  where the results go; the raw records and logs
 source "$(dirname "$0")/lib.sh"
 
@@ -70,9 +71,7 @@ if [[ ${BENCH_EXTERNAL_PG:-} == 1 ]]; then
   BENCH_DB=pg_inbox_bench_$mode
 else
   PG_INBOX_BENCH=1 "$ROOT/scripts/deps.sh"
-  say "building"
-  make -C "$ROOT" -s -j2
-  make -C "$ROOT" -s install >/dev/null
+  build_and_install
   say "starting a fresh cluster '$BENCH_CLUSTER' on port $BENCH_PORT"
   "$ROOT/scripts/cluster.sh" start "$BENCH_CLUSTER" "$BENCH_PORT" --fresh
   PGHOST=127.0.0.1 PGPORT=$BENCH_PORT PGUSER=postgres
