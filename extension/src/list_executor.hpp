@@ -1,0 +1,32 @@
+// Runs a Query: the page, the probe for the other direction and the total, and the cursors.
+//
+// This is the executor every front end shares. It decodes and checks the query's cursors
+// (22023 for a malformed, tampered or other-order cursor), compiles (query_compiler.hpp), runs
+// the statements through the plan cache, and returns the rows in display order.
+#pragma once
+
+#include "pg.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "query_model.hpp"
+
+namespace pgi::spi {
+
+struct Page {
+  // The row objects (jsonb, from query.shape) in display order, copied to the memory context
+  // that was current before SPI_connect, so they outlive the SPI connection.
+  std::vector<Datum> rows;
+  bool has_next = false;
+  bool has_previous = false;
+  std::optional<int64_t> total;
+  // Cursors of the first and last rows; empty on an empty page.
+  std::string start_cursor, end_cursor;
+};
+
+// SPI must be connected (spi_run.hpp: Connection).
+Page run_page(const query::Query &query);
+
+}  // namespace pgi::spi

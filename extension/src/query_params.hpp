@@ -1,0 +1,34 @@
+// pg_inbox's native list params (inbox.list, GET /api/notifications) -> a Query. Pure C++.
+//
+// Params may come typed from SQL or as the string map of a URL query string, so each accepts
+// both forms:
+//   limit            1-100 (default 100), a number or a numeric string
+//   after, before    cursors (strings); at most one of them
+//   ids              public ids: an array, or one comma-separated string
+//   filter, orderBy  JSON, or a string holding JSON
+//   workspace_id, user_id, type   strings
+//   read             true/false or "true"/"false"
+//   include_deleted  false (default) | true | "only", or their strings
+// A JSON null means "not given". Any other key is an error naming it, so a typo never silently
+// widens a result.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "query_model.hpp"
+
+namespace pgi::query {
+
+struct ParamsScope {
+  // The caller's user (inbox.list), or nullopt for the admin listing across users, where
+  // user_id selects one user.
+  std::optional<std::string> user_id;
+  const RelationCatalog *relations = nullptr;
+};
+
+Query parse_native_params(const nlohmann::json &params, const ParamsScope &scope);
+
+}  // namespace pgi::query
