@@ -1,5 +1,8 @@
 #include "db_call.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/prepared_statement>
@@ -46,6 +49,13 @@ ServerMessage parse_server_message(const std::string &text) {
   std::string first = text.substr(0, first_end);
   auto sep = first.find(":  ");
   out.message = sep == std::string::npos ? first : first.substr(sep + 3);
+  bool coded = out.message.size() > 7 && out.message.compare(5, 2, ": ") == 0 &&
+               std::all_of(out.message.begin(), out.message.begin() + 5,
+                           [](char c) { return std::isdigit(c) || std::isupper(c); });
+  if (coded) {
+    out.sqlstate = out.message.substr(0, 5);
+    out.message.erase(0, 7);
+  }
   out.detail = field(text, "DETAIL");
   out.hint = field(text, "HINT");
   return out;
@@ -84,9 +94,10 @@ std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCa
       if (broken && call.retry_safe && attempt == 1)
         continue;
       ServerMessage m = parse_server_message(e.what());
-      ApiError error = sqlstate_error(e.sqlstate(), m.message, m.detail, m.hint);
+      const std::string &sqlstate = e.sqlstate().empty() ? m.sqlstate : e.sqlstate();
+      ApiError error = sqlstate_error(sqlstate, m.message, m.detail, m.hint);
       if (error.status >= 500)
-        log_line("database error " + e.sqlstate() + ": " + e.what());
+        log_line("database error " + sqlstate + ": " + e.what());
       throw ApiFailure(error);
     } catch (const ApiFailure &) {
       throw;

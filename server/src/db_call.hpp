@@ -23,8 +23,9 @@ struct DbCall {
 
 std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCall &call);
 
-// The parts of a libpq error text ("ERROR:  message\nDETAIL:  ...\nHINT:  ...").
+// The parts of a verbose libpq error text ("ERROR:  22023: message\nDETAIL:  ...\nHINT:  ...").
 struct ServerMessage {
+  std::string sqlstate;  // empty if the text does not carry one
   std::string message;
   std::string detail;
   std::string hint;

@@ -20,6 +20,7 @@ constexpr StatusText kStatuses[] = {
     {405, "method_not_allowed", "method not allowed"},
     {408, "request_timeout", "the request took too long to arrive"},
     {409, "conflict", "conflict"},
+    {411, "length_required", "a request body needs a Content-Length"},
     {413, "payload_too_large", "the request body is larger than the limit"},
     {414, "uri_too_long", "the request line is too long"},
     {415, "unsupported_media_type", "unsupported media type"},

@@ -94,9 +94,15 @@ HttpServer::HttpServer(const Config &config, Handler handler, Observer observer)
     // HTTP says a request with neither Content-Length nor Transfer-Encoding has no body, but
     // the library would wait for one on POST, PUT and PATCH, then answer 400 (curl -X PUT
     // sends such requests). There is nothing to read: answer here.
+    // The library does not hold a chunked body to the size limit while reading it: refuse
+    // chunked bodies before a byte is read, and close the connection (the body is unread).
+    if (req.has_header("Transfer-Encoding")) {
+      write_error(res, http_error(411, "send the body with a Content-Length"));
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     bool body_expected = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (body_expected && !req.has_header("Content-Length") &&
-        !req.has_header("Transfer-Encoding")) {
+    if (body_expected && !req.has_header("Content-Length")) {
       dispatch(req, res);
       return httplib::Server::HandlerResponse::Handled;
     }

@@ -1305,7 +1305,7 @@ const std::string &openapi_document() {
       "properties": {
        "code": {
         "type": "string",
-        "description": "snake_case: bad_request, invalid_parameter, null_value, check_violation, invalid_input, invalid_text, limit_exceeded, unauthorized, forbidden, not_found, method_not_allowed, conflict, wrong_state, payload_too_large, uri_too_long, unsupported_media_type, too_many_headers, internal_error, database_unavailable, database_not_ready, pool_exhausted, timeout, retry."
+        "description": "snake_case: bad_request, invalid_parameter, null_value, check_violation, invalid_input, invalid_text, limit_exceeded, unauthorized, forbidden, not_found, method_not_allowed, conflict, wrong_state, payload_too_large, length_required, uri_too_long, unsupported_media_type, too_many_headers, internal_error, database_unavailable, database_not_ready, pool_exhausted, timeout, retry."
        },
        "message": {
         "type": "string"

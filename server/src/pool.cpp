@@ -25,6 +25,9 @@ Pool::~Pool() = default;
 
 std::unique_ptr<pqxx::connection> Pool::connect() {
   auto connection = std::make_unique<pqxx::connection>(url_);
+  // Verbose error texts start with the SQLSTATE ("ERROR:  42501: ..."): pqxx 6 leaves
+  // sqlstate() empty for some errors, and the server's error mapping needs it.
+  connection->set_verbosity(pqxx::connection::verbose);
   // (pqxx 6 can reactivate a broken connection by itself; the pool never lets it, since a
   // connection that broke is discarded and a closed one replaced before it is lent again.)
   {
