@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Randomized GraphQL parser test. Builds the pure C++ parser standalone with AddressSanitizer
+# Randomized GraphQL parser test. Builds the pure C++ parser (and validator) standalone with AddressSanitizer
 # and UndefinedBehaviorSanitizer, feeds it thousands of mutated (mostly malformed) documents
 # plus hostile ones (deep nesting, huge token counts), and checks it never crashes and agrees
 # with graphql-js on each: same verdict, same message, same line and column. Then the same
@@ -29,7 +29,7 @@ tally() { # output of a sub-test ending in "N passed, N failed"
 
 if g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
   -fno-sanitize-recover=all -I"$ROOT/extension/src" "$ROOT/tests/graphql/parse_check.cpp" \
-  "$ROOT/extension/src/graphql_lexer.cpp" "$ROOT/extension/src/graphql_parser.cpp" \
+  "$ROOT"/extension/src/graphql_{lexer,parser,print,schema,values,validate}.cpp \
   -o "$work/parse_check" 2>"$work/build.log"; then
   out=$(ASAN_OPTIONS=detect_leaks=1 timeout 300 node graphql/fuzz_parser.mjs "$work/parse_check" 6000 "${GRAPHQL_FUZZ_SEED:-20261122}" 2>&1)
   echo "$out"

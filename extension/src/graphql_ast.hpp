@@ -84,8 +84,9 @@ struct Selection {
   enum Kind { kField, kFragmentSpread, kInlineFragment };
   Kind kind = kField;
   Location loc;
-  std::string alias;           // kField, empty when absent
-  std::string name;            // kField: the field; kFragmentSpread: the fragment
+  std::string alias;  // kField, empty when absent
+  std::string name;   // kField: the field; kFragmentSpread: the fragment
+  Location name_loc;
   std::string type_condition;  // kInlineFragment, empty when absent
   Location type_condition_loc;
   std::vector<Argument> arguments;
@@ -98,7 +99,8 @@ struct Selection {
 
 struct VariableDefinition {
   std::string name;  // without the $
-  Location loc;
+  Location loc;      // of the $
+  Location name_loc;
   TypeRefPtr type;
   bool has_default = false;
   Value default_value;
@@ -110,6 +112,7 @@ struct OperationDefinition {
   Kind kind = kQuery;
   std::string name;  // empty for an anonymous operation
   Location loc;
+  Location name_loc;
   std::vector<VariableDefinition> variables;
   std::vector<Directive> directives;
   SelectionSet selection_set;
@@ -118,6 +121,7 @@ struct OperationDefinition {
 struct FragmentDefinition {
   std::string name;
   Location loc;
+  Location name_loc;
   std::string type_condition;
   Location type_condition_loc;
   std::vector<Directive> directives;

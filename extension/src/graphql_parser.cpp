@@ -207,7 +207,7 @@ OperationDefinition Parser::parse_operation_definition() {
   else
     unexpected(keyword);
   if (peek(TokenKind::kName))
-    op.name = parse_name();
+    op.name = parse_name(&op.name_loc);
   if (expect_optional(TokenKind::kParenL)) {
     do {
       op.variables.push_back(parse_variable_definition());
@@ -223,7 +223,7 @@ VariableDefinition Parser::parse_variable_definition() {
   parse_optional_description();  // a later draft's variable descriptions, as graphql-js
   Token dollar = expect(TokenKind::kDollar);
   var.loc = dollar.loc;
-  var.name = parse_name();
+  var.name = parse_name(&var.name_loc);
   expect(TokenKind::kColon);
   var.type = parse_type_reference();
   if (expect_optional(TokenKind::kEquals)) {
@@ -257,7 +257,7 @@ Selection Parser::parse_selection() {
     }
     if (!has_type_condition && peek(TokenKind::kName)) {
       sel.kind = Selection::kFragmentSpread;
-      sel.name = parse_fragment_name(nullptr);
+      sel.name = parse_fragment_name(&sel.name_loc);
       sel.directives = parse_directives(false);
       return sel;
     }
@@ -273,9 +273,10 @@ Selection Parser::parse_selection() {
   std::string name_or_alias = parse_name();
   if (expect_optional(TokenKind::kColon)) {
     sel.alias = std::move(name_or_alias);
-    sel.name = parse_name();
+    sel.name = parse_name(&sel.name_loc);
   } else {
     sel.name = std::move(name_or_alias);
+    sel.name_loc = sel.loc;
   }
   sel.arguments = parse_arguments(false);
   sel.directives = parse_directives(false);
@@ -296,7 +297,7 @@ FragmentDefinition Parser::parse_fragment_definition() {
   FragmentDefinition frag;
   frag.loc = token().loc;
   expect_keyword("fragment");
-  frag.name = parse_fragment_name(nullptr);
+  frag.name = parse_fragment_name(&frag.name_loc);
   expect_keyword("on");
   frag.type_condition = parse_name(&frag.type_condition_loc);
   frag.directives = parse_directives(false);

@@ -1,11 +1,13 @@
 // Standalone driver of the pure C++ GraphQL parser, for the randomized parser test
 // (tests/graphql_fuzz.sh builds it with sanitizers): reads documents separated by a NUL byte
-// from stdin and prints one line per document, "ok" or "error LINE:COLUMN MESSAGE".
+// from stdin and prints one line per document, "ok" or "error LINE:COLUMN MESSAGE". Each
+// document that parses is also validated, so the sanitizers watch the validator too.
 #include <iostream>
 #include <iterator>
 #include <string>
 
 #include "graphql_parser.hpp"
+#include "graphql_validate.hpp"
 
 int main() {
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -16,7 +18,8 @@ int main() {
       end = input.size();
     std::string_view doc(input.data() + start, end - start);
     try {
-      pgi::gql::parse_document(doc);
+      pgi::gql::Document parsed = pgi::gql::parse_document(doc);
+      pgi::gql::validate(pgi::gql::Schema::directus_system(), parsed);
       std::cout << "ok\n";
     } catch (const pgi::gql::SyntaxError &e) {
       std::string message = e.what();
