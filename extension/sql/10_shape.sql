@@ -29,6 +29,16 @@ AS $$
     SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
+-- The actors a notification shows: the aggregated ones (newest first), or its one actor.
+CREATE FUNCTION inbox._actors(n inbox.notifications)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN n.actor_count > 0 THEN n.recent_actor_ids
+                WHEN n.actor_id IS NOT NULL THEN ARRAY[n.actor_id]
+                ELSE '{}'::text[] END
+$$;
+
 -- The API shape of a notification: the one place that decides field names.
 CREATE FUNCTION inbox.to_json(n inbox.notifications)
 RETURNS jsonb
@@ -48,10 +58,7 @@ AS $$
         'archivedAt',  inbox.iso_time(n.archived_at),
         'deletedAt',   inbox.iso_time(n.deleted_at),
         'actorId',     n.actor_id,
-        -- A row that never aggregated has its one actor, if any.
-        'actors',      pg_catalog.to_jsonb(CASE WHEN n.actor_count > 0 THEN n.recent_actor_ids
-                                                WHEN n.actor_id IS NOT NULL THEN ARRAY[n.actor_id]
-                                                ELSE '{}'::text[] END),
+        'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
         'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
         'collection',  n.collection,
         'item',        n.item,

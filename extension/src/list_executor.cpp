@@ -37,7 +37,12 @@ Page run_page(const query::Query &q) {
     cursor = query::decode_cursor(*q.paging.before, keys, signer, q.paging.before_path);
   }
   query::PageStatements st = query::compile_page(q, keys, side, cursor);
+  return run_statements(st, side, q.paging.offset, signer);
+}
 
+Page run_statements(const query::PageStatements &st, query::CursorSide side, int64_t offset,
+                    const query::CursorSigner &signer) {
+  const std::vector<query::OrderKey> &keys = st.keys;
   Page page;
   uint64 fetched = run(st.page);
   uint64 kept = fetched;
@@ -76,7 +81,7 @@ Page run_page(const query::Query &q) {
     page.has_next = other_side;
   } else {
     page.has_next = more;
-    page.has_previous = side == query::CursorSide::kAfter ? other_side : q.paging.offset > 0;
+    page.has_previous = side == query::CursorSide::kAfter ? other_side : offset > 0;
   }
   if (st.total) {
     bool is_null;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "cursor.hpp"
+#include "query_compiler.hpp"
 #include "query_model.hpp"
 
 namespace pgi::spi {
@@ -28,5 +30,11 @@ struct Page {
 
 // SPI must be connected (spi_run.hpp: Connection).
 Page run_page(const query::Query &query);
+
+// The part of run_page after compiling, for front ends that compile their own statements over
+// other rows (grouped notifications): runs them, and signs the cursors of the first and last
+// rows from page columns 2.. (st.keys). `offset` is the query's offset (offset paging).
+Page run_statements(const query::PageStatements &st, query::CursorSide side, int64_t offset,
+                    const query::CursorSigner &signer);
 
 }  // namespace pgi::spi
