@@ -24,7 +24,12 @@ step_load() {
   local regular=$((BENCH_USERS * BENCH_PER_USER))
   local total=$((regular + BENCH_HEAVY)) lo hi t0 load
   bsql -c "INSERT INTO bench.shape VALUES ($BENCH_USERS, $regular, $BENCH_HEAVY)"
-  say "loading $total notifications ($BENCH_USERS users x $BENCH_PER_USER, heavy user $BENCH_HEAVY)"
+  say "generating $total notifications ($BENCH_USERS users x $BENCH_PER_USER, heavy user $BENCH_HEAVY)"
+  t0=$(ns_now)
+  bval "SELECT bench.generate_rows(1, $total)" >/dev/null
+  local generate_s
+  generate_s=$(secs_since "$t0")
+  say "loading them into inbox.notifications, $BENCH_CHUNK rows per INSERT"
   load=$(loadavg)
   t0=$(ns_now)
   for ((lo = 1; lo <= total; lo += BENCH_CHUNK)); do
@@ -34,6 +39,7 @@ step_load() {
   done
   local load_s
   load_s=$(secs_since "$t0")
+  bsql -c "TRUNCATE bench.staged"
   t0=$(ns_now)
   bsql -c "VACUUM (ANALYZE) inbox.notifications" -c "VACUUM (ANALYZE) inbox.user_counters" \
     -c "VACUUM (ANALYZE) inbox.workspace_counters"
@@ -57,7 +63,7 @@ step_load() {
   heavy_active=$(bval "SELECT active FROM inbox.user_counters WHERE user_id = 'heavy'")
   record kind=load step=load rows="$rows" seconds="$load_s" \
     rows_per_s="$(awk -v r="$rows" -v s="$load_s" 'BEGIN { printf "%.0f", r / s }')" \
-    vacuum_analyze_s="$vacuum_s" table_bytes="$table_b" index_bytes="$index_b" \
+    generate_s="$generate_s" vacuum_analyze_s="$vacuum_s" table_bytes="$table_b" index_bytes="$index_b" \
     table_mib_per_million="$(awk -v b="$table_b" -v r="$rows" 'BEGIN { printf "%.1f", b / 1048576 / (r / 1e6) }')" \
     index_mib_per_million="$(awk -v b="$index_b" -v r="$rows" 'BEGIN { printf "%.1f", b / 1048576 / (r / 1e6) }')" \
     counters_exact="$counters_ok" heavy_active="$heavy_active" heavy_unread="$heavy_unread" \
@@ -84,8 +90,32 @@ need_list() {
   return 1
 }
 
+# The statement of a pgbench script with its variables replaced: script_sql FILE name=value...
+script_sql() {
+  local sql kv
+  sql=$(grep -v -e '^\\set' -e '^--' "$BENCH/pgbench/$1" | tr '\n' ' ' | sed 's/;[[:space:]]*$//')
+  shift
+  for kv in "$@"; do sql=${sql//:${kv%%=*}/${kv#*=}}; done
+  printf '%s' "$sql"
+}
+
+# Ours and the baseline must return the same rows, or the ratio compares different work:
+# same_page STEP OURS-SCRIPT BASELINE-SCRIPT name=value... (records an error when they differ).
+same_page() {
+  local step=$1 ours base same
+  ours=$(script_sql "$2" "${@:4}")
+  base=$(script_sql "$3" "${@:4}")
+  same=$(bval "SELECT pg_catalog.jsonb_path_query_array(($ours), '\$.data[*].id')
+                      = pg_catalog.jsonb_path_query_array(($base), '\$.data[*].id')
+                  AND pg_catalog.jsonb_array_length(($base)->'data') > 0" 2>&1) || true
+  [[ $same == t ]] && return 0
+  record kind=error step="$step" why="ours and the baseline return different rows ($2 vs $3: ${same:0:200})"
+  return 1
+}
+
 step_list_first_page() {
   need_list list_first_page || return 0
+  same_page list_first_page list_first.ours.sql list_first.baseline.sql u=1 || return 0
   pgb_pair list_first_page list_first
 }
 
@@ -158,8 +188,11 @@ step_filtered_list() {
     skip filtered_list_heavy "inbox.list(text, jsonb) is not installed yet"
     return 0
   }
-  pgb_pair filtered_list filtered_list
-  pgb_pair filtered_list_heavy filtered_heavy
+  same_page filtered_list filtered_list.ours.sql filtered_list.baseline.sql u=1 &&
+    pgb_pair filtered_list filtered_list
+  same_page filtered_list_heavy filtered_heavy.ours.sql filtered_heavy.baseline.sql &&
+    pgb_pair filtered_list_heavy filtered_heavy
+  return 0
 }
 
 # --- 3. counts and changes ------------------------------------------------------------------------

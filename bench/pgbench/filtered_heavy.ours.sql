@@ -1,0 +1,3 @@
+-- A realistic nested filter on the heavy user through the API: unread, since November, and either
+-- a mention or warning or flagged high priority in its data.
+SELECT inbox.list('heavy', '{"limit": 20, "filter": {"AND": [{"read": {"eq": false}}, {"createdAt": {"gte": "2025-11-01T00:00:00Z"}}, {"OR": [{"type": {"in": ["mention", "warning"]}}, {"data": {"contains": {"priority": "high"}}}]}]}}');
