@@ -134,7 +134,7 @@ $$;
 
 CREATE FUNCTION inbox.rest_list(token text, query jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:read');
