@@ -103,7 +103,7 @@ class Parser {
         parts.push_back(negation(it.value(), at, depth, fields, allow_relations));
       } else if (const Field *f = fields.find(key)) {
         parts.push_back(field_filter(*f, it.value(), at));
-      } else if (auto rel = allow_relations && relations_ ? relations_->find(key) : nullptr) {
+      } else if (auto rel = allow_relations ? relation(key, at) : nullptr) {
         count(at);
         Node n;
         n.kind = Node::Kind::kRelation;
@@ -124,6 +124,18 @@ class Parser {
   }
 
  private:
+  // The relation named `key`, if any; a relation the catalog no longer supports is an error
+  // at this path.
+  std::shared_ptr<const Relation> relation(const std::string &key, const std::string &path) {
+    if (relations_ == nullptr)
+      return nullptr;
+    try {
+      return relations_->find(key);
+    } catch (const Error &e) {
+      throw Error(e.sqlstate(), path + ": " + e.what(), e.detail(), e.hint());
+    }
+  }
+
   void count(const std::string &path) {
     if (++clauses_ > kMaxFilterClauses)
       throw Error(
@@ -193,7 +205,7 @@ class Parser {
       return comparison(f, Op::kEq, v, path, false, std::nullopt);
     if (v.empty())
       throw invalid_value(path, "expected at least one operator",
-                          "Operators: " + supported(f.kind));
+                          "Operators: " + supported(f.kind) + ".");
     bool insensitive = false;
     std::optional<std::vector<std::string>> json_path;
     if (auto m = v.find("mode"); m != v.end()) {
@@ -232,7 +244,7 @@ class Parser {
     }
     if (parts.empty())
       throw invalid_value(path, "expected at least one operator",
-                          "Operators: " + supported(f.kind));
+                          "Operators: " + supported(f.kind) + ".");
     return combine(Node::Kind::kAnd, std::move(parts), path);
   }
 
@@ -309,6 +321,8 @@ class Parser {
     bool is_json = f.kind == ValueKind::kJson;
 
     if ((op == Op::kEq || op == Op::kNeq) && v.is_null()) {
+      if (f.kind == ValueKind::kFlag)
+        throw invalid_value(path, "expected " + expected_value(f) + ", got null");
       c.op = Op::kIsNull;
       c.values.push_back(op == Op::kEq);
       return n;
