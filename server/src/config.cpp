@@ -51,7 +51,7 @@ std::vector<Option> options() {
        [](Config &c, const std::string &v) { c.host = v; }},
       {"port", "PORT", "port to listen on (default 8080)",
        integer(&Config::port, 1, 65535, "--port")},
-      {"threads", "THREADS", "HTTP worker threads (default 16)",
+      {"threads", "THREADS", "HTTP worker threads, one per open connection (default 64)",
        integer(&Config::threads, 1, 1024, "--threads")},
       {"pool-size", "POOL_SIZE", "PostgreSQL connections (default 8)",
        integer(&Config::pool_size, 1, 1024, "--pool-size")},
@@ -74,11 +74,12 @@ void write_help(std::ostream &out, const std::vector<Option> &all) {
   out << "usage: pg_inbox_server [options]\n\n"
          "The pg_inbox REST server. Each option can also be given as the environment variable\n"
          "shown; the command line wins.\n\n";
-  for (const Option &o : all) {
-    std::string left = std::string("  --") + o.flag + " (" + o.env + ")";
-    out << left << std::string(left.size() < 40 ? 40 - left.size() : 1, ' ') << o.help << "\n";
-  }
-  out << "  --help" << std::string(34, ' ') << "print this help\n";
+  auto line = [&out](const std::string &left, const char *help) {
+    out << left << std::string(left.size() < 40 ? 40 - left.size() : 1, ' ') << help << "\n";
+  };
+  for (const Option &o : all)
+    line(std::string("  --") + o.flag + " (" + o.env + ")", o.help);
+  line("  --help", "print this help");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ struct Config {
   std::string database_url;  // libpq URI or key=value string; required
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 16;                      // HTTP worker threads (one per open client connection)
+  int threads = 64;                      // HTTP worker threads (one per open client connection)
   int pool_size = 8;                     // PostgreSQL connections
   std::size_t max_body_bytes = 1 << 20;  // larger bodies answer 413
   std::size_t max_query_bytes = 4096;    // longer query strings answer 414
