@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "graphql_print.hpp"
 
@@ -373,6 +374,15 @@ json coerce_input(const Schema &schema, const json &value, const TypeRef &type,
   return nullptr;
 }
 
+// An Int literal's digits as a JSON integer, or a number when they do not fit 64 bits.
+json int_json(const std::string &digits) {
+  try {
+    return json(static_cast<int64_t>(std::stoll(digits)));
+  } catch (const std::out_of_range &) {
+    return json(std::stod(digits));
+  }
+}
+
 // A literal of the JSON scalar, as JSON.
 std::optional<json> json_literal(const Value &value, const json &variables) {
   switch (value.kind) {
@@ -381,6 +391,7 @@ std::optional<json> json_literal(const Value &value, const json &variables) {
       return it == variables.end() ? json() : *it;
     }
     case Value::kInt:
+      return int_json(value.text);
     case Value::kFloat:
       return json(std::stod(value.text));
     case Value::kString:
@@ -645,11 +656,11 @@ std::optional<json> literal_value(const Schema &schema, const Value &value, cons
     return json_literal(value, variables);
   switch (value.kind) {
     case Value::kInt:
-      if (name == "Int")
-        return json(static_cast<int64_t>(std::stoll(value.text)));
       if (name == "ID")
         return json(value.text);
-      return json(std::stod(value.text));
+      if (name == "Float")
+        return json(std::stod(value.text));
+      return int_json(value.text);  // Int, and custom scalars: 100 stays an integer
     case Value::kFloat:
       return json(std::stod(value.text));
     case Value::kBoolean:
