@@ -117,13 +117,12 @@ const FieldRegistry &native_fields();
 // A relation from a notification column to the application's own table, as registered with
 // inbox.define_relation and checked against the catalog when loaded (relations.hpp).
 struct Relation {
-  std::string name;            // "actor"
-  std::string field;           // native API field of the source: "actorId"
-  std::string source_column;   // notification column: "actor_id" (whitelisted)
-  std::string target;          // quoted, schema-qualified target table: public.users
-  std::string target_display;  // the same, for messages
-  Field key;                   // the target column joined to the source column
-  FieldRegistry columns;       // target columns a filter may use, named as in the catalog
+  std::string name;           // "actor"
+  std::string field;          // native API field of the source: "actorId"
+  std::string source_column;  // notification column: "actor_id" (whitelisted)
+  std::string target;     // quoted, schema-qualified target table: public.users (also in messages)
+  Field key;              // the target column joined to the source column
+  FieldRegistry columns;  // target columns a filter may use, named as in the catalog
 };
 
 // Finds relations while a filter is parsed. The executor implements it over inbox.relations

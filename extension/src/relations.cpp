@@ -85,22 +85,20 @@ std::shared_ptr<const query::Relation> load(std::string_view name) {
   std::string schema = text_column(0, 4), table = text_column(0, 5), key = text_column(0, 6);
   bool all_columns = text_column(0, 7) == "true";
   std::string target_oid = text_column(0, 8);
-  r->target_display = schema + "." + table;
+  const char *qualified = nullptr;
+  const char *s = schema.c_str(), *t = table.c_str();
+  pg_call([&] { qualified = quote_qualified_identifier(s, t); });
+  r->target = qualified;
 
   if (query::notification_column(r->source_column) == nullptr)
     throw Error(sqlstate::kUndefinedColumn, "relation " + r->name + ": notification column " +
                                                 r->source_column + " does not exist");
   if (target_oid.empty())
     throw Error(sqlstate::kUndefinedTable,
-                "relation " + r->name + ": table " + r->target_display + " does not exist", {},
+                "relation " + r->name + ": table " + r->target + " does not exist", {},
                 "Define the relation again with inbox.define_relation(), or drop it with "
                 "inbox.drop_relation('" +
                     r->name + "').");
-  const char *qualified = nullptr;
-  const char *s = schema.c_str(), *t = table.c_str();
-  pg_call([&] { qualified = quote_qualified_identifier(s, t); });
-  r->target = qualified;
-
   std::vector<std::string> allowed;
   if (!all_columns) {
     query::Statement listed{
@@ -135,7 +133,7 @@ std::shared_ptr<const query::Relation> load(std::string_view name) {
         return &f;
     }
     throw Error(sqlstate::kUndefinedColumn, "relation " + r->name + ": column " + column + " of " +
-                                                r->target_display + " does not exist");
+                                                r->target + " does not exist");
   };
   r->key = *find_live(key);
   if (all_columns) {
