@@ -13,7 +13,8 @@ cd "$ROOT/tests"
 
 db=pg_inbox_http
 export HTTP_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$db"
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
+PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+  -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
   -c "CREATE DATABASE $db" >/dev/null || exit 1
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION pg_inbox' >/dev/null || exit 1
 
@@ -30,9 +31,9 @@ trap 'exit 1' INT TERM HUP PIPE
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 export BASE_URL="http://127.0.0.1:$port"
 log=$work/server.log
-start_server() {
+start_server() { # [extra options]
   "$ROOT/server/pg_inbox_server" --database-url "$HTTP_DATABASE_URL" --port "$port" \
-    --threads 32 --pool-size 8 >>"$log" 2>&1 &
+    --threads 32 --pool-size 8 "$@" >>"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && return 0
@@ -62,7 +63,6 @@ for suite in http/*.test.mjs; do
   failed=$((failed + f))
 done
 
-# SIGTERM while a request is in flight: the request finishes, the process exits 0.
 check() { # ok? description
   if [[ $1 == 0 ]]; then
     passed=$((passed + 1))
@@ -72,31 +72,80 @@ check() { # ok? description
   fi
 }
 q() { psql -X -qtA -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-user="sigterm-$$"
+poll() { # SQL that must come to return 1 or more
+  for _ in $(seq 300); do
+    [[ $(q "$1") -ge 1 ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# Holds the rows of a user locked in another session, so that a request on them waits inside
+# PostgreSQL for as long as the test wants: no timing involved.
+lock_rows() { # user
+  rm -f "$work/locker"
+  mkfifo "$work/locker"
+  psql -X -q -d "$db" <"$work/locker" >/dev/null 2>&1 &
+  locker_pid=$!
+  exec 7>"$work/locker"
+  echo "BEGIN; SELECT 1 FROM inbox.notifications WHERE user_id = '$1' FOR UPDATE;" >&7
+  poll "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND state = 'idle in transaction'"
+}
+unlock_rows() {
+  echo "COMMIT;" >&7
+  exec 7>&-
+  wait "$locker_pid"
+}
+request_waits() { poll "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock'"; }
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid"
+  server_pid=
+}
+
+user="locked-$$"
 tok=$(q "SELECT inbox.create_token('$user', ARRAY['notifications:read', 'notifications:write'])")
 id=$(q "SELECT inbox.create('$user', '{\"title\": \"in flight\"}')->>'id'")
-# Hold the row's lock in another session so that the request waits inside PostgreSQL.
-mkfifo "$work/locker"
-psql -X -q -d "$db" <"$work/locker" >/dev/null 2>&1 &
-locker_pid=$!
-exec 7>"$work/locker"
-echo "BEGIN; SELECT 1 FROM inbox.notifications WHERE user_id = '$user' FOR UPDATE;" >&7
-for _ in $(seq 300); do
-  [[ $(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND state = 'idle in transaction'") -ge 1 ]] && break
-  sleep 0.1
-done
-curl -s -o "$work/inflight.json" -w '%{http_code}' -X PUT "$BASE_URL/api/notifications/$id/read" \
-  -H "Authorization: Bearer $tok" >"$work/inflight.status" &
-curl_pid=$!
-waiting=1
-for _ in $(seq 300); do
-  [[ $(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock'") -ge 1 ]] && {
-    waiting=0
-    break
-  }
-  sleep 0.1
-done
-check $waiting "the request waits on the row lock"
+mark_read() { # runs PUT .../read in the background; its status goes to $work/$1.status
+  curl -s -o "$work/$1.json" -w '%{http_code}' -X PUT "$BASE_URL/api/notifications/$id/read" \
+    -H "Authorization: Bearer $tok" >"$work/$1.status" &
+  curl_pid=$!
+}
+
+# The pool's bound: with its one connection busy, a request answers 503 pool_exhausted once
+# --pool-wait-ms has passed.
+stop_server
+start_server --pool-size 1 --pool-wait-ms 200 || exit 1
+lock_rows "$user"
+mark_read busy
+request_waits
+check $? "a request waits on the row lock, holding the pool's only connection"
+body=$(curl -s -H "Authorization: Bearer $tok" "$BASE_URL/api/notifications/unread-count" -w ' %{http_code}')
+[[ $body == *'"pool_exhausted"'*' 503' ]]
+check $? "with every connection busy: 503 pool_exhausted ($body)"
+unlock_rows
+wait "$curl_pid"
+[[ $(cat "$work/busy.status") == 200 ]]
+check $? "the request that held the connection completed"
+
+# statement_timeout: a statement that waits too long is cancelled by PostgreSQL: 503 timeout.
+stop_server
+start_server --statement-timeout-ms 300 || exit 1
+lock_rows "$user"
+body=$(curl -s -X PUT -H "Authorization: Bearer $tok" "$BASE_URL/api/notifications/$id/unread" -w ' %{http_code}')
+[[ $body == *'"timeout"'*' 503' ]]
+check $? "a statement over --statement-timeout-ms: 503 timeout ($body)"
+unlock_rows
+body=$(curl -s -X PUT -H "Authorization: Bearer $tok" "$BASE_URL/api/notifications/$id/unread" -w ' %{http_code}')
+[[ $body == *' 200' ]]
+check $? "the connection is usable after the timeout ($body)"
+
+# SIGTERM while a request is in flight: the request finishes, the process exits 0.
+stop_server
+start_server || exit 1
+lock_rows "$user"
+mark_read inflight
+request_waits
+check $? "the request waits on the row lock"
 kill -TERM "$server_pid"
 # The listening socket closes at once; the request in flight is still waiting.
 refused=1
@@ -110,9 +159,7 @@ done
 check $refused "after SIGTERM new connections are refused"
 kill -0 "$curl_pid" 2>/dev/null
 check $? "the request in flight is still running after SIGTERM"
-echo "COMMIT;" >&7
-exec 7>&-
-wait "$locker_pid"
+unlock_rows
 wait "$curl_pid"
 [[ $(cat "$work/inflight.status") == 200 ]] && grep -q '"read": true' "$work/inflight.json"
 check $? "the request in flight completed with 200 after SIGTERM ($(cat "$work/inflight.status"))"
