@@ -7,7 +7,8 @@
 namespace pgi::gql {
 namespace {
 
-using nlohmann::json;
+using nlohmann::json;                  // requests: arguments, parameters
+using ojson = nlohmann::ordered_json;  // answers: data, in the order it comes
 
 constexpr const char *kForbidden = "You don't have permission to access this.";
 
@@ -55,29 +56,29 @@ json aggregate_params(const SubSelection &selection) {
 
 // A REST aggregate row ({"status": "inbox", "count": {"id": "8000"}, "countAll": "8000"}) as
 // a directus_notifications_aggregated object.
-json aggregated_row(const json &row, const json &group_by) {
-  json out = json::object();
-  json group = json::object();
+ojson aggregated_row(const ojson &row, const json &group_by) {
+  ojson out = ojson::object();
+  ojson group = ojson::object();
   for (const auto &name : group_by) {
     if (!name.is_string())
       continue;
     auto it = row.find(name.get<std::string>());
-    group[name.get<std::string>()] = it == row.end() ? json() : *it;
+    group[name.get<std::string>()] = it == row.end() ? ojson() : *it;
   }
-  out["group"] = group_by.empty() ? json() : group;
+  out["group"] = group_by.empty() ? ojson() : group;
   for (auto it = row.begin(); it != row.end(); ++it)
     if (!group.contains(it.key()))
       out[it.key()] = it.value();
   return out;
 }
 
-json notification(json row) {
+ojson notification(ojson row) {
   if (row.is_object() && row.contains("timestamp"))
     row["timestamp_func"] = datetime_functions(row["timestamp"]);
   return row;
 }
 
-json notifications(json rows) {
+ojson notifications(ojson rows) {
   if (!rows.is_array())
     return notification(std::move(rows));
   for (auto &row : rows)
@@ -118,7 +119,7 @@ long iso_week(long y, long m, long d) {
 
 }  // namespace
 
-json datetime_functions(const json &timestamp) {
+ojson datetime_functions(const ojson &timestamp) {
   if (!timestamp.is_string())
     return nullptr;
   int y, mo, d, h, mi, s;
@@ -126,27 +127,27 @@ json datetime_functions(const json &timestamp) {
                   &s) != 6)
     return nullptr;
   long days = days_from_civil(y, mo, d);
-  return json{{"year", y},
-              {"month", mo},
-              {"week", iso_week(y, mo, d)},
-              {"day", d},
-              {"weekday", ((days % 7) + 7 + 4) % 7},  // 1970-01-01 was a Thursday (4)
-              {"hour", h},
-              {"minute", mi},
-              {"second", s}};
+  return ojson{{"year", y},
+               {"month", mo},
+               {"week", iso_week(y, mo, d)},
+               {"day", d},
+               {"weekday", ((days % 7) + 7 + 4) % 7},  // 1970-01-01 was a Thursday (4)
+               {"hour", h},
+               {"minute", mi},
+               {"second", s}};
 }
 
-json DirectusResolver::call_data(const char *function, std::vector<SqlApi::Arg> args) {
+ojson DirectusResolver::call_data(const char *function, std::vector<SqlApi::Arg> args) {
   args.insert(args.begin(), text(*token_));
   std::optional<std::string> answer = sql_.call(function, args);
   if (!answer || answer->empty())
     return nullptr;
-  json body = json::parse(*answer);
-  return body.contains("data") ? body["data"] : json();
+  ojson body = ojson::parse(*answer);
+  return body.contains("data") ? body["data"] : ojson();
 }
 
-json DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const json &args,
-                               const SubSelection &selection) {
+ojson DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const json &args,
+                                const SubSelection &selection) {
   if (!token_)
     throw FieldError(kForbidden, code::kForbidden);
   const bool mutation = root.name == "Mutation";
@@ -165,8 +166,8 @@ json DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const
   }
 }
 
-json DirectusResolver::read(const FieldDef &field, const json &args,
-                            const SubSelection &selection) {
+ojson DirectusResolver::read(const FieldDef &field, const json &args,
+                             const SubSelection &selection) {
   if (field.name == "notifications_by_id") {
     if (args.contains("version") && !args["version"].is_null())
       throw FieldError("version: content versions are not supported", code::kInvalidQuery);
@@ -177,8 +178,8 @@ json DirectusResolver::read(const FieldDef &field, const json &args,
   if (field.name == "notifications_aggregated") {
     params["aggregate"] = aggregate_params(selection);
     json group_by = params.value("groupBy", json::array());
-    json rows = call_data("directus_read", {jsonb(params)});
-    json out = json::array();
+    ojson rows = call_data("directus_read", {jsonb(params)});
+    ojson out = ojson::array();
     if (rows.is_array())
       for (const auto &row : rows)
         out.push_back(aggregated_row(row, group_by));
@@ -187,7 +188,7 @@ json DirectusResolver::read(const FieldDef &field, const json &args,
   return notifications(call_data("directus_read", {jsonb(params)}));
 }
 
-json DirectusResolver::mutate(const FieldDef &field, const json &args) {
+ojson DirectusResolver::mutate(const FieldDef &field, const json &args) {
   const std::string &name = field.name;
   const json data = args.value("data", json());
   if (name == "create_notifications_item")
@@ -210,12 +211,12 @@ json DirectusResolver::mutate(const FieldDef &field, const json &args) {
   if (name == "delete_notifications_item") {
     std::string id = id_text(args, "id");
     call_data("directus_delete_one", {text(id)});
-    return json{{"id", id}};
+    return ojson{{"id", id}};
   }
   if (name == "delete_notifications_items") {
     json ids = args.value("ids", json::array());
     call_data("directus_delete_many", {jsonb(ids)});
-    return json{{"ids", ids}};
+    return ojson{{"ids", ojson(ids)}};
   }
   throw FieldError("Mutation." + name + " is not implemented", code::kInternal);
 }

@@ -56,15 +56,16 @@ class DirectusResolver : public RootResolver {
   DirectusResolver(SqlApi &sql, std::optional<std::string> token)
       : sql_(sql), token_(std::move(token)) {}
 
-  nlohmann::json resolve(const TypeDef &root, const FieldDef &field, const nlohmann::json &args,
-                         const SubSelection &selection) override;
+  nlohmann::ordered_json resolve(const TypeDef &root, const FieldDef &field,
+                                 const nlohmann::json &args,
+                                 const SubSelection &selection) override;
 
  private:
-  nlohmann::json read(const FieldDef &field, const nlohmann::json &args,
-                      const SubSelection &selection);
-  nlohmann::json mutate(const FieldDef &field, const nlohmann::json &args);
+  nlohmann::ordered_json read(const FieldDef &field, const nlohmann::json &args,
+                              const SubSelection &selection);
+  nlohmann::ordered_json mutate(const FieldDef &field, const nlohmann::json &args);
   // The `data` member of a call's {"data": ...} answer.
-  nlohmann::json call_data(const char *function, std::vector<SqlApi::Arg> args);
+  nlohmann::ordered_json call_data(const char *function, std::vector<SqlApi::Arg> args);
 
   SqlApi &sql_;
   std::optional<std::string> token_;
@@ -72,6 +73,6 @@ class DirectusResolver : public RootResolver {
 
 // A Directus timestamp ("2026-11-22T01:58:23.073Z") as datetime_functions: year, month, week
 // (ISO), day, weekday (0 = Sunday), hour, minute, second; null if it is not one.
-nlohmann::json datetime_functions(const nlohmann::json &timestamp);
+nlohmann::ordered_json datetime_functions(const nlohmann::ordered_json &timestamp);
 
 }  // namespace pgi::gql

@@ -80,7 +80,7 @@ ojson validation_response(const std::vector<GraphQLError> &errors) {
   return ojson{{"errors", ojson::array({wrapper})}};
 }
 
-std::string number_text(const nlohmann::json &v) {
+std::string number_text(const ojson &v) {
   if (v.is_number_integer())
     return v.dump();
   double d = v.get<double>();
@@ -105,7 +105,8 @@ std::optional<double> numeric_text(const std::string &text) {
 }
 
 // Result coercion of a leaf value (graphql-js's serialize): the value, or an error message.
-std::optional<ojson> serialize(const TypeDef &type, const nlohmann::json &v, std::string &message) {
+std::optional<ojson> serialize(const TypeDef &type, const ojson &v, std::string &message) {
+  auto inspect = [](const ojson &value) { return gql::inspect(nlohmann::json(value)); };
   const std::string &name = type.name;
   if (type.kind == TypeKind::kEnum) {
     if (v.is_string() && type.enum_value(v.get<std::string>()) != nullptr)
@@ -374,7 +375,7 @@ class Executor {
         else if (object.kind != Source::kJson)
           value = introspect(schema_, object, node.name, args);
         else if (object.value.is_object() && object.value.contains(node.name))
-          value = Source::of_json(object.value[node.name]);
+          value = Source::of_json(object.value.at(node.name));
         else
           value = Source::of_json(nullptr);
       } catch (const FieldError &e) {

@@ -34,9 +34,11 @@ class RootResolver {
  public:
   virtual ~RootResolver() = default;
   // The value of root field `field` of `root` (Query or Mutation) with coerced `args`: JSON
-  // objects and arrays whose keys are the schema's field names. Throws FieldError.
-  virtual nlohmann::json resolve(const TypeDef &root, const FieldDef &field,
-                                 const nlohmann::json &args, const SubSelection &selection) = 0;
+  // objects and arrays whose keys are the schema's field names (a JSON scalar's value keeps
+  // its keys' order). Throws FieldError.
+  virtual nlohmann::ordered_json resolve(const TypeDef &root, const FieldDef &field,
+                                         const nlohmann::json &args,
+                                         const SubSelection &selection) = 0;
 };
 
 struct Request {

@@ -5,19 +5,19 @@
 namespace pgi::gql {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json text_or_null(const std::string &text) {
   return text.empty() ? json() : json(text);
 }
 
-bool include_deprecated(const json &args) {
+bool include_deprecated(const nlohmann::json &args) {
   auto it = args.find("includeDeprecated");
   return it != args.end() && it->is_boolean() && it->get<bool>();
 }
 
 template <typename Def>
-Source list_of(const std::vector<Def> &defs, const json &args, Source::Kind kind,
+Source list_of(const std::vector<Def> &defs, const nlohmann::json &args, Source::Kind kind,
                const Def *Source::*member) {
   Source out;
   out.kind = Source::kList;
@@ -33,7 +33,7 @@ Source list_of(const std::vector<Def> &defs, const json &args, Source::Kind kind
   return out;
 }
 
-Source input_values(const std::vector<InputValueDef> &defs, const json &args) {
+Source input_values(const std::vector<InputValueDef> &defs, const nlohmann::json &args) {
   return list_of(defs, args, Source::kInputValue, &Source::input);
 }
 
@@ -44,7 +44,7 @@ Source empty_list() {
 }
 
 Source type_field(const Schema &schema, const Source &object, const std::string &name,
-                  const json &args) {
+                  const nlohmann::json &args) {
   if (object.type == nullptr) {  // a wrapper
     if (name == "kind")
       return Source::of_json(object.wrapper->kind == TypeRef::kList ? "LIST" : "NON_NULL");
@@ -103,7 +103,7 @@ Source deprecation_field(const Def &def, const std::string &name) {
 
 }  // namespace
 
-Source Source::of_json(nlohmann::json value) {
+Source Source::of_json(nlohmann::ordered_json value) {
   Source s;
   s.value = std::move(value);
   return s;
@@ -182,8 +182,7 @@ Source introspect(const Schema &schema, const Source &object, const std::string 
       if (name == "type")
         return Source::of_type(schema, v.type);
       if (name == "defaultValue")
-        return Source::of_json(v.has_default ? nlohmann::json(print_value(v.default_value))
-                                             : nlohmann::json());
+        return Source::of_json(v.has_default ? json(print_value(v.default_value)) : json());
       return deprecation_field(v, name);
     }
     case Source::kEnumValue: {

@@ -19,7 +19,7 @@ namespace pgi::gql {
 struct Source {
   enum Kind { kJson, kList, kSchema, kType, kField, kInputValue, kEnumValue, kDirective };
   Kind kind = kJson;
-  nlohmann::json value;           // kJson
+  nlohmann::ordered_json value;   // kJson
   std::vector<Source> items;      // kList
   const TypeDef *type = nullptr;  // kType: a named type...
   TypeRefPtr wrapper;             // ...or a List / NonNull wrapper (type null)
@@ -28,7 +28,7 @@ struct Source {
   const EnumValueDef *enum_value = nullptr;
   const DirectiveDef *directive = nullptr;
 
-  static Source of_json(nlohmann::json value);
+  static Source of_json(nlohmann::ordered_json value);
   static Source of_type(const Schema &schema, const TypeRefPtr &ref);
 };
 
