@@ -79,6 +79,7 @@ http_steps() {
   fi
   local base="http://127.0.0.1:$BENCH_SERVER_PORT" half=$((HTTP_TARGETS / 2)) c
   if has_function 'inbox.list(text,jsonb)'; then
+    warm_up list.lua "$base/api/notifications?limit=20"
     for c in $BENCH_HTTP_CONNS; do
       wrkrun http_list ours "$c" list.lua "$base/api/notifications?limit=20"
       pgb http_list baseline "$c" http_list.sql -D tokens="$BENCH_TOKENS"
@@ -86,14 +87,18 @@ http_steps() {
   else
     skip http_list "inbox.list(text, jsonb), behind GET /api/notifications, is not installed yet"
   fi
+  warm_up unread_count.lua "$base/api/notifications/unread-count"
   for c in $BENCH_HTTP_CONNS; do
     wrkrun http_unread_count ours "$c" unread_count.lua "$base/api/notifications/unread-count"
     pgb http_unread_count baseline "$c" http_unread_count.sql -D tokens="$BENCH_TOKENS"
   done
+  # (Warmed up through another route: a warm-up of this one would read the targets it measures.)
+  warm_up unread_count.lua "$base/api/notifications/unread-count"
   for c in $BENCH_HTTP_CONNS; do
     wrkrun http_mark_read ours "$c" mark_read.lua "$base/api/notifications"
     pgb http_mark_read baseline "$c" http_mark_read.sql -D lo=$((half + 1)) -D hi="$HTTP_TARGETS"
   done
+  warm_up create.lua "$base/api/notifications"
   for c in $BENCH_HTTP_CONNS; do
     wrkrun http_create ours "$c" create.lua "$base/api/notifications"
     pgb http_create baseline "$c" http_create.sql -D tokens="$BENCH_TOKENS"

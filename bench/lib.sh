@@ -110,6 +110,14 @@ pgb() {
   rm -f "$dir"/log*
 }
 
+# An unrecorded wrk run before a route's measurements: the server's pooled connections have
+# prepared their statements and compiled their PL/pgSQL, as in a server that has been up for a
+# while (pgbench opens fresh connections every run and pays that within its own run). Node
+# (Directus) compiles its hot paths. warm_up LUA URL [side], BENCH_WARMUP_T seconds.
+warm_up() {
+  BENCH_PEER_SIDE=${3:-} wrk -t2 -c16 -d"${BENCH_WARMUP_T:-2}s" -s "$BENCH/wrk/$1" "$2" >/dev/null 2>&1 || true
+}
+
 # wrkrun STEP SIDE CONNECTIONS LUA URL: one wrk run at a fixed duration ($BENCH_WRK_T s).
 # The Lua script prints one line "BENCH_JSON {...}" from done() with the exact percentiles.
 wrkrun() {

@@ -139,14 +139,10 @@ fi
 # --- 4. the same wrk loads on both -----------------------------------------------------------
 directus="http://127.0.0.1:$BENCH_DIRECTUS_PORT"
 ours="http://127.0.0.1:$BENCH_SERVER_PORT"
-# An unrecorded run first on each side: Node compiles its hot paths, both fill their caches.
-warm_up() { # side lua url
-  BENCH_PEER_SIDE=$1 wrk -t2 -c4 -d"${BENCH_WARMUP_T:-3}s" -s "$BENCH/wrk/$2" "$3" >/dev/null 2>&1 || true
-}
 for spec in "peer_list list" "peer_get get" "peer_create create"; do
   read -r step what <<<"$spec"
-  [[ $ours_routes == yes ]] && warm_up ours "peer_$what.lua" "$ours/notifications"
-  [[ $directus_up == yes ]] && warm_up directus "peer_$what.lua" "$directus/notifications"
+  [[ $ours_routes == yes ]] && warm_up "peer_$what.lua" "$ours/notifications" ours
+  [[ $directus_up == yes ]] && warm_up "peer_$what.lua" "$directus/notifications" directus
   for c in $BENCH_HTTP_CONNS; do
     if [[ $ours_routes == yes ]]; then
       BENCH_PEER_SIDE=ours wrkrun "$step" ours "$c" "peer_$what.lua" "$ours/notifications"

@@ -116,6 +116,9 @@ def sql_rows(rec, settings):
          ("filtered_list", "ours"), ("filtered_list", "baseline"), "hand-written SQL", ("<=", 1.2), ""),
         ("Filtered list (nested AND/OR filter), heavy user",
          ("filtered_list_heavy", "ours"), ("filtered_list_heavy", "baseline"), "hand-written SQL", ("<=", 1.2), ""),
+        ("Filtered list, heavy user, against hand-written SQL that also counts the total (diagnosis)",
+         ("filtered_list_heavy", "ours"), ("filtered_list_heavy_counted", "baseline"),
+         "hand-written SQL + count(*) total", None, ""),
         ("Unread count, heavy user",
          ("unread_count", "ours"), ("unread_count", "baseline"), "SELECT count(*) ... WHERE read_at IS NULL",
          ("<=", 0.05), " (≥ 20x faster)"),
@@ -339,11 +342,12 @@ def main():
 
     m = meta.get("machine", {})
     lines = ["# pg_inbox benchmark: %s run" % meta.get("mode", "?"), ""]
-    lines.append("Run %s → %s at commit `%s`%s. Machine: %s, %s cores, %s, %s, kernel %s; PostgreSQL %s; %s; %s." % (
+    lines.append("Run %s → %s at commit `%s`%s. Machine: %s, %s cores, %s, %s, kernel %s; PostgreSQL %s "
+                 "(shared_buffers %s); %s; %s." % (
         meta.get("started", "?"), meta.get("finished", "?"), meta.get("commit", "?"),
         " (with uncommitted changes)" if meta.get("dirty") else "",
         m.get("cpu", "?"), m.get("cores", "?"), m.get("memory", "?"), m.get("os", "?"), m.get("kernel", "?"),
-        m.get("postgresql", "?"), m.get("pgbench", "?"), m.get("wrk", "?")))
+        m.get("postgresql", "?"), m.get("shared_buffers", "?"), m.get("pgbench", "?"), m.get("wrk", "?")))
     lines.append("")
     lines.append("The machine is shared (other builds and tests may run): each measurement records "
                  "/proc/loadavg just before it (see the last table). pgbench and wrk run on the same cores "

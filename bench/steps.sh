@@ -190,8 +190,14 @@ step_filtered_list() {
   }
   same_page filtered_list filtered_list.ours.sql filtered_list.baseline.sql u=1 &&
     pgb_pair filtered_list filtered_list
-  same_page filtered_list_heavy filtered_heavy.ours.sql filtered_heavy.baseline.sql &&
+  if same_page filtered_list_heavy filtered_heavy.ours.sql filtered_heavy.baseline.sql; then
     pgb_pair filtered_list_heavy filtered_heavy
+    # For the diagnosis: the same page with the total that inbox.list's pageInfo carries.
+    local c
+    for c in $BENCH_SQL_CLIENTS; do
+      pgb filtered_list_heavy_counted baseline "$c" filtered_heavy.counted.sql
+    done
+  fi
   return 0
 }
 
