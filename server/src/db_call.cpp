@@ -62,6 +62,14 @@ ServerMessage parse_server_message(const std::string &text) {
 }
 
 std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCall &call) {
+  std::vector<std::string> row = call_database_row(pool, wait, call);
+  if (row.size() != 1)
+    throw ApiFailure(http_error(500, "internal error"));
+  return std::move(row[0]);
+}
+
+std::vector<std::string> call_database_row(Pool &pool, std::chrono::milliseconds wait,
+                                           const DbCall &call) {
   std::vector<const char *> values;
   values.reserve(call.params.size());
   for (const auto &p : call.params)
@@ -77,10 +85,13 @@ std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCa
     try {
       pqxx::nontransaction tx(lease->connection());
       pqxx::result r = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(values));
-      if (r.size() != 1 || r.columns() != 1) {
+      if (r.size() != 1)
         throw ApiFailure(http_error(500, "internal error"));
+      std::vector<std::string> row;
+      for (const pqxx::field &f : r[0]) {
+        row.emplace_back(f.is_null() ? std::string("null") : std::string(f.c_str(), f.size()));
       }
-      return r[0][0].is_null() ? std::string("null") : std::string(r[0][0].c_str(), r[0][0].size());
+      return row;
     } catch (const pqxx::broken_connection &e) {
       lease->discard();
       if (call.retry_safe && attempt == 1)

@@ -23,6 +23,11 @@ struct DbCall {
 
 std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCall &call);
 
+// The same for a statement whose one row has several columns: their text, in order (a NULL
+// reads "null").
+std::vector<std::string> call_database_row(Pool &pool, std::chrono::milliseconds wait,
+                                           const DbCall &call);
+
 // The parts of a verbose libpq error text ("ERROR:  22023: message\nDETAIL:  ...\nHINT:  ...").
 struct ServerMessage {
   std::string sqlstate;  // empty if the text does not carry one

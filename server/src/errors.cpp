@@ -104,4 +104,40 @@ std::string error_body(const ApiError &error) {
                                                nlohmann::json::error_handler_t::replace);
 }
 
+std::string errors_envelope_body(const ApiError &error) {
+  const char *code = error.status >= 500 ? "INTERNAL_SERVER_ERROR" : "INVALID_QUERY";
+  switch (error.status) {
+    case 400:
+      code = "INVALID_PAYLOAD";
+      break;
+    case 401:
+      code = "INVALID_CREDENTIALS";
+      break;
+    case 403:
+      code = "FORBIDDEN";
+      break;
+    case 404:
+      code = "ROUTE_NOT_FOUND";
+      break;
+    case 411:
+    case 413:
+      code = "CONTENT_TOO_LARGE";
+      break;
+    case 415:
+      code = "UNSUPPORTED_MEDIA_TYPE";
+      break;
+    case 503:
+      code = "SERVICE_UNAVAILABLE";
+      break;
+    default:
+      break;
+  }
+  nlohmann::ordered_json extensions = {{"code", code}};
+  if (!error.hint.empty())
+    extensions["hint"] = error.hint;
+  nlohmann::ordered_json entry = {{"message", error.message}, {"extensions", extensions}};
+  return nlohmann::ordered_json{{"errors", nlohmann::ordered_json::array({entry})}}.dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace pgi::server

@@ -42,4 +42,11 @@ ApiError sqlstate_error(const std::string &sqlstate, std::string message, std::s
 // The JSON body of an error response.
 std::string error_body(const ApiError &error);
 
+// The same error in the envelope GraphQL (and Directus) responses use,
+//   { "errors": [ { "message": "...", "extensions": { "code": "FORBIDDEN" } } ] },
+// with Directus's code for the status: 400 INVALID_PAYLOAD, 401 INVALID_CREDENTIALS,
+// 403 FORBIDDEN, 404 ROUTE_NOT_FOUND, 413 CONTENT_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE,
+// 503 SERVICE_UNAVAILABLE, 500 INTERNAL_SERVER_ERROR.
+std::string errors_envelope_body(const ApiError &error);
+
 }  // namespace pgi::server

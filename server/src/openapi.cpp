@@ -18,6 +18,9 @@ const std::string &openapi_document() {
   },
   {
    "name": "operations"
+  },
+  {
+   "name": "graphql"
   }
  ],
  "paths": {
@@ -712,6 +715,212 @@ const std::string &openapi_document() {
     }
    }
   },
+  "/graphql/system": {
+   "post": {
+    "operationId": "graphqlPost",
+    "summary": "Run a GraphQL request (Directus's system schema, notifications)",
+    "tags": [
+     "graphql"
+    ],
+    "description": "Forwarded to inbox.graphql(). Without a token the request runs as the public role (the schema, no notifications).",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "accessToken": []
+     },
+     {}
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": [
+         "query"
+        ],
+        "properties": {
+         "query": {
+          "type": "string"
+         },
+         "variables": {
+          "type": [
+           "object",
+           "null"
+          ]
+         },
+         "operationName": {
+          "type": [
+           "string",
+           "null"
+          ]
+         }
+        }
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The GraphQL response; it carries \"data\" (and \"errors\" for field errors).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "A request error (a document that does not parse or validate, a bad body): the GraphQL response without \"data\".",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "415": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "503": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "413": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     }
+    }
+   },
+   "get": {
+    "operationId": "graphqlGet",
+    "summary": "Run a GraphQL request given in the query string",
+    "tags": [
+     "graphql"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "accessToken": []
+     },
+     {}
+    ],
+    "parameters": [
+     {
+      "name": "query",
+      "in": "query",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "variables",
+      "in": "query",
+      "required": false,
+      "description": "JSON-encoded object.",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "operationName",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The GraphQL response; it carries \"data\" (and \"errors\" for field errors).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "A request error (a document that does not parse or validate, a bad body): the GraphQL response without \"data\".",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "415": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     },
+     "503": {
+      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
   "/healthz": {
    "get": {
     "operationId": "healthz",
@@ -817,6 +1026,12 @@ const std::string &openapi_document() {
     "type": "http",
     "scheme": "bearer",
     "description": "A token from inbox.create_token(user_id, scopes, workspace_id, expires_at)."
+   },
+   "accessToken": {
+    "type": "apiKey",
+    "in": "query",
+    "name": "access_token",
+    "description": "The bearer token given as ?access_token= (Directus and GraphQL routes)."
    }
   },
   "parameters": {
@@ -1315,6 +1530,40 @@ const std::string &openapi_document() {
        },
        "hint": {
         "type": "string"
+       }
+      }
+     }
+    }
+   },
+   "GraphQLResponse": {
+    "type": "object",
+    "properties": {
+     "data": {
+      "type": [
+       "object",
+       "null"
+      ]
+     },
+     "errors": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "message"
+       ],
+       "properties": {
+        "message": {
+         "type": "string"
+        },
+        "locations": {
+         "type": "array"
+        },
+        "path": {
+         "type": "array"
+        },
+        "extensions": {
+         "type": "object"
+        }
        }
       }
      }

@@ -5,6 +5,7 @@
 
 #include "db_call.hpp"
 #include "errors.hpp"
+#include "graphql_route.hpp"
 #include "log.hpp"
 #include "openapi.hpp"
 #include "request_input.hpp"
@@ -76,10 +77,11 @@ const std::vector<ApiRoute> &api_routes() {
   return *routes;
 }
 
-// The operational routes follow the API routes in the router's table.
-enum Builtin { kHealthz, kReadyz, kMetrics, kOpenApi };
-constexpr const char *kBuiltinRoutes[] = {"GET /healthz", "GET /readyz", "GET /metrics",
-                                          "GET /openapi.json"};
+// The operational routes and GraphQL follow the API routes in the router's table.
+enum Builtin { kHealthz, kReadyz, kMetrics, kOpenApi, kGraphqlPost, kGraphqlGet };
+constexpr const char *kBuiltinRoutes[] = {"GET /healthz",         "GET /readyz",
+                                          "GET /metrics",         "GET /openapi.json",
+                                          "POST /graphql/system", "GET /graphql/system"};
 
 const char *const kReadyStatement = "ready";
 
@@ -127,6 +129,8 @@ std::vector<PreparedStatement> Routes::prepared_statements() {
   std::vector<PreparedStatement> statements;
   for (const ApiRoute &r : api_routes())
     statements.push_back({r.function, sql_for(r)});
+  for (PreparedStatement &s : graphql_statements())
+    statements.push_back(std::move(s));
   statements.push_back({kReadyStatement,
                         "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
                         "WHERE extname OPERATOR(pg_catalog.=) 'pg_inbox'"});
@@ -183,8 +187,10 @@ HttpResponse Routes::dispatch(const HttpRequest &request) const {
       out.content_type = "text/plain; version=0.0.4; charset=utf-8";
       return out;
     }
-    default:
+    case kOpenApi:
       return json_response(200, openapi_document());
+    default:
+      return graphql_answer(pool_, std::chrono::milliseconds(config_.pool_wait_ms), request);
   }
 }
 

@@ -22,6 +22,8 @@ const ROUTES = [
   'GET /readyz',
   'GET /metrics',
   'GET /openapi.json',
+  'POST /graphql/system',
+  'GET /graphql/system',
 ];
 
 test('unknown routes are 404 JSON, whatever the method', async () => {
