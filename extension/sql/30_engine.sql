@@ -71,13 +71,13 @@ COMMENT ON FUNCTION inbox.list_all(jsonb) IS
 
 REVOKE ALL ON FUNCTION inbox.list_all(jsonb) FROM PUBLIC;
 
-CREATE FUNCTION inbox.list_explain(user_id text, params jsonb DEFAULT '{}')
+CREATE FUNCTION inbox.list_explain(user_id text, params jsonb DEFAULT '{}', run boolean DEFAULT false)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pgi_list_explain'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-COMMENT ON FUNCTION inbox.list_explain(text, jsonb) IS
-    'EXPLAIN (COSTS OFF) of the page query inbox.list runs for these params (user_id NULL: as inbox.list_all).';
+COMMENT ON FUNCTION inbox.list_explain(text, jsonb, boolean) IS
+    'EXPLAIN (COSTS OFF) of the page query inbox.list runs for these params (user_id NULL: as inbox.list_all); with run, execute it and show buffers (EXPLAIN ANALYZE without timings).';
 
 CREATE FUNCTION inbox.define_relation(name text, field text, target regclass,
                                       target_column name DEFAULT 'id', columns name[] DEFAULT NULL)

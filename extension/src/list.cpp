@@ -3,6 +3,7 @@
 
 #include "pg.hpp"
 
+#include "cursor_mac.hpp"
 #include "list_executor.hpp"
 #include "list_json.hpp"
 #include "order_keys.hpp"
@@ -65,20 +66,21 @@ PGI_FUNCTION(pgi_list_all) {
   return list(fcinfo, std::nullopt, 0);
 }
 
-// The plan of the page statement inbox.list would run, with the request's values bound.
+// The plan of the page statement inbox.list would run, with the request's values bound; with
+// `run`, executed, with buffer counts (timings left out so the output is repeatable).
 PGI_FUNCTION(pgi_list_explain) {
   std::optional<std::string> user = user_arg(fcinfo, false);
   nlohmann::json params = pgi::spi::json_arg(fcinfo, 1);
+  bool analyze = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
   pgi::query::Query q = pgi::query::parse_native_params(params, {user, &relations});
-  if (q.paging.after || q.paging.before)
-    throw pgi::invalid_value("after", "list_explain takes no cursor",
-                             "A keyset page has the plan of a first page with a seek added.");
   q.want_total = false;
-  auto keys = pgi::query::complete_order(q.order);
-  auto st = pgi::query::compile_page(q, keys, pgi::query::CursorSide::kNone, {});
-  uint64 n = pgi::spi::run_once("EXPLAIN (COSTS OFF) " + st.page.sql, st.page.params);
+  pgi::spi::InstallationSigner signer;
+  pgi::query::PageStatements st = pgi::spi::plan_page(q, signer);
+  std::string explain = analyze ? "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+                                : "EXPLAIN (COSTS OFF) ";
+  uint64 n = pgi::spi::run_once(explain + st.page.sql, st.page.params);
   std::string plan;
   for (uint64 i = 0; i < n; ++i) {
     bool is_null;

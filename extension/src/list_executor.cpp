@@ -24,9 +24,8 @@ std::vector<query::Scalar> position(uint64 row, const std::vector<query::OrderKe
 
 }  // namespace
 
-Page run_page(const query::Query &q) {
+query::PageStatements plan_page(const query::Query &q, const query::CursorSigner &signer) {
   std::vector<query::OrderKey> keys = query::complete_order(q.order);
-  InstallationSigner signer;
   query::CursorSide side = query::CursorSide::kNone;
   std::vector<query::Scalar> cursor;
   if (q.paging.after) {
@@ -36,7 +35,15 @@ Page run_page(const query::Query &q) {
     side = query::CursorSide::kBefore;
     cursor = query::decode_cursor(*q.paging.before, keys, signer, q.paging.before_path);
   }
-  query::PageStatements st = query::compile_page(q, keys, side, cursor);
+  return query::compile_page(q, keys, side, cursor);
+}
+
+Page run_page(const query::Query &q) {
+  InstallationSigner signer;
+  query::PageStatements st = plan_page(q, signer);
+  query::CursorSide side = q.paging.after    ? query::CursorSide::kAfter
+                           : q.paging.before ? query::CursorSide::kBefore
+                                             : query::CursorSide::kNone;
   return run_statements(st, side, q.paging.offset, signer);
 }
 

@@ -31,6 +31,9 @@ struct Page {
 // SPI must be connected (spi_run.hpp: Connection).
 Page run_page(const query::Query &query);
 
+// The statements run_page would run: the query's cursor decoded and checked, then compiled.
+query::PageStatements plan_page(const query::Query &query, const query::CursorSigner &signer);
+
 // The part of run_page after compiling, for front ends that compile their own statements over
 // other rows (grouped notifications): runs them, and signs the cursors of the first and last
 // rows from page columns 2.. (st.keys). `offset` is the query's offset (offset paging).

@@ -38,8 +38,9 @@ uint64 run_once(const std::string &sql, const std::vector<query::Param> &param_l
   const char *text = sql.c_str();
   uint64 processed = 0;
   pg_call([&] {
+    // Not read-only: SPI refuses EXPLAIN there.
     int rc = SPI_execute_with_args(text, params.count, params.types, params.values, params.nulls,
-                                   true, 0);
+                                   false, 0);
     if (rc < 0)
       elog(ERROR, "pg_inbox: query failed: %s", SPI_result_code_string(rc));
     processed = SPI_processed;

@@ -28,7 +28,8 @@ class Connection {
 // Results are in SPI_tuptable; returns SPI_processed.
 uint64 run(const query::Statement &statement, long max_rows = 0);
 
-// Executes `statement` once without caching its plan (EXPLAIN and other one-offs).
+// Executes `sql` once, not read-only and without caching its plan (EXPLAIN). A function calling
+// it must be VOLATILE.
 uint64 run_once(const std::string &sql, const std::vector<query::Param> &params);
 
 // A column of row `row` of SPI_tuptable (1-based column).
