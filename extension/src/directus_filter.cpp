@@ -145,8 +145,9 @@ class Parser {
  public:
   explicit Parser(const FilterScope &scope) : scope_(scope) {}
 
+  // `owner` prefixes field names in messages: "recipient." inside a relational filter.
   Node filter(const json &v, const std::string &path, int depth, const FieldRegistry &fields,
-              bool top) {
+              bool top, const std::string &owner = {}) {
     if (depth > query::kMaxFilterDepth)
       throw Error(sqlstate::kStatementTooComplex, path + ": filter nested deeper than " +
                                                       std::to_string(query::kMaxFilterDepth) +
@@ -159,11 +160,11 @@ class Parser {
       std::string at = path + "." + key;
       if (key == "_and" || key == "_or") {
         parts.push_back(junction(key == "_and" ? Node::Kind::kAnd : Node::Kind::kOr, it.value(), at,
-                                 depth, fields, top));
+                                 depth, fields, top, owner));
       } else if (const Field *f = fields.find(key)) {
         parts.push_back(rule(*f, it.value(), at, depth, top));
       } else {
-        unknown_field(at, key, fields);
+        unknown_field(at, owner + key, fields);
       }
     }
     return combine(Node::Kind::kAnd, std::move(parts), path);
@@ -171,7 +172,7 @@ class Parser {
 
  private:
   Node junction(Node::Kind kind, const json &v, const std::string &path, int depth,
-                const FieldRegistry &fields, bool top) {
+                const FieldRegistry &fields, bool top, const std::string &owner) {
     if (!v.is_array())
       throw invalid_value(path, "expected an array of filters, got " + query::json_kind(v));
     Node n;
@@ -179,7 +180,7 @@ class Parser {
     n.path = path;
     for (size_t i = 0; i < v.size(); ++i)
       n.children.push_back(
-          filter(v[i], path + "[" + std::to_string(i) + "]", depth + 1, fields, top));
+          filter(v[i], path + "[" + std::to_string(i) + "]", depth + 1, fields, top, owner));
     return n;
   }
 
@@ -200,7 +201,7 @@ class Parser {
       } else if (top && is_relational(f.name)) {
         related[key] = it.value();
       } else {
-        unknown_field(at, key, fields());
+        unknown_field(at, f.name + "." + key, fields());
       }
     }
     if (!related.empty())
@@ -230,7 +231,7 @@ class Parser {
     n.kind = Node::Kind::kRelation;
     n.relation = relation;
     n.path = path;
-    n.children.push_back(filter(rules, path, depth + 1, relation->columns, false));
+    n.children.push_back(filter(rules, path, depth + 1, relation->columns, false, f.name + "."));
     return n;
   }
 

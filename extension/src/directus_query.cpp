@@ -449,6 +449,26 @@ bool split_brackets(const std::string &key, std::string &name, std::vector<std::
   return true;
 }
 
+const char *const kListMark = "\x01";
+
+// Objects whose keys are all list marks become lists, in index order.
+void lists_from_marks(json &v) {
+  if (!v.is_object())
+    return;
+  for (auto &[key, child] : v.items()) {
+    (void)key;
+    lists_from_marks(child);
+  }
+  if (v.empty() || v.begin().key().rfind(kListMark, 0) != 0)
+    return;
+  json list = json::array();
+  for (auto &[key, child] : v.items()) {  // std::map order: the padded indexes ascending
+    (void)key;
+    list.push_back(std::move(child));
+  }
+  v = std::move(list);
+}
+
 bool is_index(const std::string &segment) {
   return segment.empty() ||
          (segment.size() <= 4 && std::all_of(segment.begin(), segment.end(),
@@ -463,6 +483,8 @@ json fold_brackets(const json &params) {
   if (!params.is_object())
     throw invalid_value("query",
                         "expected an object of query parameters, got " + query::json_kind(params));
+  // List elements are first collected under marked keys ("\x01" and the zero-padded index), so
+  // that keys may arrive in any order ([10] sorts before [2]) and lists may have gaps, as in qs.
   json out = json::object();
   std::vector<std::string> plain;
   for (auto it = params.begin(); it != params.end(); ++it) {
@@ -482,30 +504,33 @@ json fold_brackets(const json &params) {
       json *at = &out[name];
       std::string path = name;
       for (const std::string &segment : segments) {
+        if (at->is_null())
+          *at = json::object();
+        if (!at->is_object())
+          throw invalid_value(path, "given both as a value and as a list or object");
+        std::string key = segment;
         if (is_index(segment)) {
-          if (at->is_null())
-            *at = json::array();
-          if (!at->is_array())
-            throw invalid_value(path, "given both as a list and as an object");
           size_t index = segment.empty() ? at->size() : std::stoul(segment);
-          if (index > at->size())
-            throw invalid_value(path + "[" + segment + "]", "list index out of order");
-          if (index == at->size())
-            at->push_back(nullptr);
-          at = &(*at)[index];
-        } else {
-          if (at->is_null())
-            *at = json::object();
-          if (!at->is_object())
-            throw invalid_value(path, "given both as a list and as an object");
-          at = &(*at)[segment];
+          std::string digits = std::to_string(index);
+          key = kListMark + std::string(10 - digits.size(), '0') + digits;
         }
+        bool list_key = key.rfind(kListMark, 0) == 0;
+        for (auto &[existing, unused] : at->items()) {
+          (void)unused;
+          if ((existing.rfind(kListMark, 0) == 0) != list_key)
+            throw invalid_value(path, "given both as a list and as an object");
+        }
+        at = &(*at)[key];
         path += "[" + segment + "]";
       }
       if (!at->is_null())
         throw invalid_value(path, "query parameter given more than once");
       *at = value;
     }
+  }
+  for (auto &[name, value] : out.items()) {
+    (void)name;
+    lists_from_marks(value);
   }
   for (const std::string &key : plain) {
     if (out.contains(key))

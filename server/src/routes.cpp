@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "db_call.hpp"
+#include "directus_routes.hpp"
 #include "errors.hpp"
 #include "graphql_route.hpp"
 #include "log.hpp"
@@ -126,7 +127,7 @@ Routes::Routes(const Config &config, Pool &pool, const Metrics &metrics)
     : config_(config), pool_(pool), metrics_(metrics), router_(route_table()) {}
 
 std::vector<PreparedStatement> Routes::prepared_statements() {
-  std::vector<PreparedStatement> statements;
+  std::vector<PreparedStatement> statements = DirectusRoutes::prepared_statements();
   for (const ApiRoute &r : api_routes())
     statements.push_back({r.function, sql_for(r)});
   for (PreparedStatement &s : graphql_statements())
@@ -145,6 +146,8 @@ std::string Routes::label(const std::string &method, const std::string &path) co
 }
 
 HttpResponse Routes::handle(const HttpRequest &request) const {
+  if (auto directus = DirectusRoutes(config_, pool_).handle(request))  // /notifications...
+    return *directus;
   try {
     return dispatch(request);
   } catch (const ApiFailure &failure) {
