@@ -3,6 +3,11 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pg_inbox CASCADE;
 CREATE EXTENSION pg_inbox;
+-- Helpers live in this test's own schema (and only it is on the search_path: the engine
+-- qualifies every name it uses).
+DROP SCHEMA IF EXISTS test_list_params CASCADE;
+CREATE SCHEMA test_list_params;
+SET search_path = test_list_params;
 RESET client_min_messages;
 
 INSERT INTO inbox.notifications (user_id, title, workspace_id, type, read_at, deleted_at, created_at)

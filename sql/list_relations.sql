@@ -3,6 +3,12 @@
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pg_inbox CASCADE;
 CREATE EXTENSION pg_inbox;
+DROP SCHEMA IF EXISTS app CASCADE;
+-- Helpers live in this test's own schema (and only it is on the search_path: the engine
+-- qualifies every name it uses).
+DROP SCHEMA IF EXISTS test_list_relations CASCADE;
+CREATE SCHEMA test_list_relations;
+SET search_path = test_list_relations;
 RESET client_min_messages;
 
 CREATE SCHEMA app;
