@@ -251,10 +251,12 @@ BEGIN
             IF pg_catalog.jsonb_typeof(value) = 'null' THEN
                 CONTINUE;  -- reported as missing below
             END IF;
-            IF pg_catalog.jsonb_typeof(value) <> 'string' OR value OPERATOR(pg_catalog.#>>) '{}' = '' THEN
-                RAISE EXCEPTION '%: expected a user id (a non-empty string), got %', at,
-                      pg_catalog.jsonb_typeof(value)
+            IF pg_catalog.jsonb_typeof(value) <> 'string' THEN
+                RAISE EXCEPTION '%: expected a user id (a string), got %', at, pg_catalog.jsonb_typeof(value)
                       USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF value OPERATOR(pg_catalog.#>>) '{}' = '' THEN
+                RAISE EXCEPTION '%: must not be empty', at USING ERRCODE = 'invalid_parameter_value';
             END IF;
             native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('userId', value);
         WHEN 'sender' THEN
