@@ -72,6 +72,9 @@ SELECT inbox.graphql('query A { __typename } query B { __typename }');
 SELECT inbox.graphql('query A { __typename } query B { t: __typename }', NULL, 'B');
 SELECT inbox.graphql('query A { __typename }', NULL, 'C');
 SELECT inbox.graphql(NULL);
+-- GET must not change anything: a mutation sent with it is refused (405), a query runs
+SELECT inbox.graphql('mutation { delete_notifications_item(id: 1) { id } }', NULL, NULL, :'admin', 'GET');
+SELECT inbox.graphql('query { notifications_by_id(id: 1) { id } }', NULL, NULL, :'admin', 'GET');
 SELECT inbox.graphql('{ __typename }', '[1, 2]');
 SELECT inbox.graphql('{ __typename }', 'null');
 -- variables are coerced before anything runs; each error names the variable and the place

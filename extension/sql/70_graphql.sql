@@ -11,10 +11,11 @@
 -- ---------------------------------------------------------------------------------------------
 
 CREATE FUNCTION inbox.graphql(query text, variables jsonb DEFAULT NULL,
-                              operation_name text DEFAULT NULL, token text DEFAULT NULL)
+                              operation_name text DEFAULT NULL, token text DEFAULT NULL,
+                              method text DEFAULT 'POST')
 RETURNS json
 AS 'MODULE_PATHNAME', 'pgi_graphql'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION inbox.graphql(text, jsonb, text, text) IS
-    'POST /graphql/system: runs a GraphQL request ({query, variables, operationName}) for the caller behind token (a bearer token; NULL: the public role, which sees the schema but no notifications) and returns the GraphQL response. A response without "data" is a request error (HTTP 400); a token that does not authenticate raises 28000 (HTTP 401).';
+COMMENT ON FUNCTION inbox.graphql(text, jsonb, text, text, text) IS
+    'POST (or GET) /graphql/system: runs a GraphQL request ({query, variables, operationName}) for the caller behind token (a bearer token; NULL: the public role, which sees the schema but no notifications) and returns the GraphQL response. A response without "data" is a request error (HTTP 400; 405 when its code is METHOD_NOT_ALLOWED: a mutation sent with method GET); a token that does not authenticate raises 28000 (HTTP 401).';

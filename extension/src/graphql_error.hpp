@@ -50,6 +50,7 @@ class FieldError : public std::runtime_error {
 namespace code {
 inline constexpr const char *kValidation = "GRAPHQL_VALIDATION";
 inline constexpr const char *kExecution = "GRAPHQL_EXECUTION";
+inline constexpr const char *kMethodNotAllowed = "METHOD_NOT_ALLOWED";
 inline constexpr const char *kForbidden = "FORBIDDEN";
 inline constexpr const char *kInvalidPayload = "INVALID_PAYLOAD";
 inline constexpr const char *kInvalidQuery = "INVALID_QUERY";

@@ -476,6 +476,13 @@ std::string execute_request(const Schema &schema, const Request &request, RootRe
                                   code::kExecution});
     return dump(ojson{{"data", nullptr}, {"errors", errors_json(errors)}});
   }
+  if (op->kind == OperationDefinition::kMutation && !request.allow_mutations) {
+    errors.push_back(GraphQLError{"Can only perform a mutation operation from a POST request.",
+                                  {op->loc},
+                                  {},
+                                  code::kMethodNotAllowed});
+    return dump(ojson{{"errors", errors_json(errors)}});
+  }
   nlohmann::json variables = coerce_variables(schema, *op, request.variables, errors);
   if (!errors.empty())
     return dump(ojson{{"errors", errors_json(errors)}});

@@ -45,6 +45,9 @@ struct Request {
   std::string_view query;
   nlohmann::json variables = nlohmann::json::object();  // must be an object
   std::optional<std::string> operation_name;
+  // False for a GET request: a mutation is refused (code METHOD_NOT_ALLOWED, HTTP 405), as
+  // GraphQL over HTTP asks, since GET must not change anything.
+  bool allow_mutations = true;
 };
 
 // Bounds on one execution, beyond the document's own (graphql_parser.hpp, graphql_validate.hpp).

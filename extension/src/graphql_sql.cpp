@@ -115,17 +115,20 @@ void authenticate(const std::string &token) {
 }  // namespace
 }  // namespace pgi
 
-// inbox.graphql(query text, variables jsonb, operation_name text, token text) RETURNS json
+// inbox.graphql(query text, variables jsonb, operation_name text, token text, method text)
+// RETURNS json
 PGI_FUNCTION(pgi_graphql) {
   std::optional<std::string> query = pgi::optional_text(fcinfo, 0);
   std::optional<std::string> operation = pgi::optional_text(fcinfo, 2);
   std::optional<std::string> token = pgi::optional_text(fcinfo, 3);
+  std::optional<std::string> method = pgi::optional_text(fcinfo, 4);
   if (!query)
     return pgi::text_datum(pgi::request_error("Must provide query string."));
 
   pgi::gql::Request request;
   request.query = *query;
   request.operation_name = operation;
+  request.allow_mutations = !method || *method != "GET";
   if (!PG_ARGISNULL(1)) {
     nlohmann::json variables = nlohmann::json::parse(pgi::jsonb_text(fcinfo, 1));
     if (!variables.is_null() && !variables.is_object())
