@@ -145,3 +145,16 @@ SELECT pg_temp.as_($$SELECT inbox.directus_delete_many($admin, '{"keys": [3], "d
 SELECT pg_temp.as_($$SELECT inbox.directus_delete_many($admin, '{}')$$);
 SELECT pg_temp.as_($$SELECT inbox.directus_delete_many($admin, '"all"')$$);
 SELECT pg_temp.as_($$SELECT inbox.directus_delete_many($admin, '[true]')$$);
+
+-- With a relation registered, recipient and sender are foreign keys onto its table (23503;
+-- Directus answers INVALID_FOREIGN_KEY, and 500 for a value its uuid column cannot hold).
+CREATE TABLE public.directus_users (id uuid PRIMARY KEY, email text);
+INSERT INTO public.directus_users VALUES ('f3506e6d-ac09-44d9-a8d2-fcac84551465', 'admin@example.com');
+SELECT inbox.define_relation('recipient', 'userId', 'public.directus_users') IS NOT NULL AS defined;
+SELECT pg_temp.as_($$SELECT inbox.directus_create($admin, '{"recipient": "f3506e6d-ac09-44d9-a8d2-fcac84551465", "sender": "anyone"}', '{"fields": "recipient.email,sender"}')$$);
+SELECT pg_temp.as_($$SELECT inbox.directus_create($admin, '{"recipient": "00000000-0000-0000-0000-000000000000", "subject": "x"}', NULL)$$);
+SELECT pg_temp.as_($$SELECT inbox.directus_create($admin, '[{"recipient": "f3506e6d-ac09-44d9-a8d2-fcac84551465"}, {"recipient": "not-a-uuid"}]', NULL)$$);
+SELECT inbox.define_relation('sender', 'actorId', 'public.directus_users') IS NOT NULL AS defined;
+SELECT pg_temp.as_($$SELECT inbox.directus_create($admin, '{"recipient": "f3506e6d-ac09-44d9-a8d2-fcac84551465", "sender": "anyone"}', NULL)$$);
+SELECT pg_temp.as_($$SELECT inbox.directus_create($admin, '{"recipient": "f3506e6d-ac09-44d9-a8d2-fcac84551465", "sender": "f3506e6d-ac09-44d9-a8d2-fcac84551465"}', '{"fields": "sender.email"}')$$);
+SELECT count(*) AS notifications FROM inbox.notifications;

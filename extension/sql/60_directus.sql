@@ -85,6 +85,11 @@ RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'pgi_directus_keys'
 LANGUAGE C STABLE;
 
+CREATE FUNCTION inbox._directus_check_users(field text, users text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgi_directus_check_users'
+LANGUAGE C STABLE;
+
 -- Both read across users when user_id is null: only the SQL functions below call them.
 REVOKE ALL ON FUNCTION inbox._directus_read(text, text, text, jsonb, bigint[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._directus_keys(text, text, text, jsonb) FROM PUBLIC;
@@ -447,6 +452,7 @@ DECLARE
     caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
     many boolean := pg_catalog.jsonb_typeof(body) = 'array';
     items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
     created jsonb;
     archived record;
 BEGIN
@@ -457,11 +463,16 @@ BEGIN
     IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
         RETURN '{"data":[]}';
     END IF;
-    created := inbox.create_many((
-        SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
-                   CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
-                        ELSE 'payload' END) ORDER BY i.o)
-          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o)));
+    natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                           CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
+                                ELSE 'payload' END) ORDER BY i.o)
+                  FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                         WHERE e ? 'actorId'));
+    created := inbox.create_many(natives);
     -- Items created with status "archived" are archived at once.
     FOR archived IN
         SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids

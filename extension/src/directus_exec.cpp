@@ -185,6 +185,51 @@ std::vector<int64_t> matching_keys(const Caller &caller, const nlohmann::json &p
   return keys;
 }
 
+// The first of `users` that has no row in the table registered for the Directus `field`
+// (recipient or sender), or nullopt when all do or no relation is registered.
+std::optional<std::string> unknown_user(const std::string &field,
+                                        const std::vector<std::string> &users) {
+  FieldRelations relations;
+  auto relation = relations.find(field);
+  if (relation == nullptr || users.empty())
+    return std::nullopt;
+  query::Param list;
+  list.type = query::builtin(query::SqlType::kText);
+  list.array = true;
+  list.values.assign(users.begin(), users.end());
+  // Compared as text, as filters compare keys: a value the key type cannot hold is simply absent.
+  query::Statement check{
+      "SELECT u FROM pg_catalog.unnest($1) AS u WHERE NOT EXISTS (SELECT 1 FROM " +
+          relation->target + " t WHERE (t." + relation->key.column +
+          ")::pg_catalog.text OPERATOR(pg_catalog.=) u) LIMIT 1",
+      {list}};
+  if (spi::run(check, 1) == 0)
+    return std::nullopt;
+  return column_text(0, 1).value_or("");
+}
+
+std::vector<std::string> text_array_arg(FunctionCallInfo fcinfo, int n) {
+  std::vector<std::string> out;
+  if (PG_ARGISNULL(n))
+    return out;
+  Datum *values = nullptr;
+  bool *nulls = nullptr;
+  int count = 0;
+  pg_call([&] {
+    ArrayType *a = PG_GETARG_ARRAYTYPE_P(n);
+    deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, &count);
+  });
+  for (int i = 0; i < count; ++i) {
+    if (nulls[i])
+      continue;
+    text *t = nullptr;
+    Datum d = values[i];
+    pg_call([&] { t = DatumGetTextPP(d); });
+    out.emplace_back(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  }
+  return out;
+}
+
 Caller caller_args(FunctionCallInfo fcinfo) {
   return Caller{optional_text(fcinfo, 0), optional_text(fcinfo, 1), optional_text(fcinfo, 2)};
 }
@@ -231,4 +276,23 @@ PGI_FUNCTION(pgi_directus_keys) {
     result = PointerGetDatum(construct_array(data, count, INT8OID, 8, true, TYPALIGN_DOUBLE));
   });
   return result;
+}
+
+// inbox._directus_check_users(field text, users text[]) RETURNS void: with a relation
+// registered for recipient or sender (Directus's foreign keys onto directus_users), every user
+// a create names must be a row of its table (23503 otherwise).
+PGI_FUNCTION(pgi_directus_check_users) {
+  std::string field(pgi::text_arg(fcinfo, 0));
+  std::vector<std::string> users = pgi::text_array_arg(fcinfo, 1);
+  std::optional<std::string> unknown;
+  {
+    pgi::spi::Connection connection;
+    unknown = pgi::unknown_user(field, users);
+    connection.finish();
+  }
+  if (unknown)
+    throw pgi::Error("23503", "payload." + field + ": no user \"" + *unknown + "\"", {},
+                     "A relation is registered for " + field +
+                         ": its users are the rows of that table (inbox.define_relation).");
+  PG_RETURN_VOID();
 }

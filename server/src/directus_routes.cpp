@@ -69,8 +69,10 @@ Code directus_code(const ApiError &e) {
   }
   if (e.status >= 500)
     return {500, "INTERNAL_SERVER_ERROR"};
-  if (e.code == "check_violation" || e.code == "null_value" || e.code == "constraint_violation")
+  if (e.code == "check_violation" || e.code == "null_value")
     return {400, "FAILED_VALIDATION"};
+  if (e.code == "constraint_violation")  // class 23 beyond those: a foreign key (23503)
+    return {400, "INVALID_FOREIGN_KEY"};
   // The SQL functions name the part of a request body they reject "payload...".
   if (e.message.rfind("payload", 0) == 0)
     return {400, "INVALID_PAYLOAD"};

@@ -1,6 +1,7 @@
 // Shared by the Directus suites: the server, the data set tests/directus.sh seeded, tokens, and
 // checks of Directus's wire format. The generic clients come from the HTTP suites' helpers.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import { createDirectus, rest, staticToken } from '@directus/sdk';
@@ -24,9 +25,16 @@ export const adminToken = () => token(ADMIN_ID, ['admin']);
 // An SDK client with a static token, as the issue asks.
 export const client = (tok) => createDirectus(URL_).with(rest()).with(staticToken(tok));
 
+// A new Directus user (a row of directus_users, the recipient relation's table): its uuid.
+export function person(email = 'someone') {
+  const id = randomUUID();
+  sql(`INSERT INTO public.directus_users (id, email) VALUES ('${id}', '${email}-${id.slice(0, 8)}@example.com')`);
+  return id;
+}
+
 // A user of their own with read/write and `count` notifications (ids returned in order).
 export function userWith(count, prefix = 'user') {
-  const user = unique(prefix);
+  const user = person(prefix);
   const tok = token(user, ['notifications:read', 'notifications:write']);
   const ids = [];
   for (let i = 1; i <= count; i++) {

@@ -13,7 +13,7 @@ import {
   rawRequest,
   sql,
   token,
-  unique,
+  person,
   userWith,
 } from './helpers.mjs';
 
@@ -112,7 +112,7 @@ test('GET /notifications/:id and fields; missing, foreign or malformed ids are 4
 });
 
 test('POST /notifications: one object or an array, 200, fields applied', async () => {
-  const user = unique('http-post');
+  const user = person('http-post');
   const one = await api('POST', '/notifications', { tok: admin, body: { recipient: user, subject: 'one', item: 5 } });
   assert.equal(one.status, 200, one.text);
   isNotification(one.body.data);
@@ -176,7 +176,7 @@ test('DELETE /notifications/:id and DELETE /notifications: 204, empty body, soft
 });
 
 test('one row, two APIs: created through /api/ and seen through /notifications, and back', async () => {
-  const user = unique('http-both');
+  const user = person('http-both');
   const tok = token(user, ['notifications:read', 'notifications:write', 'notifications:send']);
   const native = await api('POST', '/api/notifications', {
     tok,
@@ -217,7 +217,7 @@ test('INVALID_CREDENTIALS 401 for a token that is not one', async () => {
 test('FORBIDDEN 403: no token, a missing scope, a field that is not there', async () => {
   isDirectusError(await api('GET', '/notifications?limit=1'), 403, 'FORBIDDEN');
   isDirectusError(await api('POST', '/notifications', { body: { subject: 'x' } }), 403, 'FORBIDDEN');
-  const reader = token(unique('http-reader'), ['notifications:read']);
+  const reader = token(person('http-reader'), ['notifications:read']);
   isDirectusError(await api('PATCH', '/notifications/1', { tok: reader, body: { status: 'archived' } }), 403, 'FORBIDDEN');
   isDirectusError(await api('DELETE', '/notifications/1', { tok: reader }), 403, 'FORBIDDEN');
   for (const path of ['/notifications?filter[nonexistent][_eq]=1', '/notifications?sort=nonexistent&limit=1', '/notifications?fields=nonexistent&limit=1']) {
@@ -248,10 +248,23 @@ test('FAILED_VALIDATION 400 for a notification without a recipient or over a bou
   const e = isDirectusError(await api('POST', '/notifications', { tok: admin, body: { subject: 'x' } }), 400, 'FAILED_VALIDATION');
   assert.match(e.message, /recipient: required/);
   isDirectusError(
-    await api('POST', '/notifications', { tok: admin, body: { recipient: 'u', subject: 'x'.repeat(1001) } }),
+    await api('POST', '/notifications', { tok: admin, body: { recipient: ADMIN_ID, subject: 'x'.repeat(1001) } }),
     400,
     'FAILED_VALIDATION',
   );
+});
+
+test('INVALID_FOREIGN_KEY 400 for a recipient or sender that is not a user (400, not Directus\'s 500)', async () => {
+  for (const recipient of ['00000000-0000-0000-0000-000000000000', 'not-a-uuid']) {
+    const e = isDirectusError(await api('POST', '/notifications', { tok: admin, body: { recipient, subject: 'x' } }), 400, 'INVALID_FOREIGN_KEY');
+    assert.match(e.message, /payload.recipient: no user/);
+  }
+  const e = isDirectusError(
+    await api('POST', '/notifications', { tok: admin, body: { recipient: ADMIN_ID, sender: 'nobody', subject: 'x' } }),
+    400,
+    'INVALID_FOREIGN_KEY',
+  );
+  assert.match(e.message, /payload.sender: no user "nobody"/);
 });
 
 test('ROUTE_NOT_FOUND 404 for other paths and methods under /notifications', async () => {

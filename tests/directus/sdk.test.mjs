@@ -27,14 +27,14 @@ import {
   sdkError,
   sql,
   token,
-  unique,
+  person,
   userWith,
 } from './helpers.mjs';
 
 const admin = client(adminToken());
 
 test('createNotification returns the object in Directus field order', async () => {
-  const user = unique('sdk-create');
+  const user = person('sdk-create');
   const n = await admin.request(
     createNotification({ recipient: user, subject: 'Hi there!', message: 'Hello', collection: 'articles', item: '7' }),
   );
@@ -53,7 +53,7 @@ test('createNotification returns the object in Directus field order', async () =
 });
 
 test('createNotifications creates each, in order, with the fields asked for', async () => {
-  const user = unique('sdk-many');
+  const user = person('sdk-many');
   const created = await admin.request(
     createNotifications(
       [
@@ -252,8 +252,8 @@ test('deleteNotification and deleteNotifications soft-delete (admin only)', asyn
 test('permissions: creating needs notifications:send or admin; a bad token is INVALID_CREDENTIALS', async () => {
   const { tok } = userWith(0, 'sdk-perm');
   await sdkError(client(tok).request(createNotification({ recipient: 'x', subject: 'no' })), 403, 'FORBIDDEN');
-  const sender = client(token(unique('sdk-sender'), ['notifications:send']));
-  const someone = unique('sdk-recipient');
+  const sender = client(token(person('sdk-sender'), ['notifications:send']));
+  const someone = person('sdk-recipient');
   const n = await sender.request(createNotification({ recipient: someone, subject: 'for anyone' }, { fields: ['recipient'] }));
   assert.deepEqual(n, { recipient: someone });
   await sdkError(client('not-a-valid-token').request(readNotifications()), 401, 'INVALID_CREDENTIALS');
