@@ -27,21 +27,21 @@ INSERT INTO public.directus_users VALUES
     ('410b5772-e63f-4ae6-9ea2-39c3a31bd6ca', 'user@example.com', 'User');
 SELECT inbox.define_relation('recipient', 'userId', 'public.directus_users', 'id', ARRAY['id', 'email']::name[]);
 SELECT inbox.define_relation('sender', 'actorId', 'public.directus_users', 'id', ARRAY['id', 'email']::name[]);
--- The recordings' data set, smaller: ids 1..30 for the admin, every 5th archived.
-SELECT inbox.create_many(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'userId', 'f3506e6d-ac09-44d9-a8d2-fcac84551465',
-           'actorId', 'f3506e6d-ac09-44d9-a8d2-fcac84551465',
-           'title', 'Seed notification #' || i,
-           'body', 'Hello **admin**, this is seeded notification number ' || i || E'.\n\nSee item ' || (i - 1) % 100 || ' in *articles*.',
-           'collection', 'articles', 'item', ((i - 1) % 100)::text) ORDER BY i))
-  FROM pg_catalog.generate_series(1, 30) AS i;
-SELECT inbox.archive('f3506e6d-ac09-44d9-a8d2-fcac84551465', ARRAY(SELECT inbox.public_id(i) FROM pg_catalog.generate_series(5, 30, 5) AS i));
--- The seeds' examples name notifications 15, 34, 42, 64, 251 and 810 of user 410b5772-...:
--- rows with those ids, and the sequence moved past them.
+-- The recordings' data set, in part: ids 1..30 and those the recordings name (777, 5000,
+-- 7770..7773, 9005, 9010), all the admin's, "Seed notification #i", every 5th archived.
+INSERT INTO inbox.notifications (user_id, id, actor_id, title, body, collection, item, archived_at)
+OVERRIDING SYSTEM VALUE
+SELECT 'f3506e6d-ac09-44d9-a8d2-fcac84551465', i, 'f3506e6d-ac09-44d9-a8d2-fcac84551465',
+       'Seed notification #' || i,
+       'Hello **admin**, this is seeded notification number ' || i || E'.\n\nSee item ' || (i - 1) % 100 || ' in *articles*.',
+       'articles', ((i - 1) % 100)::text, CASE WHEN i % 5 = 0 THEN pg_catalog.now() END
+  FROM pg_catalog.unnest(ARRAY(SELECT pg_catalog.generate_series(1, 30)) || ARRAY[777, 5000, 7770, 7771, 7772, 7773, 9005, 9010]) AS i;
+-- The seeds' examples name notifications 34, 42, 64, 251 and 810 (and the admin's 15).
 INSERT INTO inbox.notifications (user_id, id, title, body) OVERRIDING SYSTEM VALUE
 SELECT '410b5772-e63f-4ae6-9ea2-39c3a31bd6ca', i, 'Seed example ' || i, 'For the documentation examples'
   FROM pg_catalog.unnest(ARRAY[34, 42, 64, 251, 810]) AS i;
-SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('inbox.notifications', 'id'), 1000);
+-- New notifications get ids past all of these.
+SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('inbox.notifications', 'id'), 10000);
 SQL
 
 work=$(mktemp -d)

@@ -86,6 +86,15 @@ export function recording(name) {
   return { text, body: text ? JSON.parse(text) : undefined, status: Number(headers.split(' ')[1]) };
 }
 
+// The request body a recording sent, as its bytes; undefined when it sent none.
+export function readRecordingRequest(name) {
+  try {
+    return readFileSync(`${REFERENCE}/${name}.request.json`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 // The shape of a JSON value: the same keys in the same order and the same types, whatever the
 // values (ids, times and user ids differ between Directus's data and ours).
 export function shape(v) {

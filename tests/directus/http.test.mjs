@@ -66,7 +66,7 @@ test('the bracket filter form and JSON filters, with _and/_or', async () => {
 });
 
 test('aggregate[count]=* with groupBy[]=status, and aggregate as JSON', async () => {
-  const res = await get(`/notifications?aggregate[count]=*&groupBy[]=status&filter[recipient][_eq]=${ADMIN_ID}`);
+  const res = await get('/notifications?aggregate[count]=*&groupBy[]=status&filter[id][_lte]=30');
   assert.equal(res.text, '{"data":[{"status":"archived","count":"6"},{"status":"inbox","count":"24"}]}');
   const json = await get(`/notifications?${q({ aggregate: '{"max":["id"]}', groupBy: 'status', 'filter[id][_lte]': '30' })}`);
   assert.equal(json.text, '{"data":[{"status":"archived","max":{"id":30}},{"status":"inbox","max":{"id":29}}]}');
