@@ -219,3 +219,5 @@ SELECT inbox.graphql($$mutation { create_notifications_item(data: {subject: "nob
 SELECT inbox.graphql($$mutation { create_notifications_item(data: {recipient: "u1", id: 5}) { id } }$$, NULL, NULL, :'admin');
 SELECT inbox.graphql($$mutation { create_notifications_item(data: {recipient: "u1", subject: "$$ || pg_catalog.repeat('x', 1001) || $$"}) { id } }$$, NULL, NULL, :'admin');
 SELECT inbox.graphql($$query { notifications(filter: {id: {_eq: true}}) { id } }$$, NULL, NULL, :'admin');
+-- Directus's timestamp_func filters are in the schema, not in the translator: a clear error.
+SELECT inbox.graphql($$query { notifications(filter: {_or: [{id: {_eq: 1}}, {timestamp_func: {year: {_eq: 2026}}}]}) { id } }$$, NULL, NULL, :'admin');

@@ -12,8 +12,25 @@ using ojson = nlohmann::ordered_json;  // answers: data, in the order it comes
 
 constexpr const char *kForbidden = "You don't have permission to access this.";
 
+// The schema offers Directus's timestamp_func filters (year, month, ...), which the Directus
+// translator does not implement: say so, rather than let it answer "no such field".
+void refuse_function_filters(const json &filter, const std::string &path) {
+  if (!filter.is_object())
+    return;
+  for (auto it = filter.begin(); it != filter.end(); ++it) {
+    if (it.key() == "timestamp_func")
+      throw FieldError(path + ".timestamp_func: filtering on datetime functions is not supported",
+                       code::kInvalidQuery);
+    if ((it.key() == "_and" || it.key() == "_or") && it->is_array())
+      for (size_t i = 0; i < it->size(); ++i)
+        refuse_function_filters((*it)[i], path + "." + it.key() + "[" + std::to_string(i) + "]");
+  }
+}
+
 // The query parameters a list field's arguments stand for, as the REST routes take them.
 json query_params(const json &args) {
+  if (args.contains("filter"))
+    refuse_function_filters(args["filter"], "filter");
   json params = json::object();
   for (const char *name : {"filter", "sort", "limit", "offset", "page", "search", "groupBy"}) {
     auto it = args.find(name);
