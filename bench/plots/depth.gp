@@ -1,6 +1,6 @@
 # Latency of one page (20 rows) of the heavy user by depth: keyset (inbox.list with a cursor)
 # against LIMIT/OFFSET written by hand. Called by report.py with data='...' and out='...'.
-set terminal pngcairo size 900,540 font 'sans,10'
+set terminal pngcairo size 900,540 font 'sans,10' noenhanced
 set output out
 set title 'Page of 20 at depth N, heavy user (1 client, mean latency)'
 set xlabel 'depth (rows skipped)'
