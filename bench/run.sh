@@ -90,7 +90,8 @@ fi
 export PGHOST PGPORT PGUSER BENCH_DB
 for tool in pgbench wrk gnuplot python3; do
   command -v "$tool" >/dev/null || {
-    echo "bench: $tool is missing (PG_INBOX_BENCH=1 scripts/deps.sh installs it)" >&2
+    echo "bench: $tool is missing (PG_INBOX_BENCH=1 scripts/deps.sh installs wrk and gnuplot;" \
+      "pgbench comes with postgresql-15, python3 with Debian)" >&2
     exit 1
   }
 done
