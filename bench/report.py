@@ -399,14 +399,11 @@ def main():
               "| step | side | clients | tool | per second | mean | p50 | p99 | load average before |",
               "|---|---|---:|---|---:|---:|---:|---:|---|"]
     for r in records + peer_records:
-        if r.get("kind") == "pgbench":
-            lines.append("| %s | %s | %d | pgbench | %s | %s | %s | %s | %s |" % (
-                r["step"], r["side"], r["clients"], fmt_num(r["tps"]), fmt_ms(r.get("lat_ms")),
-                fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")), r.get("loadavg", "")))
-        elif r.get("kind") == "wrk":
-            lines.append("| %s | %s | %d | wrk | %s | %s | %s | %s | %s |" % (
-                r["step"], r["side"], r["clients"], fmt_num(r["rps"]), fmt_ms(r.get("mean_ms")),
-                fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")), r.get("loadavg", "")))
+        if r.get("kind") in ("pgbench", "wrk"):
+            lines.append("| %s | %s | %d | %s | %s | %s | %s | %s | %s |" % (
+                r["step"], r["side"], r["clients"], r["kind"], fmt_num(per_second(r)),
+                fmt_ms(r.get("lat_ms", r.get("mean_ms"))), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
+                r.get("loadavg", "")))
         elif r.get("kind") in ("skip", "error"):
             lines.append("| %s | %s | %s | %s | %s: %s | | | | |" % (
                 r["step"], r.get("side", ""), r.get("clients", ""), r.get("tool", ""), r["kind"], r.get("why", "")))
