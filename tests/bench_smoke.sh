@@ -8,6 +8,11 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${PGHOST:=127.0.0.1}" "${PGPORT:?PGPORT (make test sets it)}" "${PGUSER:=postgres}"
 export PGHOST PGPORT PGUSER
 
+# wrk and gnuplot are the benchmark's own packages: make test's set-up does not install them.
+if ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null; then
+  PG_INBOX_BENCH=1 "$ROOT/scripts/deps.sh"
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A server port of its own, derived from the cluster's so that parallel `make test` runs differ.
