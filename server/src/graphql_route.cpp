@@ -21,7 +21,9 @@ const char *const kPost = "graphql_post";
 const char *const kGet = "graphql_get";
 constexpr const char *kStatusOf =
     "SELECT answer.r, CASE WHEN pg_catalog.jsonb_typeof(answer.r::jsonb) = 'object' "
-    "AND (answer.r::jsonb) ? 'data' THEN 200 ELSE 400 END FROM ";
+    "AND (answer.r::jsonb) ? 'data' THEN 200 "
+    "WHEN (answer.r::jsonb) #>> '{errors,0,extensions,code}' = 'METHOD_NOT_ALLOWED' THEN 405 "
+    "ELSE 400 END FROM ";
 
 // The caller's token: the bearer of Authorization, else ?access_token=; none is the public role.
 std::optional<std::string> token(const HttpRequest &request) {
@@ -47,10 +49,10 @@ std::vector<PreparedStatement> graphql_statements() {
        std::string(kStatusOf) +
            "(SELECT inbox.graphql(b->>'query', NULLIF(b->'variables', 'null'::jsonb), "
            "b->>'operationName', $1) AS r FROM (SELECT $2::jsonb AS b) AS request) AS answer"},
-      {kGet,
-       std::string(kStatusOf) +
-           "(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, "
-           "q->>'operationName', $1) AS r FROM (SELECT $2::jsonb AS q) AS request) AS answer"},
+      {kGet, std::string(kStatusOf) +
+                 "(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, "
+                 "q->>'operationName', $1, 'GET') AS r FROM (SELECT $2::jsonb AS q) AS request) "
+                 "AS answer"},
   };
 }
 
@@ -75,11 +77,14 @@ HttpResponse graphql_answer(Pool &pool, std::chrono::milliseconds wait,
       query.erase("access_token");
       params.emplace_back(query_json(query));
     }
-    // A GraphQL request may be a mutation (even over GET): never sent twice.
+    // A POST may be a mutation: never sent twice. A GET cannot be one (inbox.graphql refuses
+    // mutations for method GET: 405).
     std::vector<std::string> row =
-        call_database_row(pool, wait, DbCall{post ? kPost : kGet, params, false});
+        call_database_row(pool, wait, DbCall{post ? kPost : kGet, params, !post});
     out.status = std::stoi(row.at(1));
     out.body = std::move(row.at(0));
+    if (out.status == 405)
+      out.headers.emplace_back("Allow", "POST");
   } catch (const ApiFailure &failure) {
     out.status = failure.error().status;
     out.body = errors_envelope_body(failure.error());

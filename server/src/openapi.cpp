@@ -917,8 +917,19 @@ const std::string &openapi_document() {
         }
        }
       }
+     },
+     "405": {
+      "description": "A mutation sent with GET (GraphQL's error shape, code METHOD_NOT_ALLOWED); send it with POST.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GraphQLResponse"
+        }
+       }
+      }
      }
-    }
+    },
+    "description": "Queries only: a mutation sent with GET answers 405."
    }
   },
   "/healthz": {

@@ -3,7 +3,7 @@
 // transport errors in GraphQL's error shape.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, BASE, create, token, unique } from './helpers.mjs';
+import { api, BASE, create, sql, token, unique } from './helpers.mjs';
 
 const user = unique('gql');
 let tok;
@@ -65,6 +65,15 @@ test('GET with query parameters', async () => {
   const res = await fetch(`${BASE}/graphql/system?${params}`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { data: { notifications_by_id: { subject: 'over graphql' } } });
+  // A mutation over GET is refused with 405 and changes nothing.
+  const mutation = await api('GET', `/graphql/system?${new URLSearchParams({
+    query: 'mutation { create_notifications_item(data: { recipient: "x", subject: "via GET" }) { id } }',
+    access_token: tok,
+  })}`);
+  assert.equal(mutation.status, 405, mutation.text);
+  assert.equal(mutation.headers.get('allow'), 'POST');
+  assert.equal(mutation.body.errors[0].extensions.code, 'METHOD_NOT_ALLOWED');
+  assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE title = 'via GET'`), '0');
   const bad = await api('GET', `/graphql/system?${new URLSearchParams({ query: '{ __typename }', variables: '{not json' })}`);
   transportError(bad, 400, 'INVALID_PAYLOAD');
 });
