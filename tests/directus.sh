@@ -57,7 +57,8 @@ port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{
 export DIRECTUS_URL="http://127.0.0.1:$port"
 # tests/http/helpers.mjs (sql, tokens, fetch and raw-socket clients) reads these names.
 export BASE_URL=$DIRECTUS_URL HTTP_DATABASE_URL=$DIRECTUS_DATABASE_URL
-"$ROOT/server/pg_inbox_server" --database-url "$DIRECTUS_DATABASE_URL" --port "$port" \
+# PG_INBOX_SERVER runs another build of the server (one that accepts SEARCH, say).
+"${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$DIRECTUS_DATABASE_URL" --port "$port" \
   --threads 16 --pool-size 4 >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=
@@ -73,9 +74,8 @@ if [[ -z $ready ]]; then
 fi
 
 # SEARCH is not a method every HTTP layer parses: the suites test it as todo until it reaches
-# the Directus routes (which answer 403 to a request without a token).
-code=$(curl -s -o /dev/null -w '%{http_code}' -X SEARCH "$DIRECTUS_URL/notifications")
-[[ $code == 403 ]] && export DIRECTUS_SEARCH=ok
+# the Directus routes (which answer in Directus's error envelope).
+curl -s -X SEARCH "$DIRECTUS_URL/notifications" | grep -q '"errors"' && export DIRECTUS_SEARCH=ok
 
 passed=0
 failed=0
