@@ -221,3 +221,13 @@ SELECT inbox.graphql($$mutation { create_notifications_item(data: {recipient: "u
 SELECT inbox.graphql($$query { notifications(filter: {id: {_eq: true}}) { id } }$$, NULL, NULL, :'admin');
 -- Directus's timestamp_func filters are in the schema, not in the translator: a clear error.
 SELECT inbox.graphql($$query { notifications(filter: {_or: [{id: {_eq: 1}}, {timestamp_func: {year: {_eq: 2026}}}]}) { id } }$$, NULL, NULL, :'admin');
+-- Bounds on execution: at most 50 root fields (each notification field is a statement), at
+-- most 200000 field values in a response.
+SELECT inbox.graphql('query { ' ||
+       (SELECT pg_catalog.string_agg(pg_catalog.format('a%s: notifications(limit: 1) { id }', i), ' ')
+          FROM pg_catalog.generate_series(1, 51) AS i) || ' }', NULL, NULL, :'admin');
+SELECT inbox.graphql('query { ' ||
+       (SELECT pg_catalog.string_agg(pg_catalog.format('s%s: __schema { %s }', i,
+                  (SELECT pg_catalog.string_agg(pg_catalog.format('t%s: types { name fields { name description type { name kind } } }', j), ' ')
+                     FROM pg_catalog.generate_series(1, 20) AS j)), ' ')
+          FROM pg_catalog.generate_series(1, 40) AS i) || ' }')::jsonb->'errors' AS too_large;

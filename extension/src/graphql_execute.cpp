@@ -21,7 +21,11 @@ struct Completed {
   ojson value;
 };
 
-class ResponseTooLarge : public std::exception {};
+// Bounds of graphql_execute.hpp, exceeded: the request stops with this message.
+class TooLarge : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Response key -> the field nodes selected under it, in selection order.
 class FieldGroups {
@@ -179,6 +183,9 @@ class Executor {
     FieldGroups groups;
     std::set<std::string> visited;
     collect(*root, op.selection_set, groups, visited);
+    if (groups.groups().size() > kMaxRootFields)
+      throw TooLarge("The query is too complex: more than " + std::to_string(kMaxRootFields) +
+                     " root fields.");
     ojson data = ojson::object();
     for (const auto &[key, nodes] : groups.groups()) {
       path_.emplace_back(key);
@@ -363,7 +370,8 @@ class Executor {
     ojson out = ojson::object();
     for (const auto &[key, children] : groups.groups()) {
       if (++completed_ > kMaxResponseFields)
-        throw ResponseTooLarge();
+        throw TooLarge("The response is too large: more than " +
+                       std::to_string(kMaxResponseFields) + " field values.");
       const Selection &node = *children[0];
       const FieldDef *def = find_field(schema_, type, node.name);
       path_.emplace_back(key);
@@ -491,13 +499,9 @@ std::string execute_request(const Schema &schema, const Request &request, RootRe
   ojson data;
   try {
     data = executor.run(*op);
-  } catch (const ResponseTooLarge &) {
-    return dump(ojson{{"errors", errors_json({GraphQLError{"The response is too large: more than " +
-                                                               std::to_string(kMaxResponseFields) +
-                                                               " field values.",
-                                                           {op->loc},
-                                                           {},
-                                                           code::kExecution}})}});
+  } catch (const TooLarge &e) {
+    return dump(
+        ojson{{"errors", errors_json({GraphQLError{e.what(), {op->loc}, {}, code::kExecution}})}});
   }
   ojson response{{"data", std::move(data)}};
   if (!errors.empty())

@@ -52,6 +52,8 @@ struct Request {
 
 // Bounds on one execution, beyond the document's own (graphql_parser.hpp, graphql_validate.hpp).
 inline constexpr size_t kMaxResponseFields = 200000;  // field values completed
+inline constexpr size_t kMaxRootFields =
+    50;  // root fields (each notification field is a statement)
 
 // The response as JSON text: {"data": ...} with "errors" when there are any; a request that
 // cannot run (syntax, validation, variables, operation) has "errors" and no "data".
