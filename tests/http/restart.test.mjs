@@ -2,13 +2,16 @@
 // healthy), then recovery by itself, and a restart that no request notices.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { api, create, isError, token, unique } from './helpers.mjs';
 
 const cluster = process.env.PG_INBOX_TEST_CLUSTER;
 const port = process.env.PGPORT;
 const script = `${process.env.ROOT}/scripts/cluster.sh`;
-const pg = (...args) => execFileSync(script, args, { stdio: 'inherit' });
+// Asynchronous on purpose: a stop can take longer than the server's 5-second keep-alive, and a
+// blocked event loop would not see the server close the client's idle socket, then reuse it.
+const pg = (...args) => promisify(execFile)(script, args);
 
 const user = unique('restart');
 let tok;
@@ -18,7 +21,7 @@ before(() => {
   sender = token(unique('app'), ['notifications:send']);
 });
 // Whatever happens, leave the cluster running for the suites after this one.
-after(() => pg('start', cluster, port));
+after(() => pg('start', cluster, port));  // returns the promise: node:test awaits it
 
 // Polls until the request answers `status` (no assertion on how long that takes).
 async function until(status, request) {
@@ -34,7 +37,7 @@ test('PostgreSQL stopped: 503 with Retry-After, /healthz still 200; then it reco
   const n = (await create(sender, { userId: user, title: 'survives' })).body;
   assert.equal((await api('GET', `/api/notifications/${n.id}`, { tok })).status, 200);
 
-  pg('stop', cluster);
+  await pg('stop', cluster);
   const down = await api('GET', `/api/notifications/${n.id}`, { tok });
   isError(assert, down, 503, 'database_unavailable');
   assert.equal(down.headers.get('retry-after'), '1');
@@ -43,7 +46,7 @@ test('PostgreSQL stopped: 503 with Retry-After, /healthz still 200; then it reco
   isError(assert, await api('GET', '/readyz'), 503);
   assert.equal((await api('GET', '/healthz')).status, 200);
 
-  pg('start', cluster, port);
+  await pg('start', cluster, port);
   await until(200, () => api('GET', '/readyz'));
   const back = await until(200, () => api('GET', `/api/notifications/${n.id}`, { tok }));
   assert.equal(back.body.title, 'survives');
@@ -55,7 +58,7 @@ test('a restart between requests goes unnoticed: idle connections are replaced b
   const n = (await create(sender, { userId: user, title: 'restart' })).body;
   // Use several pooled connections so that more than one is stale after the restart.
   await Promise.all(Array.from({ length: 8 }, () => api('GET', `/api/notifications/${n.id}`, { tok })));
-  pg('restart', cluster);
+  await pg('restart', cluster);
   const writes = await Promise.all(
     Array.from({ length: 8 }, (_, i) => api('PUT', `/api/notifications/${n.id}/${i % 2 ? 'read' : 'unread'}`, { tok })),
   );
