@@ -214,3 +214,21 @@ SELECT f(jsonb_build_object('AND', jsonb_build_array(jsonb_build_object('AND', j
 SELECT f(jsonb_build_object('OR', (SELECT jsonb_agg(jsonb_build_object('title', 't' || i)) FROM generate_series(1, 199) i)
                                   || '[{"title": "alpha"}]'::jsonb)) AS clauses_200;
 SELECT f(jsonb_build_object('OR', (SELECT jsonb_agg(jsonb_build_object('title', 't' || i)) FROM generate_series(1, 201) i)));
+
+-- the SQLSTATE of each kind of error
+CREATE FUNCTION state(filter jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM inbox.list('u1', jsonb_build_object('filter', filter));
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+SELECT state('{"titel": "x"}') AS unknown_field,
+       state('{"title": {"equals": "x"}}') AS unknown_operator,
+       state('{"title": {"eq": 5}}') AS wrong_type,
+       state('{"createdAt": {"gte": "2024-02-30"}}') AS bad_timestamp,
+       state('{"title": {"in": []}}') AS empty_in;
+SELECT state(jsonb_build_object('AND', jsonb_build_array(jsonb_build_object('AND', jsonb_build_array(nested(15)))))) AS too_deep,
+       state(jsonb_build_object('OR', (SELECT jsonb_agg(jsonb_build_object('title', 't' || i)) FROM generate_series(1, 201) i))) AS too_many_clauses,
+       state(jsonb_build_object('title', jsonb_build_object('in', (SELECT jsonb_agg(i::text) FROM generate_series(1, 1001) i)))) AS list_too_long;
