@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include "directus_search_method.hpp"
 #include "errors.hpp"
 #include "log.hpp"
 
@@ -63,7 +64,7 @@ std::optional<std::string> HttpRequest::header(const std::string &name) const {
 }
 
 HttpServer::HttpServer(const Config &config, Handler handler, Observer observer)
-    : server_(std::make_unique<httplib::Server>()) {
+    : server_(make_search_capable_server()) {  // httplib::Server that also takes SEARCH
   httplib::Server &s = *server_;
   const int threads = config.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };

@@ -5,6 +5,8 @@
 // over-long request line 414, a request it cannot parse 400) gets the same JSON error body;
 // an exception escaping the handler becomes a JSON 500. After each response the observer
 // hears the method, path, status and duration (for the log line and the metrics).
+// SEARCH, a method cpp-httplib 0.11 cannot parse, reaches the handler as POST with a marker
+// header (directus_search_method.hpp).
 #pragma once
 
 #include <cstddef>
