@@ -8,6 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
   curl
+  python3   # bench/report.py, run by the benchmark smoke suite of make test
 )
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 

@@ -194,7 +194,7 @@ test('one row, two APIs: created through /api/ and seen through /notifications, 
   assert.equal(back.body.archived, true);
 });
 
-test('SEARCH /notifications takes the query in the body', { todo: searchTodo() }, async () => {
+test('SEARCH /notifications takes the query in the body', async () => {
   const body = JSON.stringify({ query: { fields: ['id'], filter: { id: { _in: [3, 4] } }, sort: ['-id'] } });
   const res = await rawRequest(
     `SEARCH /notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -203,9 +203,6 @@ test('SEARCH /notifications takes the query in the body', { todo: searchTodo() }
   assert.equal(res.text, '{"data":[{"id":4},{"id":3}]}');
 });
 
-function searchTodo() {
-  return process.env.DIRECTUS_SEARCH === 'ok' ? false : 'the HTTP layer does not accept SEARCH yet';
-}
 
 // Each error code, with its status.
 test('INVALID_CREDENTIALS 401 for a token that is not one', async () => {

@@ -259,7 +259,7 @@ test('permissions: creating needs notifications:send or admin; a bad token is IN
   await sdkError(client('not-a-valid-token').request(readNotifications()), 401, 'INVALID_CREDENTIALS');
 });
 
-test('withSearch sends the query as SEARCH /notifications', { todo: searchTodo() }, async () => {
+test('withSearch sends the query as SEARCH /notifications', async () => {
   const { tok, ids } = userWith(3, 'sdk-search');
   const rows = await client(tok).request(
     withSearch(readNotifications({ filter: { id: { _gte: ids[1] } }, fields: ['id'], sort: ['-id'] })),
@@ -267,11 +267,6 @@ test('withSearch sends the query as SEARCH /notifications', { todo: searchTodo()
   assert.deepEqual(rows, [{ id: ids[2] }, { id: ids[1] }]);
 });
 
-// SEARCH reaches the Directus routes only once the HTTP layer accepts the method (see
-// server/src/directus_search_method.hpp); until then the test runs and is reported as todo.
-function searchTodo() {
-  return process.env.DIRECTUS_SEARCH === 'ok' ? false : 'the HTTP layer does not accept SEARCH yet';
-}
 
 test('field order of every list item is Directus\'s', async () => {
   const rows = await admin.request(readNotifications({ limit: 3 }));

@@ -26,7 +26,7 @@ test('List Notifications: GET /notifications', async () => {
   res.body.data.forEach((n) => isNotification(n));
 });
 
-test('List Notifications: SEARCH /notifications', { todo: process.env.DIRECTUS_SEARCH === 'ok' ? false : 'the HTTP layer does not accept SEARCH yet' }, async () => {
+test('List Notifications: SEARCH /notifications', async () => {
   const body = '{"query":{"limit":2}}';
   const res = await rawRequest(
     `SEARCH /notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
