@@ -100,6 +100,13 @@ SELECT titles(inbox.list_all('{"workspace_id": "w1", "orderBy": [{"userId": "des
 SELECT titles(inbox.list_all(jsonb_build_object('limit', 2, 'after', inbox.list_all('{"limit": 2}')->'pageInfo'->>'endCursor'))) AS page_two;
 SELECT has_function_privilege('public', 'inbox.list_all(jsonb)', 'EXECUTE') AS public_may_list_all;
 
+-- total => false skips the count (pageInfo.total is null); the page is the same
+SELECT titles(p), p->'pageInfo'->'total' AS total, p->'pageInfo'->>'hasNextPage' AS next
+  FROM inbox.list('u1', '{"limit": 2, "total": false, "filter": {"type": "info"}}') AS p;
+SELECT titles(p), p->'pageInfo'->'total' AS total
+  FROM inbox.list('u1', '{"limit": 2, "total": "true", "filter": {"type": "info"}}') AS p;
+SELECT inbox.list('u1', '{"total": "yes"}');
+
 -- params errors
 SELECT inbox.list(NULL);
 SELECT inbox.list('u1', '[]');

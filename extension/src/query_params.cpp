@@ -13,7 +13,7 @@ using nlohmann::json;
 
 constexpr const char *kParams[] = {"limit",           "after",   "before",       "ids",
                                    "filter",          "orderBy", "workspace_id", "read",
-                                   "include_deleted", "user_id", "type"};
+                                   "include_deleted", "user_id", "type",         "total"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
@@ -143,6 +143,12 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
     q.read = boolean_text(*v);
     if (!q.read)
       throw invalid_value("read", "expected true or false");
+  }
+  if (auto v = get("total")) {
+    auto want = boolean_text(*v);
+    if (!want)
+      throw invalid_value("total", "expected true or false");
+    q.want_total = *want;
   }
   if (auto v = get("include_deleted")) {
     if (*v == "only")

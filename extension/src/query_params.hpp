@@ -9,6 +9,8 @@
 //   workspace_id, user_id, type   strings
 //   read             true/false or "true"/"false"
 //   include_deleted  false (default) | true | "only", or their strings
+//   total            true (default) | false: pageInfo.total is null and not computed (a filtered
+//                    count over a large inbox costs far more than its page)
 // A JSON null means "not given". Any other key is an error naming it, so a typo never silently
 // widens a result.
 #pragma once
