@@ -7,6 +7,7 @@
 # route and error code, every example request of the two Directus seeds, and the recordings.
 # Ends with "N passed, N failed".
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/node_suites.bash"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${PGHOST:=127.0.0.1}" "${PGPORT:?PGPORT (make test sets it)}" "${PGUSER:=postgres}"
 export ROOT PGHOST PGPORT PGUSER
@@ -75,23 +76,7 @@ fi
 
 passed=0
 failed=0
-for suite in directus/*.test.mjs; do
-  out=$(node --test --test-reporter=tap "$suite" 2>&1)
-  p=$(grep -oP '^# pass \K[0-9]+' <<<"$out" | tail -1)
-  f=$(grep -oP '^# fail \K[0-9]+' <<<"$out" | tail -1)
-  t=$(grep -oP '^# todo \K[0-9]+' <<<"$out" | tail -1)
-  if [[ -z $p || -z $f ]]; then
-    echo "$out"
-    echo "$suite: no test summary"
-    failed=$((failed + 1))
-    continue
-  fi
-  ((f > 0)) && echo "$out" | grep -vE '^\s*(# Subtest|ok )' | head -200
-  ((${t:-0} > 0)) && echo "$out" | grep -E '# TODO' | sed 's/^ */todo: /'
-  echo "$suite: $p passed, $f failed${t:+, $t todo}"
-  passed=$((passed + p))
-  failed=$((failed + f))
-done
+run_node_suites directus/*.test.mjs
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -5,6 +5,7 @@
 # *.test.mjs file works in its own database of the test cluster; the HTTP client suite uses
 # the real server when it serves POST /graphql/system. Ends with "N passed, N failed".
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/node_suites.bash"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${PGHOST:=127.0.0.1}" "${PGPORT:?PGPORT (make test sets it)}" "${PGUSER:=postgres}"
 export ROOT PGHOST PGPORT PGUSER
@@ -41,21 +42,6 @@ fi
 
 passed=0
 failed=0
-for suite in graphql/*.test.mjs; do
-  out=$(node --test --test-reporter=tap "$suite" 2>&1)
-  p=$(grep -oP '^# pass \K[0-9]+' <<<"$out" | tail -1)
-  f=$(grep -oP '^# fail \K[0-9]+' <<<"$out" | tail -1)
-  s=$(grep -oP '^# skipped \K[0-9]+' <<<"$out" | tail -1)
-  if [[ -z $p || -z $f ]]; then
-    echo "$out"
-    echo "$suite: no test summary"
-    failed=$((failed + 1))
-    continue
-  fi
-  ((f > 0)) && echo "$out" | grep -vE '^\s*(# Subtest|ok )' | head -150
-  echo "$suite: $p passed, $f failed${s:+, $s skipped}"
-  passed=$((passed + p))
-  failed=$((failed + f))
-done
+run_node_suites graphql/*.test.mjs
 echo "$passed passed, $failed failed"
 ((failed == 0))

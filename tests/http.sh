@@ -4,6 +4,7 @@
 # restart suite stops PostgreSQL, so nothing may run beside it), then checks that SIGTERM lets
 # a request in flight finish and exits 0. Ends with "N passed, N failed".
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/node_suites.bash"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${PGHOST:=127.0.0.1}" "${PGPORT:?PGPORT (make test sets it)}" "${PGUSER:=postgres}"
 : "${PG_INBOX_TEST_CLUSTER:?PG_INBOX_TEST_CLUSTER (make test sets it)}"
@@ -47,21 +48,7 @@ start_server || { echo "0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
-for suite in http/*.test.mjs; do
-  out=$(node --test --test-reporter=tap "$suite" 2>&1)
-  p=$(grep -oP '^# pass \K[0-9]+' <<<"$out" | tail -1)
-  f=$(grep -oP '^# fail \K[0-9]+' <<<"$out" | tail -1)
-  if [[ -z $p || -z $f ]]; then
-    echo "$out"
-    echo "$suite: no test summary"
-    failed=$((failed + 1))
-    continue
-  fi
-  ((f > 0)) && echo "$out" | grep -vE '^\s*(# Subtest|ok )' | head -150
-  echo "$suite: $p passed, $f failed"
-  passed=$((passed + p))
-  failed=$((failed + f))
-done
+run_node_suites http/*.test.mjs
 
 check() { # ok? description
   if [[ $1 == 0 ]]; then

@@ -26,7 +26,7 @@ extern "C" void _PG_init(void) {
   DefineCustomEnumVariable(
       "pg_inbox.unregistered_types",
       "Whether notifications of a type missing from inbox.notification_types are accepted.",
-      "accept (the default) or reject, which makes creating one an error.", &unregistered_types,
-      0, kUnregisteredTypeChoices, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      "accept (the default) or reject, which makes creating one an error.", &unregistered_types, 0,
+      kUnregisteredTypeChoices, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("pg_inbox");
 }

@@ -51,9 +51,7 @@ void pg_call(Call &&call) {
   MemoryContext context = CurrentMemoryContext;
   ErrorData *volatile error = nullptr;
   PG_TRY();
-  {
-    call();
-  }
+  { call(); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(context);
@@ -61,7 +59,8 @@ void pg_call(Call &&call) {
     FlushErrorState();
   }
   PG_END_TRY();
-  if (error != nullptr) throw PgError(error);
+  if (error != nullptr)
+    throw PgError(error);
 }
 
 // Implementation of PGI_FUNCTION: runs `body` and reports whatever it throws.
@@ -74,10 +73,12 @@ Datum text_datum(std::string_view s);
 
 }  // namespace pgi
 
-#define PGI_FUNCTION(name)                                                        \
-  static Datum name##_body(FunctionCallInfo fcinfo);                              \
-  extern "C" {                                                                    \
-  PG_FUNCTION_INFO_V1(name);                                                      \
-  Datum name(PG_FUNCTION_ARGS) { return pgi::guarded_call(fcinfo, name##_body); } \
-  }                                                                               \
+#define PGI_FUNCTION(name)                           \
+  static Datum name##_body(FunctionCallInfo fcinfo); \
+  extern "C" {                                       \
+  PG_FUNCTION_INFO_V1(name);                         \
+  Datum name(PG_FUNCTION_ARGS) {                     \
+    return pgi::guarded_call(fcinfo, name##_body);   \
+  }                                                  \
+  }                                                  \
   static Datum name##_body(FunctionCallInfo fcinfo)

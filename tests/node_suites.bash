@@ -1,0 +1,28 @@
+# Sourced by the suites that run node:test files (tests/http.sh, tests/directus.sh,
+# tests/graphql.sh); not a suite itself.
+#
+# run_node_suites FILE...: runs each node:test file in turn (never two at once: some stop
+# PostgreSQL), prints each file's counts and, for a file with failures, its TAP output, and adds
+# the counts to the caller's $passed and $failed. A file that ends without a summary counts as
+# one failure.
+run_node_suites() {
+  local suite out p f t s
+  for suite in "$@"; do
+    out=$(node --test --test-reporter=tap "$suite" 2>&1)
+    p=$(grep -oP '^# pass \K[0-9]+' <<<"$out" | tail -1)
+    f=$(grep -oP '^# fail \K[0-9]+' <<<"$out" | tail -1)
+    t=$(grep -oP '^# todo \K[0-9]+' <<<"$out" | tail -1)
+    s=$(grep -oP '^# skipped \K[0-9]+' <<<"$out" | tail -1)
+    if [[ -z $p || -z $f ]]; then
+      echo "$out"
+      echo "$suite: no test summary"
+      failed=$((failed + 1))
+      continue
+    fi
+    ((f > 0)) && echo "$out" | grep -vE '^\s*(# Subtest|ok )' | head -200
+    ((${t:-0} > 0)) && echo "$out" | grep -E '# TODO' | sed 's/^ */todo: /'
+    echo "$suite: $p passed, $f failed${t:+, $t todo}${s:+, $s skipped}"
+    passed=$((passed + p))
+    failed=$((failed + f))
+  done
+}
