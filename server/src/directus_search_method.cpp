@@ -19,6 +19,7 @@ namespace {
 
 constexpr char kSearch[] = "SEARCH ";
 constexpr size_t kSearchLength = sizeof kSearch - 1;
+constexpr size_t kReadChunk = 4096;
 
 int milliseconds(time_t sec, time_t usec) {
   return static_cast<int>(sec * 1000 + usec / 1000);
@@ -34,16 +35,26 @@ class ConnectionStream : public httplib::Stream {
   bool is_readable() const override { return ahead_ < buffer_.size() || wait(POLLIN, read_ms_); }
   bool is_writable() const override { return wait(POLLOUT, write_ms_); }
 
+  // Buffered like httplib's own stream: the library reads request lines a byte at a time, which
+  // straight from the socket would cost a poll and a recv per byte.
   ssize_t read(char *ptr, size_t size) override {
-    if (ahead_ < buffer_.size()) {
-      size_t n = std::min(size, buffer_.size() - ahead_);
-      std::memcpy(ptr, buffer_.data() + ahead_, n);
-      ahead_ += n;
-      return static_cast<ssize_t>(n);
+    if (ahead_ == buffer_.size()) {
+      buffer_.clear();
+      ahead_ = 0;
+      if (!wait(POLLIN, read_ms_))
+        return -1;
+      if (size >= kReadChunk)  // a large read (a body) goes straight to the caller
+        return recv(sock_, ptr, size, 0);
+      char chunk[kReadChunk];
+      ssize_t n = recv(sock_, chunk, sizeof chunk, 0);
+      if (n <= 0)
+        return n;
+      buffer_.assign(chunk, static_cast<size_t>(n));
     }
-    if (!wait(POLLIN, read_ms_))
-      return -1;
-    return recv(sock_, ptr, size, 0);
+    size_t n = std::min(size, buffer_.size() - ahead_);
+    std::memcpy(ptr, buffer_.data() + ahead_, n);
+    ahead_ += n;
+    return static_cast<ssize_t>(n);
   }
 
   ssize_t write(const char *ptr, size_t size) override {
