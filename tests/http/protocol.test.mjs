@@ -100,6 +100,7 @@ test('GET /metrics: Prometheus text with requests by route and status, latency, 
   const tok = token(user, ['notifications:read']);
   await api('GET', '/api/notifications/unread-count', { tok });
   await api('GET', '/api/notifications/ntf_0000000000000', { tok });
+  await api('GET', '/notifications/1', { tok });
   const res = await fetch(`${BASE}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
@@ -110,6 +111,8 @@ test('GET /metrics: Prometheus text with requests by route and status, latency, 
   };
   assert.ok(value('pg_inbox_http_requests_total{route="GET /api/notifications/unread-count",status="200"}') >= 1);
   assert.ok(value('pg_inbox_http_requests_total{route="GET /api/notifications/{id}",status="404"}') >= 1);
+  // The Directus routes are labelled by their shape too (403: Directus's answer for an unseen key).
+  assert.ok(value('pg_inbox_http_requests_total{route="GET /notifications/{id}",status="403"}') >= 1);
   assert.ok(value('pg_inbox_http_request_duration_seconds_count{route="GET /api/notifications/unread-count"}') >= 1);
   assert.ok(value('pg_inbox_http_request_duration_seconds_bucket{route="GET /api/notifications/unread-count",le="+Inf"}') >= 1);
   assert.ok(value('pg_inbox_pool_size') >= 1);
