@@ -11,6 +11,12 @@
 //   include_deleted  false (default) | true | "only", or their strings
 //   total            true (default) | false: pageInfo.total is null and not computed (a filtered
 //                    count over a large inbox costs far more than its page)
+// and the shorthands of the social APIs (seeds 003 Diaspora, 004 Mastodon), each the filter
+// clause it stands for, ANDed with `filter`:
+//   types, exclude_types   type names (an array, or one comma-separated string): type in /
+//                          not in the list (Mastodon's types[] and exclude_types[])
+//   only_unread      true: read=false (Diaspora); false: no narrowing
+//   only_after       ISO-8601 timestamp: updatedAt > it (Diaspora: changed since)
 // A JSON null means "not given". Any other key is an error naming it, so a typo never silently
 // widens a result.
 #pragma once
