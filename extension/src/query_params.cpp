@@ -11,10 +11,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char *kParams[] = {"limit",  "after",           "before",       "ids",
-                                   "filter", "orderBy",         "workspace_id", "read",
-                                   "type",   "include_deleted", "user_id",      "total",
-                                   "types",  "exclude_types",   "only_unread",  "only_after"};
+constexpr const char *kParams[] = {
+    "limit",        "after",         "before",          "ids",       "filter", "orderBy",
+    "workspace_id", "read",          "include_deleted", "user_id",   "type",   "total",
+    "types",        "exclude_types", "only_unread",     "only_after"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
