@@ -70,6 +70,21 @@ const std::string &openapi_document() {
      },
      {
       "$ref": "#/components/parameters/type"
+     },
+     {
+      "$ref": "#/components/parameters/total"
+     },
+     {
+      "$ref": "#/components/parameters/types"
+     },
+     {
+      "$ref": "#/components/parameters/excludeTypes"
+     },
+     {
+      "$ref": "#/components/parameters/onlyUnread"
+     },
+     {
+      "$ref": "#/components/parameters/onlyAfter"
      }
     ],
     "responses": {
@@ -283,6 +298,150 @@ const std::string &openapi_document() {
           "updated": {
            "type": "integer",
            "minimum": 0
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   }
+  },
+  "/api/notifications/groups": {
+   "get": {
+    "operationId": "listNotificationGroups",
+    "summary": "List notification groups",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "Groups newest activity first with keyset cursors (inbox.groups). Without filters a page is read from the group summaries the triggers keep; with any filter the matching notifications are grouped, and the counts describe those only. Scope: notifications:read.",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "$ref": "#/components/parameters/before"
+     },
+     {
+      "$ref": "#/components/parameters/ids"
+     },
+     {
+      "$ref": "#/components/parameters/filter"
+     },
+     {
+      "$ref": "#/components/parameters/workspaceId"
+     },
+     {
+      "$ref": "#/components/parameters/read"
+     },
+     {
+      "$ref": "#/components/parameters/includeDeleted"
+     },
+     {
+      "$ref": "#/components/parameters/userId"
+     },
+     {
+      "$ref": "#/components/parameters/type"
+     },
+     {
+      "$ref": "#/components/parameters/types"
+     },
+     {
+      "$ref": "#/components/parameters/excludeTypes"
+     },
+     {
+      "$ref": "#/components/parameters/onlyUnread"
+     },
+     {
+      "$ref": "#/components/parameters/onlyAfter"
+     },
+     {
+      "$ref": "#/components/parameters/total"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "One page of groups and its pageInfo.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/NotificationGroupPage"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "503": {
+      "$ref": "#/components/responses/Unavailable"
+     }
+    }
+   }
+  },
+  "/api/notification-types": {
+   "get": {
+    "operationId": "listNotificationTypes",
+    "summary": "List notification types",
+    "tags": [
+     "notifications"
+    ],
+    "security": [
+     {
+      "bearerAuth": []
+     }
+    ],
+    "description": "The registered types (inbox.register_type) and whether creates of other types are accepted or rejected (the pg_inbox.unregistered_types setting). Scope: notifications:read.",
+    "responses": {
+     "200": {
+      "description": "The registry.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "data",
+          "unregisteredTypes"
+         ],
+         "properties": {
+          "data": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/NotificationType"
+           }
+          },
+          "unregisteredTypes": {
+           "type": "string",
+           "enum": [
+            "accept",
+            "reject"
+           ]
           }
          }
         }
@@ -1164,6 +1323,69 @@ const std::string &openapi_document() {
     "schema": {
      "type": "string"
     }
+   },
+   "total": {
+    "name": "total",
+    "in": "query",
+    "required": false,
+    "description": "false: pageInfo.total is null and not computed (a filtered count over a large inbox costs more than its page). Default true.",
+    "schema": {
+     "type": "string",
+     "enum": [
+      "true",
+      "false"
+     ]
+    }
+   },
+   "types": {
+    "name": "types[]",
+    "in": "query",
+    "required": false,
+    "description": "Only these types (Mastodon's types[]); repeat the parameter, or give types=a,b.",
+    "schema": {
+     "type": "array",
+     "items": {
+      "type": "string"
+     }
+    },
+    "style": "form",
+    "explode": true
+   },
+   "excludeTypes": {
+    "name": "exclude_types[]",
+    "in": "query",
+    "required": false,
+    "description": "Not these types (Mastodon's exclude_types[]); repeat the parameter, or give exclude_types=a,b.",
+    "schema": {
+     "type": "array",
+     "items": {
+      "type": "string"
+     }
+    },
+    "style": "form",
+    "explode": true
+   },
+   "onlyUnread": {
+    "name": "only_unread",
+    "in": "query",
+    "required": false,
+    "description": "true: unread only (Diaspora's only_unread), as read=false.",
+    "schema": {
+     "type": "string",
+     "enum": [
+      "true",
+      "false"
+     ]
+    }
+   },
+   "onlyAfter": {
+    "name": "only_after",
+    "in": "query",
+    "required": false,
+    "description": "Only notifications changed (updatedAt) after this ISO-8601 time (Diaspora's only_after).",
+    "schema": {
+     "type": "string"
+    }
    }
   },
   "schemas": {
@@ -1323,7 +1545,10 @@ const std::string &openapi_document() {
     ],
     "properties": {
      "total": {
-      "type": "integer",
+      "type": [
+       "integer",
+       "null"
+      ],
       "minimum": 0
      },
      "hasNextPage": {
@@ -1577,6 +1802,93 @@ const std::string &openapi_document() {
         }
        }
       }
+     }
+    }
+   },
+   "NotificationGroup": {
+    "type": "object",
+    "description": "Every notification of the user with one groupKey; a notification without one is a group of its own, named ungrouped-<its id> (Mastodon's grouped notifications).",
+    "required": [
+     "groupKey",
+     "notificationsCount",
+     "unreadCount",
+     "type",
+     "latestAt",
+     "mostRecentNotificationId",
+     "sampleActorIds"
+    ],
+    "properties": {
+     "groupKey": {
+      "type": "string"
+     },
+     "notificationsCount": {
+      "type": "integer",
+      "minimum": 1
+     },
+     "unreadCount": {
+      "type": "integer",
+      "minimum": 0
+     },
+     "type": {
+      "type": "string",
+      "description": "The type of the group's most recent notification."
+     },
+     "latestAt": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "mostRecentNotificationId": {
+      "type": "string"
+     },
+     "sampleActorIds": {
+      "type": "array",
+      "maxItems": 8,
+      "items": {
+       "type": "string"
+      },
+      "description": "Up to 8 distinct actors, most recent first."
+     }
+    }
+   },
+   "NotificationGroupPage": {
+    "type": "object",
+    "required": [
+     "data",
+     "pageInfo"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/NotificationGroup"
+      }
+     },
+     "pageInfo": {
+      "$ref": "#/components/schemas/PageInfo"
+     }
+    }
+   },
+   "NotificationType": {
+    "type": "object",
+    "required": [
+     "name",
+     "description",
+     "aggregate",
+     "builtin"
+    ],
+    "properties": {
+     "name": {
+      "type": "string"
+     },
+     "description": {
+      "type": "string"
+     },
+     "aggregate": {
+      "type": "boolean",
+      "description": "Creates of this type add their actor to an unread notification with the same groupKey."
+     },
+     "builtin": {
+      "type": "boolean"
      }
     }
    }
