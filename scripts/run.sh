@@ -50,6 +50,10 @@ Try:
        -H 'Content-Type: application/json' -d '{"userId": "demo-user", "title": "Hello", "body": "First notification"}'
   curl -s "$base/api/notifications?limit=20" -H "Authorization: Bearer $token"
   curl -s $base/api/notifications/unread-count -H "Authorization: Bearer $token"
+  curl -s -X POST $base/api/notifications -H "Authorization: Bearer $token" \\
+       -H 'Content-Type: application/json' -d '{"userId": "demo-user", "type": "liked", "groupKey": "post:1", "actorId": "bob", "aggregate": true}'
+  curl -s "$base/api/notifications/groups?limit=20" -H "Authorization: Bearer $token"   # Mastodon-style groups
+  curl -s $base/api/notification-types -H "Authorization: Bearer $token"
   curl -s "$base/notifications?limit=5&meta=*" -H "Authorization: Bearer $token"     # Directus-compatible
 
 Stop with: make stop
