@@ -59,7 +59,7 @@ AS 'MODULE_PATHNAME', 'pgi_list'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION inbox.list(text, jsonb) IS
-    'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type. Returns {data, pageInfo}.';
+    'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type, total, expand (related rows under "expanded": relation names and actors). Returns {data, pageInfo}.';
 
 CREATE FUNCTION inbox.list_all(params jsonb DEFAULT '{}')
 RETURNS jsonb
@@ -94,6 +94,10 @@ DECLARE
 BEGIN
     IF name IS NULL OR name OPERATOR(pg_catalog.!~) '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION 'name: expected an identifier (letters, digits, _; at most 63)'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF name = 'actors' THEN
+        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF name IN ('AND', 'OR', 'NOT') OR EXISTS (SELECT 1 FROM inbox.fields() f WHERE f.name = define_relation.name) THEN

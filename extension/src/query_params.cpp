@@ -5,15 +5,16 @@
 #include "filter_values.hpp"
 #include "id_codec.hpp"
 #include "order_keys.hpp"
+#include "row_expand.hpp"
 
 namespace pgi::query {
 namespace {
 
 using nlohmann::json;
 
-constexpr const char *kParams[] = {"limit",           "after",   "before",       "ids",
-                                   "filter",          "orderBy", "workspace_id", "read",
-                                   "include_deleted", "user_id", "type",         "total"};
+constexpr const char *kParams[] = {
+    "limit", "after",           "before",  "ids",  "filter", "orderBy", "workspace_id",
+    "read",  "include_deleted", "user_id", "type", "total",  "expand"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
@@ -163,6 +164,8 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
         parse_native_filter(structured(*v, "filter"), "filter", native_fields(), scope.relations);
   if (auto v = get("orderBy"))
     q.order = parse_native_order(structured(*v, "orderBy"), "orderBy", native_fields());
+  if (auto v = get("expand"))
+    q.expand = parse_expand(*v, scope.relations);
 
   if (auto v = get("user_id")) {
     std::string user = text_param(*v, "user_id");

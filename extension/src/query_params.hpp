@@ -11,6 +11,8 @@
 //   include_deleted  false (default) | true | "only", or their strings
 //   total            true (default) | false: pageInfo.total is null and not computed (a filtered
 //                    count over a large inbox costs far more than its page)
+//   expand           related rows to embed under "expanded": relation names and `actors`, an
+//                    array of strings or one comma-separated string (row_expand.hpp)
 // A JSON null means "not given". Any other key is an error naming it, so a typo never silently
 // widens a result.
 #pragma once
