@@ -96,10 +96,6 @@ BEGIN
         RAISE EXCEPTION 'name: expected an identifier (letters, digits, _; at most 63)'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF name = 'actors' THEN
-        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF name IN ('AND', 'OR', 'NOT') OR EXISTS (SELECT 1 FROM inbox.fields() f WHERE f.name = define_relation.name) THEN
         RAISE EXCEPTION 'name: % is already a field or keyword of the filter language', name
               USING ERRCODE = 'invalid_parameter_value';
@@ -141,6 +137,12 @@ BEGIN
             RAISE EXCEPTION 'columns: column % of % does not exist', coalesce(missing, 'null'), target
                   USING ERRCODE = 'undefined_column';
         END IF;
+    END IF;
+
+    -- Checked last, so the lines of the errors above stay as they were.
+    IF name = 'actors' THEN
+        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
+              USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
     INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
