@@ -104,6 +104,10 @@ SELECT * FROM expanded('alice', jsonb_build_object('expand', 'actor', 'limit', 2
 -- evaluated per row of the page only.
 SELECT regexp_replace(line, 'CASE WHEN .*', 'CASE WHEN <the key''s canonical text> THEN <cast> END)') AS plan
   FROM regexp_split_to_table(inbox.list_explain('alice', '{"expand": "actor,actors,recipient,post,workspace,team", "limit": 20}'), E'\n') AS line;
+-- Filters through a relation compare keys the same way (EXISTS on the target's index).
+SELECT * FROM expanded('alice', '{"filter": {"post": {"title": {"in": ["Hello", "Largest"]}}}, "expand": "post"}');
+SELECT regexp_replace(line, 'CASE WHEN .*', 'CASE WHEN <the key''s canonical text> THEN <cast> END)') AS plan
+  FROM regexp_split_to_table(inbox.list_explain('alice', '{"filter": {"post": {"title": "Hello"}}}'), E'\n') AS line;
 -- Directus's fields=sender.name goes through the same lookup (the only relation over actor_id).
 SELECT inbox.create_token('alice', ARRAY['notifications:read']) AS token \gset
 SELECT inbox.directus_read(:'token', '{"fields": "subject,sender.name,recipient.name", "sort": "subject", "limit": 3}');

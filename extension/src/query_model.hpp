@@ -133,8 +133,8 @@ class RelationCatalog {
   virtual std::shared_ptr<const Relation> find(std::string_view name) const = 0;
   // The relations whose source is this notification column ("actor_id"), loaded and checked
   // (expand=actors). A catalog that only resolves names answers none.
-  virtual std::vector<std::shared_ptr<const Relation>> for_column(std::string_view column) const {
-    (void)column;
+  virtual std::vector<std::shared_ptr<const Relation>> for_column(
+      std::string_view /*column*/) const {
     return {};
   }
   // Every relation's name, sorted, without loading them (for hints).
