@@ -82,6 +82,24 @@ $$;
 
 COMMENT ON FUNCTION inbox.types() IS 'The declared notification types, by name.';
 
+-- The setting pg_inbox.unregistered_types: 'accept' or 'reject'. Read with missing_ok, so a
+-- session that has not loaded the library yet sees a value set with ALTER DATABASE/ROLE (a
+-- placeholder there) and the default otherwise.
+CREATE FUNCTION inbox._unregistered_types()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    mode text := coalesce(pg_catalog.current_setting('pg_inbox.unregistered_types', true), '');
+BEGIN
+    IF mode NOT IN ('', 'accept', 'reject') THEN
+        RAISE EXCEPTION 'pg_inbox.unregistered_types must be accept or reject, not "%"', mode
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN CASE mode WHEN 'reject' THEN 'reject' ELSE 'accept' END;
+END
+$$;
+
 -- Raises unless the type of every create or update object is registered, when
 -- pg_inbox.unregistered_types = reject. `path` and `indexed` name the input as in inbox._create.
 CREATE FUNCTION inbox._check_types(objects jsonb[], path text, indexed boolean)
@@ -89,15 +107,10 @@ RETURNS void
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    mode text := coalesce(pg_catalog.current_setting('pg_inbox.unregistered_types', true), 'accept');
     missing text;
     position bigint;
 BEGIN
-    IF mode NOT IN ('', 'accept', 'reject') THEN
-        RAISE EXCEPTION 'pg_inbox.unregistered_types must be accept or reject, not "%"', mode
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF mode <> 'reject' THEN
+    IF inbox._unregistered_types() <> 'reject' THEN
         RETURN;
     END IF;
     SELECT coalesce(o->>'type', 'info'), i INTO missing, position

@@ -132,18 +132,31 @@ $$;
 -- Reading
 -- ---------------------------------------------------------------------------------------------
 
-CREATE FUNCTION inbox.rest_list(token text, query jsonb)
+-- The engine params of a listing route (rest_list, rest_groups): the query string as it came,
+-- narrowed to the token's workspace. The engine checks every parameter.
+CREATE FUNCTION inbox._rest_engine_params(caller inbox.caller, query jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
 DECLARE
-    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
     params jsonb := coalesce(query, '{}');
     workspace text := inbox._rest_workspace(caller, params);
 BEGIN
     IF workspace IS NOT NULL THEN
         params := params || pg_catalog.jsonb_build_object('workspace_id', workspace);
     END IF;
+    RETURN params;
+END
+$$;
+
+CREATE FUNCTION inbox.rest_list(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
+    params jsonb := inbox._rest_engine_params(caller, query);
+BEGIN
     IF caller.admin AND NOT params ? 'user_id' THEN
         RETURN inbox.list_all(params);
     END IF;
@@ -202,6 +215,38 @@ $$;
 
 COMMENT ON FUNCTION inbox.rest_unread_count(text, jsonb) IS
     'GET /api/notifications/unread-count: {"count": n}, optionally within workspace_id.';
+
+CREATE FUNCTION inbox.rest_groups(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
+    params jsonb := inbox._rest_engine_params(caller, query);
+BEGIN
+    RETURN inbox.groups(inbox._rest_user(caller, params), params);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_groups(text, jsonb) IS
+    'GET /api/notifications/groups: the caller''s notification groups through inbox.groups (an admin names another user with user_id).';
+
+CREATE FUNCTION inbox.rest_types(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
+BEGIN
+    PERFORM inbox._rest_params(query, ARRAY[]::text[]);
+    RETURN pg_catalog.jsonb_build_object(
+        'data', inbox.types(),
+        'unregisteredTypes', inbox._unregistered_types());
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_types(text, jsonb) IS
+    'GET /api/notification-types: the registered types, and whether creates of other types are accepted or rejected (pg_inbox.unregistered_types).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Changing

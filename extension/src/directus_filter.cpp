@@ -116,24 +116,6 @@ std::string operators_of(ValueKind kind) {
   return out;
 }
 
-Node combine(Node::Kind kind, std::vector<Node> parts, const std::string &path) {
-  if (parts.size() == 1)
-    return std::move(parts[0]);
-  Node n;
-  n.kind = kind;
-  n.children = std::move(parts);
-  n.path = path;
-  return n;
-}
-
-Node negate(Node child, const std::string &path) {
-  Node n;
-  n.kind = Node::Kind::kNot;
-  n.path = path;
-  n.children.push_back(std::move(child));
-  return n;
-}
-
 Node constant(bool value, const std::string &path) {
   Node n;
   n.kind = value ? Node::Kind::kAnd : Node::Kind::kOr;
@@ -167,7 +149,7 @@ class Parser {
         unknown_field(at, owner + key, fields);
       }
     }
-    return combine(Node::Kind::kAnd, std::move(parts), path);
+    return Node::combine(Node::Kind::kAnd, std::move(parts), path);
   }
 
  private:
@@ -209,7 +191,7 @@ class Parser {
     if (parts.empty())
       throw invalid_value(path, "expected at least one filter operator",
                           "Operators for " + f.name + ": " + operators_of(f.kind) + ".");
-    return combine(Node::Kind::kAnd, std::move(parts), path);
+    return Node::combine(Node::Kind::kAnd, std::move(parts), path);
   }
 
   // The related row of recipient/sender, through the registered relation if there is one.
@@ -224,7 +206,7 @@ class Parser {
           unknown_field(at, f.name + "." + it.key(), fields());
         parts.push_back(rule(f, it.value(), at, depth + 1, false));
       }
-      return combine(Node::Kind::kAnd, std::move(parts), path);
+      return Node::combine(Node::Kind::kAnd, std::move(parts), path);
     }
     count(path);
     Node n;
@@ -267,9 +249,10 @@ class Parser {
         count(path);
         Node blank = leaf(f, Op::kEq, {std::string()}, false, path);
         if (want_empty)
-          return combine(Node::Kind::kOr, {null_test(f, true, path), std::move(blank)}, path);
-        return combine(Node::Kind::kAnd,
-                       {null_test(f, false, path), negate(std::move(blank), path)}, path);
+          return Node::combine(Node::Kind::kOr, {null_test(f, true, path), std::move(blank)}, path);
+        return Node::combine(Node::Kind::kAnd,
+                             {null_test(f, false, path), Node::negate(std::move(blank), path)},
+                             path);
       }
     }
     throw std::logic_error("unknown filter form");
@@ -283,7 +266,7 @@ class Parser {
       throw invalid_value(path, "expected " + query::expected_value(f) + ", got null");
     }
     Node n = leaf(f, o.op, {value(f, v, path)}, o.insensitive, path);
-    return o.negated ? excluding_nulls(f, negate(std::move(n), path), path) : n;
+    return o.negated ? excluding_nulls(f, Node::negate(std::move(n), path), path) : n;
   }
 
   Node list(const Field &f, const OpSpec &o, const json &v, const std::string &path) {
@@ -305,11 +288,11 @@ class Parser {
       std::vector<Node> alternatives;
       for (Scalar &s : values)
         alternatives.push_back(leaf(f, Op::kEq, {std::move(s)}, false, path));
-      n = combine(Node::Kind::kOr, std::move(alternatives), path);
+      n = Node::combine(Node::Kind::kOr, std::move(alternatives), path);
     } else {
       n = leaf(f, Op::kIn, std::move(values), false, path);
     }
-    return o.negated ? excluding_nulls(f, negate(std::move(n), path), path) : n;
+    return o.negated ? excluding_nulls(f, Node::negate(std::move(n), path), path) : n;
   }
 
   Node between(const Field &f, const OpSpec &o, const json &v, const std::string &path) {
@@ -319,12 +302,12 @@ class Parser {
                           "Give [low, high] or \"low,high\".");
     Scalar low = value(f, bounds[0], path + "[0]"), high = value(f, bounds[1], path + "[1]");
     if (o.negated)  // lt and gt never match null, as NOT BETWEEN does not
-      return combine(Node::Kind::kOr,
-                     {leaf(f, Op::kLt, {low}, false, path), leaf(f, Op::kGt, {high}, false, path)},
-                     path);
-    return combine(Node::Kind::kAnd,
-                   {leaf(f, Op::kGte, {low}, false, path), leaf(f, Op::kLte, {high}, false, path)},
-                   path);
+      return Node::combine(
+          Node::Kind::kOr,
+          {leaf(f, Op::kLt, {low}, false, path), leaf(f, Op::kGt, {high}, false, path)}, path);
+    return Node::combine(
+        Node::Kind::kAnd,
+        {leaf(f, Op::kGte, {low}, false, path), leaf(f, Op::kLte, {high}, false, path)}, path);
   }
 
   // A list operand: a JSON array, or the comma-separated string of a query string.
@@ -402,7 +385,7 @@ class Parser {
   Node excluding_nulls(const Field &f, Node negation, const std::string &path) {
     if (!f.nullable)
       return negation;
-    return combine(Node::Kind::kAnd, {null_test(f, false, path), std::move(negation)}, path);
+    return Node::combine(Node::Kind::kAnd, {null_test(f, false, path), std::move(negation)}, path);
   }
 
   void count(const std::string &path) {

@@ -120,7 +120,7 @@ class Parser {
                                      : "."));
       }
     }
-    return combine(Node::Kind::kAnd, std::move(parts), path);
+    return Node::combine(Node::Kind::kAnd, std::move(parts), path);
   }
 
  private:
@@ -141,16 +141,6 @@ class Parser {
       throw Error(
           sqlstate::kStatementTooComplex,
           path + ": filter has more than " + std::to_string(kMaxFilterClauses) + " clauses");
-  }
-
-  static Node combine(Node::Kind kind, std::vector<Node> parts, const std::string &path) {
-    if (parts.size() == 1)
-      return std::move(parts[0]);
-    Node n;
-    n.kind = kind;
-    n.children = std::move(parts);
-    n.path = path;
-    return n;
   }
 
   Node junction(Node::Kind kind, const json &v, const std::string &path, int depth,
@@ -176,22 +166,15 @@ class Parser {
   // NOT f, or NOT [f1, f2]: none of them.
   Node negation(const json &v, const std::string &path, int depth, const FieldRegistry &fields,
                 bool allow_relations) {
-    auto negate = [&](Node child, const std::string &at) {
-      Node n;
-      n.kind = Node::Kind::kNot;
-      n.path = at;
-      n.children.push_back(std::move(child));
-      return n;
-    };
     if (v.is_object())
-      return negate(filter(v, path, depth + 1, fields, allow_relations), path);
+      return Node::negate(filter(v, path, depth + 1, fields, allow_relations), path);
     if (!v.is_array() || v.empty())
       throw invalid_value(path, "expected a filter object or a non-empty array of filters, got " +
                                     (v.is_array() ? std::string("an empty array") : json_kind(v)));
     std::vector<Node> parts;
     for (size_t i = 0; i < v.size(); ++i) {
       std::string at = path + "[" + std::to_string(i) + "]";
-      parts.push_back(negate(filter(v[i], at, depth + 1, fields, allow_relations), at));
+      parts.push_back(Node::negate(filter(v[i], at, depth + 1, fields, allow_relations), at));
     }
     Node n;
     n.kind = Node::Kind::kAnd;
@@ -245,7 +228,7 @@ class Parser {
     if (parts.empty())
       throw invalid_value(path, "expected at least one operator",
                           "Operators: " + supported(f.kind) + ".");
-    return combine(Node::Kind::kAnd, std::move(parts), path);
+    return Node::combine(Node::Kind::kAnd, std::move(parts), path);
   }
 
   static std::vector<std::string> json_path_value(const json &p, const std::string &path) {

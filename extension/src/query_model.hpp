@@ -212,6 +212,36 @@ struct Node {
 
   static Node all() { return Node{}; }
   bool is_true() const { return kind == Kind::kAnd && children.empty(); }
+
+  // `parts` joined by `kind` (kAnd or kOr); a single part stands for itself.
+  static Node combine(Kind kind, std::vector<Node> parts, std::string path) {
+    if (parts.size() == 1)
+      return std::move(parts[0]);
+    Node n;
+    n.kind = kind;
+    n.children = std::move(parts);
+    n.path = std::move(path);
+    return n;
+  }
+  // NOT child.
+  static Node negate(Node child, std::string path) {
+    Node n;
+    n.kind = Kind::kNot;
+    n.path = std::move(path);
+    n.children.push_back(std::move(child));
+    return n;
+  }
+  // This node AND `also` (the parsers' shorthands narrow a filter this way).
+  void narrow(Node also) {
+    if (is_true()) {
+      *this = std::move(also);
+      return;
+    }
+    std::vector<Node> both;
+    both.push_back(std::move(*this));
+    both.push_back(std::move(also));
+    *this = combine(Kind::kAnd, std::move(both), "");
+  }
 };
 
 // Bounds every dialect's parser applies (errors name the path).

@@ -13,8 +13,9 @@ namespace {
 using nlohmann::json;
 
 constexpr const char *kParams[] = {
-    "limit", "after",           "before",  "ids",  "filter", "orderBy", "workspace_id",
-    "read",  "include_deleted", "user_id", "type", "total",  "expand"};
+    "limit",        "after",         "before",          "ids",        "filter", "orderBy",
+    "workspace_id", "read",          "include_deleted", "user_id",    "type",   "total",
+    "types",        "exclude_types", "only_unread",     "only_after", "expand"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
@@ -71,37 +72,66 @@ int64_t limit_param(const json &v) {
   return *n;
 }
 
-std::vector<int64_t> ids_param(const json &v) {
-  std::vector<std::string> texts;
+// A list of strings: a JSON array, or one comma-separated string (from a URL). `one` and
+// `many` name the elements in messages ("notification id", "ids").
+std::vector<std::string> string_list(const json &v, const std::string &path, const char *one,
+                                     const char *many) {
+  std::vector<std::string> out;
   if (v.is_string()) {
     const std::string &s = v.get_ref<const std::string &>();
     size_t start = 0;
     for (size_t i = 0; i <= s.size(); ++i) {
       if (i == s.size() || s[i] == ',') {
-        texts.push_back(s.substr(start, i - start));
+        out.push_back(s.substr(start, i - start));
         start = i + 1;
       }
     }
   } else if (v.is_array()) {
     for (size_t i = 0; i < v.size(); ++i) {
       if (!v[i].is_string())
-        throw invalid_value("ids[" + std::to_string(i) + "]",
-                            "expected a notification id, got " + json_kind(v[i]));
-      texts.push_back(v[i].get<std::string>());
+        throw invalid_value(path + "[" + std::to_string(i) + "]",
+                            std::string("expected a ") + one + ", got " + json_kind(v[i]));
+      out.push_back(v[i].get<std::string>());
     }
   } else {
-    throw invalid_value(
-        "ids", "expected an array of ids or a comma-separated string, got " + json_kind(v));
+    throw invalid_value(path, std::string("expected an array of ") + many +
+                                  " or a comma-separated string, got " + json_kind(v));
   }
-  if (texts.empty() || (texts.size() == 1 && texts[0].empty()))
-    throw invalid_value("ids", "expected at least one notification id");
-  if (texts.size() > kMaxListValues)
+  if (out.empty() || (out.size() == 1 && out[0].empty()))
+    throw invalid_value(path, std::string("expected at least one ") + one);
+  if (out.size() > kMaxListValues)
     throw Error(sqlstate::kProgramLimitExceeded,
-                "ids: more than " + std::to_string(kMaxListValues) + " ids");
+                path + ": more than " + std::to_string(kMaxListValues) + " " + many);
+  return out;
+}
+
+std::vector<int64_t> ids_param(const json &v) {
+  std::vector<std::string> texts = string_list(v, "ids", "notification id", "ids");
   std::vector<int64_t> ids;
   for (size_t i = 0; i < texts.size(); ++i)
     ids.push_back(decode_public_id_or_throw(texts[i], "ids[" + std::to_string(i) + "]"));
   return ids;
+}
+
+// `field` `op` `values` (values already checked for the field), as the filter parser builds it.
+Node comparison(const char *field, Op op, std::vector<Scalar> values, const std::string &path) {
+  Node n;
+  n.kind = Node::Kind::kCompare;
+  n.path = path;
+  n.comparison.field = *native_fields().find(field);
+  n.comparison.op = op;
+  n.comparison.values = std::move(values);
+  n.comparison.path = path;
+  return n;
+}
+
+// types / exclude_types (Mastodon's types[] and exclude_types[]): type in / not in the list.
+Node type_list(const json &v, const std::string &path, Op op) {
+  std::vector<std::string> names = string_list(v, path, "type name", "type names");
+  std::vector<Scalar> values;
+  for (size_t i = 0; i < names.size(); ++i)
+    values.push_back(text_param(names[i], path + "[" + std::to_string(i) + "]"));
+  return comparison("type", op, std::move(values), path);
 }
 
 }  // namespace
@@ -165,7 +195,27 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
   if (auto v = get("orderBy"))
     q.order = parse_native_order(structured(*v, "orderBy"), "orderBy", native_fields());
   if (auto v = get("expand"))
-    q.expand = parse_expand(*v, scope.relations);
+    q.expand = parse_expand(string_list(*v, "expand", "name", "names"), scope.relations);
+
+  // Diaspora's and Mastodon's shorthands narrow the filter like the clauses they stand for.
+  if (auto v = get("types"))
+    q.filter.narrow(type_list(*v, "types", Op::kIn));
+  if (auto v = get("exclude_types"))
+    q.filter.narrow(type_list(*v, "exclude_types", Op::kNotIn));
+  if (auto v = get("only_after")) {
+    const Field &updated = *native_fields().find("updatedAt");
+    q.filter.narrow(
+        comparison("updatedAt", Op::kGt, {field_value(updated, *v, "only_after")}, "only_after"));
+  }
+  if (auto v = get("only_unread")) {
+    auto only = boolean_text(*v);
+    if (!only)
+      throw invalid_value("only_unread", "expected true or false");
+    if (*only && q.read == std::optional<bool>(true))
+      throw invalid_value("only_unread", "contradicts read=true");
+    if (*only)
+      q.read = false;  // the unread shorthand, so the unread index and counter serve it
+  }
 
   if (auto v = get("user_id")) {
     std::string user = text_param(*v, "user_id");
@@ -173,20 +223,7 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
       q.user_id = user;  // the admin listing narrowed to one user
     } else if (user != *scope.user_id) {
       // Narrows, never widens: userId = <other> AND user_id = <caller> lists nothing.
-      Node other;
-      other.kind = Node::Kind::kCompare;
-      other.path = "user_id";
-      other.comparison.field = *native_fields().find("userId");
-      other.comparison.values.push_back(user);
-      other.comparison.path = "user_id";
-      if (q.filter.is_true()) {
-        q.filter = std::move(other);
-      } else {
-        Node both;
-        both.children.push_back(std::move(q.filter));
-        both.children.push_back(std::move(other));
-        q.filter = std::move(both);
-      }
+      q.filter.narrow(comparison("userId", Op::kEq, {user}, "user_id"));
     }
   }
   return q;

@@ -13,6 +13,12 @@
 //                    count over a large inbox costs far more than its page)
 //   expand           related rows to embed under "expanded": relation names and `actors`, an
 //                    array of strings or one comma-separated string (row_expand.hpp)
+// and the shorthands of the social APIs (seeds 003 Diaspora, 004 Mastodon), each the filter
+// clause it stands for, ANDed with `filter`:
+//   types, exclude_types   type names (an array, or one comma-separated string): type in /
+//                          not in the list (Mastodon's types[] and exclude_types[])
+//   only_unread      true: read=false (Diaspora); false: no narrowing
+//   only_after       ISO-8601 timestamp: updatedAt > it (Diaspora: changed since)
 // A JSON null means "not given". Any other key is an error naming it, so a typo never silently
 // widens a result.
 #pragma once

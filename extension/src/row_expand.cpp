@@ -1,13 +1,10 @@
 #include "row_expand.hpp"
 
 #include "errors.hpp"
-#include "filter_values.hpp"
 #include "relation_join.hpp"
 
 namespace pgi::query {
 namespace {
-
-using nlohmann::json;
 
 const char *const kActors = "actors";
 
@@ -27,44 +24,7 @@ std::string hint(const RelationCatalog &relations) {
   if (names.empty())
     return "No relation is defined: define one with inbox.define_relation().";
   return "Relations: " + join(names) +
-         "; \"actors\" embeds each actor through the relation over "
-         "actorId.";
-}
-
-// The names as given, trimmed of spaces; an empty name is an error.
-std::vector<std::string> names_of(const json &value) {
-  std::vector<std::string> out;
-  if (value.is_string()) {
-    const std::string &s = value.get_ref<const std::string &>();
-    size_t start = 0;
-    for (size_t i = 0; i <= s.size(); ++i) {
-      if (i == s.size() || s[i] == ',') {
-        std::string name = s.substr(start, i - start);
-        size_t first = name.find_first_not_of(' '), last = name.find_last_not_of(' ');
-        out.push_back(first == std::string::npos ? "" : name.substr(first, last - first + 1));
-        start = i + 1;
-      }
-    }
-  } else if (value.is_array()) {
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (!value[i].is_string())
-        throw invalid_value(item_path(i), "expected a name, got " + json_kind(value[i]));
-      out.push_back(value[i].get<std::string>());
-    }
-  } else {
-    throw invalid_value("expand", "expected a comma-separated string or an array of names, got " +
-                                      json_kind(value));
-  }
-  if (out.empty() || (out.size() == 1 && out[0].empty()))
-    throw invalid_value("expand", "expected at least one name");
-  if (out.size() > kMaxExpansions)
-    throw Error(sqlstate::kProgramLimitExceeded,
-                "expand: more than " + std::to_string(kMaxExpansions) + " names");
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i].empty())
-      throw invalid_value(item_path(i), "expected a name, got an empty string");
-  }
-  return out;
+         "; \"actors\" embeds each actor through the relation over actorId.";
 }
 
 // The relation over actorId that `actors` goes through: the one named actor, or else the only
@@ -127,13 +87,18 @@ std::string actor_rows(const Relation &r, const std::string &alias, SqlBuilder &
 
 }  // namespace
 
-std::vector<Expansion> parse_expand(const json &value, const RelationCatalog *relations) {
-  std::vector<std::string> names = names_of(value);
+std::vector<Expansion> parse_expand(const std::vector<std::string> &names,
+                                    const RelationCatalog *relations) {
+  if (names.size() > kMaxExpansions)
+    throw Error(sqlstate::kProgramLimitExceeded,
+                "expand: more than " + std::to_string(kMaxExpansions) + " names");
   if (relations == nullptr)
     throw invalid_value("expand", "related rows cannot be embedded here");
   std::vector<Expansion> out;
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string path = item_path(i);
+    if (names[i].empty())
+      throw invalid_value(path, "expected a name, got an empty string");
     for (const Expansion &e : out) {
       if (e.name == names[i])
         throw invalid_value(path, names[i] + " is listed twice");

@@ -17,8 +17,6 @@
 // the page's rows are looked up.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -27,10 +25,12 @@
 
 namespace pgi::query {
 
-// The `expand` param: a comma-separated string (from a URL), or an array of strings. Errors are
-// 22023 naming expand[i] (unknown name, duplicate, `actors` without a relation over actorId), with
-// a hint listing what can be expanded; more than kMaxExpansions names is 54000.
-std::vector<Expansion> parse_expand(const nlohmann::json &value, const RelationCatalog *relations);
+// The names of the `expand` param (query_params.cpp reads its array or comma-separated form),
+// checked against the relations. Errors are 22023 naming expand[i] (empty or unknown name,
+// duplicate, `actors` without a relation over actorId), with a hint listing what can be
+// expanded; more than kMaxExpansions names is 54000.
+std::vector<Expansion> parse_expand(const std::vector<std::string> &names,
+                                    const RelationCatalog *relations);
 
 // The row object with the expansions: `shape` (a jsonb expression over `alias`) unchanged when
 // `expand` is empty, else `shape || {"expanded": {...}}`. Subquery aliases come from `builder`.

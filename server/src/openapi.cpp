@@ -1,1681 +1,640 @@
 #include "openapi.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace pgi::server {
 
-// Kept by hand beside routes.cpp: a route added there is added here (tests/http checks that
-// every route the server answers is described).
+namespace {
+
+// Insertion order kept, so the document reads in the order it is written here.
+using Json = nlohmann::ordered_json;
+
+Json ref(const char *section, const std::string &name) {
+  return {{"$ref", std::string("#/components/") + section + "/" + name}};
+}
+
+Json json_content(Json schema) {
+  return {{"application/json", {{"schema", std::move(schema)}}}};
+}
+
+Json response(const char *description, Json schema) {
+  return {{"description", description}, {"content", json_content(std::move(schema))}};
+}
+
+Json string_enum(std::initializer_list<const char *> values) {
+  Json out = {{"type", "string"}, {"enum", Json::array()}};
+  for (const char *v : values)
+    out["enum"].push_back(v);
+  return out;
+}
+
+Json nullable(const char *type) {
+  return {{"type", {type, "null"}}};
+}
+
+Json bounded_text(bool is_nullable, int max, int min = 1) {
+  Json out = is_nullable ? nullable("string") : Json{{"type", "string"}};
+  if (min > 0)
+    out["minLength"] = min;
+  out["maxLength"] = max;
+  return out;
+}
+
+Json object_of(Json required, Json properties) {
+  return {
+      {"type", "object"}, {"required", std::move(required)}, {"properties", std::move(properties)}};
+}
+
+Json array_of(Json items) {
+  return {{"type", "array"}, {"items", std::move(items)}};
+}
+
+Json query_param(const char *name, const char *description, Json schema) {
+  return {{"name", name},
+          {"in", "query"},
+          {"required", false},
+          {"description", description},
+          {"schema", std::move(schema)}};
+}
+
+// A Rails-style list parameter (name[]=a&name[]=b), which the server folds into one array.
+Json list_param(const char *name, const char *description) {
+  Json p = query_param(name, description, array_of({{"type", "string"}}));
+  p["style"] = "form";
+  p["explode"] = true;
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Components
+// ---------------------------------------------------------------------------------------------
+
+Json parameters() {
+  const Json text = {{"type", "string"}};
+  const Json flag = string_enum({"true", "false"});
+  return {
+      {"id",
+       {{"name", "id"},
+        {"in", "path"},
+        {"required", true},
+        {"description", "The notification's public id (ntf_...)."},
+        {"schema", text}}},
+      {"limit", query_param("limit", "Page size, 1 to 100 (default 100).",
+                            {{"type", "string"}, {"pattern", "^[0-9]+$"}})},
+      {"after",
+       query_param("after", "Keyset cursor: the page after this row (pageInfo.endCursor).", text)},
+      {"before",
+       query_param("before", "Keyset cursor: the page before this row (pageInfo.startCursor).",
+                   text)},
+      {"ids", query_param("ids",
+                          "Comma-separated public ids; narrows the result within the caller's "
+                          "scope.",
+                          text)},
+      {"filter", query_param("filter",
+                             "JSON-encoded filter: AND/OR/NOT and per-field operators (eq, neq, "
+                             "in, notIn, lt, lte, gt, gte, contains, startsWith, endsWith, isNull, "
+                             "...).",
+                             text)},
+      {"orderBy", query_param("orderBy",
+                              "JSON-encoded array of {field: direction}; asc, desc, "
+                              "asc_nulls_first, asc_nulls_last, desc_nulls_first, "
+                              "desc_nulls_last.",
+                              text)},
+      {"workspaceId",
+       query_param("workspace_id", "Only this workspace.", {{"type", "string"}, {"minLength", 1}})},
+      {"read", query_param("read", "Only read (true) or unread (false) notifications.", flag)},
+      {"includeDeleted",
+       query_param("include_deleted",
+                   "false (default): active only; true: active and soft-deleted; only: the trash.",
+                   string_enum({"false", "true", "only"}))},
+      {"userId", query_param("user_id",
+                             "The user whose notifications to act on: only an admin token may "
+                             "name another user.",
+                             text)},
+      {"type", query_param("type", "Only notifications of this type.", text)},
+      {"total", query_param("total",
+                            "false: pageInfo.total is null and not computed (a filtered count over "
+                            "a large inbox costs more than its page). Default true.",
+                            flag)},
+      {"types", list_param("types[]",
+                           "Only these types (Mastodon's types[]); repeat the parameter, or give "
+                           "types=a,b.")},
+      {"excludeTypes", list_param("exclude_types[]",
+                                  "Not these types (Mastodon's exclude_types[]); repeat the "
+                                  "parameter, or give exclude_types=a,b.")},
+      {"onlyUnread",
+       query_param("only_unread", "true: unread only (Diaspora's only_unread), as read=false.",
+                   flag)},
+      {"onlyAfter", query_param("only_after",
+                                "Only notifications changed (updatedAt) after this ISO-8601 time "
+                                "(Diaspora's only_after).",
+                                text)},
+  };
+}
+
+// What a create sets, shared by one notification and a fan-out's template.
+Json notification_content() {
+  return {
+      {"workspaceId", bounded_text(true, 255)},
+      {"type",
+       {{"type", "string"},
+        {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"},
+        {"default", "info"}}},
+      {"title", bounded_text(true, 1000, 0)},
+      {"body", bounded_text(true, 20000, 0)},
+      {"data", {{"type", "object"}, {"default", Json::object()}}},
+      {"actorId", bounded_text(true, 255)},
+      {"collection", bounded_text(true, 255)},
+      {"item", bounded_text(true, 255)},
+      {"groupKey", bounded_text(true, 255)},
+      {"aggregate",
+       {{"type", "boolean"},
+        {"description",
+         "true: for a recipient with an unread notification of the same groupKey, add actorId to "
+         "it instead of creating one (default: the type's setting)."}}},
+  };
+}
+
+Json new_notification(const char *recipients, Json recipients_schema) {
+  Json properties = {{recipients, std::move(recipients_schema)}};
+  properties.update(notification_content());
+  return {{"type", "object"},
+          {"additionalProperties", false},
+          {"required", {recipients}},
+          {"properties", std::move(properties)}};
+}
+
+Json schemas() {
+  const Json time = {{"type", "string"}, {"format", "date-time"}};
+  const Json nullable_time = {{"type", {"string", "null"}}, {"format", "date-time"}};
+  const Json page_info =
+      object_of({"total", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"},
+                {{"total", {{"type", {"integer", "null"}}, {"minimum", 0}}},
+                 {"hasNextPage", {{"type", "boolean"}}},
+                 {"hasPreviousPage", {{"type", "boolean"}}},
+                 {"startCursor", nullable("string")},
+                 {"endCursor", nullable("string")}});
+  auto page_of = [](const char *item) {
+    return object_of({"data", "pageInfo"}, {{"data", array_of(ref("schemas", item))},
+                                            {"pageInfo", ref("schemas", "PageInfo")}});
+  };
+  Json notification = object_of(
+      {"id", "userId", "type", "data", "read", "createdAt"},
+      {{"id",
+        {{"type", "string"},
+         {"pattern", "^ntf_[0-9a-z]{13}$"},
+         {"examples", {"ntf_9wtr4mfdtxq5z"}}}},
+       {"userId", {{"type", "string"}}},
+       {"workspaceId", nullable("string")},
+       {"type", {{"type", "string"}, {"examples", {"info", "warning", "error", "success"}}}},
+       {"title", nullable("string")},
+       {"body", nullable("string")},
+       {"data", {{"type", "object"}}},
+       {"read", {{"type", "boolean"}}},
+       {"readAt", nullable_time},
+       {"archived", {{"type", "boolean"}}},
+       {"archivedAt", nullable_time},
+       {"deletedAt", nullable_time},
+       {"actorId", nullable("string")},
+       {"actors",
+        {{"type", "array"},
+         {"maxItems", 10},
+         {"items", {{"type", "string"}}},
+         {"description", "The most recent distinct actors, newest first."}}},
+       {"actorCount", {{"type", "integer"}, {"minimum", 0}}},
+       {"collection", nullable("string")},
+       {"item", nullable("string")},
+       {"groupKey", nullable("string")},
+       {"createdAt", time},
+       {"updatedAt", time}});
+  notification.emplace("description", "A notification in the API shape (inbox.to_json).");
+  Json group = object_of(
+      {"groupKey", "notificationsCount", "unreadCount", "type", "latestAt",
+       "mostRecentNotificationId", "sampleActorIds"},
+      {{"groupKey", {{"type", "string"}}},
+       {"notificationsCount", {{"type", "integer"}, {"minimum", 1}}},
+       {"unreadCount", {{"type", "integer"}, {"minimum", 0}}},
+       {"type",
+        {{"type", "string"}, {"description", "The type of the group's most recent notification."}}},
+       {"latestAt", time},
+       {"mostRecentNotificationId", {{"type", "string"}}},
+       {"sampleActorIds",
+        {{"type", "array"},
+         {"maxItems", 8},
+         {"items", {{"type", "string"}}},
+         {"description", "Up to 8 distinct actors, most recent first."}}}});
+  group.emplace("description",
+                "Every notification of the user with one groupKey; a notification without one is "
+                "a group of its own, named ungrouped-<its id> (Mastodon's grouped "
+                "notifications).");
+  const Json error_codes =
+      "snake_case: bad_request, invalid_parameter, null_value, check_violation, invalid_input, "
+      "invalid_text, limit_exceeded, unauthorized, forbidden, not_found, method_not_allowed, "
+      "conflict, wrong_state, payload_too_large, length_required, uri_too_long, "
+      "unsupported_media_type, too_many_headers, internal_error, database_unavailable, "
+      "database_not_ready, pool_exhausted, timeout, retry.";
+  return {
+      {"Notification", std::move(notification)},
+      {"NotificationArray",
+       object_of({"data"}, {{"data", array_of(ref("schemas", "Notification"))}})},
+      {"NotificationPage", page_of("Notification")},
+      {"PageInfo", page_info},
+      {"NewNotification", new_notification("userId", bounded_text(false, 255))},
+      {"FanOut", new_notification("userIds", {{"type", "array"},
+                                              {"minItems", 1},
+                                              {"uniqueItems", true},
+                                              {"items", bounded_text(false, 255)}})},
+      {"NotificationGroup", std::move(group)},
+      {"NotificationGroupPage", page_of("NotificationGroup")},
+      {"NotificationType",
+       object_of({"name", "description", "aggregate", "builtin"},
+                 {{"name", {{"type", "string"}}},
+                  {"description", {{"type", "string"}}},
+                  {"aggregate",
+                   {{"type", "boolean"},
+                    {"description",
+                     "Creates of this type add their actor to an unread notification with the "
+                     "same groupKey."}}},
+                  {"builtin", {{"type", "boolean"}}}})},
+      {"Success", object_of({"success"}, {{"success", {{"type", "boolean"}}}})},
+      {"Error",
+       object_of({"error"},
+                 {{"error", object_of({"code", "message"},
+                                      {{"code", {{"type", "string"}, {"description", error_codes}}},
+                                       {"message", {{"type", "string"}}},
+                                       {"detail", {{"type", "string"}}},
+                                       {"hint", {{"type", "string"}}}})}})},
+      {"GraphQLResponse",
+       {{"type", "object"},
+        {"properties",
+         {{"data", nullable("object")},
+          {"errors", array_of(object_of({"message"}, {{"message", {{"type", "string"}}},
+                                                      {"locations", {{"type", "array"}}},
+                                                      {"path", {{"type", "array"}}},
+                                                      {"extensions", {{"type", "object"}}}}))}}}}},
+  };
+}
+
+Json responses() {
+  auto error = [](const char *description) {
+    return response(description, ref("schemas", "Error"));
+  };
+  return {
+      {"BadRequest", error("Bad input: a query parameter, filter, orderBy, cursor or body (code "
+                           "invalid_parameter, null_value, check_violation, invalid_input, ...).")},
+      {"Unauthorized", error("Missing, unknown, expired or revoked token.")},
+      {"Forbidden", error("The token lacks the scope, or names another user or workspace.")},
+      {"NotFound",
+       error("No such notification for this caller (another user's id answers the same).")},
+      {"Conflict", error("Wrong state (restore of an active notification, purge of an active "
+                         "one) or an Idempotency-Key reused with another body.")},
+      {"TooLarge", error("The body is larger than the server's limit.")},
+      {"UnsupportedMediaType", error("The body is not application/json.")},
+      {"MethodNotAllowed", error("The path exists but not with this method (see Allow).")},
+      {"Unavailable", error("The database is unreachable, too slow (statement timeout) or every "
+                            "connection is busy; retry.")},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+// A REST route: bearer auth, its parameters (names in components/parameters, or inline
+// objects), its success, and the errors every such route answers plus its own.
+struct ApiOperation {
+  const char *id;
+  const char *summary;
+  const char *description;
+  std::vector<Json> parameters;
+  std::string status;
+  Json success;
+  std::vector<const char *> more_errors;  // beyond 400, 401, 403, 503
+  Json body = nullptr;
+};
+
+Json param_ref(const char *name) {
+  return ref("parameters", name);
+}
+
+Json api_operation(ApiOperation op) {
+  Json out = {{"operationId", op.id},
+              {"summary", op.summary},
+              {"tags", {"notifications"}},
+              {"security", {{{"bearerAuth", Json::array()}}}},
+              {"description", op.description}};
+  if (!op.parameters.empty())
+    out["parameters"] = std::move(op.parameters);
+  if (!op.body.is_null())
+    out["requestBody"] = {{"required", true}, {"content", json_content(std::move(op.body))}};
+  Json responses = {{op.status, std::move(op.success)}};
+  const std::pair<const char *, const char *> common[] = {
+      {"400", "BadRequest"}, {"401", "Unauthorized"}, {"403", "Forbidden"}, {"503", "Unavailable"}};
+  for (const auto &[status, name] : common)
+    responses[status] = ref("responses", name);
+  const std::pair<const char *, const char *> others[] = {{"404", "NotFound"},
+                                                          {"409", "Conflict"},
+                                                          {"413", "TooLarge"},
+                                                          {"415", "UnsupportedMediaType"}};
+  for (const char *status : op.more_errors)
+    for (const auto &[code, name] : others)
+      if (std::string(status) == code)
+        responses[status] = ref("responses", name);
+  out["responses"] = std::move(responses);
+  return out;
+}
+
+std::vector<Json> param_refs(std::initializer_list<const char *> names) {
+  std::vector<Json> out;
+  for (const char *n : names)
+    out.push_back(param_ref(n));
+  return out;
+}
+
+// The filters a notification listing and a group listing share.
+std::vector<Json> listing_params(bool ordered) {
+  std::vector<Json> out = param_refs({"limit", "after", "before", "ids", "filter"});
+  if (ordered)
+    out.push_back(param_ref("orderBy"));
+  for (Json &p : param_refs({"workspaceId", "read", "includeDeleted", "userId", "type", "total",
+                             "types", "excludeTypes", "onlyUnread", "onlyAfter"}))
+    out.push_back(std::move(p));
+  return out;
+}
+
+Json notification_paths() {
+  const Json notification = ref("schemas", "Notification");
+  const Json success = ref("schemas", "Success");
+  const Json scope_write = "Scope: notifications:write.";
+  const Json id_path = Json::array({param_ref("id")});
+  auto change = [&](const char *id, const char *summary, const char *result, Json schema,
+                    std::vector<const char *> errors) {
+    return api_operation({id, summary, "Scope: notifications:write.", param_refs({"userId"}), "200",
+                          response(result, std::move(schema)), std::move(errors)});
+  };
+  Json create_body = {
+      {"oneOf",
+       {ref("schemas", "NewNotification"),
+        {{"type", "array"}, {"minItems", 1}, {"items", ref("schemas", "NewNotification")}},
+        ref("schemas", "FanOut")}}};
+  Json idempotency_key = {{"name", "Idempotency-Key"},
+                          {"in", "header"},
+                          {"required", false},
+                          {"description",
+                           "Makes a retried create return the first response instead of creating "
+                           "again; the same key with another body is 409."},
+                          {"schema", bounded_text(false, 255)}};
+  return {
+      {"/api/notifications",
+       {{"get", api_operation({"listNotifications",
+                               "List notifications",
+                               "Keyset-paginated, filtered and ordered by the query engine "
+                               "(inbox.list). An admin token without user_id lists every user's "
+                               "notifications. Scope: notifications:read.",
+                               listing_params(true),
+                               "200",
+                               response("One page of notifications and its pageInfo.",
+                                        ref("schemas", "NotificationPage")),
+                               {}})},
+        {"post",
+         api_operation({"createNotifications",
+                        "Create notifications",
+                        "Scope: notifications:send.",
+                        {idempotency_key},
+                        "201",
+                        response("Created: the notification (one object in) or "
+                                 "{\"data\": [...]} (an array, or a fan-out with userIds).",
+                                 {{"oneOf", {notification, ref("schemas", "NotificationArray")}}}),
+                        {"409", "413", "415"},
+                        create_body})}}},
+      {"/api/notifications/unread-count",
+       {{"get",
+         api_operation(
+             {"unreadCount",
+              "Get unread count",
+              "Scope: notifications:read.",
+              param_refs({"workspaceId", "userId"}),
+              "200",
+              response("Unread, not deleted notifications of the caller.",
+                       object_of({"count"}, {{"count", {{"type", "integer"}, {"minimum", 0}}}})),
+              {}})}}},
+      {"/api/notifications/read-all",
+       {{"put",
+         api_operation({"markAllRead",
+                        "Mark all notifications as read",
+                        "Scope: notifications:write.",
+                        param_refs({"workspaceId", "userId"}),
+                        "200",
+                        response("How many changed.",
+                                 object_of({"ok", "updated"},
+                                           {{"ok", {{"type", "boolean"}}},
+                                            {"updated", {{"type", "integer"}, {"minimum", 0}}}})),
+                        {}})}}},
+      {"/api/notifications/groups",
+       {{"get",
+         api_operation({"listNotificationGroups",
+                        "List notification groups",
+                        "Groups newest activity first with keyset cursors (inbox.groups). Without "
+                        "filters a page is read from the group summaries the triggers keep; with "
+                        "any filter the matching notifications are grouped, and the counts "
+                        "describe those only. Scope: notifications:read.",
+                        listing_params(false),
+                        "200",
+                        response("One page of groups and its pageInfo.",
+                                 ref("schemas", "NotificationGroupPage")),
+                        {}})}}},
+      {"/api/notification-types",
+       {{"get",
+         api_operation(
+             {"listNotificationTypes",
+              "List notification types",
+              "The registered types (inbox.register_type) and whether creates of "
+              "other types are accepted or rejected (the "
+              "pg_inbox.unregistered_types setting). Scope: notifications:read.",
+              {},
+              "200",
+              response("The registry.",
+                       object_of({"data", "unregisteredTypes"},
+                                 {{"data", array_of(ref("schemas", "NotificationType"))},
+                                  {"unregisteredTypes", string_enum({"accept", "reject"})}})),
+              {}})}}},
+      {"/api/notifications/{id}",
+       {{"parameters", id_path},
+        {"get", api_operation(
+                    {"getNotification",
+                     "Get a notification by ID",
+                     "Scope: notifications:read (and notifications:write with markRead=true).",
+                     {query_param("include_deleted", "true also finds a soft-deleted notification.",
+                                  string_enum({"true", "false"})),
+                      query_param("markRead", "true marks it read in the same call.",
+                                  string_enum({"true", "false"})),
+                      param_ref("userId")},
+                     "200",
+                     response("The notification.", notification),
+                     {"404", "409"}})},
+        {"patch", api_operation({"patchNotification",
+                                 "Change read and archived states",
+                                 "Scope: notifications:write.",
+                                 param_refs({"userId"}),
+                                 "200",
+                                 response("The notification after the change.", notification),
+                                 {"404", "413", "415"},
+                                 {{"type", "object"},
+                                  {"additionalProperties", false},
+                                  {"minProperties", 1},
+                                  {"properties",
+                                   {{"read", {{"type", "boolean"}}},
+                                    {"archived", {{"type", "boolean"}}}}}}})},
+        {"delete", change("softDeleteNotification", "Soft-delete a notification",
+                          "Soft-deleted: it leaves every default view and can be restored or "
+                          "purged.",
+                          success, {"404"})}}},
+      {"/api/notifications/{id}/read",
+       {{"parameters", id_path},
+        {"put",
+         change("markRead", "Mark notification as read",
+                "The notification (a read one keeps its first readAt).", notification, {"404"})}}},
+      {"/api/notifications/{id}/unread",
+       {{"parameters", id_path},
+        {"put", change("markUnread", "Mark notification as unread", "The notification.",
+                       notification, {"404"})}}},
+      {"/api/notifications/{id}/restore",
+       {{"parameters", id_path},
+        {"post", change("restoreNotification", "Restore a soft-deleted notification",
+                        "The restored notification.", notification, {"404", "409"})}}},
+      {"/api/notifications/{id}/purge",
+       {{"parameters", id_path},
+        {"delete", change("purgeNotification", "Permanently delete a soft-deleted notification",
+                          "Gone for good.", success, {"404", "409"})}}},
+  };
+}
+
+Json graphql_path() {
+  const Json answer = ref("schemas", "GraphQLResponse");
+  const char *transport =
+      "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": "
+      "{\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, "
+      "CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).";
+  auto operation = [&](const char *id, const char *summary, const char *last_status,
+                       const char *last_description) {
+    Json responses = {
+        {"200", response("The GraphQL response; it carries \"data\" (and \"errors\" for field "
+                         "errors).",
+                         answer)},
+        {"400", response("A request error (a document that does not parse or validate, a bad "
+                         "body): the GraphQL response without \"data\".",
+                         answer)}};
+    for (const char *status : {"401", "415", "503"})
+      responses[status] = response(transport, answer);
+    responses[last_status] = response(last_description, answer);
+    return Json{
+        {"operationId", id},
+        {"summary", summary},
+        {"tags", {"graphql"}},
+        {"security",
+         {{{"bearerAuth", Json::array()}}, {{"accessToken", Json::array()}}, Json::object()}},
+        {"responses", std::move(responses)}};
+  };
+  Json post =
+      operation("graphqlPost", "Run a GraphQL request (Directus's system schema, notifications)",
+                "413", transport);
+  post["description"] =
+      "Forwarded to inbox.graphql(). Without a token the request runs as the public role (the "
+      "schema, no notifications).";
+  post["requestBody"] = {
+      {"required", true},
+      {"content", json_content(object_of({"query"}, {{"query", {{"type", "string"}}},
+                                                     {"variables", nullable("object")},
+                                                     {"operationName", nullable("string")}}))}};
+  Json get = operation("graphqlGet", "Run a GraphQL request given in the query string", "405",
+                       "A mutation sent with GET (GraphQL's error shape, code "
+                       "METHOD_NOT_ALLOWED); send it with POST.");
+  get["parameters"] = {
+      {{"name", "query"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}},
+      query_param("variables", "JSON-encoded object.", {{"type", "string"}}),
+      {{"name", "operationName"},
+       {"in", "query"},
+       {"required", false},
+       {"schema", {{"type", "string"}}}}};
+  get["description"] = "Queries only: a mutation sent with GET answers 405.";
+  return {{"post", std::move(post)}, {"get", std::move(get)}};
+}
+
+Json operational_paths() {
+  auto operation = [](const char *id, const char *summary, Json success) {
+    return Json{{"get",
+                 {{"operationId", id},
+                  {"summary", summary},
+                  {"tags", {"operations"}},
+                  {"responses", {{"200", std::move(success)}}}}}};
+  };
+  auto status = [](const char *value) {
+    return Json{{"type", "object"}, {"properties", {{"status", {{"const", value}}}}}};
+  };
+  Json ready = operation("readyz", "The database is reachable and has pg_inbox",
+                         response("Ready.", status("ready")));
+  ready["get"]["responses"]["503"] = ref("responses", "Unavailable");
+  Json metrics = operation("metrics", "Prometheus metrics",
+                           {{"description", "Prometheus text format 0.0.4."},
+                            {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}});
+  metrics["get"]["description"] =
+      "Requests by route and status, latency histograms by route, pool gauges.";
+  return {
+      {"/healthz", operation("healthz", "The process is alive", response("Alive.", status("ok")))},
+      {"/readyz", std::move(ready)},
+      {"/metrics", std::move(metrics)},
+      {"/openapi.json", operation("openapi", "This document",
+                                  response("The OpenAPI 3.1 document.", {{"type", "object"}}))},
+  };
+}
+
+Json document() {
+  Json paths = notification_paths();
+  paths["/graphql/system"] = graphql_path();
+  paths.update(operational_paths());
+  return {
+      {"openapi", "3.1.0"},
+      {"info",
+       {{"title", "pg_inbox REST API"},
+        {"version", "0.1.0"},
+        {"description",
+         "Per-user in-app notifications stored in PostgreSQL by the pg_inbox extension. Every "
+         "/api/ route needs Authorization: Bearer <token> (inbox.create_token). Errors are "
+         "{\"error\": {\"code\", \"message\"}}. An admin token acts for another user with the "
+         "user_id query parameter; a token bound to a workspace sees only that workspace."}}},
+      {"tags", {{{"name", "notifications"}}, {{"name", "operations"}}, {{"name", "graphql"}}}},
+      {"paths", std::move(paths)},
+      {"components",
+       {{"securitySchemes",
+         {{"bearerAuth",
+           {{"type", "http"},
+            {"scheme", "bearer"},
+            {"description",
+             "A token from inbox.create_token(user_id, scopes, workspace_id, expires_at)."}}},
+          {"accessToken",
+           {{"type", "apiKey"},
+            {"in", "query"},
+            {"name", "access_token"},
+            {"description",
+             "The bearer token given as ?access_token= (Directus and GraphQL routes)."}}}}},
+        {"parameters", parameters()},
+        {"schemas", schemas()},
+        {"responses", responses()}}},
+  };
+}
+
+}  // namespace
+
+// Built beside routes.cpp: a route added there is added here (tests/http checks that every
+// route the server answers is described, and that the document is valid OpenAPI 3.1).
 const std::string &openapi_document() {
-  static const std::string *const document = new std::string(R"json({
- "openapi": "3.1.0",
- "info": {
-  "title": "pg_inbox REST API",
-  "version": "0.1.0",
-  "description": "Per-user in-app notifications stored in PostgreSQL by the pg_inbox extension. Every /api/ route needs Authorization: Bearer <token> (inbox.create_token). Errors are {\"error\": {\"code\", \"message\"}}. An admin token acts for another user with the user_id query parameter; a token bound to a workspace sees only that workspace."
- },
- "tags": [
-  {
-   "name": "notifications"
-  },
-  {
-   "name": "operations"
-  },
-  {
-   "name": "graphql"
-  }
- ],
- "paths": {
-  "/api/notifications": {
-   "get": {
-    "operationId": "listNotifications",
-    "summary": "List notifications",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Keyset-paginated, filtered and ordered by the query engine (inbox.list). An admin token without user_id lists every user's notifications. Scope: notifications:read.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/limit"
-     },
-     {
-      "$ref": "#/components/parameters/after"
-     },
-     {
-      "$ref": "#/components/parameters/before"
-     },
-     {
-      "$ref": "#/components/parameters/ids"
-     },
-     {
-      "$ref": "#/components/parameters/filter"
-     },
-     {
-      "$ref": "#/components/parameters/orderBy"
-     },
-     {
-      "$ref": "#/components/parameters/workspaceId"
-     },
-     {
-      "$ref": "#/components/parameters/read"
-     },
-     {
-      "$ref": "#/components/parameters/includeDeleted"
-     },
-     {
-      "$ref": "#/components/parameters/userId"
-     },
-     {
-      "$ref": "#/components/parameters/type"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "One page of notifications and its pageInfo.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/NotificationPage"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     }
-    }
-   },
-   "post": {
-    "operationId": "createNotifications",
-    "summary": "Create notifications",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:send.",
-    "parameters": [
-     {
-      "name": "Idempotency-Key",
-      "in": "header",
-      "required": false,
-      "description": "Makes a retried create return the first response instead of creating again; the same key with another body is 409.",
-      "schema": {
-       "type": "string",
-       "minLength": 1,
-       "maxLength": 255
-      }
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "oneOf": [
-         {
-          "$ref": "#/components/schemas/NewNotification"
-         },
-         {
-          "type": "array",
-          "minItems": 1,
-          "items": {
-           "$ref": "#/components/schemas/NewNotification"
-          }
-         },
-         {
-          "$ref": "#/components/schemas/FanOut"
-         }
-        ]
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "Created: the notification (one object in) or {\"data\": [...]} (an array, or a fan-out with userIds).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "oneOf": [
-          {
-           "$ref": "#/components/schemas/Notification"
-          },
-          {
-           "$ref": "#/components/schemas/NotificationArray"
-          }
-         ]
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "415": {
-      "$ref": "#/components/responses/UnsupportedMediaType"
-     }
-    }
-   }
-  },
-  "/api/notifications/unread-count": {
-   "get": {
-    "operationId": "unreadCount",
-    "summary": "Get unread count",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:read.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/workspaceId"
-     },
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Unread, not deleted notifications of the caller.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object",
-         "required": [
-          "count"
-         ],
-         "properties": {
-          "count": {
-           "type": "integer",
-           "minimum": 0
-          }
-         }
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     }
-    }
-   }
-  },
-  "/api/notifications/read-all": {
-   "put": {
-    "operationId": "markAllRead",
-    "summary": "Mark all notifications as read",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/workspaceId"
-     },
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "How many changed.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object",
-         "required": [
-          "ok",
-          "updated"
-         ],
-         "properties": {
-          "ok": {
-           "type": "boolean"
-          },
-          "updated": {
-           "type": "integer",
-           "minimum": 0
-          }
-         }
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     }
-    }
-   }
-  },
-  "/api/notifications/{id}": {
-   "parameters": [
-    {
-     "$ref": "#/components/parameters/id"
-    }
-   ],
-   "get": {
-    "operationId": "getNotification",
-    "summary": "Get a notification by ID",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:read (and notifications:write with markRead=true).",
-    "parameters": [
-     {
-      "name": "include_deleted",
-      "in": "query",
-      "required": false,
-      "description": "true also finds a soft-deleted notification.",
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false"
-       ]
-      }
-     },
-     {
-      "name": "markRead",
-      "in": "query",
-      "required": false,
-      "description": "true marks it read in the same call.",
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false"
-       ]
-      }
-     },
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The notification.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Notification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     }
-    }
-   },
-   "patch": {
-    "operationId": "patchNotification",
-    "summary": "Change read and archived states",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object",
-        "additionalProperties": false,
-        "minProperties": 1,
-        "properties": {
-         "read": {
-          "type": "boolean"
-         },
-         "archived": {
-          "type": "boolean"
-         }
-        }
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The notification after the change.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Notification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "415": {
-      "$ref": "#/components/responses/UnsupportedMediaType"
-     }
-    }
-   },
-   "delete": {
-    "operationId": "softDeleteNotification",
-    "summary": "Soft-delete a notification",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Soft-deleted: it leaves every default view and can be restored or purged.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Success"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     }
-    }
-   }
-  },
-  "/api/notifications/{id}/read": {
-   "parameters": [
-    {
-     "$ref": "#/components/parameters/id"
-    }
-   ],
-   "put": {
-    "operationId": "markRead",
-    "summary": "Mark notification as read",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The notification (a read one keeps its first readAt).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Notification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     }
-    }
-   }
-  },
-  "/api/notifications/{id}/unread": {
-   "parameters": [
-    {
-     "$ref": "#/components/parameters/id"
-    }
-   ],
-   "put": {
-    "operationId": "markUnread",
-    "summary": "Mark notification as unread",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The notification.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Notification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     }
-    }
-   }
-  },
-  "/api/notifications/{id}/restore": {
-   "parameters": [
-    {
-     "$ref": "#/components/parameters/id"
-    }
-   ],
-   "post": {
-    "operationId": "restoreNotification",
-    "summary": "Restore a soft-deleted notification",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The restored notification.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Notification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     }
-    }
-   }
-  },
-  "/api/notifications/{id}/purge": {
-   "parameters": [
-    {
-     "$ref": "#/components/parameters/id"
-    }
-   ],
-   "delete": {
-    "operationId": "purgeNotification",
-    "summary": "Permanently delete a soft-deleted notification",
-    "tags": [
-     "notifications"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     }
-    ],
-    "description": "Scope: notifications:write.",
-    "parameters": [
-     {
-      "$ref": "#/components/parameters/userId"
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Gone for good.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Success"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthorized"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     }
-    }
-   }
-  },
-  "/graphql/system": {
-   "post": {
-    "operationId": "graphqlPost",
-    "summary": "Run a GraphQL request (Directus's system schema, notifications)",
-    "tags": [
-     "graphql"
-    ],
-    "description": "Forwarded to inbox.graphql(). Without a token the request runs as the public role (the schema, no notifications).",
-    "security": [
-     {
-      "bearerAuth": []
-     },
-     {
-      "accessToken": []
-     },
-     {}
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object",
-        "required": [
-         "query"
-        ],
-        "properties": {
-         "query": {
-          "type": "string"
-         },
-         "variables": {
-          "type": [
-           "object",
-           "null"
-          ]
-         },
-         "operationName": {
-          "type": [
-           "string",
-           "null"
-          ]
-         }
-        }
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The GraphQL response; it carries \"data\" (and \"errors\" for field errors).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "400": {
-      "description": "A request error (a document that does not parse or validate, a bad body): the GraphQL response without \"data\".",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "401": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "415": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "503": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "413": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     }
-    }
-   },
-   "get": {
-    "operationId": "graphqlGet",
-    "summary": "Run a GraphQL request given in the query string",
-    "tags": [
-     "graphql"
-    ],
-    "security": [
-     {
-      "bearerAuth": []
-     },
-     {
-      "accessToken": []
-     },
-     {}
-    ],
-    "parameters": [
-     {
-      "name": "query",
-      "in": "query",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "variables",
-      "in": "query",
-      "required": false,
-      "description": "JSON-encoded object.",
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "operationName",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The GraphQL response; it carries \"data\" (and \"errors\" for field errors).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "400": {
-      "description": "A request error (a document that does not parse or validate, a bad body): the GraphQL response without \"data\".",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "401": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "415": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "503": {
-      "description": "A transport error in GraphQL's shape: {\"errors\": [{\"message\", \"extensions\": {\"code\"}}]} (INVALID_CREDENTIALS, INVALID_PAYLOAD, UNSUPPORTED_MEDIA_TYPE, CONTENT_TOO_LARGE, SERVICE_UNAVAILABLE).",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     },
-     "405": {
-      "description": "A mutation sent with GET (GraphQL's error shape, code METHOD_NOT_ALLOWED); send it with POST.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/GraphQLResponse"
-        }
-       }
-      }
-     }
-    },
-    "description": "Queries only: a mutation sent with GET answers 405."
-   }
-  },
-  "/healthz": {
-   "get": {
-    "operationId": "healthz",
-    "summary": "The process is alive",
-    "tags": [
-     "operations"
-    ],
-    "responses": {
-     "200": {
-      "description": "Alive.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object",
-         "properties": {
-          "status": {
-           "const": "ok"
-          }
-         }
-        }
-       }
-      }
-     }
-    }
-   }
-  },
-  "/readyz": {
-   "get": {
-    "operationId": "readyz",
-    "summary": "The database is reachable and has pg_inbox",
-    "tags": [
-     "operations"
-    ],
-    "responses": {
-     "200": {
-      "description": "Ready.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object",
-         "properties": {
-          "status": {
-           "const": "ready"
-          }
-         }
-        }
-       }
-      }
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     }
-    }
-   }
-  },
-  "/metrics": {
-   "get": {
-    "operationId": "metrics",
-    "summary": "Prometheus metrics",
-    "tags": [
-     "operations"
-    ],
-    "description": "Requests by route and status, latency histograms by route, pool gauges.",
-    "responses": {
-     "200": {
-      "description": "Prometheus text format 0.0.4.",
-      "content": {
-       "text/plain": {
-        "schema": {
-         "type": "string"
-        }
-       }
-      }
-     }
-    }
-   }
-  },
-  "/openapi.json": {
-   "get": {
-    "operationId": "openapi",
-    "summary": "This document",
-    "tags": [
-     "operations"
-    ],
-    "responses": {
-     "200": {
-      "description": "The OpenAPI 3.1 document.",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     }
-    }
-   }
-  }
- },
- "components": {
-  "securitySchemes": {
-   "bearerAuth": {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "A token from inbox.create_token(user_id, scopes, workspace_id, expires_at)."
-   },
-   "accessToken": {
-    "type": "apiKey",
-    "in": "query",
-    "name": "access_token",
-    "description": "The bearer token given as ?access_token= (Directus and GraphQL routes)."
-   }
-  },
-  "parameters": {
-   "id": {
-    "name": "id",
-    "in": "path",
-    "required": true,
-    "description": "The notification's public id (ntf_...).",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "limit": {
-    "name": "limit",
-    "in": "query",
-    "required": false,
-    "description": "Page size, 1 to 100 (default 100).",
-    "schema": {
-     "type": "string",
-     "pattern": "^[0-9]+$"
-    }
-   },
-   "after": {
-    "name": "after",
-    "in": "query",
-    "required": false,
-    "description": "Keyset cursor: the page after this row (pageInfo.endCursor).",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "before": {
-    "name": "before",
-    "in": "query",
-    "required": false,
-    "description": "Keyset cursor: the page before this row (pageInfo.startCursor).",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "ids": {
-    "name": "ids",
-    "in": "query",
-    "required": false,
-    "description": "Comma-separated public ids; narrows the result within the caller's scope.",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "filter": {
-    "name": "filter",
-    "in": "query",
-    "required": false,
-    "description": "JSON-encoded filter: AND/OR/NOT and per-field operators (eq, neq, in, notIn, lt, lte, gt, gte, contains, startsWith, endsWith, isNull, ...).",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "orderBy": {
-    "name": "orderBy",
-    "in": "query",
-    "required": false,
-    "description": "JSON-encoded array of {field: direction}; asc, desc, asc_nulls_first, asc_nulls_last, desc_nulls_first, desc_nulls_last.",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "workspaceId": {
-    "name": "workspace_id",
-    "in": "query",
-    "required": false,
-    "description": "Only this workspace.",
-    "schema": {
-     "type": "string",
-     "minLength": 1
-    }
-   },
-   "read": {
-    "name": "read",
-    "in": "query",
-    "required": false,
-    "description": "Only read (true) or unread (false) notifications.",
-    "schema": {
-     "type": "string",
-     "enum": [
-      "true",
-      "false"
-     ]
-    }
-   },
-   "includeDeleted": {
-    "name": "include_deleted",
-    "in": "query",
-    "required": false,
-    "description": "false (default): active only; true: active and soft-deleted; only: the trash.",
-    "schema": {
-     "type": "string",
-     "enum": [
-      "false",
-      "true",
-      "only"
-     ]
-    }
-   },
-   "userId": {
-    "name": "user_id",
-    "in": "query",
-    "required": false,
-    "description": "The user whose notifications to act on: only an admin token may name another user.",
-    "schema": {
-     "type": "string"
-    }
-   },
-   "type": {
-    "name": "type",
-    "in": "query",
-    "required": false,
-    "description": "Only notifications of this type.",
-    "schema": {
-     "type": "string"
-    }
-   }
-  },
-  "schemas": {
-   "Notification": {
-    "type": "object",
-    "description": "A notification in the API shape (inbox.to_json).",
-    "required": [
-     "id",
-     "userId",
-     "type",
-     "data",
-     "read",
-     "createdAt"
-    ],
-    "properties": {
-     "id": {
-      "type": "string",
-      "pattern": "^ntf_[0-9a-z]{13}$",
-      "examples": [
-       "ntf_9wtr4mfdtxq5z"
-      ]
-     },
-     "userId": {
-      "type": "string"
-     },
-     "workspaceId": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "type": {
-      "type": "string",
-      "examples": [
-       "info",
-       "warning",
-       "error",
-       "success"
-      ]
-     },
-     "title": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "body": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "data": {
-      "type": "object"
-     },
-     "read": {
-      "type": "boolean"
-     },
-     "readAt": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "format": "date-time"
-     },
-     "archived": {
-      "type": "boolean"
-     },
-     "archivedAt": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "format": "date-time"
-     },
-     "deletedAt": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "format": "date-time"
-     },
-     "actorId": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "collection": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "item": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "groupKey": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "createdAt": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "updatedAt": {
-      "type": "string",
-      "format": "date-time"
-     }
-    }
-   },
-   "NotificationArray": {
-    "type": "object",
-    "required": [
-     "data"
-    ],
-    "properties": {
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/Notification"
-      }
-     }
-    }
-   },
-   "NotificationPage": {
-    "type": "object",
-    "required": [
-     "data",
-     "pageInfo"
-    ],
-    "properties": {
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/Notification"
-      }
-     },
-     "pageInfo": {
-      "$ref": "#/components/schemas/PageInfo"
-     }
-    }
-   },
-   "PageInfo": {
-    "type": "object",
-    "required": [
-     "total",
-     "hasNextPage",
-     "hasPreviousPage",
-     "startCursor",
-     "endCursor"
-    ],
-    "properties": {
-     "total": {
-      "type": "integer",
-      "minimum": 0
-     },
-     "hasNextPage": {
-      "type": "boolean"
-     },
-     "hasPreviousPage": {
-      "type": "boolean"
-     },
-     "startCursor": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "endCursor": {
-      "type": [
-       "string",
-       "null"
-      ]
-     }
-    }
-   },
-   "NewNotification": {
-    "type": "object",
-    "additionalProperties": false,
-    "required": [
-     "userId"
-    ],
-    "properties": {
-     "userId": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "workspaceId": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "type": {
-      "type": "string",
-      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
-      "default": "info"
-     },
-     "title": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "maxLength": 1000
-     },
-     "body": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "maxLength": 20000
-     },
-     "data": {
-      "type": "object",
-      "default": {}
-     },
-     "actorId": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "collection": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "item": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "groupKey": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     }
-    }
-   },
-   "FanOut": {
-    "type": "object",
-    "additionalProperties": false,
-    "required": [
-     "userIds"
-    ],
-    "properties": {
-     "userIds": {
-      "type": "array",
-      "minItems": 1,
-      "uniqueItems": true,
-      "items": {
-       "type": "string",
-       "minLength": 1,
-       "maxLength": 255
-      }
-     },
-     "workspaceId": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "type": {
-      "type": "string",
-      "pattern": "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
-      "default": "info"
-     },
-     "title": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "maxLength": 1000
-     },
-     "body": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "maxLength": 20000
-     },
-     "data": {
-      "type": "object",
-      "default": {}
-     },
-     "actorId": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "collection": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "item": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     },
-     "groupKey": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "minLength": 1,
-      "maxLength": 255
-     }
-    }
-   },
-   "Success": {
-    "type": "object",
-    "required": [
-     "success"
-    ],
-    "properties": {
-     "success": {
-      "type": "boolean"
-     }
-    }
-   },
-   "Error": {
-    "type": "object",
-    "required": [
-     "error"
-    ],
-    "properties": {
-     "error": {
-      "type": "object",
-      "required": [
-       "code",
-       "message"
-      ],
-      "properties": {
-       "code": {
-        "type": "string",
-        "description": "snake_case: bad_request, invalid_parameter, null_value, check_violation, invalid_input, invalid_text, limit_exceeded, unauthorized, forbidden, not_found, method_not_allowed, conflict, wrong_state, payload_too_large, length_required, uri_too_long, unsupported_media_type, too_many_headers, internal_error, database_unavailable, database_not_ready, pool_exhausted, timeout, retry."
-       },
-       "message": {
-        "type": "string"
-       },
-       "detail": {
-        "type": "string"
-       },
-       "hint": {
-        "type": "string"
-       }
-      }
-     }
-    }
-   },
-   "GraphQLResponse": {
-    "type": "object",
-    "properties": {
-     "data": {
-      "type": [
-       "object",
-       "null"
-      ]
-     },
-     "errors": {
-      "type": "array",
-      "items": {
-       "type": "object",
-       "required": [
-        "message"
-       ],
-       "properties": {
-        "message": {
-         "type": "string"
-        },
-        "locations": {
-         "type": "array"
-        },
-        "path": {
-         "type": "array"
-        },
-        "extensions": {
-         "type": "object"
-        }
-       }
-      }
-     }
-    }
-   }
-  },
-  "responses": {
-   "BadRequest": {
-    "description": "Bad input: a query parameter, filter, orderBy, cursor or body (code invalid_parameter, null_value, check_violation, invalid_input, ...).",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "Unauthorized": {
-    "description": "Missing, unknown, expired or revoked token.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "Forbidden": {
-    "description": "The token lacks the scope, or names another user or workspace.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "NotFound": {
-    "description": "No such notification for this caller (another user's id answers the same).",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "Conflict": {
-    "description": "Wrong state (restore of an active notification, purge of an active one) or an Idempotency-Key reused with another body.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "TooLarge": {
-    "description": "The body is larger than the server's limit.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "UnsupportedMediaType": {
-    "description": "The body is not application/json.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "MethodNotAllowed": {
-    "description": "The path exists but not with this method (see Allow).",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   },
-   "Unavailable": {
-    "description": "The database is unreachable, too slow (statement timeout) or every connection is busy; retry.",
-    "content": {
-     "application/json": {
-      "schema": {
-       "$ref": "#/components/schemas/Error"
-      }
-     }
-    }
-   }
-  }
- }
-})json");
-  return *document;
+  static const std::string *const text = new std::string(document().dump());
+  return *text;
 }
 
 }  // namespace pgi::server

@@ -73,10 +73,17 @@ std::string query_json(const std::multimap<std::string, std::string> &query) {
     }
     check_no_nul("query string", name);
     check_no_nul(name, value);
-    if (object.contains(name)) {
-      throw ApiFailure(http_error(400, name + ": query parameter given more than once"));
+    // Rails-style lists (Mastodon's types[]=a&types[]=b) become one array under the bare name.
+    bool list = name.size() > 2 && name.compare(name.size() - 2, 2, "[]") == 0;
+    std::string key = list ? name.substr(0, name.size() - 2) : name;
+    auto found = object.find(key);
+    if (found == object.end()) {
+      object[key] = list ? nlohmann::json::array({value}) : nlohmann::json(value);
+    } else if (list && found->is_array()) {
+      found->push_back(value);
+    } else {
+      throw ApiFailure(http_error(400, key + ": query parameter given more than once"));
     }
-    object[name] = value;
   }
   return object.dump();
 }

@@ -9,8 +9,9 @@
 
 namespace pgi::server {
 
-// The query string as a JSON object of strings, the form the rest_* SQL functions take.
-// 400 for a parameter given twice, a NUL character, or bytes that are not UTF-8.
+// The query string as a JSON object of strings, the form the rest_* SQL functions take; a
+// name ending in [] may repeat and gives an array of strings under the name without the [].
+// 400 for another parameter given twice, a NUL character, or bytes that are not UTF-8.
 std::string query_json(const std::multimap<std::string, std::string> &query);
 
 // The token of an "Authorization: Bearer <token>" header; 401 when absent or malformed.

@@ -43,6 +43,8 @@ const std::vector<ApiRoute> &api_routes() {
        200,
        true},
       {"PUT /api/notifications/read-all", "rest_read_all", {A::kToken, A::kQuery}, 200, false},
+      {"GET /api/notifications/groups", "rest_groups", {A::kToken, A::kQuery}, 200, true},
+      {"GET /api/notification-types", "rest_types", {A::kToken, A::kQuery}, 200, true},
       {"GET /api/notifications/{id}", "rest_get", {A::kToken, A::kId, A::kQuery}, 200, true},
       {"PATCH /api/notifications/{id}",
        "rest_patch",

@@ -88,6 +88,14 @@ test('every other field is exactly the list without expand', async () => {
   assert.deepEqual(expanded.body.pageInfo.total, plain.body.pageInfo.total);
 });
 
+test('expand[]=a&expand[]=b is the comma-separated list', async () => {
+  const listed = await list('?expand[]=actor&expand[]=recipient');
+  const commas = await list('?expand=actor,recipient');
+  assert.equal(listed.status, 200, listed.text);
+  assert.deepEqual(listed.body.data.map((n) => n.expanded), commas.body.data.map((n) => n.expanded));
+  assert.deepEqual(listed.body.data[0].expanded, { actor: actorRow('carol'), recipient: recipientRow(alice) });
+});
+
 test('expand with keyset paging and other params', async () => {
   const first = await list('?limit=1&expand=actor');
   assert.equal(first.status, 200, first.text);
@@ -119,4 +127,7 @@ test('unknown, duplicate and empty names are 400 naming expand[i]', async () => 
   assert.match(error.message, /^expand\[1\]: actors is listed twice/);
   error = isError(assert, await list('?expand='), 400);
   assert.match(error.message, /^expand: expected at least one name/);
+  // Grouped notifications do not embed rows.
+  error = isError(assert, await list('/groups?expand=actor'), 400);
+  assert.match(error.message, /^expand: not supported by inbox.groups/);
 });

@@ -11,6 +11,8 @@ const ROUTES = [
   'POST /api/notifications',
   'GET /api/notifications/unread-count',
   'PUT /api/notifications/read-all',
+  'GET /api/notifications/groups',
+  'GET /api/notification-types',
   'GET /api/notifications/{id}',
   'PATCH /api/notifications/{id}',
   'DELETE /api/notifications/{id}',
