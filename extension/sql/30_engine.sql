@@ -25,9 +25,10 @@ REVOKE ALL ON inbox.cursor_secrets FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('inbox.cursor_secrets', '');
 
 -- Relations from a notification field to an application table, for filters such as
--- {"actor": {"email": {"endsWith": "@example.com"}}}. Configuration shared by every user, not
--- per-user data (on a Citus cluster: a reference table). Target names are kept as names, not
--- oids, so a dump restores them and a dropped table is reported by name.
+-- {"actor": {"email": {"endsWith": "@example.com"}}} and for expand=actor,actors (the related
+-- rows embedded in list pages). Configuration shared by every user, not per-user data (on a
+-- Citus cluster: a reference table). Target names are kept as names, not oids, so a dump
+-- restores them and a dropped table is reported by name.
 CREATE TABLE inbox.relations (
     name          text NOT NULL,
     field         text NOT NULL,
@@ -41,7 +42,7 @@ CREATE TABLE inbox.relations (
 );
 
 COMMENT ON TABLE inbox.relations IS
-    'Relations filters can traverse: notification field -> target_schema.target_table(target_column). columns lists the target columns filters may use (NULL: all). Managed with inbox.define_relation and inbox.drop_relation.';
+    'Relations filters can traverse and expand can embed: notification field -> target_schema.target_table(target_column). columns lists the target columns filters may use and expand shows (NULL: all). Managed with inbox.define_relation and inbox.drop_relation.';
 
 SELECT pg_catalog.pg_extension_config_dump('inbox.relations', '');
 
@@ -59,7 +60,7 @@ AS 'MODULE_PATHNAME', 'pgi_list'
 LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION inbox.list(text, jsonb) IS
-    'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type. Returns {data, pageInfo}.';
+    'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type, total, expand (related rows under "expanded": relation names and actors). Returns {data, pageInfo}.';
 
 CREATE FUNCTION inbox.list_all(params jsonb DEFAULT '{}')
 RETURNS jsonb
@@ -139,6 +140,12 @@ BEGIN
         END IF;
     END IF;
 
+    -- Checked last, so the lines of the errors above stay as they were.
+    IF name = 'actors' THEN
+        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
     INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
     VALUES (name, field, source, schema_, table_, target_column, columns)
     ON CONFLICT ON CONSTRAINT relations_pkey DO UPDATE
@@ -154,7 +161,7 @@ END
 $$;
 
 COMMENT ON FUNCTION inbox.define_relation(text, text, regclass, name, name[]) IS
-    'Defines (or redefines) a relation filters can traverse: notification field -> target(target_column); columns limits the target columns filters may use (NULL: all).';
+    'Defines (or redefines) a relation filters can traverse and expand can embed: notification field -> target(target_column); columns limits the target columns filters may use and expand shows (NULL: all). The name actors is reserved for expand=actors.';
 
 CREATE FUNCTION inbox.drop_relation(name text, if_exists boolean DEFAULT false)
 RETURNS boolean

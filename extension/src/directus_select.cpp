@@ -8,6 +8,7 @@
 #include "order_keys.hpp"
 #include "query_aggregate.hpp"
 #include "query_compiler.hpp"
+#include "relation_join.hpp"
 
 namespace pgi::directus {
 namespace {
@@ -45,14 +46,12 @@ class RowBuilder {
     }
     const query::Relation &r = *item.relation;
     std::string t = b_.alias();
-    std::string key = t + "." + r.key.column;
-    if (r.key.kind != query::ValueKind::kString)
-      key = "(" + key + ")::pg_catalog.text";
     std::string inner = "SELECT true AS found";
     for (size_t i = 0; i < item.columns.size(); ++i)
       inner += ", " + to_json(t + "." + item.columns[i].column) + " AS c" + std::to_string(i + 1);
-    joins_ += " LEFT JOIN LATERAL (" + inner + " FROM " + r.target + " " + t + " WHERE " + key +
-              " OPERATOR(pg_catalog.=) n." + r.source_column + " LIMIT 1) " + t + " ON true";
+    joins_ += " LEFT JOIN LATERAL (" + inner + " FROM " + r.target + " " + t + " WHERE " +
+              query::relation_key_matches(r, t, "n." + r.source_column) + " LIMIT 1) " + t +
+              " ON true";
     part.column = column(t + ".found");
     for (size_t i = 0; i < item.columns.size(); ++i)
       part.children.push_back(leaf(item.columns[i].name, t + ".c" + std::to_string(i + 1)));

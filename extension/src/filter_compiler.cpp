@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "filter_values.hpp"
+#include "relation_join.hpp"
 
 namespace pgi::query {
 namespace {
@@ -209,10 +210,7 @@ class Compiler {
 
   std::string relation(const Relation &r, const Node &filter, const std::string &alias) {
     std::string t = b_.alias();
-    std::string key = t + "." + r.key.column;
-    if (r.key.kind != ValueKind::kString)
-      key = "(" + key + ")::pg_catalog.text";
-    std::string where = key + " OPERATOR(pg_catalog.=) " + alias + "." + r.source_column;
+    std::string where = relation_key_matches(r, t, alias + "." + r.source_column);
     if (!filter.is_true())
       where += " AND " + node(filter, t);
     return "EXISTS (SELECT 1 FROM " + r.target + " " + t + " WHERE " + where + ")";

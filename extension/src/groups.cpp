@@ -20,6 +20,8 @@ PGI_FUNCTION(pgi_groups) {
   pgi::spi::CatalogRelations relations;
   // The list's params and filters: a group page narrows by the same rules as a list page.
   pgi::query::Query q = pgi::query::parse_native_params(params, {user, &relations});
+  if (!q.expand.empty())
+    throw pgi::invalid_value("expand", "not supported by inbox.groups");
   pgi::spi::InstallationSigner signer;
   pgi::query::CursorSide side = pgi::query::CursorSide::kNone;
   std::vector<pgi::query::Scalar> cursor;

@@ -3,6 +3,7 @@
 #include "filter_compiler.hpp"
 #include "order_keys.hpp"
 #include "order_keyset.hpp"
+#include "row_expand.hpp"
 
 namespace pgi::query {
 namespace {
@@ -88,7 +89,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
 
   {
     SqlBuilder b;
-    std::string sql = "SELECT " + q.shape.select + " AS row";
+    std::string sql = "SELECT " + expanded_shape(q.shape.select, q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, "n");
     sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, "n");

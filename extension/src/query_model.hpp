@@ -131,7 +131,30 @@ class RelationCatalog {
  public:
   virtual ~RelationCatalog() = default;
   virtual std::shared_ptr<const Relation> find(std::string_view name) const = 0;
+  // The relations whose source is this notification column ("actor_id"), loaded and checked
+  // (expand=actors). A catalog that only resolves names answers none.
+  virtual std::vector<std::shared_ptr<const Relation>> for_column(
+      std::string_view /*column*/) const {
+    return {};
+  }
+  // Every relation's name, sorted, without loading them (for hints).
+  virtual std::vector<std::string> names() const { return {}; }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Embedded related rows (expand=actor,actors,recipient)
+// ---------------------------------------------------------------------------------------------
+
+// One requested expansion: a relation's row embedded under `name`, or (kActors) the rows of
+// the relation over actorId for each of the notification's actors, in their order.
+struct Expansion {
+  enum class Kind { kRelation, kActors };
+  Kind kind = Kind::kRelation;
+  std::string name;                          // the key under "expanded"
+  std::shared_ptr<const Relation> relation;  // kActors: the relation over actorId
+};
+
+inline constexpr size_t kMaxExpansions = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Filters
@@ -276,6 +299,8 @@ struct Query {
   std::vector<OrderKey> order;
   Paging paging;
   RowShape shape;
+  // Related rows added to each row object under "expanded" (row_expand.hpp); empty: none.
+  std::vector<Expansion> expand;
   bool want_total = true;
 };
 

@@ -5,6 +5,7 @@
 #include "filter_values.hpp"
 #include "id_codec.hpp"
 #include "order_keys.hpp"
+#include "row_expand.hpp"
 
 namespace pgi::query {
 namespace {
@@ -12,9 +13,9 @@ namespace {
 using nlohmann::json;
 
 constexpr const char *kParams[] = {
-    "limit",        "after",         "before",          "ids",       "filter", "orderBy",
-    "workspace_id", "read",          "include_deleted", "user_id",   "type",   "total",
-    "types",        "exclude_types", "only_unread",     "only_after"};
+    "limit",        "after",         "before",          "ids",        "filter", "orderBy",
+    "workspace_id", "read",          "include_deleted", "user_id",    "type",   "total",
+    "types",        "exclude_types", "only_unread",     "only_after", "expand"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
@@ -193,6 +194,8 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
         parse_native_filter(structured(*v, "filter"), "filter", native_fields(), scope.relations);
   if (auto v = get("orderBy"))
     q.order = parse_native_order(structured(*v, "orderBy"), "orderBy", native_fields());
+  if (auto v = get("expand"))
+    q.expand = parse_expand(string_list(*v, "expand", "name", "names"), scope.relations);
 
   // Diaspora's and Mastodon's shorthands narrow the filter like the clauses they stand for.
   if (auto v = get("types"))

@@ -11,6 +11,8 @@
 //   include_deleted  false (default) | true | "only", or their strings
 //   total            true (default) | false: pageInfo.total is null and not computed (a filtered
 //                    count over a large inbox costs far more than its page)
+//   expand           related rows to embed under "expanded": relation names and `actors`, an
+//                    array of strings or one comma-separated string (row_expand.hpp)
 // and the shorthands of the social APIs (seeds 003 Diaspora, 004 Mastodon), each the filter
 // clause it stands for, ANDed with `filter`:
 //   types, exclude_types   type names (an array, or one comma-separated string): type in /

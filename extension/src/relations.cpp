@@ -176,4 +176,12 @@ std::vector<std::shared_ptr<const query::Relation>> CatalogRelations::for_column
   return out;
 }
 
+std::vector<std::string> CatalogRelations::names() const {
+  uint64 n = run(query::Statement{"SELECT r.name FROM inbox.relations r ORDER BY r.name", {}});
+  std::vector<std::string> out;
+  for (uint64 i = 0; i < n; ++i)
+    out.push_back(text_column(i, 1));
+  return out;
+}
+
 }  // namespace pgi::spi

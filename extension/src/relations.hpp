@@ -1,9 +1,9 @@
 // Relations from notification fields to the application's tables (inbox.define_relation),
 // read from inbox.relations and checked against the catalog each time a request uses one.
 //
-// Later features (embedding related rows, Directus `fields=recipient.email`) load relations
-// through the same catalog: by name with find(), or every relation of a source column with
-// for_column().
+// Embedding related rows (native expand=actor, Directus `fields=recipient.email`) loads
+// relations through the same catalog: by name with find(), or every relation of a source column
+// with for_column().
 #pragma once
 
 #include "pg.hpp"
@@ -24,7 +24,10 @@ class CatalogRelations : public query::RelationCatalog {
   // 42P01 / 42703 naming it.
   std::shared_ptr<const query::Relation> find(std::string_view name) const override;
   // The relations whose source is this notification column ("actor_id").
-  std::vector<std::shared_ptr<const query::Relation>> for_column(std::string_view column) const;
+  std::vector<std::shared_ptr<const query::Relation>> for_column(
+      std::string_view column) const override;
+  // Every relation's name, sorted; none is loaded or checked.
+  std::vector<std::string> names() const override;
 
  private:
   mutable std::map<std::string, std::shared_ptr<const query::Relation>, std::less<>> loaded_;
