@@ -127,6 +127,10 @@ Json parameters() {
       {"excludeTypes", list_param("exclude_types[]",
                                   "Not these types (Mastodon's exclude_types[]); repeat the "
                                   "parameter, or give exclude_types=a,b.")},
+      {"expand", list_param("expand[]",
+                            "Related rows to embed under \"expanded\": registered relation names "
+                            "(actor, recipient, ...) and actors (the row of each actor); repeat "
+                            "the parameter, or give expand=actor,actors.")},
       {"onlyUnread",
        query_param("only_unread", "true: unread only (Diaspora's only_unread), as read=false.",
                    flag)},
@@ -211,7 +215,13 @@ Json schemas() {
        {"item", nullable("string")},
        {"groupKey", nullable("string")},
        {"createdAt", time},
-       {"updatedAt", time}});
+       {"updatedAt", time},
+       {"expanded",
+        {{"type", "object"},
+         {"description",
+          "Only with expand: one member per requested name, the related row (an object of the "
+          "relation's allowed columns, or null), and for actors an array of rows."},
+         {"additionalProperties", {{"type", {"object", "array", "null"}}}}}}});
   notification.emplace("description", "A notification in the API shape (inbox.to_json).");
   Json group = object_of(
       {"groupKey", "notificationsCount", "unreadCount", "type", "latestAt",
@@ -357,13 +367,17 @@ std::vector<Json> param_refs(std::initializer_list<const char *> names) {
 }
 
 // The filters a notification listing and a group listing share.
-std::vector<Json> listing_params(bool ordered) {
+// The parameters of a notification listing (`rows`) and a group listing: the same filters, and
+// for the rows also their order and embedded related rows.
+std::vector<Json> listing_params(bool rows) {
   std::vector<Json> out = param_refs({"limit", "after", "before", "ids", "filter"});
-  if (ordered)
+  if (rows)
     out.push_back(param_ref("orderBy"));
   for (Json &p : param_refs({"workspaceId", "read", "includeDeleted", "userId", "type", "total",
                              "types", "excludeTypes", "onlyUnread", "onlyAfter"}))
     out.push_back(std::move(p));
+  if (rows)
+    out.push_back(param_ref("expand"));
   return out;
 }
 
