@@ -107,6 +107,7 @@ step_list_first_page
 step_keyset_deep
 step_depth_curve
 step_filtered_list
+step_groups
 step_unread_count
 step_http
 step_mark_read

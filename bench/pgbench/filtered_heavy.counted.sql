@@ -1,5 +1,5 @@
 -- The filtered page written by hand plus the count(*) of every matching row: what inbox.list
--- computes for its pageInfo.total when the counters cannot answer (any filter).
+-- computes for its pageInfo.total when the counters cannot answer (filtered_heavy.total.sql).
 SELECT pg_catalog.jsonb_build_object(
          'data', (SELECT coalesce(pg_catalog.jsonb_agg(inbox.to_json(p) ORDER BY p.created_at DESC, p.id DESC), '[]')
                     FROM (SELECT * FROM inbox.notifications n

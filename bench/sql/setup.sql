@@ -59,6 +59,8 @@ CREATE UNLOGGED TABLE bench.staged (
     collection   text,
     item         text,
     group_key    text,
+    recent_actor_ids text[] NOT NULL,
+    actor_count  integer NOT NULL,
     read_at      timestamptz,
     archived_at  timestamptz,
     deleted_at   timestamptz,
@@ -93,10 +95,23 @@ AS $$
                bench.pick(ARRAY['issues', 'comments', 'builds', 'documents', 'reports'], b.i, 8) AS coll,
                bench.h(b.i, 9, 100000) AS item,
                1 + bench.h(b.i, 7, b.users) AS actor,
+               -- Likes and boosts of the user's own posts, grouped by type and post as Mastodon
+               -- groups them: the heavy user has 2,000 posts, a regular user 5, and a few posts
+               -- draw most of the reactions (the square skews the draw towards post 0).
+               bench.h(b.i, 10, 100) < CASE WHEN b.heavy THEN 40 ELSE 25 END AS grouped,
+               CASE WHEN b.heavy THEN 1000000 ELSE b.u * 10 END
+                 + pg_catalog.floor(CASE WHEN b.heavy THEN 2000 ELSE 5 END
+                                    * (bench.h(b.i, 19, 1000000) / 1e6) ^ 2)::bigint AS post,
+               -- A fifth of the grouped rows aggregated 2 to 5 actors (Diaspora's event_creators).
+               CASE WHEN bench.h(b.i, 10, 100) < CASE WHEN b.heavy THEN 40 ELSE 25 END
+                     AND bench.h(b.i, 20, 5) = 0
+                    THEN 2 + bench.h(b.i, 21, 4)::int ELSE 1 END AS actors,
                bench.pick(ARRAY['Maria Garcia', 'Wei Chen', 'Amara Okafor', 'Lars Nilsson', 'Priya Patel',
                                 'Jonas Weber', 'Sofia Rossi', 'Kenji Tanaka', 'Chloé Martin', 'Diego Silva'],
                           b.i, 15) AS actor_name,
                CASE
+                 WHEN bench.h(b.i, 10, 100) < CASE WHEN b.heavy THEN 40 ELSE 25 END
+                   THEN CASE WHEN bench.h(b.i, 18, 10) < 6 THEN 'favourite' ELSE 'reblog' END
                  WHEN bench.h(b.i, 4, 100) < 50 THEN 'info'
                  WHEN bench.h(b.i, 4, 100) < 70 THEN 'mention'
                  WHEN bench.h(b.i, 4, 100) < 80 THEN 'warning'
@@ -109,7 +124,7 @@ AS $$
     ins AS (
         INSERT INTO bench.staged
                (ord, user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
-                read_at, archived_at, deleted_at, created_at, updated_at)
+                recent_actor_ids, actor_count, read_at, archived_at, deleted_at, created_at, updated_at)
         SELECT r.i, r.user_id,
                CASE
                  WHEN r.heavy THEN CASE WHEN bench.h(r.i, 2, 6) = 0 THEN NULL ELSE 'hws' || bench.h(r.i, 2, 6) END
@@ -118,8 +133,11 @@ AS $$
                END,
                r.type,
                r.actor_name || CASE r.type
-                 WHEN 'mention' THEN ' mentioned you in ' ELSE ' updated ' END
-                 || pg_catalog.rtrim(r.coll, 's') || ' #' || r.item,
+                 WHEN 'favourite' THEN ' liked your post #' || r.post
+                 WHEN 'reblog' THEN ' boosted your post #' || r.post
+                 WHEN 'mention' THEN ' mentioned you in ' || pg_catalog.rtrim(r.coll, 's') || ' #' || r.item
+                 ELSE ' updated ' || pg_catalog.rtrim(r.coll, 's') || ' #' || r.item END
+                 || CASE WHEN r.actors > 1 THEN ' (and ' || (r.actors - 1) || ' more)' ELSE '' END,
                pg_catalog.substr(bench.prose(), 1 + bench.h(r.i, 5, 200)::int, 80 + bench.h(r.i, 6, 220)::int),
                pg_catalog.jsonb_build_object(
                    'url', '/projects/' || (r.item % 300) || '/' || r.coll || '/' || r.item,
@@ -132,9 +150,14 @@ AS $$
                                   THEN pg_catalog.jsonb_build_array('backend', 'release')
                                   ELSE pg_catalog.jsonb_build_array('design') END),
                'user' || r.actor,
-               r.coll,
-               r.item::text,
-               CASE WHEN bench.h(r.i, 10, 5) = 0 THEN r.coll || ':' || r.item END,
+               CASE WHEN r.grouped THEN 'posts' ELSE r.coll END,
+               CASE WHEN r.grouped THEN r.post ELSE r.item END::text,
+               CASE WHEN r.grouped THEN r.type || ':post:' || r.post END,
+               -- As inbox._insert and inbox._aggregate write them: the actors newest first
+               -- (distinct: 7919 is prime), and how many.
+               ARRAY(SELECT 'user' || (1 + (r.actor - 1 + j * 7919) % r.users)
+                       FROM pg_catalog.generate_series(0, r.actors - 1) AS j ORDER BY j),
+               r.actors,
                CASE WHEN NOT r.unread THEN r.created_at + pg_catalog.make_interval(secs => bench.h(r.i, 12, 86400)) END,
                CASE WHEN NOT r.unread AND r.archived THEN r.created_at + interval '2 days' END,
                CASE WHEN r.deleted THEN r.created_at + interval '3 days' END,
@@ -158,9 +181,9 @@ AS $$
     WITH ins AS (
         INSERT INTO inbox.notifications
                (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
-                read_at, archived_at, deleted_at, created_at, updated_at)
+                recent_actor_ids, actor_count, read_at, archived_at, deleted_at, created_at, updated_at)
         SELECT user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
-               read_at, archived_at, deleted_at, created_at, updated_at
+               recent_actor_ids, actor_count, read_at, archived_at, deleted_at, created_at, updated_at
           FROM bench.staged
          WHERE ord BETWEEN lo AND hi
          ORDER BY ord
@@ -264,3 +287,19 @@ INSERT INTO bench.http_body VALUES (
     '"body": "Can you confirm the export finished before the freeze?", '
     '"data": {"url": "/projects/12/comments/9182", "actor": {"id": "user12", "name": "Wei Chen"}}, '
     '"actorId": "user12", "collection": "comments", "item": "9182"');
+
+-- Every actor of the rows that aggregated several (actor_count > 1), as inbox._aggregate keeps
+-- them in inbox.notification_actors: acted_at in the order of recent_actor_ids, newest first.
+CREATE FUNCTION bench.load_actors()
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH ins AS (
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        SELECT n.user_id, n.id, a.actor_id, n.created_at - pg_catalog.make_interval(secs => a.k)
+          FROM inbox.notifications n,
+               pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS a(actor_id, k)
+         WHERE n.actor_count > 1
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;

@@ -108,37 +108,41 @@ RETURNS void
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    key   text;
-    value jsonb;
-    spec  inbox.writable_fields;
+    bad record;
 BEGIN
     IF obj IS NULL OR pg_catalog.jsonb_typeof(obj) <> 'object' THEN
         RAISE EXCEPTION '%: expected a JSON object', coalesce(nullif(path, ''), 'notification')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(obj) AS e LOOP
-        SELECT * INTO spec FROM inbox.writable_fields f
-         WHERE f.field = key AND CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION '%: unknown field', inbox._path(path, key)
-                  USING ERRCODE = 'invalid_parameter_value',
-                        HINT = 'Fields that can be ' || operation || 'd: '
-                               || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
-                                     FROM inbox.writable_fields f
-                                    WHERE CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END)
-                               || '.';
-        END IF;
-        IF pg_catalog.jsonb_typeof(value) = 'null' THEN
-            IF spec.field IN ('userId', 'type', 'data') THEN
-                RAISE EXCEPTION '%: must not be null', inbox._path(path, key)
-                      USING ERRCODE = 'null_value_not_allowed';
-            END IF;
-        ELSIF pg_catalog.jsonb_typeof(value) <> spec.json_type THEN
-            RAISE EXCEPTION '%: expected a JSON %, got %', inbox._path(path, key), spec.json_type,
-                  pg_catalog.jsonb_typeof(value)
-                  USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
+    -- One query for the whole object (it runs on every create): the first offending key in
+    -- the object's own key order, if any.
+    SELECT e.key, pg_catalog.jsonb_typeof(e.value) AS got, f.field, f.json_type INTO bad
+      FROM pg_catalog.jsonb_each(obj) WITH ORDINALITY AS e(key, value, ord)
+      LEFT JOIN inbox.writable_fields f
+        ON f.field = e.key AND CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END
+     WHERE f.field IS NULL
+        OR CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'null' THEN f.field IN ('userId', 'type', 'data')
+                ELSE pg_catalog.jsonb_typeof(e.value) <> f.json_type END
+     ORDER BY e.ord
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF bad.field IS NULL THEN
+        RAISE EXCEPTION '%: unknown field', inbox._path(path, bad.key)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Fields that can be ' || operation || 'd: '
+                           || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
+                                 FROM inbox.writable_fields f
+                                WHERE CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END)
+                           || '.';
+    END IF;
+    IF bad.got = 'null' THEN
+        RAISE EXCEPTION '%: must not be null', inbox._path(path, bad.key)
+              USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RAISE EXCEPTION '%: expected a JSON %, got %', inbox._path(path, bad.key), bad.json_type, bad.got
+          USING ERRCODE = 'invalid_parameter_value';
 END
 $$;
 
