@@ -159,6 +159,9 @@ BEGIN
         RAISE EXCEPTION 'ids: expected at least one notification id'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF pg_catalog.cardinality(ids) = 1 THEN
+        RETURN ARRAY[inbox.internal_id(ids[1])];  -- one id: nothing to check for duplicates
+    END IF;
     SELECT i INTO duplicate FROM pg_catalog.unnest(ids) AS i GROUP BY i HAVING count(*) > 1 LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'ids: "%" is listed more than once', duplicate

@@ -185,6 +185,38 @@ BEGIN
         END IF;
     END IF;
 
+    -- One active row and a plain state change, the common case (a click on one notification):
+    -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
+    -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
+    -- lock order to keep.
+    IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
+        RETURN QUERY
+        UPDATE inbox.notifications n SET
+               read_at     = CASE action WHEN 'read' THEN pg_catalog.now() WHEN 'unread' THEN NULL ELSE n.read_at END,
+               archived_at = CASE action WHEN 'archive' THEN pg_catalog.now() WHEN 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE action WHEN 'soft_delete' THEN pg_catalog.now() ELSE n.deleted_at END,
+               updated_at  = pg_catalog.now()
+         WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
+           AND CASE action
+               WHEN 'read'      THEN n.read_at IS NULL
+               WHEN 'unread'    THEN n.read_at IS NOT NULL
+               WHEN 'archive'   THEN n.archived_at IS NULL
+               WHEN 'unarchive' THEN n.archived_at IS NOT NULL
+               ELSE true
+               END
+        RETURNING n.*;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- Nothing changed: the row is in that state already (returned as it is), or not there.
+        RETURN QUERY SELECT n.* FROM inbox.notifications n
+                      WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'notification % not found', inbox.public_id(wanted[1]) USING ERRCODE = 'no_data_found';
+        END IF;
+        RETURN;
+    END IF;
+
     SELECT pg_catalog.array_agg(t.n) INTO targets
       FROM (SELECT n FROM inbox.notifications n
              WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
