@@ -365,16 +365,7 @@ class Parser {
   Node leaf(const Field &f, Op op, std::vector<Scalar> values, bool insensitive,
             const std::string &path) {
     count(path);
-    Node n;
-    n.kind = Node::Kind::kCompare;
-    n.path = path;
-    Comparison &c = n.comparison;
-    c.field = f;
-    c.op = op;
-    c.values = std::move(values);
-    c.case_insensitive = insensitive;
-    c.path = path;
-    return n;
+    return Node::compare(f, op, std::move(values), path, insensitive);
   }
 
   Node null_test(const Field &f, bool is_null, const std::string &path) {

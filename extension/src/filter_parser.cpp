@@ -292,14 +292,8 @@ class Parser {
   Node comparison(const Field &f, Op op, const json &v, const std::string &path, bool insensitive,
                   std::optional<std::vector<std::string>> json_path) {
     count(path);
-    Node n;
-    n.kind = Node::Kind::kCompare;
-    n.path = path;
+    Node n = Node::compare(f, op, {}, path, insensitive);
     Comparison &c = n.comparison;
-    c.field = f;
-    c.op = op;
-    c.path = path;
-    c.case_insensitive = insensitive;
     c.json_path = std::move(json_path);
     bool is_json = f.kind == ValueKind::kJson;
 

@@ -213,6 +213,20 @@ struct Node {
   static Node all() { return Node{}; }
   bool is_true() const { return kind == Kind::kAnd && children.empty(); }
 
+  // The comparison `field op values`; `path` names it in errors. Values are already checked
+  // for the field (filter_values.hpp).
+  static Node compare(Field field, Op op, std::vector<Scalar> values, std::string path,
+                      bool case_insensitive = false) {
+    Node n;
+    n.kind = Kind::kCompare;
+    n.path = path;
+    n.comparison.field = std::move(field);
+    n.comparison.op = op;
+    n.comparison.values = std::move(values);
+    n.comparison.case_insensitive = case_insensitive;
+    n.comparison.path = std::move(path);
+    return n;
+  }
   // `parts` joined by `kind` (kAnd or kOr); a single part stands for itself.
   static Node combine(Kind kind, std::vector<Node> parts, std::string path) {
     if (parts.size() == 1)

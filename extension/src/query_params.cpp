@@ -113,16 +113,9 @@ std::vector<int64_t> ids_param(const json &v) {
   return ids;
 }
 
-// `field` `op` `values` (values already checked for the field), as the filter parser builds it.
+// A comparison on one of the native fields, as a shorthand stands for it.
 Node comparison(const char *field, Op op, std::vector<Scalar> values, const std::string &path) {
-  Node n;
-  n.kind = Node::Kind::kCompare;
-  n.path = path;
-  n.comparison.field = *native_fields().find(field);
-  n.comparison.op = op;
-  n.comparison.values = std::move(values);
-  n.comparison.path = path;
-  return n;
+  return Node::compare(*native_fields().find(field), op, std::move(values), path);
 }
 
 // types / exclude_types (Mastodon's types[] and exclude_types[]): type in / not in the list.
