@@ -42,4 +42,4 @@ AS 'MODULE_PATHNAME', 'pgi_groups'
 LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION inbox.groups(text, jsonb) IS
-    'A page of user_id''s notification groups (by groupKey; a notification without one is its own group), newest activity first: params as inbox.list except orderBy. Returns {data, pageInfo}.';
+    'A page of user_id''s notification groups (by groupKey; a notification without one is its own group), newest activity first: params as inbox.list except orderBy and expand. Returns {data, pageInfo}.';
