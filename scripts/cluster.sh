@@ -15,13 +15,7 @@ cmd=${1:?usage: cluster.sh start|stop|restart|url NAME [PORT]}
 name=${2:?cluster name}
 link=$ROOT/.pg/$name
 
-data_dir() {
-  if [[ $(id -u) -ne 0 ]] || runuser -u postgres -- test -x "$ROOT"; then
-    echo "$ROOT/.pg/$name"
-  else
-    echo "/var/tmp/pg_inbox-$(echo "$ROOT" | md5sum | cut -c1-8)/$name"
-  fi
-}
+data_dir() { echo "$(private_dir)/$name"; }
 
 port_of() { sed -n 's/^port = \([0-9]*\).*/\1/p' "$(data_dir)/data/postgresql.auto.conf" 2>/dev/null | tail -1; }
 
