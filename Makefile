@@ -9,7 +9,15 @@
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" extension/pg_inbox.control)
 
 MODULE_big  = pg_inbox
-OBJS        = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/src/*.cpp)))
+# extension/src has one folder a layer. pg/ and fn/ may include PostgreSQL's headers; the pure
+# layers (core/, query/, directus/, graphql/) are compiled without PostgreSQL's include path,
+# so a PostgreSQL header there is a build error, not a convention.
+PG_DIRS     = pg fn
+PURE_DIRS   = core query directus graphql
+PG_OBJS     = $(patsubst %.cpp,%.o,$(sort $(wildcard $(PG_DIRS:%=extension/src/%/*.cpp))))
+PURE_OBJS   = $(patsubst %.cpp,%.o,$(sort $(wildcard $(PURE_DIRS:%=extension/src/%/*.cpp))))
+OBJS        = $(PG_OBJS) $(PURE_OBJS)
+EXT_HEADERS = $(wildcard extension/src/*/*.hpp)
 MODULEDIR   = extension
 DATA        = extension/pg_inbox.control $(wildcard extension/pg_inbox--*--*.sql)
 DATA_built  = extension/pg_inbox--$(EXTVERSION).sql
@@ -66,10 +74,14 @@ clean-server:
 	rm -f $(SERVER) $(SERVER_OBJS)
 
 # Every C++ object is rebuilt when a header it may include changes.
-$(OBJS): $(wildcard extension/src/*.hpp)
+$(OBJS): $(EXT_HEADERS)
+
+# The pure layers: PGXS's compiler flags, but none of its include paths (see PURE_DIRS).
+$(PURE_OBJS): %.o: %.cpp
+	$(CXX) $(CXXFLAGS) -Iextension/src -c -o $@ $<
 
 # --- the two commands and their helpers -----------------------------------------------------
-.PHONY: deps run test stop format bench bench-smoke bench-peer clean-server
+.PHONY: deps run test stop format format-check bench bench-smoke bench-peer clean-server
 deps:
 	scripts/deps.sh
 run:
@@ -79,8 +91,12 @@ test:
 stop:
 	-[ -f .pg/server.pid ] && kill $$(cat .pg/server.pid) 2>/dev/null; rm -f .pg/server.pid
 	scripts/cluster.sh stop run
+# Every C++ file of the project; `make test` fails on one that clang-format would change.
+CPP_FILES = $(sort $(wildcard extension/src/*/*.[ch]pp server/src/*.[ch]pp server/src/*/*.[ch]pp tests/*/*.cpp))
 format:
-	clang-format -i $(wildcard extension/src/*.cpp extension/src/*.hpp server/src/*.cpp server/src/*.hpp)
+	@clang-format -i $(CPP_FILES)
+format-check:
+	@clang-format --dry-run --Werror $(CPP_FILES)
 bench:
 	bench/run.sh full
 bench-smoke:

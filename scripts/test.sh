@@ -15,7 +15,9 @@ cluster=${PG_INBOX_TEST_CLUSTER:-test}
 "$ROOT/scripts/deps.sh"
 say "building"
 make -s -j"$(nproc)"
-as_root make -s install >/dev/null
+say "installing into a private copy of PostgreSQL"
+PG_BIN=$(private_pg_root)
+export PG_BIN
 say "starting a fresh test cluster on port $port"
 "$ROOT/scripts/cluster.sh" start "$cluster" "$port" --fresh
 trap '"$ROOT/scripts/cluster.sh" stop "$cluster"' EXIT
@@ -52,6 +54,10 @@ run_pg_regress() { # name make-arguments...
   fi
   rm -f "$log"
 }
+# Every C++ file as clang-format (.clang-format) writes it.
+say "format"
+if make -s format-check; then count format 1 0; else count format 0 1; fi
+
 run_pg_regress pg_regress ISOLATION=
 run_pg_regress isolation REGRESS=
 

@@ -1,7 +1,7 @@
 -- ---------------------------------------------------------------------------------------------
 -- 35_groups: grouped notifications, the way Mastodon groups them. inbox.groups pages through a
 -- user's groups (newest activity first) with the list's filters and keyset cursors; see
--- extension/src/groups_compiler.hpp for how a page is answered from the summaries that
+-- extension/src/query/groups_compiler.hpp for how a page is answered from the summaries that
 -- 00_schema.sql keeps.
 -- ---------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@
 -- route): it authenticates the bearer token (inbox.authenticate), checks what the caller may
 -- do, acts through the SQL API of 20_api.sql and returns the response body as Directus writes
 -- it. Queries (filter, sort, fields, aggregate, ...) are translated in C++ into the query engine
--- (directus_query.hpp); reads run there too (inbox._directus_read).
+-- (directus/query.hpp); reads run there too (inbox._directus_read).
 --
 -- Permissions are those Directus gives: a plain user reads their own notifications and changes
 -- their status; a token with notifications:send creates them for anyone; an admin token does
@@ -46,7 +46,7 @@ COMMENT ON FUNCTION inbox.directus_status(timestamptz) IS
     'The Directus status of a notification: archived when archived_at is set, else inbox.';
 
 -- The Directus object, compact and in Directus's field order (json keeps both; jsonb would not).
--- directus_fields.cpp renders the same fields one by one for `fields=` projections.
+-- directus/fields.cpp renders the same fields one by one for `fields=` projections.
 CREATE FUNCTION inbox.to_directus(n inbox.notifications)
 RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE

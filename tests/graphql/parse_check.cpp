@@ -6,8 +6,8 @@
 #include <iterator>
 #include <string>
 
-#include "graphql_parser.hpp"
-#include "graphql_validate.hpp"
+#include "graphql/parser.hpp"
+#include "graphql/validate.hpp"
 
 int main() {
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());

@@ -1,0 +1,35 @@
+// The Directus notification object's fields over inbox.notifications. Pure C++.
+//
+//   id          the internal bigint id (a JSON number)      timestamp   created_at
+//   status      "archived" when archived_at is set, else "inbox"
+//   recipient   user_id     sender   actor_id     subject   title     message   body
+//   collection  collection  item     item
+//
+// The registry is the whitelist every Directus front end (REST, GraphQL) parses names with; the
+// output expressions are the SQL that renders each field as Directus shows it, and must agree
+// with inbox.to_directus() in 60_directus.sql (sql/directus_read.sql checks that they do).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "query/model.hpp"
+
+namespace pgi::directus {
+
+// The Directus fields in the object's field order (id, timestamp, status, recipient, sender,
+// subject, message, collection, item).
+const query::FieldRegistry &fields();
+
+// The SQL expression rendering `field` (one of fields()) over the notification row `alias` as
+// Directus shows it: text for timestamp and status, the column otherwise.
+std::string output_sql(const query::Field &field, const std::string &alias);
+
+// The fields that may lead to another table through inbox.define_relation (recipient, sender).
+bool is_relational(std::string_view name);
+
+// The collection name Directus uses in its messages.
+inline constexpr const char *kCollection = "directus_notifications";
+
+}  // namespace pgi::directus

@@ -1,0 +1,241 @@
+#include "graphql/directus.hpp"
+
+#include <cstdio>
+
+#include "graphql/error.hpp"
+
+namespace pgi::gql {
+namespace {
+
+using nlohmann::json;                  // requests: arguments, parameters
+using ojson = nlohmann::ordered_json;  // answers: data, in the order it comes
+
+constexpr const char *kForbidden = "You don't have permission to access this.";
+
+// The schema offers Directus's timestamp_func filters (year, month, ...), which the Directus
+// translator does not implement: say so, rather than let it answer "no such field".
+void refuse_function_filters(const json &filter, const std::string &path) {
+  if (!filter.is_object())
+    return;
+  for (auto it = filter.begin(); it != filter.end(); ++it) {
+    if (it.key() == "timestamp_func")
+      throw FieldError(path + ".timestamp_func: filtering on datetime functions is not supported",
+                       code::kInvalidQuery);
+    if ((it.key() == "_and" || it.key() == "_or") && it->is_array())
+      for (size_t i = 0; i < it->size(); ++i)
+        refuse_function_filters((*it)[i], path + "." + it.key() + "[" + std::to_string(i) + "]");
+  }
+}
+
+// The query parameters a list field's arguments stand for, as the REST routes take them.
+json query_params(const json &args) {
+  if (args.contains("filter"))
+    refuse_function_filters(args["filter"], "filter");
+  json params = json::object();
+  for (const char *name : {"filter", "sort", "limit", "offset", "page", "search", "groupBy"}) {
+    auto it = args.find(name);
+    if (it != args.end() && !it->is_null())
+      params[name] = *it;
+  }
+  return params;
+}
+
+SqlApi::Arg text(std::string value) {
+  return SqlApi::Arg{std::move(value), false};
+}
+SqlApi::Arg jsonb(const json &value) {
+  return SqlApi::Arg{value.dump(), true};
+}
+
+// The aggregate parameter for what the selection asks of notifications_aggregated.
+json aggregate_params(const SubSelection &selection) {
+  json aggregate = json::object();
+  for (size_t i = 0; i < selection.names.size(); ++i) {
+    const std::string &name = selection.names[i];
+    if (name == "countAll") {
+      aggregate["countAll"] = "*";
+      continue;
+    }
+    if (name == "group" || name == "__typename")
+      continue;
+    json fields = json::array();
+    for (const std::string &child : selection.child_names[i])
+      if (child != "__typename")
+        fields.push_back(child);
+    if (!fields.empty())
+      aggregate[name] = fields;
+  }
+  // Only `group` (or nothing but __typename) asked for: the groups still need one aggregate.
+  if (aggregate.empty())
+    aggregate["count"] = "*";
+  return aggregate;
+}
+
+// A REST aggregate row ({"status": "inbox", "count": {"id": "8000"}, "countAll": "8000"}) as
+// a directus_notifications_aggregated object.
+ojson aggregated_row(const ojson &row, const json &group_by) {
+  ojson out = ojson::object();
+  ojson group = ojson::object();
+  for (const auto &name : group_by) {
+    if (!name.is_string())
+      continue;
+    auto it = row.find(name.get<std::string>());
+    group[name.get<std::string>()] = it == row.end() ? ojson() : *it;
+  }
+  out["group"] = group_by.empty() ? ojson() : group;
+  for (auto it = row.begin(); it != row.end(); ++it)
+    if (!group.contains(it.key()))
+      out[it.key()] = it.value();
+  return out;
+}
+
+ojson notification(ojson row) {
+  if (row.is_object() && row.contains("timestamp"))
+    row["timestamp_func"] = datetime_functions(row["timestamp"]);
+  return row;
+}
+
+ojson notifications(ojson rows) {
+  if (!rows.is_array())
+    return notification(std::move(rows));
+  for (auto &row : rows)
+    row = notification(std::move(row));
+  return rows;
+}
+
+std::string id_text(const json &args, const char *name) {
+  auto it = args.find(name);
+  if (it == args.end() || !it->is_string())
+    throw FieldError(std::string(name) + ": required", code::kInvalidQuery);
+  return it->get<std::string>();
+}
+
+// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+long days_from_civil(long y, long m, long d) {
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+// ISO 8601 week number, as PostgreSQL's EXTRACT(WEEK) gives it.
+long iso_week(long y, long m, long d) {
+  long days = days_from_civil(y, m, d);
+  long weekday = ((days % 7) + 7 + 3) % 7;  // Monday = 0
+  long thursday = days - weekday + 3;       // the Thursday of this ISO week
+  // The year of that Thursday, then its week number.
+  long year = y;
+  if (thursday < days_from_civil(y, 1, 1))
+    year = y - 1;
+  if (thursday >= days_from_civil(y + 1, 1, 1))
+    year = y + 1;
+  return (thursday - days_from_civil(year, 1, 1)) / 7 + 1;
+}
+
+}  // namespace
+
+ojson datetime_functions(const ojson &timestamp) {
+  if (!timestamp.is_string())
+    return nullptr;
+  int y, mo, d, h, mi, s;
+  if (std::sscanf(timestamp.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi,
+                  &s) != 6)
+    return nullptr;
+  long days = days_from_civil(y, mo, d);
+  return ojson{{"year", y},
+               {"month", mo},
+               {"week", iso_week(y, mo, d)},
+               {"day", d},
+               {"weekday", ((days % 7) + 7 + 4) % 7},  // 1970-01-01 was a Thursday (4)
+               {"hour", h},
+               {"minute", mi},
+               {"second", s}};
+}
+
+ojson DirectusResolver::call_data(const char *function, std::vector<SqlApi::Arg> args) {
+  args.insert(args.begin(), text(*token_));
+  std::optional<std::string> answer = sql_.call(function, args);
+  if (!answer || answer->empty())
+    return nullptr;
+  ojson body = ojson::parse(*answer);
+  return body.contains("data") ? body["data"] : ojson();
+}
+
+ojson DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const json &args,
+                                const SubSelection &selection) {
+  if (!token_)
+    throw FieldError(kForbidden, code::kForbidden);
+  const bool mutation = root.name == "Mutation";
+  try {
+    return mutation ? mutate(field, args) : read(field, args, selection);
+  } catch (const DatabaseError &e) {
+    const std::string &state = e.sqlstate();
+    if (state == "P0002" && field.name == "notifications_by_id")
+      return nullptr;
+    if (state == "P0002" || state == "42501" || state == "28000")
+      throw FieldError(kForbidden, code::kForbidden);
+    // Data exceptions, integrity violations, statement too complex: the request's values.
+    if (state.compare(0, 2, "22") == 0 || state.compare(0, 2, "23") == 0 || state == "54001")
+      throw FieldError(e.what(), mutation ? code::kInvalidPayload : code::kInvalidQuery);
+    throw FieldError(e.what(), code::kInternal);
+  }
+}
+
+ojson DirectusResolver::read(const FieldDef &field, const json &args,
+                             const SubSelection &selection) {
+  if (field.name == "notifications_by_id") {
+    if (args.contains("version") && !args["version"].is_null())
+      throw FieldError("version: content versions are not supported", code::kInvalidQuery);
+    return notifications(
+        call_data("directus_read_one", {text(id_text(args, "id")), jsonb(json::object())}));
+  }
+  json params = query_params(args);
+  if (field.name == "notifications_aggregated") {
+    params["aggregate"] = aggregate_params(selection);
+    json group_by = params.value("groupBy", json::array());
+    ojson rows = call_data("directus_read", {jsonb(params)});
+    ojson out = ojson::array();
+    if (rows.is_array())
+      for (const auto &row : rows)
+        out.push_back(aggregated_row(row, group_by));
+    return out;
+  }
+  return notifications(call_data("directus_read", {jsonb(params)}));
+}
+
+ojson DirectusResolver::mutate(const FieldDef &field, const json &args) {
+  const std::string &name = field.name;
+  const json data = args.value("data", json());
+  if (name == "create_notifications_item")
+    return notifications(call_data("directus_create", {jsonb(data), jsonb(json::object())}));
+  if (name == "create_notifications_items")
+    return notifications(call_data("directus_create", {jsonb(data.is_null() ? json::array() : data),
+                                                       jsonb(query_params(args))}));
+  if (name == "update_notifications_item")
+    return notifications(call_data(
+        "directus_update_one", {text(id_text(args, "id")), jsonb(data), jsonb(json::object())}));
+  if (name == "update_notifications_items")
+    return notifications(
+        call_data("directus_update_many",
+                  {jsonb(json{{"keys", args.value("ids", json::array())}, {"data", data}}),
+                   jsonb(query_params(args))}));
+  if (name == "update_notifications_batch")
+    return notifications(
+        call_data("directus_update_many",
+                  {jsonb(data.is_null() ? json::array() : data), jsonb(query_params(args))}));
+  if (name == "delete_notifications_item") {
+    std::string id = id_text(args, "id");
+    call_data("directus_delete_one", {text(id)});
+    return ojson{{"id", id}};
+  }
+  if (name == "delete_notifications_items") {
+    json ids = args.value("ids", json::array());
+    call_data("directus_delete_many", {jsonb(ids)});
+    return ojson{{"ids", ojson(ids)}};
+  }
+  throw FieldError("Mutation." + name + " is not implemented", code::kInternal);
+}
+
+}  // namespace pgi::gql

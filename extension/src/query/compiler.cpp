@@ -1,0 +1,133 @@
+#include "query/compiler.hpp"
+
+#include "query/filter_compiler.hpp"
+#include "query/order_keys.hpp"
+#include "query/order_keyset.hpp"
+#include "query/row_expand.hpp"
+
+namespace pgi::query {
+namespace {
+
+const char *const kTable = "inbox.notifications";
+
+// The total from the counters, or nullopt when they do not track this request.
+std::optional<Statement> counter_total(const Query &q) {
+  if (!q.user_id || q.ids || !q.filter.is_true() || q.type ||
+      (q.read && q.deleted != DeletedMode::kActive))
+    return std::nullopt;
+  std::string value;
+  switch (q.deleted) {
+    case DeletedMode::kActive:
+      value = !q.read   ? "c.active"
+              : *q.read ? "c.active OPERATOR(pg_catalog.-) c.unread"
+                        : "c.unread";
+      break;
+    case DeletedMode::kWithDeleted:
+      value = "c.active OPERATOR(pg_catalog.+) c.deleted";
+      break;
+    case DeletedMode::kOnlyDeleted:
+      value = "c.deleted";
+      break;
+  }
+  SqlBuilder b;
+  std::string where =
+      "c.user_id OPERATOR(pg_catalog.=) " + b.bind(builtin(SqlType::kText), *q.user_id);
+  std::string table = "inbox.user_counters";
+  if (q.workspace_id) {
+    table = "inbox.workspace_counters";
+    where += " AND c.workspace_id OPERATOR(pg_catalog.=) " +
+             b.bind(builtin(SqlType::kText), *q.workspace_id);
+  }
+  return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
+                  "), 0)");
+}
+
+}  // namespace
+
+std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
+  std::vector<std::string> parts;
+  const std::string n = alias + ".";
+  if (q.user_id)
+    parts.push_back(n + "user_id OPERATOR(pg_catalog.=) " +
+                    b.bind(builtin(SqlType::kText), *q.user_id, "user_id"));
+  if (q.deleted == DeletedMode::kActive)
+    parts.push_back(n + "deleted_at IS NULL");
+  if (q.deleted == DeletedMode::kOnlyDeleted)
+    parts.push_back(n + "deleted_at IS NOT NULL");
+  if (q.workspace_id)
+    parts.push_back(n + "workspace_id OPERATOR(pg_catalog.=) " +
+                    b.bind(builtin(SqlType::kText), *q.workspace_id, "workspace_id"));
+  if (q.read)
+    parts.push_back(n + (*q.read ? "read_at IS NOT NULL" : "read_at IS NULL"));
+  if (q.type)
+    parts.push_back(n + "type OPERATOR(pg_catalog.=) " +
+                    b.bind(builtin(SqlType::kText), *q.type, "type"));
+  if (q.ids) {
+    Param p;
+    p.type = builtin(SqlType::kBigint);
+    p.array = true;
+    p.values.assign(q.ids->begin(), q.ids->end());
+    p.path = "ids";
+    parts.push_back(n + "id OPERATOR(pg_catalog.=) ANY (" + b.bind(std::move(p)) + ")");
+  }
+  if (!q.filter.is_true())
+    parts.push_back(compile_filter(q.filter, b, alias));
+  if (parts.empty())
+    return "true";
+  std::string out;
+  for (const std::string &p : parts)
+    out += (out.empty() ? "" : " AND ") + p;
+  return out;
+}
+
+PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, CursorSide side,
+                            const std::vector<Scalar> &cursor) {
+  PageStatements out;
+  out.keys = keys;
+  out.backward = side == CursorSide::kBefore;
+  std::vector<OrderKey> scan = out.backward ? reversed(keys) : keys;
+
+  {
+    SqlBuilder b;
+    std::string sql = "SELECT " + expanded_shape(q.shape.select, q.expand, b, "n") + " AS row";
+    for (const OrderKey &k : keys)
+      sql += ", " + key_expression(k, "n");
+    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, "n");
+    if (side != CursorSide::kNone)
+      sql += " AND " + keyset_predicate(scan, cursor, false, b, "n");
+    sql += " ORDER BY ";
+    for (size_t i = 0; i < scan.size(); ++i)
+      sql += (i ? ", " : "") + key_expression(scan[i], "n") + order_suffix(scan[i]);
+    if (q.paging.limit) {
+      out.fetch_limit = *q.paging.limit + 1;
+      sql += " LIMIT " + b.bind(builtin(SqlType::kBigint), *out.fetch_limit);
+    }
+    if (q.paging.offset > 0)
+      sql += " OFFSET " + b.bind(builtin(SqlType::kBigint), q.paging.offset);
+    out.page = b.finish(std::move(sql));
+  }
+
+  if (side != CursorSide::kNone) {
+    // The other side of the cursor, the cursor's own row included: after a cursor the previous
+    // page holds it; before a cursor the next page does.
+    SqlBuilder b;
+    std::string sql = "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
+                      compile_where(q, b, "n") + " AND " +
+                      keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, "n") +
+                      ")";
+    out.probe = b.finish(std::move(sql));
+  }
+
+  if (q.want_total) {
+    out.total = counter_total(q);
+    if (!out.total) {
+      SqlBuilder b;
+      std::string sql = "SELECT pg_catalog.count(*) FROM " + std::string(kTable) + " n WHERE " +
+                        compile_where(q, b, "n");
+      out.total = b.finish(std::move(sql));
+    }
+  }
+  return out;
+}
+
+}  // namespace pgi::query
