@@ -266,6 +266,9 @@ check "restore, read, soft delete and purge act on notifications made before the
              + (inbox.mark_read('ann', (SELECT value FROM app.given WHERE name = 'id:1'))->>'read')::boolean::int
              + (inbox.soft_delete('ann', (SELECT value FROM app.given WHERE name = 'id:11'))->>'deletedAt' IS NOT NULL)::int
              + (inbox.purge('ann', (SELECT value FROM app.given WHERE name = 'id:8'))->>'id' IS NOT NULL)::int")"
+check "an admin token finds a notification made before the update by its id alone" "ann" \
+  "$(q "SELECT inbox.rest_get(t.value, n.value, NULL)->>'userId'
+          FROM app.given t, app.given n WHERE t.name = 'token:boss' AND n.name = 'id:1'")"
 check "a new notification gets an id after every id made before the update" "t" \
   "$(q "SELECT inbox.internal_id(inbox.create('ann', '{\"title\": \"after\"}')->>'id') > $max_id")"
 q "SELECT inbox.fan_out_count(ARRAY['ann', 'ben', 'eve'], '{\"title\": \"after the update\"}');
