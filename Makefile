@@ -19,7 +19,12 @@ PURE_OBJS   = $(patsubst %.cpp,%.o,$(sort $(wildcard $(PURE_DIRS:%=extension/src
 OBJS        = $(PG_OBJS) $(PURE_OBJS)
 EXT_HEADERS = $(wildcard extension/src/*/*.hpp)
 MODULEDIR   = extension
-DATA        = extension/pg_inbox.control $(wildcard extension/pg_inbox--*--*.sql)
+# Installed beside the control file: the upgrade scripts (pg_inbox--A--B.sql, one a release),
+# the install script of each released version as it shipped (extension/released/, frozen, so
+# that `CREATE EXTENSION pg_inbox VERSION '0.1.0'` installs exactly what 0.1.0 did), and the
+# install script of this version, built from extension/sql/.
+DATA        = extension/pg_inbox.control $(wildcard extension/pg_inbox--*--*.sql) \
+              $(wildcard extension/released/pg_inbox--*.sql)
 DATA_built  = extension/pg_inbox--$(EXTVERSION).sql
 
 # Adding a regression test is adding sql/NAME.sql and expected/NAME.out.

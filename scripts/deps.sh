@@ -8,7 +8,7 @@ packages=(
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
   libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
   curl
-  python3   # bench/report.py, run by the benchmark smoke suite of make test
+  python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
 )
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 

@@ -122,7 +122,7 @@ SELECT pg_temp.try(format($$inbox.rest_get(%L, %L, '{"include_deleted": 1}')$$, 
 SELECT pg_temp.try(format($$inbox.rest_get(%L, %L, '[]')$$, :'alice', :'n1'));
 -- user_id: only an admin acts for another user.
 SELECT pg_temp.state(format($$inbox.rest_get(%L, %L, '{"user_id": "bob"}')$$, :'admin', :'b1'));
-SELECT pg_temp.try(format($$inbox.rest_get(%L, %L, '{}')$$, :'admin', :'b1'));         -- the admin's own rows
+SELECT pg_temp.try(format($$inbox.rest_get(%L, %L, '{}')$$, :'admin', :'b1'));         -- found by id alone
 SELECT pg_temp.try(format($$inbox.rest_get(%L, %L, '{"user_id": "bob"}')$$, :'alice', :'b1'));
 SELECT pg_temp.state(format($$inbox.rest_get(%L, %L, '{"user_id": "alice"}')$$, :'alice', :'n1'));
 -- A workspace-bound token sees its workspace only.

@@ -6,8 +6,9 @@
 --
 -- `query` is the request's query string as a JSON object of strings (the server builds it);
 -- a parameter the route does not take is an error, never ignored. The rows acted on are the
--- caller's own; an admin token names another user with the `user_id` parameter. A token bound
--- to a workspace sees, changes and creates only notifications of that workspace.
+-- caller's own; an admin token names another user with the `user_id` parameter, and on the
+-- routes of one notification finds it by its id alone without one. A token bound to a workspace
+-- sees, changes and creates only notifications of that workspace.
 -- ---------------------------------------------------------------------------------------------
 
 -- The query parameters of a call, checked against the ones its route takes.
@@ -88,6 +89,36 @@ BEGIN
         RETURN params->>'user_id';
     END IF;
     RETURN caller.user_id;
+END
+$$;
+
+-- Whose notification `id` is, on the routes of one notification: the user _rest_user names, or
+-- for an admin token without the `user_id` parameter, the owner found by the id alone. An admin
+-- may act on any user's rows, as its list without user_id (inbox.list_all) and the Directus
+-- routes do, so "not found" for a row that exists would be wrong. The look-up is one probe of
+-- notifications_id_idx, the index the Directus routes need anyway; it is the one statement of a
+-- native route that reads across users (on a Citus cluster it visits every shard, where a call
+-- with user_id stays on one). An id held by several users (possible only for rows inserted with
+-- OVERRIDING SYSTEM VALUE) is ambiguous, and the caller is asked to name the user.
+CREATE FUNCTION inbox._rest_owner(caller inbox.caller, params jsonb, id text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    owners text[];
+BEGIN
+    IF NOT caller.admin OR params ? 'user_id' THEN
+        RETURN inbox._rest_user(caller, params);
+    END IF;
+    owners := ARRAY(SELECT n.user_id FROM inbox.notifications n
+                     WHERE n.id = inbox.internal_id(_rest_owner.id) LIMIT 2);
+    IF pg_catalog.cardinality(owners) > 1 THEN
+        RAISE EXCEPTION 'user_id: required, notification % belongs to more than one user', id
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Name its owner with the user_id query parameter.';
+    END IF;
+    -- No such id: the caller's own look-up answers "not found", as for anyone.
+    RETURN coalesce(owners[1], caller.user_id);
 END
 $$;
 
@@ -175,7 +206,7 @@ AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:read');
     params jsonb := inbox._rest_params(query, ARRAY['include_deleted', 'markRead', 'user_id']);
-    target text := inbox._rest_user(caller, params);
+    target text := inbox._rest_owner(caller, params, id);
     include_deleted boolean := coalesce(inbox._rest_flag(params, 'include_deleted'), false);
     mark boolean := coalesce(inbox._rest_flag(params, 'markRead'), false);
     found_row jsonb;
@@ -260,7 +291,7 @@ AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:write');
     params jsonb := inbox._rest_params(query, ARRAY['user_id']);
-    target text := inbox._rest_user(caller, params);
+    target text := inbox._rest_owner(caller, params, id);
 BEGIN
     PERFORM inbox._rest_check_visible(caller, target, id);
     CASE action
@@ -303,7 +334,7 @@ AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:write');
     params jsonb := inbox._rest_params(query, ARRAY['user_id']);
-    target text := inbox._rest_user(caller, params);
+    target text := inbox._rest_owner(caller, params, id);
     key text;
     result jsonb;
 BEGIN

@@ -21,9 +21,6 @@
 -- /api/ default views) and can still be restored or purged through the SQL API or /api/.
 -- ---------------------------------------------------------------------------------------------
 
--- An admin names a notification by its internal id alone, across users.
-CREATE INDEX notifications_id_idx ON inbox.notifications (id);
-
 -- Directus's timestamps: UTC, milliseconds, Z ("2026-11-22T01:58:23.073Z").
 CREATE FUNCTION inbox.directus_time(t timestamptz)
 RETURNS text
