@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "db_call.hpp"
+#include "db/call.hpp"
 #include "log.hpp"
-#include "request_input.hpp"
+#include "http/request_input.hpp"
 
 namespace pgi::server {
 

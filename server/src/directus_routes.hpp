@@ -26,8 +26,8 @@
 
 #include "config.hpp"
 #include "errors.hpp"
-#include "http_server.hpp"
-#include "pool.hpp"
+#include "http/http_server.hpp"
+#include "db/pool.hpp"
 
 namespace pgi::server {
 

@@ -6,10 +6,10 @@
 #include <optional>
 #include <string>
 
-#include "db_call.hpp"
+#include "db/call.hpp"
 #include "errors.hpp"
 #include "log.hpp"
-#include "request_input.hpp"
+#include "http/request_input.hpp"
 
 namespace pgi::server {
 

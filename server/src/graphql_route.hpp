@@ -10,8 +10,8 @@
 #include <chrono>
 #include <vector>
 
-#include "http_server.hpp"
-#include "pool.hpp"
+#include "http/http_server.hpp"
+#include "db/pool.hpp"
 
 namespace pgi::server {
 

@@ -12,10 +12,10 @@
 #include <pthread.h>
 
 #include "config.hpp"
-#include "http_server.hpp"
+#include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
-#include "pool.hpp"
+#include "db/pool.hpp"
 #include "routes.hpp"
 
 using namespace pgi::server;

@@ -3,13 +3,13 @@
 #include <chrono>
 #include <optional>
 
-#include "db_call.hpp"
+#include "db/call.hpp"
 #include "directus_routes.hpp"
 #include "errors.hpp"
 #include "graphql_route.hpp"
 #include "log.hpp"
-#include "openapi.hpp"
-#include "request_input.hpp"
+#include "routes/openapi.hpp"
+#include "http/request_input.hpp"
 
 namespace pgi::server {
 

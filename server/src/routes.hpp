@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "config.hpp"
-#include "http_server.hpp"
+#include "http/http_server.hpp"
 #include "metrics.hpp"
-#include "pool.hpp"
-#include "router.hpp"
+#include "db/pool.hpp"
+#include "routes/router.hpp"
 
 namespace pgi::server {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "pool.hpp"
+#include "db/pool.hpp"
 
 namespace pgi::server {
 

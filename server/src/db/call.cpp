@@ -1,4 +1,4 @@
-#include "db_call.hpp"
+#include "db/call.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "directus_search_method.hpp"
+#include "http/search_method.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,11 +1,11 @@
-#include "http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <chrono>
 #include <exception>
 
 #include <httplib.h>
 
-#include "directus_search_method.hpp"
+#include "http/search_method.hpp"
 #include "errors.hpp"
 #include "log.hpp"
 

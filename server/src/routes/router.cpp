@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "routes/router.hpp"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "request_input.hpp"
+#include "http/request_input.hpp"
 
 #include <algorithm>
 #include <cctype>
