@@ -1,5 +1,6 @@
-// Checks on what a request brings before any of it goes to PostgreSQL: the query string, the
-// bearer token, the body's media type. Pure functions; each failure is an ApiFailure.
+// What a request brings, read and checked before any of it goes to PostgreSQL: the caller's
+// token, the query string as JSON, the body's media type, NUL characters and UTF-8. Each failure
+// is an ApiFailure; the dialect of the route writes it.
 #pragma once
 
 #include <map>
@@ -7,15 +8,39 @@
 #include <string>
 #include <string_view>
 
+#include "http/http_server.hpp"
+
 namespace pgi::server {
 
-// The query string as a JSON object of strings, the form the rest_* SQL functions take; a
-// name ending in [] may repeat and gives an array of strings under the name without the [].
-// 400 for another parameter given twice, a NUL character, or bytes that are not UTF-8.
-std::string query_json(const std::multimap<std::string, std::string> &query);
+// Where a dialect takes the caller's token from.
+enum class TokenSource {
+  // "Authorization: Bearer <token>", required: 401 without it.
+  kBearerHeader,
+  // The bearer of the Authorization header, else ?access_token=, else none (the public role);
+  // a header of another scheme is not a token.
+  kBearerHeaderOrAccessToken,
+};
 
-// The token of an "Authorization: Bearer <token>" header; 401 when absent or malformed.
-std::string bearer_token(const std::optional<std::string> &authorization);
+// The one reader of the caller's token. Wherever it comes from, a token must be an RFC 6750
+// b64token of at most 512 characters, or it is 401 "invalid or expired token". nullopt only
+// for kBearerHeaderOrAccessToken without a token.
+std::optional<std::string> caller_token(const HttpRequest &request, TokenSource source);
+
+// How a query parameter given more than once is read.
+enum class QueryRepeats {
+  // Only a name ending in [] may repeat (Mastodon's types[]=a&types[]=b): its values become one
+  // array under the name without the []. Any other repeat is 400.
+  kListsOnly,
+  // Any name may repeat and its values become an array under the name as given; bracket names
+  // (filter[status][_eq], groupBy[]) are left for SQL to fold (Directus).
+  kAny,
+};
+
+// The query string as a JSON object of strings (or arrays of strings), the form the SQL
+// functions take; `skip` (when not empty) is left out: a token is the caller, not the query.
+// 400 for a NUL character or bytes that are not UTF-8.
+std::string query_json(const std::multimap<std::string, std::string> &query, QueryRepeats repeats,
+                       std::string_view skip = {});
 
 // Whether a Content-Type names JSON: application/json or application/<x>+json, any parameters.
 bool is_json_media_type(std::string_view content_type);
