@@ -63,27 +63,17 @@ HttpResponse reply_openapi(const Route &route, std::vector<std::string> &&, cons
 // --- statements that are more than a call of one function --------------------------------------
 
 // GraphQL answers (response, HTTP status): 200 when the response carries "data", 405 for a
-// mutation over GET, else 400 (a request error). When the extension returns the status with the
-// response, each of these rows calls that function instead.
-#define PGI_GRAPHQL_STATUS                                                                   \
-  "SELECT answer.r, CASE WHEN pg_catalog.jsonb_typeof(answer.r::jsonb) = 'object' "          \
-  "AND (answer.r::jsonb) ? 'data' THEN 200 "                                                 \
-  "WHEN (answer.r::jsonb) #>> '{errors,0,extensions,code}' = 'METHOD_NOT_ALLOWED' THEN 405 " \
-  "ELSE 400 END FROM "
-
-constexpr const char *kGraphqlPost = PGI_GRAPHQL_STATUS
-    "(SELECT inbox.graphql(b->>'query', NULLIF(b->'variables', 'null'::jsonb), "
-    "b->>'operationName', $1) AS r FROM (SELECT $2::jsonb AS b) AS request) AS answer";
-
-constexpr const char *kGraphqlGet = PGI_GRAPHQL_STATUS
-    "(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, q->>'operationName', $1, "
-    "'GET') AS r FROM (SELECT $2::jsonb AS q) AS request) AS answer";
-
-#undef PGI_GRAPHQL_STATUS
-
-constexpr const char *kReady =
-    "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
-    "WHERE extname OPERATOR(pg_catalog.=) 'pg_inbox'";
+// mutation over GET, else 400 (a request error). `answer` is the subquery giving the response
+// as r. When the extension returns the status with the response, each GraphQL row calls that
+// function instead.
+std::string with_graphql_status(const char *answer) {
+  return std::string(
+             "SELECT answer.r, CASE WHEN pg_catalog.jsonb_typeof(answer.r::jsonb) = 'object' "
+             "AND (answer.r::jsonb) ? 'data' THEN 200 "
+             "WHEN (answer.r::jsonb) #>> '{errors,0,extensions,code}' = 'METHOD_NOT_ALLOWED' "
+             "THEN 405 ELSE 400 END FROM ") +
+         answer + " AS answer";
+}
 
 // "SELECT inbox.<name>($1, ..., $n)"
 std::string call_sql(const char *function, std::size_t args) {
@@ -181,7 +171,14 @@ const std::vector<Route> &route_table() {
 
       // Operations.
       {"GET /healthz", native, {}, {}, kSafe, reply_health},
-      {"GET /readyz", native, {"ready", kReady}, {}, kSafe, reply_ready},
+      {"GET /readyz",
+       native,
+       {"ready",
+        "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
+        "WHERE extname OPERATOR(pg_catalog.=) 'pg_inbox'"},
+       {},
+       kSafe,
+       reply_ready},
       {"GET /metrics", native, {}, {}, kSafe, reply_metrics},
       {"GET /openapi.json", native, {}, {}, kSafe, reply_openapi},
 
@@ -189,13 +186,19 @@ const std::vector<Route> &route_table() {
       // GET cannot be one (inbox.graphql refuses mutations for method GET: 405).
       {"POST /graphql/system",
        graphql,
-       {"graphql_post", kGraphqlPost},
+       {"graphql_post",
+        with_graphql_status("(SELECT inbox.graphql(b->>'query', NULLIF(b->'variables', "
+                            "'null'::jsonb), b->>'operationName', $1) AS r "
+                            "FROM (SELECT $2::jsonb AS b) AS request)")},
        {A::kToken, A::kBody},
        kUnsafe,
        reply_graphql},
       {"GET /graphql/system",
        graphql,
-       {"graphql_get", kGraphqlGet},
+       {"graphql_get",
+        with_graphql_status("(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, "
+                            "q->>'operationName', $1, 'GET') AS r "
+                            "FROM (SELECT $2::jsonb AS q) AS request)")},
        {A::kToken, A::kQuery},
        kSafe,
        reply_graphql},
@@ -259,7 +262,7 @@ std::vector<PreparedStatement> prepared_statements() {
   for (const Route &r : route_table()) {
     const Statement &s = r.statement;
     if (s.name != nullptr)
-      out.push_back({s.name, s.sql != nullptr ? s.sql : call_sql(s.name, r.args.size())});
+      out.push_back({s.name, s.sql.empty() ? call_sql(s.name, r.args.size()) : s.sql});
   }
   return out;
 }

@@ -46,8 +46,8 @@ enum class Transport {
 
 struct Statement {
   const char *name = nullptr;  // nullptr: the route answers without the database
-  // nullptr: "SELECT inbox.<name>($1, ..., $n)", one parameter per argument of the row.
-  const char *sql = nullptr;
+  // Empty: "SELECT inbox.<name>($1, ..., $n)", one parameter per argument of the row.
+  std::string sql = {};
 };
 
 // What a reply has to hand: the server's configuration, pool and metrics.
