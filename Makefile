@@ -56,9 +56,14 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 	cat $(sort $(wildcard extension/sql/*.sql)) > $@
 
 # --- the HTTP server ----------------------------------------------------------------------
+# server/src has one folder a layer: http/ (the HTTP library behind a small adapter, and what a
+# request brings), routes/ (the one route table, the dialects and the dispatcher), db/ (the pool
+# and the database call); config, log, errors, metrics and main sit at the top.
 SERVER      = server/pg_inbox_server
-SERVER_SRCS = $(sort $(wildcard server/src/*.cpp))
+SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
+SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
+SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
 SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
 # Debian's cpp-httplib is a compiled library: its flags must match how it was built (ABI).
 HTTPLIB_CFLAGS  = $(shell pkg-config --cflags cpp-httplib)
@@ -68,7 +73,9 @@ ifneq ($(SERVER_SRCS),)
 all: $(SERVER)
 endif
 
-server/src/%.o: server/src/%.cpp $(wildcard server/src/*.hpp)
+# A server object is rebuilt when any server header changes (includes name their folder:
+# "http/http_server.hpp", so -Iserver/src is the one include path).
+server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) $(HTTPLIB_CFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS)

@@ -1,8 +1,11 @@
-// What a failed request answers: an HTTP status and the JSON error body
-//   { "error": { "code": "snake_case_code", "message": "...", "detail"?: "...", "hint"?: "..." } }
+// What a failed request answers, whatever its dialect. One table (errors.cpp) maps each
+// PostgreSQL SQLSTATE, and each status the server produces by itself (404 route, 415 body, ...),
+// to the HTTP status, the native code and the Directus code; a dialect (routes/dialect.hpp) only
+// chooses the envelope the error is written in:
 //
-// The mapping from a PostgreSQL SQLSTATE to (status, code) lives here and nowhere else; so does
-// the code of each status the server produces by itself (404 route, 413 body, ...).
+//   native    { "error": { "code": "snake_case_code", "message": "...", "detail"?: "...", "hint"?:
+//   "..." } } Directus  { "errors": [ { "message": "...", "extensions": { "code": "FORBIDDEN",
+//   "hint"?: "..." } } ] }
 #pragma once
 
 #include <stdexcept>
@@ -10,9 +13,30 @@
 
 namespace pgi::server {
 
+// Directus's error codes, each with the status Directus answers it with (directus_status).
+enum class DirectusCode {
+  kInvalidQuery,          // 400
+  kInvalidPayload,        // 400
+  kFailedValidation,      // 400
+  kInvalidForeignKey,     // 400
+  kInvalidCredentials,    // 401
+  kForbidden,             // 403: also for an item the caller may not see, whether or not it exists
+  kRouteNotFound,         // 404
+  kMethodNotAllowed,      // 405
+  kContentTooLarge,       // 413
+  kUnsupportedMediaType,  // 415
+  kRangeNotSatisfiable,   // 416
+  kInternalServerError,   // 500
+  kServiceUnavailable,    // 503
+};
+
+const char *directus_name(DirectusCode code);  // "INVALID_QUERY"
+int directus_status(DirectusCode code);
+
 struct ApiError {
-  int status = 500;
-  std::string code;
+  int status = 500;  // the HTTP status of the native dialect
+  std::string code;  // the native code
+  DirectusCode directus = DirectusCode::kInternalServerError;
   std::string message;
   std::string detail;  // optional: PostgreSQL's DETAIL
   std::string hint;    // optional: PostgreSQL's HINT
@@ -29,7 +53,7 @@ class ApiFailure : public std::runtime_error {
   ApiError error_;
 };
 
-// An error with the server's usual code for `status` (400 bad_request, 404 not_found, ...),
+// An error with the server's usual codes for `status` (400 bad_request, 404 not_found, ...),
 // and a generic message for it when `message` is empty.
 ApiError http_error(int status, std::string message = {});
 
@@ -39,14 +63,11 @@ ApiError http_error(int status, std::string message = {});
 ApiError sqlstate_error(const std::string &sqlstate, std::string message, std::string detail = {},
                         std::string hint = {});
 
-// The JSON body of an error response.
+// The native JSON body of an error.
 std::string error_body(const ApiError &error);
 
-// The same error in the envelope GraphQL (and Directus) responses use,
-//   { "errors": [ { "message": "...", "extensions": { "code": "FORBIDDEN" } } ] },
-// with Directus's code for the status: 400 INVALID_PAYLOAD, 401 INVALID_CREDENTIALS,
-// 403 FORBIDDEN, 404 ROUTE_NOT_FOUND, 413 CONTENT_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE,
-// 503 SERVICE_UNAVAILABLE, 500 INTERNAL_SERVER_ERROR.
-std::string errors_envelope_body(const ApiError &error);
+// The error in Directus's envelope, with `code` (a dialect may refine the error's own code).
+// The hint is left out of server errors (5xx), whose details stay in the log.
+std::string directus_error_body(const ApiError &error, DirectusCode code);
 
 }  // namespace pgi::server

@@ -1,5 +1,5 @@
-// pg_inbox_server: the REST API of pg_inbox. See config.hpp for the options, routes.hpp for
-// what it answers.
+// pg_inbox_server: the REST API of pg_inbox. See config.hpp for the options, routes/table.hpp
+// for what it answers.
 //
 // Shutdown: SIGTERM or SIGINT stops accepting connections; the requests in flight finish and
 // the process exits 0. The signals are blocked in every thread and taken by one thread with
@@ -12,11 +12,12 @@
 #include <pthread.h>
 
 #include "config.hpp"
-#include "http_server.hpp"
+#include "db/pool.hpp"
+#include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
-#include "pool.hpp"
-#include "routes.hpp"
+#include "routes/dispatcher.hpp"
+#include "routes/table.hpp"
 
 using namespace pgi::server;
 
@@ -43,21 +44,20 @@ int main(int argc, char **argv) {
   // A PostgreSQL host that does not answer must not hold a request for the OS's TCP timeout.
   setenv("PGCONNECT_TIMEOUT", "3", 0);
 
-  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size),
-            Routes::prepared_statements(),
+  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), prepared_statements(),
             {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
              "SET client_min_messages = warning"});
   Metrics metrics;
-  Routes routes(config, pool, metrics);
+  Dispatcher dispatcher(config, pool, metrics);
   HttpServer server(
-      config, [&routes](const HttpRequest &request) { return routes.handle(request); },
-      [&routes, &metrics](const std::string &method, const std::string &path, int status,
-                          double seconds) {
-        metrics.record(routes.label(method, path), status, seconds);
+      config, [&dispatcher](const HttpRequest &request) { return dispatcher.handle(request); },
+      [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
+        metrics.record(dispatcher.label(request), status, seconds);
         char duration[32] = "-";
         if (seconds >= 0)
           std::snprintf(duration, sizeof duration, "%.3fms", seconds * 1000);
-        log_line(method + " " + path + " " + std::to_string(status) + " " + duration);
+        log_line(request.method() + " " + request.path() + " " + std::to_string(status) + " " +
+                 duration);
       });
 
   std::thread signals([&server, stop_signals] {

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "pool.hpp"
+#include "db/pool.hpp"
 
 namespace pgi::server {
 

@@ -211,6 +211,29 @@ test('INVALID_CREDENTIALS 401 for a token that is not one', async () => {
   isDirectusError(await api('GET', '/notifications?access_token=nope'), 401, 'INVALID_CREDENTIALS');
 });
 
+test('INVALID_CREDENTIALS 401 for a token that cannot be one (RFC 6750), from the header or access_token', async () => {
+  // The server's one token reader refuses, before the database, any token that is not an RFC 6750
+  // b64token of at most 512 characters, wherever it comes from (this dialect skipped the check
+  // before, and answered a NUL in ?access_token= with 400 INVALID_QUERY).
+  for (const tok of ['a$b', 'pgi_"quoted"', 'x'.repeat(513)]) {
+    const e = isDirectusError(await get('/notifications?limit=1', tok), 401, 'INVALID_CREDENTIALS');
+    assert.equal(e.message, 'invalid or expired token');
+  }
+  for (const value of ['a%00b', 'a%20b', 'pgi_%C3%A9', 'x'.repeat(513)]) {
+    const e = isDirectusError(await api('GET', `/notifications?limit=1&access_token=${value}`), 401, 'INVALID_CREDENTIALS');
+    assert.equal(e.message, 'invalid or expired token');
+  }
+  // A header of another scheme is no token: access_token, if any, is the caller.
+  const basic = await api('GET', `/notifications/5?fields=id&access_token=${admin}`, { headers: { authorization: 'Basic eHl6' } });
+  assert.equal(basic.text, '{"data":{"id":5}}');
+});
+
+test('a trailing slash is ignored, as Directus\'s router ignores it', async () => {
+  assert.equal((await get('/notifications/?fields=id&limit=1&sort=id')).text, '{"data":[{"id":1}]}');
+  assert.equal((await get('/notifications/5/?fields=id')).text, '{"data":{"id":5}}');
+  isDirectusError(await get('/notifications//'), 404, 'ROUTE_NOT_FOUND');
+});
+
 test('FORBIDDEN 403: no token, a missing scope, a field that is not there', async () => {
   isDirectusError(await api('GET', '/notifications?limit=1'), 403, 'FORBIDDEN');
   isDirectusError(await api('POST', '/notifications', { body: { subject: 'x' } }), 403, 'FORBIDDEN');
@@ -267,6 +290,10 @@ test('INVALID_FOREIGN_KEY 400 for a recipient or sender that is not a user (400,
 test('ROUTE_NOT_FOUND 404 for other paths and methods under /notifications', async () => {
   isDirectusError(await get('/notifications/1/read'), 404, 'ROUTE_NOT_FOUND');
   isDirectusError(await api('PUT', '/notifications/1', { tok: admin, body: {} }), 404, 'ROUTE_NOT_FOUND');
+  // Directus has no 405 and no OPTIONS here; the message names the path.
+  const e = isDirectusError(await api('OPTIONS', '/notifications', { tok: admin }), 404, 'ROUTE_NOT_FOUND');
+  assert.equal(e.message, "Route /notifications doesn't exist.");
+  isDirectusError(await api('POST', '/notifications/1', { tok: admin, body: {} }), 404, 'ROUTE_NOT_FOUND');
 });
 
 test('UNSUPPORTED_MEDIA_TYPE 415 for a body that says it is not JSON', async () => {

@@ -91,9 +91,22 @@ test('a request error (no data) is 400; field errors keep 200 with partial data'
 
 test('transport errors in GraphQL\'s shape: 401, 415, 400 body, 413', async () => {
   transportError(await post({ query: '{ __typename }' }, { authorization: 'Bearer pgi_nope' }), 401, 'INVALID_CREDENTIALS');
+  // A token that cannot be one (RFC 6750), from the header or ?access_token=, is refused alike.
+  transportError(await post({ query: '{ __typename }' }, { authorization: 'Bearer a$b' }), 401, 'INVALID_CREDENTIALS');
+  const badParam = await api('GET', `/graphql/system?${new URLSearchParams({ query: '{ __typename }', access_token: 'a\u0000b' })}`);
+  transportError(badParam, 401, 'INVALID_CREDENTIALS');
   transportError(await post(JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
   transportError(await post('{"query": '), 400, 'INVALID_PAYLOAD');
   const big = await post({ query: `{ __typename } # ${'x'.repeat(1100000)}` });
   assert.equal(big.status, 413);
   assert.match(big.headers.get('content-type'), /^application\/json/);
+});
+
+test('a method /graphql/system does not take: 405 with Allow, in GraphQL\'s shape; OPTIONS lists them', async () => {
+  const put = await api('PUT', '/graphql/system', { tok, body: { query: '{ __typename }' } });
+  transportError(put, 405, 'METHOD_NOT_ALLOWED');
+  assert.equal(put.headers.get('allow'), 'POST, GET, HEAD');
+  const options = await api('OPTIONS', '/graphql/system');
+  assert.equal(options.status, 204);
+  assert.equal(options.headers.get('allow'), 'POST, GET, HEAD, OPTIONS');
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { api, BASE, isError, rawRequest, token, unique } from './helpers.mjs';
+import { api, BASE, isError, rawRequest, sql, token, unique } from './helpers.mjs';
 
 // Every route the server answers, as the router's table spells it.
 const ROUTES = [
@@ -59,6 +59,21 @@ test('OPTIONS lists the methods of a path', async () => {
   isError(assert, await api('OPTIONS', '/nope'), 404, 'not_found');
 });
 
+test('SEARCH is a method of its own: only the routes that have it answer it', async () => {
+  const tok = token(unique('search'), ['notifications:send', 'notifications:read']);
+  const body = JSON.stringify({ userId: unique('nobody'), title: 'sent with SEARCH' });
+  const res = await rawRequest(
+    `SEARCH /api/notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  isError(assert, res, 405, 'method_not_allowed');
+  assert.equal(res.headers.allow, 'GET, POST, HEAD');
+  assert.equal(JSON.parse(res.text).error.message, 'SEARCH is not allowed on /api/notifications; allowed: GET, POST, HEAD');
+  assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE title = 'sent with SEARCH'`), '0');
+  const nowhere = await rawRequest('SEARCH /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  assert.equal(JSON.parse(nowhere.text).error.message, 'no route SEARCH /nope');
+});
+
 test('a method the HTTP library does not know is still answered in JSON', async () => {
   const res = await rawRequest('BREW /api/notifications HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.ok(res.status >= 400 && res.status < 500, String(res.status));
@@ -103,6 +118,11 @@ test('GET /metrics: Prometheus text with requests by route and status, latency, 
   await api('GET', '/api/notifications/unread-count', { tok });
   await api('GET', '/api/notifications/ntf_0000000000000', { tok });
   await api('GET', '/notifications/1', { tok });
+  await rawRequest(
+    `SEARCH /notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nContent-Type: application/json\r\n` +
+      'Content-Length: 13\r\nConnection: close\r\n\r\n{"query": {}}',
+  );
+  await api('GET', '/notifications/1/read', { tok });
   const res = await fetch(`${BASE}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
@@ -115,6 +135,13 @@ test('GET /metrics: Prometheus text with requests by route and status, latency, 
   assert.ok(value('pg_inbox_http_requests_total{route="GET /api/notifications/{id}",status="404"}') >= 1);
   // The Directus routes are labelled by their shape too (403: Directus's answer for an unseen key).
   assert.ok(value('pg_inbox_http_requests_total{route="GET /notifications/{id}",status="403"}') >= 1);
+  // Every label is a row of the route table, SEARCH included; a path no row has is "unmatched".
+  assert.ok(value('pg_inbox_http_requests_total{route="SEARCH /notifications",status="200"}') >= 1);
+  assert.ok(value('pg_inbox_http_requests_total{route="unmatched",status="404"}') >= 1);
+  const labels = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]));
+  for (const label of labels) {
+    assert.ok(label === 'unmatched' || /^(GET|POST|PUT|PATCH|DELETE|SEARCH) \/[a-z/{}.-]*$/.test(label), label);
+  }
   assert.ok(value('pg_inbox_http_request_duration_seconds_count{route="GET /api/notifications/unread-count"}') >= 1);
   assert.ok(value('pg_inbox_http_request_duration_seconds_bucket{route="GET /api/notifications/unread-count",le="+Inf"}') >= 1);
   assert.ok(value('pg_inbox_pool_size') >= 1);

@@ -1,4 +1,4 @@
-#include "db_call.hpp"
+#include "db/call.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -61,15 +61,8 @@ ServerMessage parse_server_message(const std::string &text) {
   return out;
 }
 
-std::string call_database(Pool &pool, std::chrono::milliseconds wait, const DbCall &call) {
-  std::vector<std::string> row = call_database_row(pool, wait, call);
-  if (row.size() != 1)
-    throw ApiFailure(http_error(500, "internal error"));
-  return std::move(row[0]);
-}
-
-std::vector<std::string> call_database_row(Pool &pool, std::chrono::milliseconds wait,
-                                           const DbCall &call) {
+std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wait,
+                                       const DbCall &call) {
   std::vector<const char *> values;
   values.reserve(call.params.size());
   for (const auto &p : call.params)

@@ -4,9 +4,13 @@
 // handler's business). What the library answers by itself (a body over the limit 413, an
 // over-long request line 414, a request it cannot parse 400) gets the same JSON error body;
 // an exception escaping the handler becomes a JSON 500. After each response the observer
-// hears the method, path, status and duration (for the log line and the metrics).
-// SEARCH, a method cpp-httplib 0.11 cannot parse, reaches the handler as POST with a marker
-// header (directus_search_method.hpp).
+// hears the request, the status and the duration (for the log line and the metrics).
+// SEARCH, a method cpp-httplib 0.11 cannot parse, is read by http/search_method.hpp; the
+// request's method() says SEARCH all the same.
+//
+// Nothing here knows a route: the handler gets an HttpRequest and gives back an HttpResponse,
+// which is all another HTTP library would have to provide. (What the library refuses before
+// the handler runs is written in the native error shape.)
 #pragma once
 
 #include <cstddef>
@@ -30,10 +34,10 @@ namespace pgi::server {
 
 class HttpRequest {
  public:
-  explicit HttpRequest(const httplib::Request &request) : request_(request) {}
+  explicit HttpRequest(const httplib::Request &request);
 
-  const std::string &method() const;
-  const std::string &path() const;  // percent-decoded
+  const std::string &method() const { return *method_; }  // "GET", "SEARCH", ...
+  const std::string &path() const;                        // percent-decoded
   const std::string &body() const;
   const std::multimap<std::string, std::string> &query() const;  // percent-decoded
   std::size_t query_bytes() const;                               // of the raw query string
@@ -42,6 +46,7 @@ class HttpRequest {
 
  private:
   const httplib::Request &request_;
+  const std::string *method_;
 };
 
 struct HttpResponse {
@@ -54,8 +59,7 @@ struct HttpResponse {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest &)>;
-  using Observer = std::function<void(const std::string &method, const std::string &path,
-                                      int status, double seconds)>;
+  using Observer = std::function<void(const HttpRequest &request, int status, double seconds)>;
 
   HttpServer(const Config &config, Handler handler, Observer observer);
   ~HttpServer();

@@ -1,12 +1,12 @@
-#include "http_server.hpp"
+#include "http/http_server.hpp"
 
 #include <chrono>
 #include <exception>
 
 #include <httplib.h>
 
-#include "directus_search_method.hpp"
 #include "errors.hpp"
+#include "http/search_method.hpp"
 #include "log.hpp"
 
 namespace pgi::server {
@@ -38,9 +38,13 @@ void write(httplib::Response &res, HttpResponse &&out) {
 
 }  // namespace
 
-const std::string &HttpRequest::method() const {
-  return request_.method;
+HttpRequest::HttpRequest(const httplib::Request &request)
+    : request_(request), method_(&request.method) {
+  static const std::string search = "SEARCH";
+  if (is_search(request))
+    method_ = &search;
 }
+
 const std::string &HttpRequest::path() const {
   return request_.path;
 }
@@ -146,7 +150,7 @@ HttpServer::HttpServer(const Config &config, Handler handler, Observer observer)
                              ? -1
                              : std::chrono::duration<double>(Clock::now() - start).count();
         start = Clock::time_point{};
-        observer(req.method, req.path, res.status, seconds);
+        observer(HttpRequest(req), res.status, seconds);
       });
 }
 

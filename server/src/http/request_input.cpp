@@ -1,4 +1,4 @@
-#include "request_input.hpp"
+#include "http/request_input.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -20,6 +20,19 @@ std::string lower(std::string_view s) {
 
 ApiError unauthorized(std::string message) {
   return http_error(401, std::move(message));
+}
+
+// RFC 6750's b64token: the only characters a bearer token can have, so anything else cannot be
+// one of ours and need not reach the database.
+std::string checked_token(std::string_view token) {
+  bool well_formed = !token.empty() && token.size() <= 512 &&
+                     std::all_of(token.begin(), token.end(), [](unsigned char c) {
+                       return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+                              c == '+' || c == '/' || c == '=';
+                     });
+  if (!well_formed)
+    throw ApiFailure(unauthorized("invalid or expired token"));
+  return std::string(token);
 }
 
 }  // namespace
@@ -65,20 +78,27 @@ void check_no_nul(std::string_view what, std::string_view value) {
   }
 }
 
-std::string query_json(const std::multimap<std::string, std::string> &query) {
+std::string query_json(const std::multimap<std::string, std::string> &query, QueryRepeats repeats,
+                       std::string_view skip) {
   nlohmann::json object = nlohmann::json::object();
   for (const auto &[name, value] : query) {
+    if (!skip.empty() && name == skip)
+      continue;
     if (!is_valid_utf8(name) || !is_valid_utf8(value)) {
       throw ApiFailure(http_error(400, "query string: not valid UTF-8"));
     }
     check_no_nul("query string", name);
     check_no_nul(name, value);
-    // Rails-style lists (Mastodon's types[]=a&types[]=b) become one array under the bare name.
-    bool list = name.size() > 2 && name.compare(name.size() - 2, 2, "[]") == 0;
+    bool list = repeats == QueryRepeats::kListsOnly && name.size() > 2 &&
+                name.compare(name.size() - 2, 2, "[]") == 0;
     std::string key = list ? name.substr(0, name.size() - 2) : name;
     auto found = object.find(key);
     if (found == object.end()) {
       object[key] = list ? nlohmann::json::array({value}) : nlohmann::json(value);
+    } else if (repeats == QueryRepeats::kAny) {
+      if (!found->is_array())
+        *found = nlohmann::json::array({*found});
+      found->push_back(value);
     } else if (list && found->is_array()) {
       found->push_back(value);
     } else {
@@ -88,27 +108,25 @@ std::string query_json(const std::multimap<std::string, std::string> &query) {
   return object.dump();
 }
 
-std::string bearer_token(const std::optional<std::string> &authorization) {
-  if (!authorization)
-    throw ApiFailure(unauthorized("missing bearer token"));
-  std::string_view header = *authorization;
-  if (header.size() < 7 || lower(header.substr(0, 7)) != "bearer ") {
-    throw ApiFailure(unauthorized("expected an Authorization: Bearer <token> header"));
+std::optional<std::string> caller_token(const HttpRequest &request, TokenSource source) {
+  std::optional<std::string> header = request.header("Authorization");
+  if (header && header->size() >= 7 && lower(std::string_view(*header).substr(0, 7)) == "bearer ") {
+    std::string_view token = std::string_view(*header).substr(7);
+    while (!token.empty() && token.front() == ' ')
+      token.remove_prefix(1);
+    while (!token.empty() && token.back() == ' ')
+      token.remove_suffix(1);
+    return checked_token(token);
   }
-  std::string_view token = header.substr(7);
-  while (!token.empty() && token.front() == ' ')
-    token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ')
-    token.remove_suffix(1);
-  // RFC 6750 b64token characters only: anything else cannot be one of our tokens.
-  bool well_formed = !token.empty() && token.size() <= 512 &&
-                     std::all_of(token.begin(), token.end(), [](unsigned char c) {
-                       return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-                              c == '+' || c == '/' || c == '=';
-                     });
-  if (!well_formed)
-    throw ApiFailure(unauthorized("invalid or expired token"));
-  return std::string(token);
+  if (source == TokenSource::kBearerHeader) {
+    throw ApiFailure(unauthorized(header ? "expected an Authorization: Bearer <token> header"
+                                         : "missing bearer token"));
+  }
+  const std::multimap<std::string, std::string> &query = request.query();
+  auto it = query.find("access_token");
+  if (it == query.end())
+    return std::nullopt;
+  return checked_token(it->second);
 }
 
 bool is_json_media_type(std::string_view content_type) {

@@ -1,4 +1,4 @@
-#include "pool.hpp"
+#include "db/pool.hpp"
 
 #include <utility>
 

@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "routes/router.hpp"
 
 #include <stdexcept>
 
@@ -23,8 +23,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
-Router::Router(std::vector<std::string> routes) {
-  for (std::string &text : routes) {
+Router::Router(const std::vector<std::string> &routes) {
+  for (const std::string &text : routes) {
     auto space = text.find(' ');
     if (space == std::string::npos)
       throw std::invalid_argument("route without a method: " + text);
@@ -33,7 +33,6 @@ Router::Router(std::vector<std::string> routes) {
     for (std::string_view s : split_path(std::string_view(text).substr(space + 1))) {
       r.segments.emplace_back(s.size() > 1 && s.front() == '{' && s.back() == '}' ? "{}" : s);
     }
-    r.text = std::move(text);
     routes_.push_back(std::move(r));
   }
 }
@@ -83,6 +82,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     return m;
   }
   m.outcome = Outcome::kMethodNotAllowed;
+  m.route = best.front();
   for (std::size_t i : best) {
     if (m.allow.find(routes_[i].method) != std::string::npos)
       continue;

@@ -1,4 +1,4 @@
-#include "directus_search_method.hpp"
+#include "http/search_method.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,11 +11,13 @@
 
 #include <httplib.h>
 
-#include "directus_routes.hpp"
-
 namespace pgi::server {
 
 namespace {
+
+// Set on a request that came as SEARCH. A client's header of this name means nothing: it is
+// removed before the request is handled.
+constexpr const char *kOriginalMethodHeader = "X-Pg-Inbox-Original-Method";
 
 constexpr char kSearch[] = "SEARCH ";
 constexpr size_t kSearchLength = sizeof kSearch - 1;
@@ -179,6 +181,10 @@ class SearchCapableServer : public httplib::Server {
 
 std::unique_ptr<httplib::Server> make_search_capable_server() {
   return std::make_unique<SearchCapableServer>();
+}
+
+bool is_search(const httplib::Request &request) {
+  return request.method == "POST" && request.has_header(kOriginalMethodHeader);
 }
 
 }  // namespace pgi::server

@@ -17,21 +17,19 @@ class Router {
 
   struct Match {
     Outcome outcome = Outcome::kNotFound;
-    std::size_t route = 0;            // index in the table, when found
+    // Index in the table: the route found, or (method not allowed) one of the path's routes.
+    std::size_t route = 0;
     std::vector<std::string> params;  // the {parameter} segments, in order
     std::string allow;                // "GET, PUT" when the method is not allowed
   };
 
   // Each entry is "METHOD /path/{param}/...". HEAD is answered by GET routes.
-  explicit Router(std::vector<std::string> routes);
+  explicit Router(const std::vector<std::string> &routes);
 
   Match match(std::string_view method, std::string_view path) const;
 
-  const std::string &route(std::size_t i) const { return routes_[i].text; }
-
  private:
   struct Route {
-    std::string text;
     std::string method;
     std::vector<std::string> segments;  // "{}" for a parameter
   };

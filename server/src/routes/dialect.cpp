@@ -1,0 +1,163 @@
+#include "routes/dialect.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace pgi::server {
+
+namespace {
+
+std::optional<std::string> content_type(const HttpRequest &request) {
+  return request.header("Content-Type");
+}
+
+// --- native ------------------------------------------------------------------------------------
+
+std::string native_body(const HttpRequest &request) {
+  const std::string &body = request.body();
+  if (body.empty())
+    throw ApiFailure(http_error(400, "body: expected a JSON request body"));
+  std::optional<std::string> type = content_type(request);
+  if (!type || !is_json_media_type(*type))
+    throw ApiFailure(http_error(415, "body: expected Content-Type: application/json"));
+  check_no_nul("body", body);
+  return body;
+}
+
+ApiError native_no_route(const HttpRequest &request) {
+  return http_error(404, "no route " + request.method() + " " + request.path());
+}
+
+HttpResponse native_error(const ApiError &error) {
+  HttpResponse out;
+  out.status = error.status;
+  out.body = error_body(error);
+  if (error.status == 401)
+    out.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"pg_inbox\"");
+  if (error.status == 503)
+    out.headers.emplace_back("Retry-After", "1");
+  return out;
+}
+
+// --- directus ----------------------------------------------------------------------------------
+
+constexpr const char *kDirectusJson = "application/json; charset=utf-8";
+
+// Directus takes a body without a Content-Type as JSON, and checks that it is JSON.
+std::string directus_body(const HttpRequest &request) {
+  std::optional<std::string> type = content_type(request);
+  if (type && !is_json_media_type(*type))
+    throw ApiFailure(http_error(415, "payload: expected Content-Type: application/json"));
+  const std::string &text = request.body();
+  if (text.empty())
+    throw ApiFailure(http_error(400, "payload: expected a JSON request body"));
+  check_no_nul("payload", text);
+  try {
+    nlohmann::json parsed = nlohmann::json::parse(text);  // checked here, parsed again by SQL
+    (void)parsed;
+  } catch (const nlohmann::json::parse_error &e) {
+    throw ApiFailure(http_error(400, std::string("payload: invalid JSON: ") + e.what()));
+  }
+  return text;
+}
+
+ApiError directus_no_route(const HttpRequest &request) {
+  return http_error(404, "Route " + request.path() + " doesn't exist.");
+}
+
+HttpResponse directus_family_error(const ApiError &error, DirectusCode code, const char *type) {
+  HttpResponse out;
+  out.status = directus_status(code);
+  out.content_type = type;
+  out.body = directus_error_body(error, code);
+  return out;
+}
+
+HttpResponse directus_error(const ApiError &error) {
+  return directus_family_error(error, error.directus, kDirectusJson);
+}
+
+// --- graphql -----------------------------------------------------------------------------------
+
+constexpr const char *kGraphqlJson = "application/json";
+
+std::string graphql_body(const HttpRequest &request) {
+  std::optional<std::string> type = content_type(request);
+  if (!type || !is_json_media_type(*type))
+    throw ApiFailure(http_error(415, "expected Content-Type: application/json"));
+  const std::string &body = request.body();
+  if (body.empty())
+    throw ApiFailure(http_error(400, "expected a JSON body {\"query\": ...}"));
+  check_no_nul("body", body);
+  return body;
+}
+
+HttpResponse graphql_error(const ApiError &error) {
+  // Everything a GraphQL request brings (its body, or a GET's query string) is the payload.
+  DirectusCode code = error.directus == DirectusCode::kInvalidQuery ? DirectusCode::kInvalidPayload
+                                                                    : error.directus;
+  return directus_family_error(error, code, kGraphqlJson);
+}
+
+}  // namespace
+
+const Dialect kNative = {
+    "native",
+    TokenSource::kBearerHeader,
+    QueryRepeats::kListsOnly,
+    "application/json",
+    nullptr,  // takes every path no other dialect claims
+    true,     // 405 with Allow
+    native_body,
+    native_no_route,
+    native_error,
+};
+
+const Dialect kDirectus = {
+    "directus",
+    TokenSource::kBearerHeaderOrAccessToken,
+    QueryRepeats::kAny,
+    kDirectusJson,
+    "/notifications",
+    false,  // Directus has no 405: ROUTE_NOT_FOUND
+    directus_body,
+    directus_no_route,
+    directus_error,
+};
+
+const Dialect kGraphql = {
+    "graphql",
+    TokenSource::kBearerHeaderOrAccessToken,
+    QueryRepeats::kListsOnly,
+    kGraphqlJson,
+    nullptr,  // /graphql/system only: other paths below /graphql are the native dialect's
+    true,     // 405 with Allow, as GraphQL over HTTP says
+    graphql_body,
+    native_no_route,
+    graphql_error,
+};
+
+std::optional<std::string> Dialect::token(const HttpRequest &request) const {
+  return caller_token(request, token_source);
+}
+
+std::string Dialect::query(const HttpRequest &request) const {
+  bool token_in_query = token_source == TokenSource::kBearerHeaderOrAccessToken;
+  return query_json(request.query(), query_repeats, token_in_query ? "access_token" : "");
+}
+
+bool Dialect::owns(std::string_view path) const {
+  if (scope == nullptr)
+    return false;
+  std::string_view s = scope;
+  return path.compare(0, s.size(), s) == 0 && (path.size() == s.size() || path[s.size()] == '/');
+}
+
+const Dialect &dialect_of_path(std::string_view path) {
+  for (const Dialect *d : {&kDirectus, &kGraphql}) {
+    if (d->owns(path))
+      return *d;
+  }
+  return kNative;
+}
+
+}  // namespace pgi::server

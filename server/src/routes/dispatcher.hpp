@@ -1,0 +1,44 @@
+// Answers every request from the one route table (routes/table.hpp): finds the row, binds its
+// arguments as its dialect reads them, runs its statement, and writes its reply, or the error
+// in its dialect's shape. A path no row has is answered by the dialect whose scope it is in
+// (the native one otherwise); a method a path has no row for is 405 with Allow where the dialect
+// answers 405, and OPTIONS lists the methods there.
+#pragma once
+
+#include <string>
+
+#include "config.hpp"
+#include "db/pool.hpp"
+#include "http/http_server.hpp"
+#include "metrics.hpp"
+#include "routes/router.hpp"
+#include "routes/table.hpp"
+
+namespace pgi::server {
+
+class Dispatcher {
+ public:
+  Dispatcher(const Config &config, Pool &pool, const Metrics &metrics);
+
+  // Answers any request; never throws.
+  HttpResponse handle(const HttpRequest &request) const;
+
+  // The metrics' label for a request: its row's pattern ("GET /api/notifications/{id}"), or
+  // "unmatched".
+  const char *label(const HttpRequest &request) const;
+
+ private:
+  struct Lookup {
+    Router::Match match;
+    const Dialect *dialect;
+  };
+  Lookup lookup(const HttpRequest &request) const;
+  HttpResponse answer(const Lookup &found, const HttpRequest &request) const;
+  HttpResponse serve(const Route &route, const Router::Match &match,
+                     const HttpRequest &request) const;
+
+  Services services_;
+  Router router_;
+};
+
+}  // namespace pgi::server

@@ -1,0 +1,270 @@
+#include "routes/table.hpp"
+
+#include "errors.hpp"
+#include "routes/openapi.hpp"
+
+namespace pgi::server {
+
+namespace {
+
+// --- replies: how a row's answer becomes the response ------------------------------------------
+
+HttpResponse respond(const Route &route, int status, std::string body) {
+  HttpResponse out;
+  out.status = status;
+  out.content_type = route.dialect->content_type;
+  out.body = std::move(body);
+  return out;
+}
+
+// The statement's JSON, as PostgreSQL wrote it, with the row's status.
+HttpResponse reply_json(const Route &route, std::vector<std::string> &&row, const Services &) {
+  return respond(route, route.status, std::move(row.at(0)));
+}
+
+HttpResponse reply_no_content(const Route &route, std::vector<std::string> &&, const Services &) {
+  return respond(route, 204, {});
+}
+
+// (response, status): GraphQL over HTTP's status is decided in SQL, so the response is never
+// parsed here. A mutation sent with GET is 405, and POST is the method that takes it.
+HttpResponse reply_graphql(const Route &route, std::vector<std::string> &&row, const Services &) {
+  HttpResponse out = respond(route, std::stoi(row.at(1)), std::move(row.at(0)));
+  if (out.status == 405)
+    out.headers.emplace_back("Allow", "POST");
+  return out;
+}
+
+HttpResponse reply_health(const Route &route, std::vector<std::string> &&, const Services &) {
+  return respond(route, 200, R"({"status":"ok"})");
+}
+
+// Ready when the database answers and has the extension.
+HttpResponse reply_ready(const Route &route, std::vector<std::string> &&row, const Services &) {
+  if (row.at(0) != "1") {
+    ApiError error = http_error(503, "the pg_inbox extension is not installed in this database");
+    error.code = "database_not_ready";
+    throw ApiFailure(error);
+  }
+  return respond(route, 200, R"({"status":"ready"})");
+}
+
+HttpResponse reply_metrics(const Route &route, std::vector<std::string> &&,
+                           const Services &services) {
+  HttpResponse out = respond(route, 200, services.metrics.render(services.pool.stats()));
+  out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return out;
+}
+
+HttpResponse reply_openapi(const Route &route, std::vector<std::string> &&, const Services &) {
+  return respond(route, 200, openapi_document());
+}
+
+// --- statements that are more than a call of one function --------------------------------------
+
+// GraphQL answers (response, HTTP status): 200 when the response carries "data", 405 for a
+// mutation over GET, else 400 (a request error). `answer` is the subquery giving the response
+// as r. When the extension returns the status with the response, each GraphQL row calls that
+// function instead.
+std::string with_graphql_status(const char *answer) {
+  return std::string(
+             "SELECT answer.r, CASE WHEN pg_catalog.jsonb_typeof(answer.r::jsonb) = 'object' "
+             "AND (answer.r::jsonb) ? 'data' THEN 200 "
+             "WHEN (answer.r::jsonb) #>> '{errors,0,extensions,code}' = 'METHOD_NOT_ALLOWED' "
+             "THEN 405 ELSE 400 END FROM ") +
+         answer + " AS answer";
+}
+
+// "SELECT inbox.<name>($1, ..., $n)"
+std::string call_sql(const char *function, std::size_t args) {
+  std::string sql = std::string("SELECT inbox.") + function + "(";
+  for (std::size_t i = 0; i < args; ++i)
+    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+  return sql + ")";
+}
+
+}  // namespace
+
+const std::vector<Route> &route_table() {
+  using A = Arg;
+  constexpr Retry kSafe = Retry::kSafe;
+  constexpr Retry kUnsafe = Retry::kUnsafe;
+  const Dialect *const native = &kNative;
+  const Dialect *const directus = &kDirectus;
+  const Dialect *const graphql = &kGraphql;
+  static const auto *const table = new std::vector<Route>{
+      // The native API: each route one call of an inbox.rest_* function (50_rest.sql).
+      {"GET /api/notifications", native, {"rest_list"}, {A::kToken, A::kQuery}, kSafe, reply_json},
+      {"POST /api/notifications",
+       native,
+       {"rest_create"},
+       {A::kToken, A::kBody, A::kIdempotencyKey, A::kQuery},
+       kUnsafe,
+       reply_json,
+       201},
+      {"GET /api/notifications/unread-count",
+       native,
+       {"rest_unread_count"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"PUT /api/notifications/read-all",
+       native,
+       {"rest_read_all"},
+       {A::kToken, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"GET /api/notifications/groups",
+       native,
+       {"rest_groups"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"GET /api/notification-types",
+       native,
+       {"rest_types"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"GET /api/notifications/{id}",
+       native,
+       {"rest_get"},
+       {A::kToken, A::kId, A::kQuery},
+       kSafe,
+       reply_json},
+      {"PATCH /api/notifications/{id}",
+       native,
+       {"rest_patch"},
+       {A::kToken, A::kId, A::kBody, A::kQuery},
+       kSafe,
+       reply_json},
+      {"DELETE /api/notifications/{id}",
+       native,
+       {"rest_soft_delete"},
+       {A::kToken, A::kId, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"PUT /api/notifications/{id}/read",
+       native,
+       {"rest_mark_read"},
+       {A::kToken, A::kId, A::kQuery},
+       kSafe,
+       reply_json},
+      {"PUT /api/notifications/{id}/unread",
+       native,
+       {"rest_mark_unread"},
+       {A::kToken, A::kId, A::kQuery},
+       kSafe,
+       reply_json},
+      {"POST /api/notifications/{id}/restore",
+       native,
+       {"rest_restore"},
+       {A::kToken, A::kId, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"DELETE /api/notifications/{id}/purge",
+       native,
+       {"rest_purge"},
+       {A::kToken, A::kId, A::kQuery},
+       kUnsafe,
+       reply_json},
+
+      // Operations.
+      {"GET /healthz", native, {}, {}, kSafe, reply_health},
+      {"GET /readyz",
+       native,
+       {"ready",
+        "SELECT pg_catalog.count(*) FROM pg_catalog.pg_extension "
+        "WHERE extname OPERATOR(pg_catalog.=) 'pg_inbox'"},
+       {},
+       kSafe,
+       reply_ready},
+      {"GET /metrics", native, {}, {}, kSafe, reply_metrics},
+      {"GET /openapi.json", native, {}, {}, kSafe, reply_openapi},
+
+      // Directus's /graphql/system: one call of inbox.graphql(). A POST may be a mutation; a
+      // GET cannot be one (inbox.graphql refuses mutations for method GET: 405).
+      {"POST /graphql/system",
+       graphql,
+       {"graphql_post",
+        with_graphql_status("(SELECT inbox.graphql(b->>'query', NULLIF(b->'variables', "
+                            "'null'::jsonb), b->>'operationName', $1) AS r "
+                            "FROM (SELECT $2::jsonb AS b) AS request)")},
+       {A::kToken, A::kBody},
+       kUnsafe,
+       reply_graphql},
+      {"GET /graphql/system",
+       graphql,
+       {"graphql_get",
+        with_graphql_status("(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, "
+                            "q->>'operationName', $1, 'GET') AS r "
+                            "FROM (SELECT $2::jsonb AS q) AS request)")},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_graphql},
+
+      // Directus's notifications API: each route one call of an inbox.directus_* function
+      // (60_directus.sql). Reads may be retried.
+      {"GET /notifications",
+       directus,
+       {"directus_read"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"SEARCH /notifications",
+       directus,
+       {"directus_search"},
+       {A::kToken, A::kBody, A::kQuery},
+       kSafe,
+       reply_json},
+      {"POST /notifications",
+       directus,
+       {"directus_create"},
+       {A::kToken, A::kBody, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"PATCH /notifications",
+       directus,
+       {"directus_update_many"},
+       {A::kToken, A::kBody, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"DELETE /notifications",
+       directus,
+       {"directus_delete_many"},
+       {A::kToken, A::kBody},
+       kUnsafe,
+       reply_no_content},
+      {"GET /notifications/{id}",
+       directus,
+       {"directus_read_one"},
+       {A::kToken, A::kId, A::kQuery},
+       kSafe,
+       reply_json},
+      {"PATCH /notifications/{id}",
+       directus,
+       {"directus_update_one"},
+       {A::kToken, A::kId, A::kBody, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"DELETE /notifications/{id}",
+       directus,
+       {"directus_delete_one"},
+       {A::kToken, A::kId},
+       kUnsafe,
+       reply_no_content},
+  };
+  return *table;
+}
+
+std::vector<PreparedStatement> prepared_statements() {
+  std::vector<PreparedStatement> out;
+  for (const Route &r : route_table()) {
+    const Statement &s = r.statement;
+    if (s.name != nullptr)
+      out.push_back({s.name, s.sql.empty() ? call_sql(s.name, r.args.size()) : s.sql});
+  }
+  return out;
+}
+
+}  // namespace pgi::server
