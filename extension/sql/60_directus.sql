@@ -5,8 +5,8 @@
 -- created_at, status "archived" when archived_at is set (else "inbox"), recipient user_id,
 -- sender actor_id, subject title, message body, collection and item themselves.
 --
--- Each public function is one whole HTTP request (the server's route table (server/src/routes/table.cpp) calls one per
--- route): it authenticates the bearer token (inbox.authenticate), checks what the caller may
+-- Each public function is one whole HTTP request (a row of the server's route table,
+-- server/src/routes/table.cpp, calls one): it authenticates the bearer token (inbox.authenticate), checks what the caller may
 -- do, acts through the SQL API of 20_api.sql and returns the response body as Directus writes
 -- it. Queries (filter, sort, fields, aggregate, ...) are translated in C++ into the query engine
 -- (directus/query.hpp); reads run there too (inbox._directus_read).
