@@ -61,7 +61,6 @@ constexpr StatusText kStatuses[] = {
     {416, "range_not_satisfiable", "range not satisfiable", D::kRangeNotSatisfiable},
     {431, "too_many_headers", "too many request headers", D::kInvalidQuery},
     {503, "service_unavailable", "service unavailable", D::kServiceUnavailable},
-    {505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are served", D::kInvalidQuery},
 };
 
 // What a PostgreSQL error answers, in every dialect.

@@ -144,8 +144,10 @@ void Connection::on_head(beast::error_code ec) {
   if (settle())
     ec = beast::error::timeout;
   if (ec) {
-    std::string_view buffered(static_cast<const char *>(buffer_.data().data()), buffer_.size());
-    std::optional<ApiError> error = head_failure(ec, buffered, shared_.config);
+    bool line_read = !parser_->get().target().empty();  // the parser sets it with the line
+    if (line_read)  // the path names the dialect of the answer, and the log shows it
+      request_ = request_of(parser_->get().base());
+    std::optional<ApiError> error = head_failure(ec, line_read, shared_.config);
     if (!error || shared_.stopping)
       return close_now();
     return refuse(*error);

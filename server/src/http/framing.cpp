@@ -55,8 +55,7 @@ std::string_view last_coding(std::string_view value) {
 
 }  // namespace
 
-std::optional<ApiError> head_failure(beast::error_code ec, std::string_view buffered,
-                                     const Config &config) {
+std::optional<ApiError> head_failure(beast::error_code ec, bool line_read, const Config &config) {
   if (ec == beast::error::timeout) {
     return http_error(408, "the request head did not arrive within " +
                                std::to_string(config.head_timeout_ms) + " ms");
@@ -66,8 +65,7 @@ std::optional<ApiError> head_failure(beast::error_code ec, std::string_view buff
     return std::nullopt;
   }
   if (ec == http::error::header_limit) {
-    std::size_t line_end = buffered.find("\r\n");
-    if (line_end == std::string_view::npos || line_end > config.max_request_line_bytes) {
+    if (!line_read) {
       return http_error(414, "the request line is longer than " +
                                  std::to_string(config.max_request_line_bytes) + " bytes");
     }
@@ -86,11 +84,7 @@ std::optional<ApiError> head_failure(beast::error_code ec, std::string_view buff
 }
 
 std::optional<ApiError> check_head(const http::request_header<> &head, const Config &config) {
-  unsigned version = head.version();
-  if (version != 10 && version != 11) {
-    ApiError error = http_error(505, "only HTTP/1.0 and HTTP/1.1 are served");
-    return error;
-  }
+  unsigned version = head.version();  // 10 or 11: the parser refuses any other (400)
   std::string_view target(head.target().data(), head.target().size());
   if (target.size() > config.max_request_line_bytes) {
     return http_error(414, "the request line is longer than " +

@@ -15,11 +15,11 @@
 
 namespace pgi::server {
 
-// The answer to a request whose head could not be parsed: `ec` is the parser's error, `buffered`
-// what had arrived of the head (to tell an over-long request line, 414, from over-large
-// headers, 431). nullopt when there is nothing to answer (the client left before sending a
-// byte, or the server is stopping).
-std::optional<ApiError> head_failure(boost::beast::error_code ec, std::string_view buffered,
+// The answer to a request whose head could not be parsed: `ec` is the parser's error;
+// `line_read` whether its request line was complete (to tell an over-long request line, 414,
+// from over-large headers, 431). nullopt when there is nothing to answer (the client left before
+// sending a byte, or the server is stopping).
+std::optional<ApiError> head_failure(boost::beast::error_code ec, bool line_read,
                                      const Config &config);
 
 // The refusal of a parsed head, if any: the version, the request line and query string, the

@@ -16,8 +16,8 @@
 // does not arrive within its deadline, 411 for a Transfer-Encoding (bodies need a
 // Content-Length), 413 as soon as Content-Length exceeds the body limit (nothing of the body is
 // read), 414 for a request line or query string over its limit, 431 for too many or too large
-// headers, 505 for an HTTP version other than 1.0 and 1.1. Header values are taken verbatim:
-// nothing is percent-decoded but the path and the query string.
+// headers. Only HTTP/1.0 and 1.1 are served (any other version is a 400). Header values are taken
+// verbatim: nothing is percent-decoded but the path and the query string.
 //
 // Beyond --max-connections the loop still accepts a small reserve of connections, each for one
 // request with a short deadline: the operations routes (HttpService::operational) answer, any
