@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -31,13 +32,6 @@ constexpr int kOverflowHeadMs = 2000;
 // bytes are read and dropped before the socket is closed.
 constexpr int kLingerMs = 2000;
 constexpr std::size_t kLingerBytes = 64 << 20;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // The head as the service sees it: method, target and headers, verbatim.
 HttpRequest request_of(const http::request_header<> &head) {
@@ -174,7 +168,7 @@ void Connection::read_body() {
                      [self](beast::error_code ec, std::size_t) { self->on_body(ec); });
   };
   std::optional<std::string> expect = request_.header("Expect");
-  if (!expect || !iequals(*expect, "100-continue"))
+  if (!expect || !beast::iequals(*expect, "100-continue"))
     return read();
   // The client waits for a word before it sends the body.
   auto proceed = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);

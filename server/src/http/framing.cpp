@@ -5,6 +5,7 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace pgi::server {
@@ -22,13 +23,6 @@ ApiError bad_request(std::string message) {
 // two readers (a proxy in front may take the other one).
 constexpr std::string_view kSingletons[] = {"Host", "Content-Length", "Content-Type",
                                             "Authorization", "Idempotency-Key"};
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // RFC 9110 §5.5: a field value is visible characters, spaces and tabs (and obs-text); CR, LF,
 // NUL and the other controls are never part of one.
@@ -122,7 +116,7 @@ std::optional<ApiError> check_head(const http::request_header<> &head, const Con
   auto te = head.find(http::field::transfer_encoding);
   if (te != head.end()) {
     std::string_view value(te->value().data(), te->value().size());
-    if (!iequals(last_coding(value), "chunked")) {
+    if (!beast::iequals(last_coding(value), "chunked")) {
       return bad_request("Transfer-Encoding: the body's length cannot be known without chunked");
     }
     // Bodies are read to a Content-Length the limit is checked against before a byte of them.
