@@ -122,7 +122,6 @@ test('defect 10: an Idempotency-Key cannot be replayed by the token of another w
   assert.equal(first.res.status, 201, first.res.body);
   const replay = await one(post('/api/notifications', body, `Authorization: Bearer ${w2}\r\nIdempotency-Key: shared\r\nConnection: close\r\n`));
   assert.equal(replay.res.status, 409, replay.res.body);
-  assert.ok(!replay.res.body.includes('secret of w1') || !replay.res.body.includes('"workspaceId":"w1"'));
   assert.ok(!replay.res.body.includes(JSON.parse(first.res.body).id), 'the w1 notification leaked to w2');
   const again = await one(post('/api/notifications', body, `Authorization: Bearer ${w1}\r\nIdempotency-Key: shared\r\nConnection: close\r\n`));
   assert.equal(JSON.parse(again.res.body).id, JSON.parse(first.res.body).id, 'the w1 token still replays its key');
@@ -153,11 +152,12 @@ test('defect 12: a Directus create by a send-only token answers no count of othe
 
 test('encodings: bytes that are not UTF-8 in the path or query are 400 in every dialect', T, async () => {
   for (const path of ['/api/notifications/%C3%28', '/api/notifications?workspace_id=%FF', '/notifications?filter=%C0%AF',
-    '/notifications/%ED%A0%80', '/graphql/system?query=%FF']) {
+    '/graphql/system?query=%FF']) {
     const res = await api('GET', path, { tok: admin });
-    assert.equal(res.status, path.startsWith('/notifications/%ED') ? res.status : 400, `${path}: ${res.text}`);
-    clientError(res, path);
+    assert.equal(res.status, 400, `${path}: ${res.text}`);
   }
+  // A UTF-16 surrogate encoded as UTF-8 in a Directus key: not a key (403 or 400), never a 500.
+  clientError(await api('GET', '/notifications/%ED%A0%80', { tok: admin }), 'surrogate key');
   const overlong = Buffer.concat([Buffer.from(`{"userId": "${user}", "title": "`), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]);
   clientError(await api('POST', '/api/notifications', { tok: sender, raw: overlong, headers: { 'content-type': 'application/json' } }), 'overlong UTF-8 body');
   clientError(await api('POST', '/notifications', { tok: admin, raw: overlong, headers: { 'content-type': 'application/json' } }), 'overlong UTF-8 Directus body');
