@@ -54,7 +54,9 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 SERVER      = server/pg_inbox_server
 SERVER_SRCS = $(sort $(wildcard server/src/*.cpp))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
-SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
+SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src
+# The extension's field registry (pure C++) describes the notification in /openapi.json.
+SERVER_EXT_OBJS = extension/src/core/notification_fields.o
 # Debian's cpp-httplib is a compiled library: its flags must match how it was built (ABI).
 HTTPLIB_CFLAGS  = $(shell pkg-config --cflags cpp-httplib)
 HTTPLIB_LIBS    = $(shell pkg-config --libs cpp-httplib)
@@ -66,8 +68,10 @@ endif
 server/src/%.o: server/src/%.cpp $(wildcard server/src/*.hpp)
 	$(CXX) $(SERVER_CXXFLAGS) $(HTTPLIB_CFLAGS) -c -o $@ $<
 
-$(SERVER): $(SERVER_OBJS)
+$(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
 	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq $(HTTPLIB_LIBS) -pthread
+
+server/src/openapi.o: $(wildcard extension/src/core/*.hpp)
 
 clean: clean-server
 clean-server:
