@@ -13,3 +13,12 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 20;
 
 COMMENT ON FUNCTION inbox.field_registry() IS
     'The notification fields as pg_inbox''s C++ code knows them, in the order of the API shape: column, type, JSON type, filter kind (null: not filterable), sortable, writable on create/update and bounds, Directus name, place and search.';
+
+-- A REST response's text with each notification's keys in the documented order (10_shape.sql).
+CREATE FUNCTION inbox.http_json(value jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgi_http_json'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.http_json(jsonb) IS
+    'A REST response as HTTP clients receive it: jsonb''s text with every notification''s keys in the documented order (id, userId, workspaceId, type, title, ...).';

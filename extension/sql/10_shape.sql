@@ -108,6 +108,17 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 20;
 COMMENT ON FUNCTION inbox.field_registry() IS
     'The notification fields as pg_inbox''s C++ code knows them, in the order of the API shape: column, type, JSON type, filter kind (null: not filterable), sortable, writable on create/update and bounds, Directus name, place and search.';
 
+-- The text of a REST response as the HTTP server sends it: jsonb's text form, except that each
+-- notification in it (the response, or an element of its top-level "data" array, with exactly
+-- the keys of inbox.to_json) lists its keys in the order of the API shape rather than jsonb's.
+CREATE FUNCTION inbox.http_json(value jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgi_http_json'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.http_json(jsonb) IS
+    'A REST response as HTTP clients receive it: jsonb''s text with every notification''s keys in the documented order (id, userId, workspaceId, type, title, ...).';
+
 -- The path of a field in an error message: 'type', 'template.type', 'notifications[3].type'.
 CREATE FUNCTION inbox._path(parent text, field text)
 RETURNS text
