@@ -9,8 +9,8 @@
 // types of inbox.to_json, inbox.writable_fields and the bounds of the CHECK constraints.
 //
 // Adding a notification field is: its column (00_schema.sql), its key in inbox.to_json (and for
-// a writable field its inbox.writable_fields row and its place in inbox._insert / inbox.update)
-// in SQL, its row here, and the upgrade script.
+// a writable field its inbox.writable_fields row) in 10_shape.sql, for a writable field its place
+// in inbox._insert and inbox._change (20_api.sql), its row here, and the upgrade script.
 #pragma once
 
 #include <cstddef>
