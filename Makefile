@@ -64,7 +64,9 @@ SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
-SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
+SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src
+# The extension's field registry (pure C++) describes the notification in /openapi.json.
+SERVER_EXT_OBJS = extension/src/core/notification_fields.o
 # Debian's cpp-httplib is a compiled library: its flags must match how it was built (ABI).
 HTTPLIB_CFLAGS  = $(shell pkg-config --cflags cpp-httplib)
 HTTPLIB_LIBS    = $(shell pkg-config --libs cpp-httplib)
@@ -78,8 +80,10 @@ endif
 server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) $(HTTPLIB_CFLAGS) -c -o $@ $<
 
-$(SERVER): $(SERVER_OBJS)
+$(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
 	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq $(HTTPLIB_LIBS) -pthread
+
+server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 
 clean: clean-server
 clean-server:

@@ -33,29 +33,6 @@ Datum list(FunctionCallInfo fcinfo, std::optional<std::string> user, int params_
   return pgi::spi::page_json(page);
 }
 
-const char *kind_name(pgi::query::ValueKind kind) {
-  using pgi::query::ValueKind;
-  switch (kind) {
-    case ValueKind::kString:
-      return "string";
-    case ValueKind::kTimestamp:
-      return "timestamp";
-    case ValueKind::kFlag:
-      return "flag";
-    case ValueKind::kBoolean:
-      return "boolean";
-    case ValueKind::kNumber:
-      return "number";
-    case ValueKind::kPublicId:
-      return "id";
-    case ValueKind::kJson:
-      return "json";
-    case ValueKind::kOther:
-      return "other";
-  }
-  return "other";
-}
-
 }  // namespace
 
 PGI_FUNCTION(pgi_list) {
@@ -98,7 +75,8 @@ PGI_FUNCTION(pgi_fields) {
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   pgi::pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   for (const auto &f : fields) {
-    const char *name = f.name.c_str(), *column = f.column.c_str(), *kind = kind_name(f.kind);
+    const char *name = f.name.c_str(), *column = f.column.c_str(),
+               *kind = pgi::value_kind_name(f.kind);
     bool sortable = f.sortable, nullable = f.nullable;
     pgi::pg_call([&] {
       Datum values[5] = {CStringGetTextDatum(name), CStringGetTextDatum(column),

@@ -107,6 +107,7 @@ const Dialect kNative = {
     "application/json",
     nullptr,  // takes every path no other dialect claims
     true,     // 405 with Allow
+    "inbox.http_json",
     native_body,
     native_no_route,
     native_error,
@@ -118,7 +119,8 @@ const Dialect kDirectus = {
     QueryRepeats::kAny,
     kDirectusJson,
     "/notifications",
-    false,  // Directus has no 405: ROUTE_NOT_FOUND
+    false,    // Directus has no 405: ROUTE_NOT_FOUND
+    nullptr,  // directus_* build json in Directus's own order
     directus_body,
     directus_no_route,
     directus_error,
@@ -131,6 +133,7 @@ const Dialect kGraphql = {
     kGraphqlJson,
     nullptr,  // /graphql/system only: other paths below /graphql are the native dialect's
     true,     // 405 with Allow, as GraphQL over HTTP says
+    nullptr,  // the GraphQL rows write their own statements
     graphql_body,
     native_no_route,
     graphql_error,

@@ -75,12 +75,14 @@ std::string with_graphql_status(const char *answer) {
          answer + " AS answer";
 }
 
-// "SELECT inbox.<name>($1, ..., $n)"
-std::string call_sql(const char *function, std::size_t args) {
-  std::string sql = std::string("SELECT inbox.") + function + "(";
-  for (std::size_t i = 0; i < args; ++i)
-    sql += (i ? ", $" : "$") + std::to_string(i + 1);
-  return sql + ")";
+// "SELECT inbox.<name>($1, ..., $n)", its answer passed through the dialect's response_text.
+std::string call_sql(const Route &route) {
+  std::string call = std::string("inbox.") + route.statement.name + "(";
+  for (std::size_t i = 0; i < route.args.size(); ++i)
+    call += (i ? ", $" : "$") + std::to_string(i + 1);
+  call += ")";
+  const char *text = route.dialect->response_text;
+  return "SELECT " + (text ? std::string(text) + "(" + call + ")" : call);
 }
 
 }  // namespace
@@ -262,7 +264,7 @@ std::vector<PreparedStatement> prepared_statements() {
   for (const Route &r : route_table()) {
     const Statement &s = r.statement;
     if (s.name != nullptr)
-      out.push_back({s.name, s.sql.empty() ? call_sql(s.name, r.args.size()) : s.sql});
+      out.push_back({s.name, s.sql.empty() ? call_sql(r) : s.sql});
   }
   return out;
 }
