@@ -6,6 +6,12 @@ import { api, sql, token, unique } from './helpers.mjs';
 
 const order = sql("SELECT string_agg(name, ',' ORDER BY ordinal) FROM inbox.field_registry()").split(',');
 
+test('the registry keeps the order the README and seed 002 document', () => {
+  assert.deepEqual(order, ['id', 'userId', 'workspaceId', 'type', 'title', 'body', 'data', 'read',
+    'readAt', 'archived', 'archivedAt', 'deletedAt', 'actorId', 'actors', 'actorCount',
+    'collection', 'item', 'groupKey', 'createdAt', 'updatedAt']);
+});
+
 test('notifications come in the documented key order on every route that returns them', async () => {
   const user = unique('order');
   const tok = token(user, ['notifications:read', 'notifications:write', 'notifications:send']);
