@@ -40,11 +40,19 @@ json query_params(const json &args) {
   return params;
 }
 
-SqlApi::Arg text(std::string value) {
-  return SqlApi::Arg{std::move(value), false};
+DirectusApi::Arg text(std::string value) {
+  return DirectusApi::Arg{std::move(value), std::nullopt};
 }
-SqlApi::Arg jsonb(const json &value) {
-  return SqlApi::Arg{value.dump(), true};
+DirectusApi::Arg jsonb(const json &value) {
+  return DirectusApi::Arg{std::nullopt, value};
+}
+
+// The `data` member of an answer {"data": ...}.
+ojson data_of(const std::optional<std::string> &answer) {
+  if (!answer || answer->empty())
+    return nullptr;
+  ojson body = ojson::parse(*answer);
+  return body.contains("data") ? body["data"] : ojson();
 }
 
 // The aggregate parameter for what the selection asks of notifications_aggregated.
@@ -154,13 +162,9 @@ ojson datetime_functions(const ojson &timestamp) {
                {"second", s}};
 }
 
-ojson DirectusResolver::call_data(const char *function, std::vector<SqlApi::Arg> args) {
+ojson DirectusResolver::call_data(const char *function, std::vector<DirectusApi::Arg> args) {
   args.insert(args.begin(), text(*token_));
-  std::optional<std::string> answer = sql_.call(function, args);
-  if (!answer || answer->empty())
-    return nullptr;
-  ojson body = ojson::parse(*answer);
-  return body.contains("data") ? body["data"] : ojson();
+  return data_of(api_.call(function, args));
 }
 
 ojson DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const json &args,
@@ -188,21 +192,20 @@ ojson DirectusResolver::read(const FieldDef &field, const json &args,
   if (field.name == "notifications_by_id") {
     if (args.contains("version") && !args["version"].is_null())
       throw FieldError("version: content versions are not supported", code::kInvalidQuery);
-    return notifications(
-        call_data("directus_read_one", {text(id_text(args, "id")), jsonb(json::object())}));
+    return notifications(data_of(api_.read_one(id_text(args, "id"))));
   }
   json params = query_params(args);
   if (field.name == "notifications_aggregated") {
     params["aggregate"] = aggregate_params(selection);
     json group_by = params.value("groupBy", json::array());
-    ojson rows = call_data("directus_read", {jsonb(params)});
+    ojson rows = data_of(api_.read(params));
     ojson out = ojson::array();
     if (rows.is_array())
       for (const auto &row : rows)
         out.push_back(aggregated_row(row, group_by));
     return out;
   }
-  return notifications(call_data("directus_read", {jsonb(params)}));
+  return notifications(data_of(api_.read(params)));
 }
 
 ojson DirectusResolver::mutate(const FieldDef &field, const json &args) {

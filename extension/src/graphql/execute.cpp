@@ -463,50 +463,58 @@ const std::vector<std::string> *SubSelection::children(std::string_view name) co
   return nullptr;
 }
 
-std::string execute_request(const Schema &schema, const Request &request, RootResolver &resolver) {
+Response execute_request(const Schema &schema, const Request &request, RootResolver &resolver) {
+  constexpr int kOk = 200, kBadRequest = 400, kMethodNotAllowed = 405;
   Document doc;
   try {
     doc = parse_document(request.query);
   } catch (const SyntaxError &e) {
-    return dump(validation_response({GraphQLError{e.what(), {e.location()}, {}, {}}}));
+    return {dump(validation_response({GraphQLError{e.what(), {e.location()}, {}, {}}})),
+            kBadRequest};
   }
   std::vector<GraphQLError> errors = validate(schema, doc);
   if (!errors.empty())
-    return dump(validation_response(errors));
+    return {dump(validation_response(errors)), kBadRequest};
 
   const OperationDefinition *op = select_operation(doc, request.operation_name, errors);
   if (op == nullptr)
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kBadRequest};
   if (op->kind == OperationDefinition::kSubscription) {
     errors.push_back(GraphQLError{"Schema is not configured to execute subscription operation.",
                                   {op->loc},
                                   {},
                                   code::kExecution});
-    return dump(ojson{{"data", nullptr}, {"errors", errors_json(errors)}});
+    return {dump(ojson{{"data", nullptr}, {"errors", errors_json(errors)}}), kOk};
   }
   if (op->kind == OperationDefinition::kMutation && !request.allow_mutations) {
     errors.push_back(GraphQLError{"Can only perform a mutation operation from a POST request.",
                                   {op->loc},
                                   {},
                                   code::kMethodNotAllowed});
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kMethodNotAllowed};
   }
   nlohmann::json variables = coerce_variables(schema, *op, request.variables, errors);
   if (!errors.empty())
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kBadRequest};
 
   Executor executor(schema, doc, variables, resolver, errors);
   ojson data;
   try {
     data = executor.run(*op);
   } catch (const TooLarge &e) {
-    return dump(
-        ojson{{"errors", errors_json({GraphQLError{e.what(), {op->loc}, {}, code::kExecution}})}});
+    return {dump(ojson{{"errors",
+                        errors_json({GraphQLError{e.what(), {op->loc}, {}, code::kExecution}})}}),
+            kBadRequest};
   }
   ojson response{{"data", std::move(data)}};
   if (!errors.empty())
     response["errors"] = errors_json(errors);
-  return dump(response);
+  return {dump(response), kOk};
+}
+
+Response request_error(const std::string &message) {
+  return {dump(ojson{{"errors", errors_json({GraphQLError{message, {}, {}, code::kExecution}})}}),
+          400};
 }
 
 }  // namespace pgi::gql
