@@ -7,7 +7,7 @@
 // SQL function that serves the same REST route (60_directus.sql), with the caller's bearer
 // token, so the Directus translator and the query engine do the work with the permissions of
 // the REST routes. The answers ({"data": ...}) are reshaped where GraphQL differs: aggregated
-// rows gain their `group` object, notifications their `timestamp_func`.
+// rows gain their `group` object, notifications their `timestamp_func` (when it is selected).
 //
 // Database errors become field errors as Directus reports them: a notification the caller may
 // not see or change (P0002, 42501) is FORBIDDEN ("You don't have permission to access this."),
@@ -74,7 +74,8 @@ class DirectusResolver : public RootResolver {
  private:
   nlohmann::ordered_json read(const FieldDef &field, const nlohmann::json &args,
                               const SubSelection &selection);
-  nlohmann::ordered_json mutate(const FieldDef &field, const nlohmann::json &args);
+  nlohmann::ordered_json mutate(const FieldDef &field, const nlohmann::json &args,
+                                const SubSelection &selection);
   // The `data` member of a mutation's {"data": ...} answer.
   nlohmann::ordered_json call_data(const char *function, std::vector<DirectusApi::Arg> args);
 

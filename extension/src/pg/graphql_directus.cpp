@@ -10,6 +10,10 @@
 #include "pg/subtransaction.hpp"
 #include "query/sql.hpp"
 
+extern "C" {
+#include "utils/array.h"
+}
+
 namespace pgi::spi {
 namespace {
 
@@ -52,23 +56,33 @@ GraphqlDirectusApi::GraphqlDirectusApi(const std::optional<std::string> &token) 
   query::Param t;
   t.type = query::builtin(query::SqlType::kText);
   t.values.emplace_back(*token);
-  run(query::Statement{"SELECT c.user_id, c.workspace_id, c.admin, c.admin OR "
-                       "'notifications:read' OPERATOR(pg_catalog.=) ANY (c.scopes) "
-                       "FROM inbox.authenticate($1) AS c",
-                       {t}},
-      1);
-  auto column = [](int n, query::SqlType type) {
-    bool is_null = false;
-    Datum d = value(0, n, is_null);
-    return scalar(d, is_null, type);
-  };
-  std::string user = std::get<std::string>(column(1, query::SqlType::kText));
-  query::Scalar workspace = column(2, query::SqlType::kText);
-  bool admin = std::get<bool>(column(3, query::SqlType::kBoolean));
-  may_read_ = std::get<bool>(column(4, query::SqlType::kBoolean));
+  run(query::Statement{"SELECT inbox.authenticate($1)", {t}}, 1);
+  bool is_null = false;
+  Datum row = value(0, 1, is_null);
+  // The inbox.caller row: user_id, scopes, workspace_id, admin. May the caller read? admin has
+  // every scope, as inbox.authenticate has it.
+  char *user = nullptr, *workspace = nullptr;
+  bool admin = false, may_read = false;
+  pg_call([&] {
+    HeapTupleHeader caller = DatumGetHeapTupleHeader(row);
+    bool null = false;
+    user = TextDatumGetCString(GetAttributeByName(caller, "user_id", &null));
+    Datum w = GetAttributeByName(caller, "workspace_id", &null);
+    workspace = null ? nullptr : TextDatumGetCString(w);
+    admin = DatumGetBool(GetAttributeByName(caller, "admin", &null));
+    Datum *scopes = nullptr;
+    bool *nulls = nullptr;
+    int count = 0;
+    deconstruct_array(DatumGetArrayTypeP(GetAttributeByName(caller, "scopes", &null)), TEXTOID, -1,
+                      false, TYPALIGN_INT, &scopes, &nulls, &count);
+    may_read = admin;
+    for (int i = 0; i < count && !may_read; ++i)
+      may_read = !nulls[i] && strcmp(TextDatumGetCString(scopes[i]), "notifications:read") == 0;
+  });
+  may_read_ = may_read;
   caller_.scope_user = admin ? std::nullopt : std::optional<std::string>(user);
-  if (const auto *w = std::get_if<std::string>(&workspace))
-    caller_.workspace = *w;
+  if (workspace != nullptr)
+    caller_.workspace = workspace;
   caller_.current_user = user;
 }
 
