@@ -132,21 +132,23 @@ http_steps() {
 # through the server under the same wrk load: the list query against GET /notifications?limit=20,
 # notifications_by_id against GET /notifications/:id.
 graphql_http_steps() { # base URL
-  local base=$1 c
+  local base=$1
   has_function 'inbox.graphql(text,jsonb,text,text,text)' && has_function 'inbox.directus_read(text,jsonb)' || {
     skip http_graphql "inbox.graphql or inbox.directus_read is not installed"
     return 0
   }
-  warm_up graphql_list.lua "$base/graphql/system"
-  warm_up directus_list.lua "$base/notifications?limit=20"
+  wrk_pair http_graphql_list graphql_list.lua "$base/graphql/system" directus_list.lua "$base/notifications?limit=20"
+  wrk_pair http_graphql_by_id graphql_by_id.lua "$base/graphql/system" directus_get.lua "$base/notifications"
+}
+
+# Both sides through the server under the same wrk load, each warmed up first, at every HTTP
+# concurrency: wrk_pair STEP OURS-LUA OURS-URL BASELINE-LUA BASELINE-URL.
+wrk_pair() {
+  local step=$1 c
+  warm_up "$2" "$3"
+  warm_up "$4" "$5"
   for c in $BENCH_HTTP_CONNS; do
-    wrkrun http_graphql_list ours "$c" graphql_list.lua "$base/graphql/system"
-    wrkrun http_graphql_list baseline "$c" directus_list.lua "$base/notifications?limit=20"
-  done
-  warm_up graphql_by_id.lua "$base/graphql/system"
-  warm_up directus_get.lua "$base/notifications"
-  for c in $BENCH_HTTP_CONNS; do
-    wrkrun http_graphql_by_id ours "$c" graphql_by_id.lua "$base/graphql/system"
-    wrkrun http_graphql_by_id baseline "$c" directus_get.lua "$base/notifications"
+    wrkrun "$step" ours "$c" "$2" "$3"
+    wrkrun "$step" baseline "$c" "$4" "$5"
   done
 }
