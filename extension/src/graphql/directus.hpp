@@ -25,7 +25,8 @@
 
 namespace pgi::gql {
 
-// A PostgreSQL error, as the SQL API raised it (the call's subtransaction is rolled back).
+// A database error of one root field, with its SQLSTATE (the field's subtransaction is rolled
+// back).
 class DatabaseError : public std::runtime_error {
  public:
   DatabaseError(std::string sqlstate, const std::string &message)

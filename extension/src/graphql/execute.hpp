@@ -3,7 +3,7 @@
 // complete values against the schema, with null propagation and errors carrying paths.
 //
 // Pure C++. What data a root field returns is not decided here: a RootResolver does that
-// (graphql/directus.hpp, over the SQL API); introspection (__schema, __type, __typename) is
+// (graphql/directus.hpp, over the Directus API); introspection (__schema, __type, __typename) is
 // answered here from the schema. The response is JSON text with the keys in selection order,
 // as the specification asks of an ordered serialization and as Directus writes it.
 #pragma once
