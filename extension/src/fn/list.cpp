@@ -5,6 +5,7 @@
 
 #include "pg/cursor_mac.hpp"
 #include "pg/list_executor.hpp"
+#include "pg/jsonb.hpp"
 #include "pg/list_json.hpp"
 #include "query/order_keys.hpp"
 #include "query/compiler.hpp"
@@ -24,7 +25,7 @@ std::optional<std::string> user_arg(FunctionCallInfo fcinfo, bool required) {
 }
 
 Datum list(FunctionCallInfo fcinfo, std::optional<std::string> user, int params_arg) {
-  nlohmann::json params = pgi::spi::json_arg(fcinfo, params_arg);
+  nlohmann::json params = pgi::jsonb::arg(fcinfo, params_arg, "params");
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
   pgi::query::Query q = pgi::query::parse_native_params(params, {user, &relations});
@@ -47,7 +48,7 @@ PGI_FUNCTION(pgi_list_all) {
 // `run`, executed, with buffer counts (timings left out so the output is repeatable).
 PGI_FUNCTION(pgi_list_explain) {
   std::optional<std::string> user = user_arg(fcinfo, false);
-  nlohmann::json params = pgi::spi::json_arg(fcinfo, 1);
+  nlohmann::json params = pgi::jsonb::arg(fcinfo, 1, "params");
   bool analyze = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
