@@ -66,7 +66,9 @@ SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
-SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src
+SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src
+# The extension's field registry (pure C++) describes the notification in /openapi.json.
+SERVER_EXT_OBJS = extension/src/core/notification_fields.o
 
 ifneq ($(SERVER_SRCS),)
 all: $(SERVER)
@@ -77,8 +79,10 @@ endif
 server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
 
-$(SERVER): $(SERVER_OBJS)
+$(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
 	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -pthread
+
+server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 
 clean: clean-server
 clean-server:

@@ -23,17 +23,33 @@ http_ready() {
   done
 }
 
-# Tokens for user1..userN, the PUT targets, and the Lua data file for wrk.
+# Tokens for user1..userN and one notification of each by its id (bench.items), once per run:
+# the GraphQL step at the SQL level and the HTTP steps share them.
+token_fixtures() {
+  if [[ $(bval "SELECT count(*) FROM bench.tokens") == 0 ]]; then
+    bsql -c "INSERT INTO bench.tokens
+             SELECT g, 'user' || g, inbox.create_token('user' || g,
+                    ARRAY['notifications:read', 'notifications:write', 'notifications:send'])
+               FROM pg_catalog.generate_series(1, $BENCH_TOKENS) g" \
+      -c "INSERT INTO bench.items
+          SELECT row_number() OVER (ORDER BY t.n), t.token, x.id
+            FROM bench.tokens t
+            JOIN LATERAL (SELECT n.id FROM inbox.notifications n
+                           WHERE n.user_id = t.user_id AND n.deleted_at IS NULL
+                           ORDER BY bench.h(n.id, 97, 1000000007), n.id LIMIT 1) x ON true" \
+      -c "ANALYZE bench.tokens" -c "ANALYZE bench.items"
+  fi
+  ITEMS=$(bval "SELECT count(*) FROM bench.items")
+}
+
+# The tokens, the PUT targets, and the Lua data file for wrk.
 http_fixtures() {
-  bsql -c "INSERT INTO bench.tokens
-           SELECT g, 'user' || g, inbox.create_token('user' || g,
-                  ARRAY['notifications:read', 'notifications:write', 'notifications:send'])
-             FROM pg_catalog.generate_series(1, $BENCH_TOKENS) g" \
-    -c "INSERT INTO bench.http_targets
+  token_fixtures
+  bsql -c "INSERT INTO bench.http_targets
         SELECT row_number() OVER (ORDER BY bench.h(n.id, 98, 1000000007), n.id), t.token, inbox.public_id(n.id)
           FROM inbox.notifications n JOIN bench.tokens t USING (user_id)
          WHERE n.read_at IS NULL AND n.deleted_at IS NULL" \
-    -c "ANALYZE bench.tokens" -c "ANALYZE bench.http_targets"
+    -c "ANALYZE bench.http_targets"
   HTTP_TARGETS=$(bval "SELECT count(*) FROM bench.http_targets")
   mkdir -p "$WORK/wrk"
   export BENCH_WRK_DIR=$BENCH/wrk BENCH_WRK_DATA=$WORK/wrk/data.lua
@@ -41,6 +57,7 @@ http_fixtures() {
   bval "SELECT 'return {' || pg_catalog.chr(10)
          || 'tokens = {' || (SELECT pg_catalog.string_agg(pg_catalog.format('{%s, %s}', pg_catalog.to_json(token), pg_catalog.to_json(user_id)), ', ' ORDER BY n) FROM bench.tokens) || '},' || pg_catalog.chr(10)
          || 'targets = {' || (SELECT pg_catalog.string_agg(pg_catalog.format('{%s, %s}', pg_catalog.to_json(token), pg_catalog.to_json(public_id)), ', ' ORDER BY ord) FROM bench.http_targets WHERE ord <= $HTTP_TARGETS / 2) || '},' || pg_catalog.chr(10)
+         || 'items = {' || (SELECT pg_catalog.string_agg(pg_catalog.format('{%s, %s}', pg_catalog.to_json(token), id), ', ' ORDER BY n) FROM bench.items) || '},' || pg_catalog.chr(10)
          || 'create_fields = ' || pg_catalog.to_json((SELECT fields FROM bench.http_body)) || pg_catalog.chr(10) || '}'" \
     >"$BENCH_WRK_DATA"
 }
@@ -94,6 +111,7 @@ http_steps() {
     wrkrun http_unread_count ours "$c" unread_count.lua "$base/api/notifications/unread-count"
     pgb http_unread_count baseline "$c" http_unread_count.sql -D tokens="$BENCH_TOKENS"
   done
+  graphql_http_steps "$base"
   # (Warmed up through another route: a warm-up of this one would read the targets it measures.)
   warm_up unread_count.lua "$base/api/notifications/unread-count"
   for c in $BENCH_HTTP_CONNS; do
@@ -141,4 +159,29 @@ attack_steps() { # base-url
   hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
   record kind=rss step=flood_rss side=ours vmrss_kib="$rss" vmhwm_kib="$hwm" \
     floods="$BENCH_FLOODS" flood_mib="$BENCH_FLOOD_MIB" answers="$(cat "$WORK/server/flood.json")"
+}
+
+# GraphQL (POST /graphql/system) against the Directus REST route that reads the same rows, both
+# through the server under the same wrk load: the list query against GET /notifications?limit=20,
+# notifications_by_id against GET /notifications/:id.
+graphql_http_steps() { # base URL
+  local base=$1
+  has_function 'inbox.graphql(text,jsonb,text,text,text)' && has_function 'inbox.directus_read(text,jsonb)' || {
+    skip http_graphql "inbox.graphql or inbox.directus_read is not installed"
+    return 0
+  }
+  wrk_pair http_graphql_list graphql_list.lua "$base/graphql/system" directus_list.lua "$base/notifications?limit=20"
+  wrk_pair http_graphql_by_id graphql_by_id.lua "$base/graphql/system" directus_get.lua "$base/notifications"
+}
+
+# Both sides through the server under the same wrk load, each warmed up first, at every HTTP
+# concurrency: wrk_pair STEP OURS-LUA OURS-URL BASELINE-LUA BASELINE-URL.
+wrk_pair() {
+  local step=$1 c
+  warm_up "$2" "$3"
+  warm_up "$4" "$5"
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun "$step" ours "$c" "$2" "$3"
+    wrkrun "$step" baseline "$c" "$4" "$5"
+  done
 }

@@ -127,6 +127,12 @@ def sql_rows(rec, settings):
         ("Unread count, heavy user",
          ("unread_count", "ours"), ("unread_count", "baseline"), "SELECT count(*) ... WHERE read_at IS NULL",
          ("<=", 0.05), " (≥ 20x faster)"),
+        ("GraphQL list query (20 notifications, every field), random token user",
+         ("graphql_list", "ours"), ("graphql_list", "baseline"),
+         "the Directus REST route's function (inbox.directus_read, GET /notifications?limit=20)", None, ""),
+        ("GraphQL notifications_by_id (every field), random token user",
+         ("graphql_by_id", "ours"), ("graphql_by_id", "baseline"),
+         "the Directus REST route's function (inbox.directus_read_one, GET /notifications/:id)", None, ""),
         ("Mark one read", ("mark_read", "ours"), ("mark_read", "baseline"), "hand-written UPDATE", None, ""),
         ("Read-all, user with {:,} unread".format(readall),
          ("read_all", "ours"), ("read_all", "baseline"), "hand-written UPDATE", None, ""),
@@ -283,9 +289,22 @@ def attack_rows(rec, settings):
     return rows
 
 
+# GraphQL through the server against the Directus REST route reading the same rows, both under wrk.
+GRAPHQL_ROUTES = [
+    ("http_graphql_list", "POST /graphql/system { notifications(limit: 20) }",
+     "GET /notifications?limit=20 (wrk, same server)"),
+    ("http_graphql_by_id", "POST /graphql/system { notifications_by_id(id) }",
+     "GET /notifications/:id (wrk, same server)"),
+]
+
+
 def http_rows(rec, settings=None):
-    """The server (wrk) against pgbench calling the same SQL function at the same concurrency."""
-    return (throughput_rows(rec, HTTP_ROUTES, "http", "pgbench", "pgbench, same SQL function")
+    """The server (wrk) against pgbench calling the same SQL function at the same concurrency;
+    GraphQL against the Directus REST route, both through the server; the server under attack."""
+    graphql = []
+    for step, route, base_is in GRAPHQL_ROUTES:
+        graphql += throughput_rows(rec, [(step, route, None)], "http", "wrk", base_is)
+    return (throughput_rows(rec, HTTP_ROUTES, "http", "pgbench", "pgbench, same SQL function") + graphql
             + rss_row(rec, "server_rss", "ours", "Server peak resident memory (VmHWM)", 64)
             + attack_rows(rec, settings or {}))
 
@@ -429,7 +448,9 @@ def main():
     lines += ["## HTTP level (wrk against pgbench on the same SQL function)", "",
               "wrk with a Lua script sending a bearer token (random users), %s s per run at %s connections; "
               "pgbench runs the SQL function behind the route at the same concurrency. ratio = server "
-              "requests/s ÷ pgbench transactions/s (higher is better)." % (
+              "requests/s ÷ pgbench transactions/s (higher is better). The GraphQL rows compare "
+              "POST /graphql/system with the Directus REST route that reads the same rows, both through "
+              "the server under the same wrk load (ratio = GraphQL requests/s ÷ REST requests/s)." % (
                   s.get("wrk_seconds", "?"), ", ".join(str(s.get("http_connections", "?")).split())),
               "", md_table(http), ""]
     lines += ["## Peer: Directus", ""]

@@ -117,6 +117,7 @@ step_depth_curve
 step_filtered_list
 step_groups
 step_unread_count
+step_graphql
 step_http
 step_mark_read
 step_read_all

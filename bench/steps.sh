@@ -216,6 +216,46 @@ step_groups() {
   pgb_pair groups_heavy groups_heavy
 }
 
+# --- GraphQL (Directus's /graphql/system) against the Directus REST route on the same rows -------
+# At the SQL level: inbox.graphql against the SQL function behind the REST route (directus_read,
+# directus_read_one), with the same tokens. Before timing, both must name the same notifications.
+
+# same_ids STEP OURS-SCRIPT OURS-PATH BASELINE-SCRIPT BASELINE-PATH name=value...: the ids at
+# the two JSON paths, compared as text (GraphQL's ids are strings, the REST route's numbers).
+same_ids() {
+  local step=$1 ours base same
+  ours=$(script_sql "$2" "${@:6}")
+  base=$(script_sql "$4" "${@:6}")
+  same=$(bval "SELECT ARRAY(SELECT v.value #>> '{}' FROM pg_catalog.jsonb_path_query(($ours)::jsonb, '$3')
+                                  WITH ORDINALITY AS v(value, o) ORDER BY v.o)
+                      = ARRAY(SELECT v.value #>> '{}' FROM pg_catalog.jsonb_path_query(($base)::jsonb, '$5')
+                                  WITH ORDINALITY AS v(value, o) ORDER BY v.o)
+                  AND pg_catalog.jsonb_path_exists(($base)::jsonb, '$5')" 2>&1) || true
+  [[ $same == t ]] && return 0
+  record kind=error step="$step" why="ours and the baseline return different rows ($2 vs $4: ${same:0:200})"
+  return 1
+}
+
+step_graphql() {
+  local f
+  for f in 'inbox.graphql(text,jsonb,text,text,text)' 'inbox.directus_read(text,jsonb)' \
+    'inbox.directus_read_one(text,text,jsonb)' 'inbox.create_token(text,text[],text,timestamptz)'; do
+    has_function "$f" || {
+      skip graphql_list "$f is not installed"
+      skip graphql_by_id "$f is not installed"
+      return 0
+    }
+  done
+  token_fixtures
+  same_ids graphql_list graphql_list.ours.sql '$.data.notifications[*].id' \
+    graphql_list.baseline.sql '$.data[*].id' n=1 &&
+    pgb_pair graphql_list graphql_list -D tokens="$BENCH_TOKENS"
+  same_ids graphql_by_id graphql_by_id.ours.sql '$.data.notifications_by_id.id' \
+    graphql_by_id.baseline.sql '$.data.id' k=1 &&
+    pgb_pair graphql_by_id graphql_by_id -D items="$ITEMS"
+  return 0
+}
+
 # --- 3. counts and changes ------------------------------------------------------------------------
 step_unread_count() { pgb_pair unread_count unread_count; }
 

@@ -9,6 +9,32 @@
 \echo Use "ALTER EXTENSION pg_inbox UPDATE" to load this file. \quit
 
 -- ---------------------------------------------------------------------------------------------
+-- Issue 12 items 4 and 6 (10_shape): the field registry as a table, and the REST responses' text
+-- with each notification's keys in the documented order.
+-- ---------------------------------------------------------------------------------------------
+
+-- The notification field registry as a table.
+CREATE FUNCTION inbox.field_registry()
+RETURNS TABLE (ordinal integer, name text, column_name text, sql_type text, not_null boolean,
+               json_type text, nullable boolean, kind text, sortable boolean,
+               on_create boolean, on_update boolean, min_length integer, max_length integer,
+               pattern text, directus_name text, directus_position integer, searchable boolean)
+AS 'MODULE_PATHNAME', 'pgi_field_registry'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 20;
+
+COMMENT ON FUNCTION inbox.field_registry() IS
+    'The notification fields as pg_inbox''s C++ code knows them, in the order of the API shape: column, type, JSON type, filter kind (null: not filterable), sortable, writable on create/update and bounds, Directus name, place and search.';
+
+-- A REST response's text with each notification's keys in the documented order.
+CREATE FUNCTION inbox.http_json(value jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgi_http_json'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.http_json(jsonb) IS
+    'A REST response as HTTP clients receive it: jsonb''s text with every notification''s keys in the documented order (id, userId, workspaceId, type, title, ...).';
+
+-- ---------------------------------------------------------------------------------------------
 -- Issue 12 item 9 (50_rest): an admin token names a notification by its id alone on the routes
 -- of one notification (GET, PATCH, DELETE, read, unread, restore, purge), where 0.1.0 looked for
 -- it among the admin's own rows and answered 404 for a row that exists.
@@ -259,3 +285,18 @@ $$;
 
 COMMENT ON FUNCTION inbox.directus_create(text, jsonb, jsonb) IS
     'POST /notifications: creates one notification (an object) or several (an array), for any recipient (needs notifications:send or admin); returns them as Directus does.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 12 item 5 (70_graphql): GraphQL in one pass. The server's /graphql/system calls
+-- inbox.graphql_http, which returns the response with its HTTP status; inbox.graphql keeps its
+-- declaration for SQL callers.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox.graphql_http(token text, request jsonb, method text DEFAULT 'POST',
+                                   OUT body text, OUT status integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pgi_graphql_http'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION inbox.graphql_http(text, jsonb, text) IS
+    'POST or GET /graphql/system in one call: request is the POST body ({query, variables, operationName}) or the GET query parameters (variables as JSON text); returns the GraphQL response and its HTTP status (200 with data; 400 for a request error; 405 for a mutation over GET). Raises 28000 for a token that does not authenticate (HTTP 401) and 22P02 for GET variables that are not JSON.';

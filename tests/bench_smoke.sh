@@ -56,8 +56,8 @@ for r in records:
         steps.setdefault(r["step"], []).append(r)
 expected = ["unread_count", "mark_read", "read_all", "create_one", "batch", "fan_out", "fan_out_objects",
             "list_first_page", "keyset_deep", "heavy_first_page", "offset_deep", "depth_curve",
-            "filtered_list", "filtered_list_heavy", "filtered_list_heavy_total", "groups_heavy", "http",
-            "attack_healthz", "attack_list"]
+            "filtered_list", "filtered_list_heavy", "filtered_list_heavy_total", "groups_heavy",
+            "graphql_list", "graphql_by_id", "http", "attack_healthz", "attack_list"]
 for name in expected:
     rs = steps.get(name, [])
     if name == "depth_curve":
@@ -99,6 +99,14 @@ if report is not None:
         g = [r for r in report["sql"] if r["operation"].startswith("Grouped first page") and r["clients"] == 1]
         check(len(g) == 1 and g[0].get("result") in ("PASS", "FAIL"),
               "report: the grouped first page is judged against its 5 ms target (%s)" % (g and g[0].get("result")))
+    # GraphQL through the server is judged against the Directus REST route on the same rows.
+    for step in ("http_graphql_list", "http_graphql_by_id"):
+        if any(r["kind"] == "wrk" for r in steps.get(step, [])):
+            sides = {r["side"] for r in steps[step] if r["kind"] == "wrk"}
+            check(sides == {"ours", "baseline"}, "%s: GraphQL and the REST route measured (%s)" % (step, sorted(sides)))
+            g = [r for r in report["http"] if r.get("ratio") is not None and r["operation"].startswith(
+                "POST /graphql/system { notifications%s" % ("(" if step.endswith("list") else "_by_id"))]
+            check(len(g) > 0, "report: %s rows with ratios against the REST route (%d)" % (step, len(g)))
     for plot in ("depth.png", "http.png"):
         prefix = "depth_keyset_" if plot == "depth.png" else "http_"
         wanted = any(r["kind"] in ("pgbench", "wrk") for k, v in steps.items() if k.startswith(prefix) for r in v)

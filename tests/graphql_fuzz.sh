@@ -30,6 +30,7 @@ tally() { # output of a sub-test ending in "N passed, N failed"
 if g++ -std=c++17 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
   -fno-sanitize-recover=all -I"$ROOT/extension/src" "$ROOT/tests/graphql/parse_check.cpp" \
   "$ROOT"/extension/src/graphql/{lexer,parser,print,schema,values,validate}.cpp \
+  "$ROOT/extension/src/core/notification_fields.cpp" \
   -o "$work/parse_check" 2>"$work/build.log"; then
   out=$(ASAN_OPTIONS=detect_leaks=1 timeout 300 node graphql/fuzz_parser.mjs "$work/parse_check" 6000 "${GRAPHQL_FUZZ_SEED:-20261122}" 2>&1)
   echo "$out"

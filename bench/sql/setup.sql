@@ -280,6 +280,14 @@ CREATE TABLE bench.http_targets (
     public_id text NOT NULL
 );
 
+-- One active notification of each token user, by its Directus (internal) id, for the by-id
+-- reads: GraphQL's notifications_by_id against GET /notifications/:id.
+CREATE TABLE bench.items (
+    n     int PRIMARY KEY,
+    token text NOT NULL,
+    id    bigint NOT NULL
+);
+
 -- The fields of the POST /api/notifications body after its userId, shared by wrk and pgbench.
 CREATE TABLE bench.http_body (fields text NOT NULL);
 INSERT INTO bench.http_body VALUES (

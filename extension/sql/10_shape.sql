@@ -92,6 +92,33 @@ INSERT INTO inbox.writable_fields VALUES
     ('groupKey',    'group_key',    'string', true,  true),
     ('aggregate',   NULL,           'boolean', true, false);
 
+-- The notification field registry of the C++ code (src/core/notification_fields.hpp), one row
+-- per key of inbox.to_json in its order. The native, Directus and GraphQL field lists, the
+-- OpenAPI document and the key order over HTTP are generated from it; sql/field_registry.sql
+-- holds it against the table's columns, inbox.to_json, inbox.writable_fields and the CHECK
+-- constraints above.
+CREATE FUNCTION inbox.field_registry()
+RETURNS TABLE (ordinal integer, name text, column_name text, sql_type text, not_null boolean,
+               json_type text, nullable boolean, kind text, sortable boolean,
+               on_create boolean, on_update boolean, min_length integer, max_length integer,
+               pattern text, directus_name text, directus_position integer, searchable boolean)
+AS 'MODULE_PATHNAME', 'pgi_field_registry'
+LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 20;
+
+COMMENT ON FUNCTION inbox.field_registry() IS
+    'The notification fields as pg_inbox''s C++ code knows them, in the order of the API shape: column, type, JSON type, filter kind (null: not filterable), sortable, writable on create/update and bounds, Directus name, place and search.';
+
+-- The text of a REST response as the HTTP server sends it: jsonb's text form, except that each
+-- notification in it (the response, or an element of its top-level "data" array, with exactly
+-- the keys of inbox.to_json) lists its keys in the order of the API shape rather than jsonb's.
+CREATE FUNCTION inbox.http_json(value jsonb)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgi_http_json'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION inbox.http_json(jsonb) IS
+    'A REST response as HTTP clients receive it: jsonb''s text with every notification''s keys in the documented order (id, userId, workspaceId, type, title, ...).';
+
 -- The path of a field in an error message: 'type', 'template.type', 'notifications[3].type'.
 CREATE FUNCTION inbox._path(parent text, field text)
 RETURNS text

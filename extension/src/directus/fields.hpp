@@ -1,4 +1,5 @@
-// The Directus notification object's fields over inbox.notifications. Pure C++.
+// The Directus notification object's fields over inbox.notifications, from the field registry
+// (core/notification_fields.hpp). Pure C++.
 //
 //   id          the internal bigint id (a JSON number)      timestamp   created_at
 //   status      "archived" when archived_at is set, else "inbox"
@@ -7,7 +8,7 @@
 //
 // The registry is the whitelist every Directus front end (REST, GraphQL) parses names with; the
 // output expressions are the SQL that renders each field as Directus shows it, and must agree
-// with inbox.to_directus() in 60_directus.sql (sql/directus_read.sql checks that they do).
+// with inbox.to_directus() in 60_directus.sql (sql/directus_query.sql checks that they do).
 #pragma once
 
 #include <string>
@@ -19,14 +20,19 @@
 namespace pgi::directus {
 
 // The Directus fields in the object's field order (id, timestamp, status, recipient, sender,
-// subject, message, collection, item).
+// subject, message, collection, item). Every one is sortable, as in Directus; the first is the
+// key.
 const query::FieldRegistry &fields();
 
+// The fields `search` looks in, in that order (subject, message, collection, item).
+const std::vector<std::string> &search_fields();
+
 // The SQL expression rendering `field` (one of fields()) over the notification row `alias` as
-// Directus shows it: text for timestamp and status, the column otherwise.
+// Directus shows it: text for a timestamp and for the status flag, the column otherwise.
 std::string output_sql(const query::Field &field, const std::string &alias);
 
-// The fields that may lead to another table through inbox.define_relation (recipient, sender).
+// The fields that may lead to another table through inbox.define_relation (the user ids
+// recipient and sender).
 bool is_relational(std::string_view name);
 
 // The collection name Directus uses in its messages.

@@ -29,64 +29,52 @@ enum class Form {
   kEmpty,    // _empty / _nempty
 };
 
+using K = ValueKind;
+
+// Which kinds of field an operator applies to, as Directus types them: strings take every
+// operator, numbers and timestamps the comparisons, status (a string in Directus, a flag here)
+// equality and lists, the others equality.
+constexpr KindSet kStrings = {K::kString};
+constexpr KindSet kOrdered = {K::kString, K::kNumber, K::kTimestamp};
+constexpr KindSet kListed = {K::kString, K::kNumber, K::kTimestamp, K::kFlag, K::kOther};
+
 struct OpSpec {
   const char *name;
   Form form;
   Op op;
   bool negated;
   bool insensitive;
+  KindSet kinds;
 };
 
 constexpr OpSpec kOps[] = {
-    {"_eq", Form::kCompare, Op::kEq, false, false},
-    {"_neq", Form::kCompare, Op::kEq, true, false},
-    {"_lt", Form::kCompare, Op::kLt, false, false},
-    {"_lte", Form::kCompare, Op::kLte, false, false},
-    {"_gt", Form::kCompare, Op::kGt, false, false},
-    {"_gte", Form::kCompare, Op::kGte, false, false},
-    {"_in", Form::kList, Op::kIn, false, false},
-    {"_nin", Form::kList, Op::kIn, true, false},
-    {"_null", Form::kNull, Op::kIsNull, false, false},
-    {"_nnull", Form::kNull, Op::kIsNull, true, false},
-    {"_contains", Form::kCompare, Op::kContains, false, false},
-    {"_ncontains", Form::kCompare, Op::kContains, true, false},
-    {"_icontains", Form::kCompare, Op::kContains, false, true},
-    {"_nicontains", Form::kCompare, Op::kContains, true, true},
-    {"_starts_with", Form::kCompare, Op::kStartsWith, false, false},
-    {"_nstarts_with", Form::kCompare, Op::kStartsWith, true, false},
-    {"_istarts_with", Form::kCompare, Op::kStartsWith, false, true},
-    {"_nistarts_with", Form::kCompare, Op::kStartsWith, true, true},
-    {"_ends_with", Form::kCompare, Op::kEndsWith, false, false},
-    {"_nends_with", Form::kCompare, Op::kEndsWith, true, false},
-    {"_iends_with", Form::kCompare, Op::kEndsWith, false, true},
-    {"_niends_with", Form::kCompare, Op::kEndsWith, true, true},
-    {"_between", Form::kBetween, Op::kGte, false, false},
-    {"_nbetween", Form::kBetween, Op::kGte, true, false},
-    {"_empty", Form::kEmpty, Op::kEq, false, false},
-    {"_nempty", Form::kEmpty, Op::kEq, true, false},
+    {"_eq", Form::kCompare, Op::kEq, false, false, kAnyKind},
+    {"_neq", Form::kCompare, Op::kEq, true, false, kAnyKind},
+    {"_lt", Form::kCompare, Op::kLt, false, false, kOrdered},
+    {"_lte", Form::kCompare, Op::kLte, false, false, kOrdered},
+    {"_gt", Form::kCompare, Op::kGt, false, false, kOrdered},
+    {"_gte", Form::kCompare, Op::kGte, false, false, kOrdered},
+    {"_in", Form::kList, Op::kIn, false, false, kListed},
+    {"_nin", Form::kList, Op::kIn, true, false, kListed},
+    {"_null", Form::kNull, Op::kIsNull, false, false, kAnyKind},
+    {"_nnull", Form::kNull, Op::kIsNull, true, false, kAnyKind},
+    {"_contains", Form::kCompare, Op::kContains, false, false, kStrings},
+    {"_ncontains", Form::kCompare, Op::kContains, true, false, kStrings},
+    {"_icontains", Form::kCompare, Op::kContains, false, true, kStrings},
+    {"_nicontains", Form::kCompare, Op::kContains, true, true, kStrings},
+    {"_starts_with", Form::kCompare, Op::kStartsWith, false, false, kStrings},
+    {"_nstarts_with", Form::kCompare, Op::kStartsWith, true, false, kStrings},
+    {"_istarts_with", Form::kCompare, Op::kStartsWith, false, true, kStrings},
+    {"_nistarts_with", Form::kCompare, Op::kStartsWith, true, true, kStrings},
+    {"_ends_with", Form::kCompare, Op::kEndsWith, false, false, kStrings},
+    {"_nends_with", Form::kCompare, Op::kEndsWith, true, false, kStrings},
+    {"_iends_with", Form::kCompare, Op::kEndsWith, false, true, kStrings},
+    {"_niends_with", Form::kCompare, Op::kEndsWith, true, true, kStrings},
+    {"_between", Form::kBetween, Op::kGte, false, false, kOrdered},
+    {"_nbetween", Form::kBetween, Op::kGte, true, false, kOrdered},
+    {"_empty", Form::kEmpty, Op::kEq, false, false, kStrings},
+    {"_nempty", Form::kEmpty, Op::kEq, true, false, kStrings},
 };
-
-// Which operators a kind of field takes, as Directus types them: strings take everything,
-// numbers and timestamps the comparisons, status (a string in Directus, a flag here) equality.
-bool applies(ValueKind kind, const OpSpec &o) {
-  switch (kind) {
-    case ValueKind::kString:
-      return true;
-    case ValueKind::kNumber:
-    case ValueKind::kTimestamp:
-      return o.form == Form::kList || o.form == Form::kNull || o.form == Form::kBetween ||
-             (o.form == Form::kCompare && o.op <= Op::kGte);
-    case ValueKind::kFlag:
-    case ValueKind::kOther:
-      return o.form == Form::kList || o.form == Form::kNull ||
-             (o.form == Form::kCompare && o.op == Op::kEq);
-    case ValueKind::kBoolean:
-    case ValueKind::kJson:
-    case ValueKind::kPublicId:
-      return o.form == Form::kNull || (o.form == Form::kCompare && o.op == Op::kEq);
-  }
-  return false;
-}
 
 std::string kind_name(const Field &f) {
   switch (f.kind) {
@@ -110,7 +98,7 @@ std::string kind_name(const Field &f) {
 std::string operators_of(ValueKind kind) {
   std::string out;
   for (const OpSpec &o : kOps) {
-    if (applies(kind, o))
+    if (o.kinds.has(kind))
       out += (out.empty() ? "" : ", ") + std::string(o.name);
   }
   return out;
@@ -226,7 +214,7 @@ class Parser {
     if (o == nullptr)
       throw invalid_value(path, "unknown filter operator",
                           "Operators for " + f.name + ": " + operators_of(f.kind) + ".");
-    if (!applies(f.kind, *o))
+    if (!o->kinds.has(f.kind))
       throw invalid_value(
           path, "the " + name + " operator does not apply to " + f.name + ", " + kind_name(f),
           "Operators for " + f.name + ": " + operators_of(f.kind) + ".");

@@ -244,7 +244,7 @@ class Translator {
     Node any;
     any.kind = Node::Kind::kOr;
     any.path = "search";
-    for (const char *name : {"subject", "message", "collection", "item"}) {
+    for (const std::string &name : search_fields()) {
       Node n;
       n.kind = Node::Kind::kCompare;
       n.path = "search";

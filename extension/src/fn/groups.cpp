@@ -6,6 +6,7 @@
 #include "pg/cursor_mac.hpp"
 #include "query/groups_compiler.hpp"
 #include "pg/list_executor.hpp"
+#include "pg/jsonb.hpp"
 #include "pg/list_json.hpp"
 #include "query/params.hpp"
 #include "pg/relations.hpp"
@@ -15,7 +16,7 @@ PGI_FUNCTION(pgi_groups) {
   if (PG_ARGISNULL(0))
     throw pgi::Error(pgi::sqlstate::kInvalidParameterValue, "user_id must not be null");
   std::string user(pgi::text_arg(fcinfo, 0));
-  nlohmann::json params = pgi::spi::json_arg(fcinfo, 1);
+  nlohmann::json params = pgi::jsonb::arg(fcinfo, 1, "params");
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
   // The list's params and filters: a group page narrows by the same rules as a list page.

@@ -5,6 +5,7 @@
 
 #include "pg/cursor_mac.hpp"
 #include "pg/list_executor.hpp"
+#include "pg/jsonb.hpp"
 #include "pg/list_json.hpp"
 #include "query/order_keys.hpp"
 #include "query/compiler.hpp"
@@ -24,36 +25,13 @@ std::optional<std::string> user_arg(FunctionCallInfo fcinfo, bool required) {
 }
 
 Datum list(FunctionCallInfo fcinfo, std::optional<std::string> user, int params_arg) {
-  nlohmann::json params = pgi::spi::json_arg(fcinfo, params_arg);
+  nlohmann::json params = pgi::jsonb::arg(fcinfo, params_arg, "params");
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
   pgi::query::Query q = pgi::query::parse_native_params(params, {user, &relations});
   pgi::spi::Page page = pgi::spi::run_page(q);
   spi.finish();
   return pgi::spi::page_json(page);
-}
-
-const char *kind_name(pgi::query::ValueKind kind) {
-  using pgi::query::ValueKind;
-  switch (kind) {
-    case ValueKind::kString:
-      return "string";
-    case ValueKind::kTimestamp:
-      return "timestamp";
-    case ValueKind::kFlag:
-      return "flag";
-    case ValueKind::kBoolean:
-      return "boolean";
-    case ValueKind::kNumber:
-      return "number";
-    case ValueKind::kPublicId:
-      return "id";
-    case ValueKind::kJson:
-      return "json";
-    case ValueKind::kOther:
-      return "other";
-  }
-  return "other";
 }
 
 }  // namespace
@@ -70,7 +48,7 @@ PGI_FUNCTION(pgi_list_all) {
 // `run`, executed, with buffer counts (timings left out so the output is repeatable).
 PGI_FUNCTION(pgi_list_explain) {
   std::optional<std::string> user = user_arg(fcinfo, false);
-  nlohmann::json params = pgi::spi::json_arg(fcinfo, 1);
+  nlohmann::json params = pgi::jsonb::arg(fcinfo, 1, "params");
   bool analyze = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
@@ -98,7 +76,8 @@ PGI_FUNCTION(pgi_fields) {
   ReturnSetInfo *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
   pgi::pg_call([&] { InitMaterializedSRF(fcinfo, 0); });
   for (const auto &f : fields) {
-    const char *name = f.name.c_str(), *column = f.column.c_str(), *kind = kind_name(f.kind);
+    const char *name = f.name.c_str(), *column = f.column.c_str(),
+               *kind = pgi::value_kind_name(f.kind);
     bool sortable = f.sortable, nullable = f.nullable;
     pgi::pg_call([&] {
       Datum values[5] = {CStringGetTextDatum(name), CStringGetTextDatum(column),

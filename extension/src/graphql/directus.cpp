@@ -40,11 +40,20 @@ json query_params(const json &args) {
   return params;
 }
 
-SqlApi::Arg text(std::string value) {
-  return SqlApi::Arg{std::move(value), false};
+DirectusApi::Arg text(std::string value) {
+  return DirectusApi::Arg{std::move(value), std::nullopt};
 }
-SqlApi::Arg jsonb(const json &value) {
-  return SqlApi::Arg{value.dump(), true};
+DirectusApi::Arg jsonb(const json &value) {
+  return DirectusApi::Arg{std::nullopt, value};
+}
+
+// The `data` member of an answer {"data": ...}.
+ojson data_of(const std::optional<std::string> &answer) {
+  if (!answer || answer->empty())
+    return nullptr;
+  ojson body = ojson::parse(*answer);
+  auto data = body.find("data");
+  return data == body.end() ? ojson() : std::move(*data);
 }
 
 // The aggregate parameter for what the selection asks of notifications_aggregated.
@@ -89,17 +98,20 @@ ojson aggregated_row(const ojson &row, const json &group_by) {
   return out;
 }
 
-ojson notification(ojson row) {
+void add_functions(ojson &row) {
   if (row.is_object() && row.contains("timestamp"))
     row["timestamp_func"] = datetime_functions(row["timestamp"]);
-  return row;
 }
 
-ojson notifications(ojson rows) {
+// A notification or a list of them, with timestamp_func when the selection asks for it.
+ojson notifications(ojson rows, const SubSelection &selection) {
+  if (!selection.has("timestamp_func"))
+    return rows;
   if (!rows.is_array())
-    return notification(std::move(rows));
-  for (auto &row : rows)
-    row = notification(std::move(row));
+    add_functions(rows);
+  else
+    for (auto &row : rows)
+      add_functions(row);
   return rows;
 }
 
@@ -154,13 +166,9 @@ ojson datetime_functions(const ojson &timestamp) {
                {"second", s}};
 }
 
-ojson DirectusResolver::call_data(const char *function, std::vector<SqlApi::Arg> args) {
+ojson DirectusResolver::call_data(const char *function, std::vector<DirectusApi::Arg> args) {
   args.insert(args.begin(), text(*token_));
-  std::optional<std::string> answer = sql_.call(function, args);
-  if (!answer || answer->empty())
-    return nullptr;
-  ojson body = ojson::parse(*answer);
-  return body.contains("data") ? body["data"] : ojson();
+  return data_of(api_.call(function, args));
 }
 
 ojson DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, const json &args,
@@ -169,7 +177,7 @@ ojson DirectusResolver::resolve(const TypeDef &root, const FieldDef &field, cons
     throw FieldError(kForbidden, code::kForbidden);
   const bool mutation = root.name == "Mutation";
   try {
-    return mutation ? mutate(field, args) : read(field, args, selection);
+    return mutation ? mutate(field, args, selection) : read(field, args, selection);
   } catch (const DatabaseError &e) {
     const std::string &state = e.sqlstate();
     if (state == "P0002" && field.name == "notifications_by_id")
@@ -188,43 +196,48 @@ ojson DirectusResolver::read(const FieldDef &field, const json &args,
   if (field.name == "notifications_by_id") {
     if (args.contains("version") && !args["version"].is_null())
       throw FieldError("version: content versions are not supported", code::kInvalidQuery);
-    return notifications(
-        call_data("directus_read_one", {text(id_text(args, "id")), jsonb(json::object())}));
+    return notifications(data_of(api_.read_one(id_text(args, "id"))), selection);
   }
   json params = query_params(args);
   if (field.name == "notifications_aggregated") {
     params["aggregate"] = aggregate_params(selection);
     json group_by = params.value("groupBy", json::array());
-    ojson rows = call_data("directus_read", {jsonb(params)});
+    ojson rows = data_of(api_.read(params));
     ojson out = ojson::array();
     if (rows.is_array())
       for (const auto &row : rows)
         out.push_back(aggregated_row(row, group_by));
     return out;
   }
-  return notifications(call_data("directus_read", {jsonb(params)}));
+  return notifications(data_of(api_.read(params)), selection);
 }
 
-ojson DirectusResolver::mutate(const FieldDef &field, const json &args) {
+ojson DirectusResolver::mutate(const FieldDef &field, const json &args,
+                               const SubSelection &selection) {
   const std::string &name = field.name;
   const json data = args.value("data", json());
   if (name == "create_notifications_item")
-    return notifications(call_data("directus_create", {jsonb(data), jsonb(json::object())}));
+    return notifications(call_data("directus_create", {jsonb(data), jsonb(json::object())}),
+                         selection);
   if (name == "create_notifications_items")
     return notifications(call_data("directus_create", {jsonb(data.is_null() ? json::array() : data),
-                                                       jsonb(query_params(args))}));
+                                                       jsonb(query_params(args))}),
+                         selection);
   if (name == "update_notifications_item")
-    return notifications(call_data(
-        "directus_update_one", {text(id_text(args, "id")), jsonb(data), jsonb(json::object())}));
+    return notifications(call_data("directus_update_one",
+                                   {text(id_text(args, "id")), jsonb(data), jsonb(json::object())}),
+                         selection);
   if (name == "update_notifications_items")
     return notifications(
         call_data("directus_update_many",
                   {jsonb(json{{"keys", args.value("ids", json::array())}, {"data", data}}),
-                   jsonb(query_params(args))}));
+                   jsonb(query_params(args))}),
+        selection);
   if (name == "update_notifications_batch")
     return notifications(
         call_data("directus_update_many",
-                  {jsonb(data.is_null() ? json::array() : data), jsonb(query_params(args))}));
+                  {jsonb(data.is_null() ? json::array() : data), jsonb(query_params(args))}),
+        selection);
   if (name == "delete_notifications_item") {
     std::string id = id_text(args, "id");
     call_data("directus_delete_one", {text(id)});

@@ -1,11 +1,13 @@
-// The root fields of /graphql/system, answered by the Directus API of 60_directus.sql.
+// The root fields of /graphql/system, answered as the Directus REST routes answer them.
 //
-// Pure C++. Each Query or Mutation field becomes one call of the SQL function that serves the
-// same Directus REST route, with the caller's bearer token: the GraphQL arguments are that
-// route's query parameters and body (filter, sort, limit, offset, page, search, aggregate,
-// groupBy; data, keys), so the Directus translator and the query engine do the work, with the
-// permissions of the REST routes. The answers ({"data": ...}) are reshaped where GraphQL
-// differs: aggregated rows gain their `group` object, notifications their `timestamp_func`.
+// Pure C++. Each Query field is a Directus read: its arguments are the query parameters of the
+// REST route (filter, sort, limit, offset, page, search, aggregate, groupBy), read through
+// DirectusApi, which the database side implements in-process for the caller who authenticated
+// once for the whole request (pg/graphql_directus.hpp). Each Mutation field is one call of the
+// SQL function that serves the same REST route (60_directus.sql), with the caller's bearer
+// token, so the Directus translator and the query engine do the work with the permissions of
+// the REST routes. The answers ({"data": ...}) are reshaped where GraphQL differs: aggregated
+// rows gain their `group` object, notifications their `timestamp_func` (when it is selected).
 //
 // Database errors become field errors as Directus reports them: a notification the caller may
 // not see or change (P0002, 42501) is FORBIDDEN ("You don't have permission to access this."),
@@ -23,7 +25,8 @@
 
 namespace pgi::gql {
 
-// A PostgreSQL error, as the SQL API raised it (the call's subtransaction is rolled back).
+// A database error of one root field, with its SQLSTATE (the field's subtransaction is rolled
+// back).
 class DatabaseError : public std::runtime_error {
  public:
   DatabaseError(std::string sqlstate, const std::string &message)
@@ -34,17 +37,26 @@ class DatabaseError : public std::runtime_error {
   std::string sqlstate_;
 };
 
-// Calls one function of the inbox schema. Implemented over SPI (fn/graphql.cpp).
-class SqlApi {
+// The database, as the resolver needs it. Implemented over SPI (pg/graphql_directus.hpp). Each
+// call is a root field: it runs in its own subtransaction and throws DatabaseError after
+// rolling it back.
+class DirectusApi {
  public:
-  virtual ~SqlApi() = default;
-  // SELECT inbox.<function>(args...): each argument is text (nullopt for NULL) or JSON (bound
-  // as text, cast to jsonb). `function` is always one of this module's constants. Runs in its
-  // own subtransaction; returns the result's text (nullopt for NULL or void), or throws
-  // DatabaseError after rolling the subtransaction back.
+  virtual ~DirectusApi() = default;
+
+  // The body of GET /notifications for the query parameters `params` ({"data": [...]}), as
+  // the request's caller reads it (42501 without the notifications:read scope).
+  virtual std::string read(const nlohmann::json &params) = 0;
+  // The body of GET /notifications/:id ({"data": {...}}); P0002 when `id` is not a key or the
+  // caller may not see it.
+  virtual std::string read_one(const std::string &id) = 0;
+
+  // SELECT inbox.<function>(args...) for a mutation: each argument is text (nullopt for NULL)
+  // or JSON (bound as jsonb). `function` is always one of this module's constants. Returns the
+  // result's text (nullopt for NULL or void).
   struct Arg {
     std::optional<std::string> text;
-    bool jsonb = false;
+    std::optional<nlohmann::json> jsonb;  // set: a jsonb argument, `text` unused
   };
   virtual std::optional<std::string> call(const char *function, const std::vector<Arg> &args) = 0;
 };
@@ -53,8 +65,8 @@ class DirectusResolver : public RootResolver {
  public:
   // `token`: the caller's bearer token; without one every notification field is FORBIDDEN
   // (Directus's public role may not use notifications), while introspection still answers.
-  DirectusResolver(SqlApi &sql, std::optional<std::string> token)
-      : sql_(sql), token_(std::move(token)) {}
+  DirectusResolver(DirectusApi &api, std::optional<std::string> token)
+      : api_(api), token_(std::move(token)) {}
 
   nlohmann::ordered_json resolve(const TypeDef &root, const FieldDef &field,
                                  const nlohmann::json &args,
@@ -63,11 +75,12 @@ class DirectusResolver : public RootResolver {
  private:
   nlohmann::ordered_json read(const FieldDef &field, const nlohmann::json &args,
                               const SubSelection &selection);
-  nlohmann::ordered_json mutate(const FieldDef &field, const nlohmann::json &args);
-  // The `data` member of a call's {"data": ...} answer.
-  nlohmann::ordered_json call_data(const char *function, std::vector<SqlApi::Arg> args);
+  nlohmann::ordered_json mutate(const FieldDef &field, const nlohmann::json &args,
+                                const SubSelection &selection);
+  // The `data` member of a mutation's {"data": ...} answer.
+  nlohmann::ordered_json call_data(const char *function, std::vector<DirectusApi::Arg> args);
 
-  SqlApi &sql_;
+  DirectusApi &api_;
   std::optional<std::string> token_;
 };
 

@@ -306,13 +306,15 @@ class Executor {
       field_error(e.what(), e.code(), nodes);
       return Completed{!def->type->is_non_null(), nullptr};  // the error is the field's only one
     }
-    return complete(*def->type, nodes, value, root.name + "." + def->name);
+    return complete(*def->type, nodes, std::move(value), root.name + "." + def->name);
   }
 
-  Completed complete(const TypeRef &type, const std::vector<const Selection *> &nodes,
-                     const Source &value, const std::string &label) {
+  // Values are taken by value and moved down the tree: a list's rows are completed without
+  // being copied.
+  Completed complete(const TypeRef &type, const std::vector<const Selection *> &nodes, Source value,
+                     const std::string &label) {
     if (type.kind == TypeRef::kNonNull) {
-      Completed c = complete_inner(*type.of, nodes, value, label);
+      Completed c = complete_inner(*type.of, nodes, std::move(value), label);
       if (c.ok && c.value.is_null()) {
         field_error("Cannot return null for non-nullable field " + label + ".", code::kInternal,
                     nodes);
@@ -320,23 +322,24 @@ class Executor {
       }
       return c;
     }
-    Completed c = complete_inner(type, nodes, value, label);
+    Completed c = complete_inner(type, nodes, std::move(value), label);
     if (!c.ok)
       return Completed{true, nullptr};
     return c;
   }
 
   Completed complete_inner(const TypeRef &type, const std::vector<const Selection *> &nodes,
-                           const Source &value, const std::string &label) {
+                           Source value, const std::string &label) {
     if (value.kind == Source::kJson && value.value.is_null())
       return Completed{true, nullptr};
     if (type.kind == TypeRef::kList) {
       std::vector<Source> items;
       if (value.kind == Source::kList) {
-        items = value.items;
+        items = std::move(value.items);
       } else if (value.kind == Source::kJson && value.value.is_array()) {
-        for (const auto &v : value.value)
-          items.push_back(Source::of_json(v));
+        items.reserve(value.value.size());
+        for (auto &v : value.value)
+          items.push_back(Source::of_json(std::move(v)));
       } else {
         field_error("Expected Iterable, but did not find one for field \"" + label + "\".",
                     code::kInternal, nodes);
@@ -345,7 +348,7 @@ class Executor {
       ojson out = ojson::array();
       for (size_t i = 0; i < items.size(); ++i) {
         path_.emplace_back(i);
-        Completed c = complete(*type.of, nodes, items[i], label);
+        Completed c = complete(*type.of, nodes, std::move(items[i]), label);
         path_.pop_back();
         if (!c.ok)
           return c;
@@ -368,6 +371,8 @@ class Executor {
                             const Source &object) {
     FieldGroups groups = subfields(type, nodes);
     ojson out = ojson::object();
+    // Reserved: growing an ordered_map copies its members (their keys are const).
+    out.get_ref<ojson::object_t &>().reserve(groups.groups().size());
     for (const auto &[key, children] : groups.groups()) {
       if (++completed_ > kMaxResponseFields)
         throw TooLarge("The response is too large: more than " +
@@ -394,7 +399,7 @@ class Executor {
         out[key] = nullptr;
         continue;
       }
-      Completed c = complete(*def->type, children, value, type.name + "." + def->name);
+      Completed c = complete(*def->type, children, std::move(value), type.name + "." + def->name);
       path_.pop_back();
       if (!c.ok)
         return c;
@@ -463,50 +468,58 @@ const std::vector<std::string> *SubSelection::children(std::string_view name) co
   return nullptr;
 }
 
-std::string execute_request(const Schema &schema, const Request &request, RootResolver &resolver) {
+Response execute_request(const Schema &schema, const Request &request, RootResolver &resolver) {
+  constexpr int kOk = 200, kBadRequest = 400, kMethodNotAllowed = 405;
   Document doc;
   try {
     doc = parse_document(request.query);
   } catch (const SyntaxError &e) {
-    return dump(validation_response({GraphQLError{e.what(), {e.location()}, {}, {}}}));
+    return {dump(validation_response({GraphQLError{e.what(), {e.location()}, {}, {}}})),
+            kBadRequest};
   }
   std::vector<GraphQLError> errors = validate(schema, doc);
   if (!errors.empty())
-    return dump(validation_response(errors));
+    return {dump(validation_response(errors)), kBadRequest};
 
   const OperationDefinition *op = select_operation(doc, request.operation_name, errors);
   if (op == nullptr)
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kBadRequest};
   if (op->kind == OperationDefinition::kSubscription) {
     errors.push_back(GraphQLError{"Schema is not configured to execute subscription operation.",
                                   {op->loc},
                                   {},
                                   code::kExecution});
-    return dump(ojson{{"data", nullptr}, {"errors", errors_json(errors)}});
+    return {dump(ojson{{"data", nullptr}, {"errors", errors_json(errors)}}), kOk};
   }
   if (op->kind == OperationDefinition::kMutation && !request.allow_mutations) {
     errors.push_back(GraphQLError{"Can only perform a mutation operation from a POST request.",
                                   {op->loc},
                                   {},
                                   code::kMethodNotAllowed});
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kMethodNotAllowed};
   }
   nlohmann::json variables = coerce_variables(schema, *op, request.variables, errors);
   if (!errors.empty())
-    return dump(ojson{{"errors", errors_json(errors)}});
+    return {dump(ojson{{"errors", errors_json(errors)}}), kBadRequest};
 
   Executor executor(schema, doc, variables, resolver, errors);
   ojson data;
   try {
     data = executor.run(*op);
   } catch (const TooLarge &e) {
-    return dump(
-        ojson{{"errors", errors_json({GraphQLError{e.what(), {op->loc}, {}, code::kExecution}})}});
+    return {dump(ojson{{"errors",
+                        errors_json({GraphQLError{e.what(), {op->loc}, {}, code::kExecution}})}}),
+            kBadRequest};
   }
   ojson response{{"data", std::move(data)}};
   if (!errors.empty())
     response["errors"] = errors_json(errors);
-  return dump(response);
+  return {dump(response), kOk};
+}
+
+Response request_error(const std::string &message) {
+  return {dump(ojson{{"errors", errors_json({GraphQLError{message, {}, {}, code::kExecution}})}}),
+          400};
 }
 
 }  // namespace pgi::gql

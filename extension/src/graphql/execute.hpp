@@ -3,7 +3,7 @@
 // complete values against the schema, with null propagation and errors carrying paths.
 //
 // Pure C++. What data a root field returns is not decided here: a RootResolver does that
-// (graphql/directus.hpp, over the SQL API); introspection (__schema, __type, __typename) is
+// (graphql/directus.hpp, over the Directus API); introspection (__schema, __type, __typename) is
 // answered here from the schema. The response is JSON text with the keys in selection order,
 // as the specification asks of an ordered serialization and as Directus writes it.
 #pragma once
@@ -55,8 +55,19 @@ inline constexpr size_t kMaxResponseFields = 200000;  // field values completed
 inline constexpr size_t kMaxRootFields =
     50;  // root fields (each notification field is a statement)
 
-// The response as JSON text: {"data": ...} with "errors" when there are any; a request that
-// cannot run (syntax, validation, variables, operation) has "errors" and no "data".
-std::string execute_request(const Schema &schema, const Request &request, RootResolver &resolver);
+// The response as JSON text, with the HTTP status GraphQL over HTTP gives it: {"data": ...}
+// (with "errors" when there are any) is 200; a request that cannot run (syntax, validation,
+// variables, operation, bounds) has "errors" and no "data" and is 400, or 405 when it is a
+// mutation sent with GET (code METHOD_NOT_ALLOWED).
+struct Response {
+  std::string body;
+  int status = 200;
+};
+
+Response execute_request(const Schema &schema, const Request &request, RootResolver &resolver);
+
+// A request refused before its document is read (no query string, variables that are not an
+// object): {"errors": [{"message", "extensions": {"code": "GRAPHQL_EXECUTION"}}]}, status 400.
+Response request_error(const std::string &message);
 
 }  // namespace pgi::gql

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/errors.hpp"
+#include "core/notification_fields.hpp"
 #include "graphql/parser.hpp"
 
 namespace pgi::gql {
@@ -14,7 +15,7 @@ namespace {
 //    nest), in the type, the inputs and the filter; this is also how the seed documents them.
 //  - subject may be null and may be omitted on create, as a notification's title can.
 //  - no subscriptions, and nothing of the rest of the system collections.
-constexpr std::string_view kDirectusSdl = R"graphql(
+constexpr std::string_view kRootsSdl = R"graphql(
 type Query {
   notifications(filter: directus_notifications_filter, sort: [String], limit: Int, offset: Int, page: Int, search: String): [directus_notifications!]!
   notifications_by_id(id: ID!, version: String): directus_notifications
@@ -83,22 +84,11 @@ type delete_many {
 type delete_one {
   id: ID!
 }
+)graphql";
 
-type directus_notifications {
-  id: ID!
-  timestamp: Date
-  timestamp_func: datetime_functions
-  status: String
-  """The id of the user who received the notification."""
-  recipient: String
-  """The id of the user who sent the notification, if any."""
-  sender: String
-  subject: String
-  message: String
-  collection: String
-  item: String
-}
-
+// The blocks that describe the notification's fields are generated from the field registry
+// (directus_sdl() below); these are the fixed parts between them, in the order they are joined.
+constexpr std::string_view kAggregatedSdl = R"graphql(
 type directus_notifications_aggregated {
   group: JSON
   countAll: Int
@@ -111,35 +101,9 @@ type directus_notifications_aggregated {
   min: directus_notifications_aggregated_fields
   max: directus_notifications_aggregated_fields
 }
+)graphql";
 
-type directus_notifications_aggregated_count {
-  id: Int
-  timestamp: Int
-  status: Int
-  recipient: Int
-  sender: Int
-  subject: Int
-  message: Int
-  collection: Int
-  item: Int
-}
-
-type directus_notifications_aggregated_fields {
-  id: Float
-}
-
-input create_directus_notifications_input {
-  id: ID
-  timestamp: Date
-  status: String
-  recipient: String
-  sender: String
-  subject: String
-  message: String
-  collection: String
-  item: String
-}
-
+constexpr std::string_view kDateOperatorsSdl = R"graphql(
 input date_filter_operators {
   _eq: String
   _neq: String
@@ -165,22 +129,9 @@ input datetime_function_filter_operators {
   minute: number_filter_operators
   second: number_filter_operators
 }
+)graphql";
 
-input directus_notifications_filter {
-  id: number_filter_operators
-  timestamp: date_filter_operators
-  timestamp_func: datetime_function_filter_operators
-  status: string_filter_operators
-  recipient: string_filter_operators
-  sender: string_filter_operators
-  subject: string_filter_operators
-  message: string_filter_operators
-  collection: string_filter_operators
-  item: string_filter_operators
-  _and: [directus_notifications_filter]
-  _or: [directus_notifications_filter]
-}
-
+constexpr std::string_view kOperatorsSdl = R"graphql(
 input number_filter_operators {
   _eq: GraphQLStringOrFloat
   _neq: GraphQLStringOrFloat
@@ -216,18 +167,6 @@ input string_filter_operators {
   _nnull: Boolean
   _empty: Boolean
   _nempty: Boolean
-}
-
-input update_directus_notifications_input {
-  id: ID
-  timestamp: Date
-  status: String
-  recipient: String
-  sender: String
-  subject: String
-  message: String
-  collection: String
-  item: String
 }
 )graphql";
 
@@ -457,6 +396,85 @@ enum __DirectiveLocation {
   INPUT_FIELD_DEFINITION
 }
 )graphql";
+
+// The GraphQL type of a Directus field, as Directus's schema types it: the key (the first
+// field) ID, a number Int, a timestamp Date (with its datetime functions), anything else String.
+std::string output_type(const NotificationField &f, bool key) {
+  switch (f.directus_kind()) {
+    case ValueKind::kNumber:
+      return key ? "ID!" : "Int";
+    case ValueKind::kTimestamp:
+      return "Date";
+    default:
+      return "String";
+  }
+}
+
+std::string input_type(const NotificationField &f, bool key) {
+  std::string type = output_type(f, key);
+  if (type.back() == '!')
+    type.pop_back();
+  return type;
+}
+
+std::string filter_type(const NotificationField &f) {
+  switch (f.directus_kind()) {
+    case ValueKind::kNumber:
+      return "number_filter_operators";
+    case ValueKind::kTimestamp:
+      return "date_filter_operators";
+    default:
+      return "string_filter_operators";
+  }
+}
+
+// `kind name {` one line per Directus field `}`; `line` returns a field's lines.
+template <typename Line>
+std::string sdl_block(const std::string &head, Line &&line, const std::string &tail = {}) {
+  std::string out = "\n" + head + " {\n";
+  const auto &fields = directus_notification_fields();
+  for (size_t i = 0; i < fields.size(); ++i)
+    out += line(*fields[i], i == 0);
+  return out + tail + "}\n";
+}
+
+// The notifications part of Directus's system schema, its fields from the registry.
+std::string directus_sdl() {
+  auto named = [](const NotificationField &f, const std::string &type) {
+    return "  " + std::string(f.directus.name) + ": " + type + "\n";
+  };
+  auto with_functions = [](const NotificationField &f, const char *type) {
+    return f.directus_kind() == ValueKind::kTimestamp
+               ? "  " + std::string(f.directus.name) + "_func: " + type + "\n"
+               : std::string();
+  };
+  auto input = [&](const NotificationField &f, bool key) { return named(f, input_type(f, key)); };
+  std::string sdl(kRootsSdl);
+  sdl += sdl_block("type directus_notifications", [&](const NotificationField &f, bool key) {
+    std::string description;
+    if (!f.directus.description.empty())
+      description = "  \"\"\"" + std::string(f.directus.description) + "\"\"\"\n";
+    return description + named(f, output_type(f, key)) + with_functions(f, "datetime_functions");
+  });
+  sdl += kAggregatedSdl;
+  sdl += sdl_block("type directus_notifications_aggregated_count",
+                   [&](const NotificationField &f, bool) { return named(f, "Int"); });
+  sdl += sdl_block(
+      "type directus_notifications_aggregated_fields", [&](const NotificationField &f, bool) {
+        return f.directus_kind() == ValueKind::kNumber ? named(f, "Float") : std::string();
+      });
+  sdl += sdl_block("input create_directus_notifications_input", input);
+  sdl += kDateOperatorsSdl;
+  sdl += sdl_block(
+      "input directus_notifications_filter",
+      [&](const NotificationField &f, bool) {
+        return named(f, filter_type(f)) + with_functions(f, "datetime_function_filter_operators");
+      },
+      "  _and: [directus_notifications_filter]\n  _or: [directus_notifications_filter]\n");
+  sdl += kOperatorsSdl;
+  sdl += sdl_block("input update_directus_notifications_input", input);
+  return sdl;
+}
 
 [[noreturn]] void schema_bug(const std::string &what) {
   throw Error(sqlstate::kInternalError, "GraphQL schema: " + what);
@@ -698,7 +716,7 @@ const TypeDef *Schema::root_type(OperationDefinition::Kind kind) const {
 const Schema &Schema::directus_system() {
   static const Schema *schema = nullptr;
   if (schema == nullptr) {
-    std::string sdl(kDirectusSdl);
+    std::string sdl = directus_sdl();
     sdl += kIntrospectionSdl;
     schema = new Schema(sdl);
   }

@@ -1,51 +1,52 @@
-// The notification columns the engine reads, and pg_inbox's native field names for them.
+// The notification columns the engine reads, and pg_inbox's native field names for them, from
+// the field registry (core/notification_fields.hpp).
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/notification_fields.hpp"
 #include "query/model.hpp"
 
 namespace pgi::query {
 namespace {
 
-struct ColumnSpec {
-  const char *name;
-  SqlType type;
-  bool nullable;
-  ValueKind kind;
-};
+// How the engine binds a column's values; nullopt for a type no filter reads.
+std::optional<SqlType> engine_type(ColumnType type) {
+  switch (type) {
+    case ColumnType::kText:
+      return SqlType::kText;
+    case ColumnType::kBigint:
+      return SqlType::kBigint;
+    case ColumnType::kJsonb:
+      return SqlType::kJsonb;
+    case ColumnType::kTimestamptz:
+      return SqlType::kTimestamptz;
+    case ColumnType::kInteger:
+    case ColumnType::kTextArray:
+      break;
+  }
+  return std::nullopt;
+}
 
-// inbox.notifications as 00_schema.sql declares it. The names are spliced into SQL as they
-// are: this table is the whitelist.
-constexpr ColumnSpec kColumns[] = {
-    {"user_id", SqlType::kText, false, ValueKind::kString},
-    {"id", SqlType::kBigint, false, ValueKind::kNumber},
-    {"workspace_id", SqlType::kText, true, ValueKind::kString},
-    {"type", SqlType::kText, false, ValueKind::kString},
-    {"title", SqlType::kText, true, ValueKind::kString},
-    {"body", SqlType::kText, true, ValueKind::kString},
-    {"data", SqlType::kJsonb, false, ValueKind::kJson},
-    {"actor_id", SqlType::kText, true, ValueKind::kString},
-    {"collection", SqlType::kText, true, ValueKind::kString},
-    {"item", SqlType::kText, true, ValueKind::kString},
-    {"group_key", SqlType::kText, true, ValueKind::kString},
-    {"read_at", SqlType::kTimestamptz, true, ValueKind::kTimestamp},
-    {"archived_at", SqlType::kTimestamptz, true, ValueKind::kTimestamp},
-    {"deleted_at", SqlType::kTimestamptz, true, ValueKind::kTimestamp},
-    {"created_at", SqlType::kTimestamptz, false, ValueKind::kTimestamp},
-    {"updated_at", SqlType::kTimestamptz, false, ValueKind::kTimestamp},
-};
-
+// The columns of the filterable fields, each once, named after itself with its natural kind.
+// The names are spliced into SQL as they are: the registry is the whitelist.
 const std::vector<Field> &column_fields() {
   static const std::vector<Field> *fields = [] {
     auto *out = new std::vector<Field>;
-    for (const ColumnSpec &c : kColumns) {
+    for (const NotificationField &n : notification_fields()) {
+      if (!n.filterable || std::any_of(out->begin(), out->end(),
+                                       [&](const Field &f) { return f.column == n.column; }))
+        continue;
+      std::optional<SqlType> type = engine_type(n.type);
+      if (!type)
+        throw std::logic_error("field registry: " + std::string(n.name) +
+                               " is filterable, but no filter reads a column of its type");
       Field f;
-      f.name = c.name;
-      f.column = c.name;
-      f.kind = c.kind;
-      f.type.sql = c.type;
-      f.nullable = c.nullable;
+      f.name = std::string(n.column);
+      f.column = std::string(n.column);
+      f.kind = column_kind(n.type);
+      f.type.sql = *type;
+      f.nullable = !n.not_null;
       out->push_back(std::move(f));
     }
     return out;
@@ -119,24 +120,10 @@ std::string FieldRegistry::names(bool sortable_only) const {
 const FieldRegistry &native_fields() {
   static const FieldRegistry *registry = [] {
     auto *r = new FieldRegistry;
-    r->add("id", "id", true, ValueKind::kPublicId)
-        .add("userId", "user_id", true)
-        .add("workspaceId", "workspace_id", true)
-        .add("type", "type", true)
-        .add("title", "title", true)
-        .add("body", "body", false)  // up to 20,000 characters: too long for a cursor
-        .add("data", "data", false)
-        .add("actorId", "actor_id", true)
-        .add("collection", "collection", true)
-        .add("item", "item", true)
-        .add("groupKey", "group_key", true)
-        .add("read", "read_at", true, ValueKind::kFlag)
-        .add("readAt", "read_at", true)
-        .add("archived", "archived_at", true, ValueKind::kFlag)
-        .add("archivedAt", "archived_at", true)
-        .add("deletedAt", "deleted_at", true)
-        .add("createdAt", "created_at", true)
-        .add("updatedAt", "updated_at", true);
+    for (const NotificationField &n : notification_fields()) {
+      if (n.filterable)
+        r->add(std::string(n.name), n.column, n.sortable, n.kind);
+    }
     return r;
   }();
   return *registry;

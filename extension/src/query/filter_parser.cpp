@@ -10,27 +10,39 @@ namespace {
 
 using nlohmann::json;
 
+using K = ValueKind;
+
+// Each operator with the kinds of field it applies to.
 struct OpName {
   const char *name;
   Op op;
+  KindSet kinds;
 };
 
+constexpr KindSet kOrdered = {K::kString, K::kTimestamp, K::kNumber, K::kJson};
+constexpr KindSet kListed = {K::kString,   K::kTimestamp, K::kNumber,
+                             K::kPublicId, K::kJson,      K::kOther};
+constexpr KindSet kTextual = {K::kString, K::kJson};
+
 constexpr OpName kOps[] = {
-    {"eq", Op::kEq},
-    {"neq", Op::kNeq},
-    {"in", Op::kIn},
-    {"notIn", Op::kNotIn},
-    {"lt", Op::kLt},
-    {"lte", Op::kLte},
-    {"gt", Op::kGt},
-    {"gte", Op::kGte},
-    {"contains", Op::kContains},
-    {"startsWith", Op::kStartsWith},
-    {"endsWith", Op::kEndsWith},
-    {"isNull", Op::kIsNull},
-    {"hasKey", Op::kHasKey},
-    {"hasAnyKey", Op::kHasAnyKey},
-    {"hasAllKeys", Op::kHasAllKeys},
+    {"eq", Op::kEq, kAnyKind},
+    {"neq", Op::kNeq, kAnyKind},
+    {"in", Op::kIn, kListed},
+    {"notIn", Op::kNotIn, kListed},
+    {"lt", Op::kLt, kOrdered},
+    {"lte", Op::kLte, kOrdered},
+    {"gt", Op::kGt, kOrdered},
+    {"gte", Op::kGte, kOrdered},
+    {"contains", Op::kContains, kTextual},
+    {"startsWith", Op::kStartsWith, kTextual},
+    {"endsWith", Op::kEndsWith, kTextual},
+    // A flag is never null; the public id is the key.
+    {"isNull",
+     Op::kIsNull,
+     {K::kString, K::kTimestamp, K::kNumber, K::kBoolean, K::kJson, K::kOther}},
+    {"hasKey", Op::kHasKey, {K::kJson}},
+    {"hasAnyKey", Op::kHasAnyKey, {K::kJson}},
+    {"hasAllKeys", Op::kHasAllKeys, {K::kJson}},
 };
 
 const char *op_name(Op op) {
@@ -41,32 +53,10 @@ const char *op_name(Op op) {
   return "?";
 }
 
-// Which operators each kind of field takes.
-bool applies(ValueKind kind, Op op) {
-  switch (kind) {
-    case ValueKind::kString:
-      return op <= Op::kIsNull;
-    case ValueKind::kTimestamp:
-    case ValueKind::kNumber:
-      return op <= Op::kGte || op == Op::kIsNull;
-    case ValueKind::kFlag:
-      return op == Op::kEq || op == Op::kNeq;
-    case ValueKind::kBoolean:
-      return op == Op::kEq || op == Op::kNeq || op == Op::kIsNull;
-    case ValueKind::kPublicId:
-      return op <= Op::kNotIn;
-    case ValueKind::kJson:
-      return true;
-    case ValueKind::kOther:
-      return op <= Op::kNotIn || op == Op::kIsNull;
-  }
-  return false;
-}
-
 std::string supported(ValueKind kind) {
   std::string out;
   for (const OpName &o : kOps) {
-    if (applies(kind, o.op))
+    if (o.kinds.has(kind))
       out += (out.empty() ? "" : ", ") + std::string(o.name);
   }
   if (kind == ValueKind::kString || kind == ValueKind::kJson)
@@ -217,7 +207,7 @@ class Parser {
       if (found == nullptr)
         throw invalid_value(at, "unknown operator",
                             "Operators for " + f.name + ": " + supported(f.kind) + ".");
-      if (!applies(f.kind, found->op))
+      if (!found->kinds.has(f.kind))
         throw invalid_value(at,
                             "operator " + std::string(found->name) + " does not apply to " + f.name,
                             "Operators for " + f.name + ": " + supported(f.kind) + ".");

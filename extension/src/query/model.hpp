@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/value_kind.hpp"
+
 namespace pgi::query {
 
 // ---------------------------------------------------------------------------------------------
@@ -49,17 +51,8 @@ using Scalar = std::variant<std::monostate, bool, int64_t, std::string>;
 // Fields
 // ---------------------------------------------------------------------------------------------
 
-// How a field compares and which JSON values it takes.
-enum class ValueKind {
-  kString,     // text: eq/neq/in/notIn/lt../contains/startsWith/endsWith, case-insensitive mode
-  kTimestamp,  // timestamptz: ISO-8601 strings; eq/neq/in/notIn/lt/lte/gt/gte
-  kFlag,       // boolean derived from a nullable column: true when it IS NOT NULL (read, archived)
-  kBoolean,    // a boolean column (relation targets)
-  kNumber,     // integer or numeric column: JSON numbers or numeric strings
-  kPublicId,   // the notification id shown as ntf_...: eq/neq/in/notIn, bound as internal bigint
-  kJson,       // jsonb: containment, key existence, comparison at a path
-  kOther,      // any other catalog type (uuid, enums...): equality only, through its input function
-};
+// How a field compares and which JSON values it takes (core/value_kind.hpp).
+using pgi::ValueKind;
 
 // A field as one dialect names it. Native `createdAt` and Directus `timestamp` are two Fields
 // over the same column.
@@ -101,13 +94,14 @@ class FieldRegistry {
   std::vector<Field> fields_;
 };
 
-// The columns of inbox.notifications the engine may read, described as Fields named after the
-// column itself, with their natural kind. nullptr for a column that is not there.
+// The columns of inbox.notifications the engine may read (those of the filterable fields of
+// core/notification_fields.hpp), described as Fields named after the column itself, with their
+// natural kind. nullptr for a column that is not there.
 const Field *notification_column(std::string_view column);
 
-// pg_inbox's own API names: id (public id), userId, workspaceId, type, title, body, data,
-// actorId, collection, item, groupKey, read, readAt, archived, archivedAt, deletedAt, createdAt,
-// updatedAt.
+// pg_inbox's own API names for the filterable fields of core/notification_fields.hpp, in its
+// order: id (public id), userId, workspaceId, type, title, body, data, read, readAt, archived,
+// archivedAt, deletedAt, actorId, collection, item, groupKey, createdAt, updatedAt.
 const FieldRegistry &native_fields();
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "query/row_expand.hpp"
 
 #include "core/errors.hpp"
+#include "core/notification_fields.hpp"
 #include "query/relation_join.hpp"
 
 namespace pgi::query {
@@ -129,8 +130,8 @@ std::string expanded_shape(const std::string &shape, const std::vector<Expansion
                             : one_row(*e.relation, alias + "." + e.relation->source_column, b);
     members += (members.empty() ? "" : ", ") + name_literal(e.name) + ", " + value;
   }
-  return shape + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('expanded', " +
-         "pg_catalog.jsonb_build_object(" + members + "))";
+  return shape + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('" +
+         std::string(kExpandedKey) + "', pg_catalog.jsonb_build_object(" + members + "))";
 }
 
 }  // namespace pgi::query

@@ -109,6 +109,7 @@ const Dialect kNative = {
     "application/json",
     nullptr,  // takes every path no other dialect claims
     true,     // 405 with Allow
+    "inbox.http_json",
     native_body,
     native_no_route,
     native_error,
@@ -120,7 +121,8 @@ const Dialect kDirectus = {
     QueryRepeats::kAny,
     kDirectusJson,
     "/notifications",
-    false,  // Directus has no 405: ROUTE_NOT_FOUND
+    false,    // Directus has no 405: ROUTE_NOT_FOUND
+    nullptr,  // directus_* build json in Directus's own order
     directus_body,
     directus_no_route,
     directus_error,
@@ -133,6 +135,7 @@ const Dialect kGraphql = {
     kGraphqlJson,
     nullptr,  // /graphql/system only: other paths below /graphql are the native dialect's
     true,     // 405 with Allow, as GraphQL over HTTP says
+    nullptr,  // the GraphQL rows write their own statements
     graphql_body,
     native_no_route,
     graphql_error,

@@ -35,6 +35,10 @@ struct Dialect {
   // Whether a method the path has no route for is 405 with Allow (and OPTIONS is 204 with
   // Allow), or no route at all.
   bool answers_405;
+  // The SQL function that turns a route function's jsonb answer into the response text, or
+  // nullptr to send the answer as PostgreSQL prints it. The native dialect's, inbox.http_json,
+  // writes each notification's keys in the documented order (jsonb keeps its own).
+  const char *response_text;
 
   // The request body, checked as the dialect says it (415 for a media type that is not JSON,
   // 400 for an empty body, ...), ready to bind.

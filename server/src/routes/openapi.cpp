@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/notification_fields.hpp"
+
 namespace pgi::server {
 
 namespace {
@@ -141,27 +143,39 @@ Json parameters() {
   };
 }
 
-// What a create sets, shared by one notification and a fan-out's template.
+// A field's value as a create or update gives it (the CHECK constraints' bounds).
+Json input_schema(const NotificationField &f) {
+  Json out = f.not_null ? Json{{"type", json_type_name(f.json)}} : nullable(json_type_name(f.json));
+  if (f.input.min_length > 0)
+    out["minLength"] = f.input.min_length;
+  if (f.input.max_length >= 0)
+    out["maxLength"] = f.input.max_length;
+  if (!f.input.pattern.empty())
+    out["pattern"] = f.input.pattern;
+  if (!f.input.default_json.empty())
+    out["default"] = Json::parse(f.input.default_json);
+  return out;
+}
+
+// The recipient of a create: userId (its schema also types the userIds of a fan-out).
+const NotificationField &recipient() {
+  return *find_notification_field("userId");
+}
+
+// What a create sets, shared by one notification and a fan-out's template: the fields a create
+// may give (but the recipient), then the aggregate option.
 Json notification_content() {
-  return {
-      {"workspaceId", bounded_text(true, 255)},
-      {"type",
-       {{"type", "string"},
-        {"pattern", "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"},
-        {"default", "info"}}},
-      {"title", bounded_text(true, 1000, 0)},
-      {"body", bounded_text(true, 20000, 0)},
-      {"data", {{"type", "object"}, {"default", Json::object()}}},
-      {"actorId", bounded_text(true, 255)},
-      {"collection", bounded_text(true, 255)},
-      {"item", bounded_text(true, 255)},
-      {"groupKey", bounded_text(true, 255)},
-      {"aggregate",
-       {{"type", "boolean"},
-        {"description",
-         "true: for a recipient with an unread notification of the same groupKey, add actorId to "
-         "it instead of creating one (default: the type's setting)."}}},
-  };
+  Json out = Json::object();
+  for (const NotificationField &f : notification_fields()) {
+    if (f.on_create && &f != &recipient())
+      out[std::string(f.name)] = input_schema(f);
+  }
+  out["aggregate"] = {
+      {"type", "boolean"},
+      {"description",
+       "true: for a recipient with an unread notification of the same groupKey, add actorId to "
+       "it instead of creating one (default: the type's setting)."}};
+  return out;
 }
 
 Json new_notification(const char *recipients, Json recipients_schema) {
@@ -173,9 +187,52 @@ Json new_notification(const char *recipients, Json recipients_schema) {
           {"properties", std::move(properties)}};
 }
 
+// A field's value in the API shape.
+Json output_schema(const NotificationField &f) {
+  Json out =
+      f.nullable() ? nullable(json_type_name(f.json)) : Json{{"type", json_type_name(f.json)}};
+  if (f.type == ColumnType::kTimestamptz && f.json == JsonType::kString)
+    out["format"] = "date-time";
+  if (f.doc.max_items >= 0)
+    out["maxItems"] = f.doc.max_items;
+  if (f.type == ColumnType::kTextArray)
+    out["items"] = {{"type", "string"}};
+  if (f.doc.minimum >= 0)
+    out["minimum"] = f.doc.minimum;
+  if (!f.doc.pattern.empty())
+    out["pattern"] = f.doc.pattern;
+  if (!f.doc.examples.empty()) {
+    Json examples = Json::array();
+    std::string_view rest = f.doc.examples;
+    for (size_t bar; (bar = rest.find('|')) != std::string_view::npos; rest.remove_prefix(bar + 1))
+      examples.push_back(rest.substr(0, bar));
+    examples.push_back(rest);
+    out["examples"] = std::move(examples);
+  }
+  if (!f.doc.description.empty())
+    out["description"] = f.doc.description;
+  return out;
+}
+
+// The Notification schema: every field in the order of the API shape, then what expand adds.
+Json notification_schema() {
+  Json required = Json::array(), properties = Json::object();
+  for (const NotificationField &f : notification_fields()) {
+    if (f.doc.required)
+      required.push_back(f.name);
+    properties[std::string(f.name)] = output_schema(f);
+  }
+  properties[std::string(kExpandedKey)] = {
+      {"type", "object"},
+      {"description",
+       "Only with expand: one member per requested name, the related row (an object of the "
+       "relation's allowed columns, or null), and for actors an array of rows."},
+      {"additionalProperties", {{"type", {"object", "array", "null"}}}}};
+  return object_of(std::move(required), std::move(properties));
+}
+
 Json schemas() {
   const Json time = {{"type", "string"}, {"format", "date-time"}};
-  const Json nullable_time = {{"type", {"string", "null"}}, {"format", "date-time"}};
   const Json page_info =
       object_of({"total", "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"},
                 {{"total", {{"type", {"integer", "null"}}, {"minimum", 0}}},
@@ -187,41 +244,7 @@ Json schemas() {
     return object_of({"data", "pageInfo"}, {{"data", array_of(ref("schemas", item))},
                                             {"pageInfo", ref("schemas", "PageInfo")}});
   };
-  Json notification = object_of(
-      {"id", "userId", "type", "data", "read", "createdAt"},
-      {{"id",
-        {{"type", "string"},
-         {"pattern", "^ntf_[0-9a-z]{13}$"},
-         {"examples", {"ntf_9wtr4mfdtxq5z"}}}},
-       {"userId", {{"type", "string"}}},
-       {"workspaceId", nullable("string")},
-       {"type", {{"type", "string"}, {"examples", {"info", "warning", "error", "success"}}}},
-       {"title", nullable("string")},
-       {"body", nullable("string")},
-       {"data", {{"type", "object"}}},
-       {"read", {{"type", "boolean"}}},
-       {"readAt", nullable_time},
-       {"archived", {{"type", "boolean"}}},
-       {"archivedAt", nullable_time},
-       {"deletedAt", nullable_time},
-       {"actorId", nullable("string")},
-       {"actors",
-        {{"type", "array"},
-         {"maxItems", 10},
-         {"items", {{"type", "string"}}},
-         {"description", "The most recent distinct actors, newest first."}}},
-       {"actorCount", {{"type", "integer"}, {"minimum", 0}}},
-       {"collection", nullable("string")},
-       {"item", nullable("string")},
-       {"groupKey", nullable("string")},
-       {"createdAt", time},
-       {"updatedAt", time},
-       {"expanded",
-        {{"type", "object"},
-         {"description",
-          "Only with expand: one member per requested name, the related row (an object of the "
-          "relation's allowed columns, or null), and for actors an array of rows."},
-         {"additionalProperties", {{"type", {"object", "array", "null"}}}}}}});
+  Json notification = notification_schema();
   notification.emplace("description", "A notification in the API shape (inbox.to_json).");
   Json group = object_of(
       {"groupKey", "notificationsCount", "unreadCount", "type", "latestAt",
@@ -254,11 +277,11 @@ Json schemas() {
        object_of({"data"}, {{"data", array_of(ref("schemas", "Notification"))}})},
       {"NotificationPage", page_of("Notification")},
       {"PageInfo", page_info},
-      {"NewNotification", new_notification("userId", bounded_text(false, 255))},
+      {"NewNotification", new_notification("userId", input_schema(recipient()))},
       {"FanOut", new_notification("userIds", {{"type", "array"},
                                               {"minItems", 1},
                                               {"uniqueItems", true},
-                                              {"items", bounded_text(false, 255)}})},
+                                              {"items", input_schema(recipient())}})},
       {"NotificationGroup", std::move(group)},
       {"NotificationGroupPage", page_of("NotificationGroup")},
       {"NotificationType",

@@ -26,8 +26,9 @@ HttpResponse reply_no_content(const Route &route, std::vector<std::string> &&, c
   return respond(route, 204, {});
 }
 
-// (response, status): GraphQL over HTTP's status is decided in SQL, so the response is never
-// parsed here. A mutation sent with GET is 405, and POST is the method that takes it.
+// (response, status): GraphQL over HTTP's status is decided in SQL (inbox.graphql_http), so the
+// response is never parsed here. A mutation sent with GET is 405, and POST is the method that takes
+// it.
 HttpResponse reply_graphql(const Route &route, std::vector<std::string> &&row, const Services &) {
   HttpResponse out = respond(route, std::stoi(row.at(1)), std::move(row.at(0)));
   if (out.status == 405)
@@ -62,25 +63,14 @@ HttpResponse reply_openapi(const Route &route, std::vector<std::string> &&, cons
 
 // --- statements that are more than a call of one function --------------------------------------
 
-// GraphQL answers (response, HTTP status): 200 when the response carries "data", 405 for a
-// mutation over GET, else 400 (a request error). `answer` is the subquery giving the response
-// as r. When the extension returns the status with the response, each GraphQL row calls that
-// function instead.
-std::string with_graphql_status(const char *answer) {
-  return std::string(
-             "SELECT answer.r, CASE WHEN pg_catalog.jsonb_typeof(answer.r::jsonb) = 'object' "
-             "AND (answer.r::jsonb) ? 'data' THEN 200 "
-             "WHEN (answer.r::jsonb) #>> '{errors,0,extensions,code}' = 'METHOD_NOT_ALLOWED' "
-             "THEN 405 ELSE 400 END FROM ") +
-         answer + " AS answer";
-}
-
-// "SELECT inbox.<name>($1, ..., $n)"
-std::string call_sql(const char *function, std::size_t args) {
-  std::string sql = std::string("SELECT inbox.") + function + "(";
-  for (std::size_t i = 0; i < args; ++i)
-    sql += (i ? ", $" : "$") + std::to_string(i + 1);
-  return sql + ")";
+// "SELECT inbox.<name>($1, ..., $n)", its answer passed through the dialect's response_text.
+std::string call_sql(const Route &route) {
+  std::string call = std::string("inbox.") + route.statement.name + "(";
+  for (std::size_t i = 0; i < route.args.size(); ++i)
+    call += (i ? ", $" : "$") + std::to_string(i + 1);
+  call += ")";
+  const char *text = route.dialect->response_text;
+  return "SELECT " + (text ? std::string(text) + "(" + call + ")" : call);
 }
 
 }  // namespace
@@ -182,23 +172,19 @@ const std::vector<Route> &route_table() {
       {"GET /metrics", native, {}, {}, kSafe, reply_metrics},
       {"GET /openapi.json", native, {}, {}, kSafe, reply_openapi},
 
-      // Directus's /graphql/system: one call of inbox.graphql(). A POST may be a mutation; a
-      // GET cannot be one (inbox.graphql refuses mutations for method GET: 405).
+      // Directus's /graphql/system: one call of inbox.graphql_http(), which answers the response
+      // with its HTTP status. A POST may be a mutation; a GET cannot be one (405).
       {"POST /graphql/system",
        graphql,
        {"graphql_post",
-        with_graphql_status("(SELECT inbox.graphql(b->>'query', NULLIF(b->'variables', "
-                            "'null'::jsonb), b->>'operationName', $1) AS r "
-                            "FROM (SELECT $2::jsonb AS b) AS request)")},
+        "SELECT body, status FROM inbox.graphql_http($1, $2::pg_catalog.jsonb, 'POST')"},
        {A::kToken, A::kBody},
        kUnsafe,
        reply_graphql},
       {"GET /graphql/system",
        graphql,
        {"graphql_get",
-        with_graphql_status("(SELECT inbox.graphql(q->>'query', (q->>'variables')::jsonb, "
-                            "q->>'operationName', $1, 'GET') AS r "
-                            "FROM (SELECT $2::jsonb AS q) AS request)")},
+        "SELECT body, status FROM inbox.graphql_http($1, $2::pg_catalog.jsonb, 'GET')"},
        {A::kToken, A::kQuery},
        kSafe,
        reply_graphql},
@@ -262,7 +248,7 @@ std::vector<PreparedStatement> prepared_statements() {
   for (const Route &r : route_table()) {
     const Statement &s = r.statement;
     if (s.name != nullptr)
-      out.push_back({s.name, s.sql.empty() ? call_sql(s.name, r.args.size()) : s.sql});
+      out.push_back({s.name, s.sql.empty() ? call_sql(r) : s.sql});
   }
   return out;
 }

@@ -46,7 +46,8 @@ enum class Transport {
 
 struct Statement {
   const char *name = nullptr;  // nullptr: the route answers without the database
-  // Empty: "SELECT inbox.<name>($1, ..., $n)", one parameter per argument of the row.
+  // Empty: "SELECT inbox.<name>($1, ..., $n)", one parameter per argument of the row, its
+  // answer passed through the dialect's response_text.
   std::string sql = {};
 };
 
