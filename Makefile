@@ -56,9 +56,11 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 	cat $(sort $(wildcard extension/sql/*.sql)) > $@
 
 # --- the HTTP server ----------------------------------------------------------------------
-# server/src has one folder a layer: http/ (the HTTP library behind a small adapter, and what a
-# request brings), routes/ (the one route table, the dialects and the dispatcher), db/ (the pool
-# and the database call); config, log, errors, metrics and main sit at the top.
+# server/src has one folder a layer: http/ (the event loop: Boost.Beast and Asio behind a small
+# interface, and what a request brings), routes/ (the one route table, the dialects and the
+# dispatcher), db/ (the pool and the database call); config, log, errors, metrics and main sit
+# at the top. Beast and Asio are header-only (Debian's libboost1.81-dev): nothing to link but
+# -pthread.
 SERVER      = server/pg_inbox_server
 SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
@@ -67,9 +69,6 @@ SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
 SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src
 # The extension's field registry (pure C++) describes the notification in /openapi.json.
 SERVER_EXT_OBJS = extension/src/core/notification_fields.o
-# Debian's cpp-httplib is a compiled library: its flags must match how it was built (ABI).
-HTTPLIB_CFLAGS  = $(shell pkg-config --cflags cpp-httplib)
-HTTPLIB_LIBS    = $(shell pkg-config --libs cpp-httplib)
 
 ifneq ($(SERVER_SRCS),)
 all: $(SERVER)
@@ -78,10 +77,10 @@ endif
 # A server object is rebuilt when any server header changes (includes name their folder:
 # "http/http_server.hpp", so -Iserver/src is the one include path).
 server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
-	$(CXX) $(SERVER_CXXFLAGS) $(HTTPLIB_CFLAGS) -c -o $@ $<
+	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
-	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq $(HTTPLIB_LIBS) -pthread
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -pthread
 
 server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 

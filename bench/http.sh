@@ -1,6 +1,8 @@
 # The HTTP steps, sourced by bench/steps.sh: each REST route through the server under wrk,
 # against pgbench calling the route's SQL function at the same concurrency (the most the server
-# can approach, since every request is one call of that function). Then the server's peak RSS.
+# can approach, since every request is one call of that function). Then the server's peak RSS,
+# and the server under attack (issue 13): /healthz and the list with idle and slowloris
+# connections held against the same without them, and the memory after parallel header floods.
 # shellcheck shell=bash
 
 SERVER_BIN=$ROOT/server/pg_inbox_server
@@ -125,7 +127,38 @@ http_steps() {
   hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
   record kind=rss step=server_rss side=ours vmhwm_kib="$hwm" \
     server_args="--threads/--pool-size defaults ${BENCH_SERVER_ARGS:-}"
+  attack_steps "$base"
   server_stop
+}
+
+# The same loads with $BENCH_HOLD_IDLE idle and $BENCH_HOLD_SLOW slowloris connections held
+# (bench/hostile.py hold; "ours") and without them ("baseline"), one after the other on the
+# same server: the target is the held side within 1.2x of the other. Then
+# $BENCH_FLOODS parallel header floods of $BENCH_FLOOD_MIB MiB each and the server's memory.
+attack_steps() { # base-url
+  local base=$1 held_s=$((BENCH_WRK_T + 3)) c=$BENCH_ATTACK_CONNS side holder
+  warm_up healthz.lua "$base/healthz"
+  for side in baseline ours; do
+    holder=
+    if [[ $side == ours ]]; then
+      python3 "$BENCH/hostile.py" hold "$BENCH_SERVER_PORT" "$BENCH_HOLD_IDLE" "$BENCH_HOLD_SLOW" \
+        $((2 * held_s + 2)) >"$WORK/server/hold.json" 2>&1 &
+      holder=$!
+      sleep 2  # every connection opened and the first slow bytes sent
+    fi
+    wrkrun attack_healthz "$side" "$c" healthz.lua "$base/healthz"
+    wrkrun attack_list "$side" "$c" list.lua "$base/api/notifications?limit=20"
+    [[ -n $holder ]] && wait "$holder"
+  done
+  record kind=note step=attack_hold side=ours held="$(cat "$WORK/server/hold.json")"
+  python3 "$BENCH/hostile.py" flood "$BENCH_SERVER_PORT" "$BENCH_FLOODS" "$BENCH_FLOOD_MIB" \
+    >"$WORK/server/flood.json" 2>&1
+  sleep 1
+  local rss hwm
+  rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
+  hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SERVER_PID/status")
+  record kind=rss step=flood_rss side=ours vmrss_kib="$rss" vmhwm_kib="$hwm" \
+    floods="$BENCH_FLOODS" flood_mib="$BENCH_FLOOD_MIB" answers="$(cat "$WORK/server/flood.json")"
 }
 
 # GraphQL (POST /graphql/system) against the Directus REST route that reads the same rows, both

@@ -252,6 +252,43 @@ HTTP_ROUTES = [
 ]
 
 
+def attack_rows(rec, settings):
+    """The server under attack (issue 13): the same wrk load with idle and slowloris connections
+    held ("ours") and without ("baseline"); the goal is within 1.2x. Then the memory after
+    parallel header floods."""
+    held = "%s idle + %s slowloris connections held" % (
+        fmt_num(settings.get("hold_idle")), fmt_num(settings.get("hold_slow")))
+    rows = []
+    for step, route, metric, worse_is in (("attack_healthz", "GET /healthz p99", "p99_ms", "higher"),
+                                          ("attack_list", "GET /api/notifications?limit=20", "rps", "lower")):
+        o = rec.find(step, "ours", kind="wrk")
+        b = rec.find(step, "baseline", kind="wrk")
+        row = {"operation": "%s, %s" % (route, held), "level": "attack", "clients": o and o["clients"],
+               "metric": metric, "baseline_is": "none held", "ours": None, "baseline": None, "ratio": None,
+               "ours_cell": "–", "baseline_cell": "–",
+               "target": "≤ 1.2" if worse_is == "higher" else "≥ 0.83 (1/1.2)"}
+        if o and b and b.get(metric):
+            ratio = o[metric] / b[metric]
+            target = ("<=", 1.2) if worse_is == "higher" else (">=", 1 / 1.2)
+            errors = failed_requests(o, b)
+            row.update(ours=o[metric], baseline=b[metric], ratio=ratio, errors=errors,
+                       result=evaluate(ratio, target) if not errors else "FAIL (%d failed requests)" % errors,
+                       ours_cell=rate_cell(o), baseline_cell=rate_cell(b), loadavg=o.get("loadavg"))
+        else:
+            row["result"] = rec.problem(step) or "not measured"
+        rows.append(row)
+    r = rec.find("flood_rss", "ours", kind="rss")
+    if r:
+        mib = r["vmrss_kib"] / 1024
+        rows.append({"operation": "Server resident memory after %s parallel %s MiB header floods" % (
+                         r.get("floods"), r.get("flood_mib")),
+                     "level": "memory", "clients": None, "metric": "MiB", "ours": mib, "baseline": None,
+                     "ratio": None, "target": "< 64 MiB", "result": "PASS" if mib < 64 else "FAIL",
+                     "ours_cell": "%.1f MiB (peak %.1f MiB)" % (mib, r["vmhwm_kib"] / 1024),
+                     "baseline_cell": "–", "baseline_is": "–"})
+    return rows
+
+
 # GraphQL through the server against the Directus REST route reading the same rows, both under wrk.
 GRAPHQL_ROUTES = [
     ("http_graphql_list", "POST /graphql/system { notifications(limit: 20) }",
@@ -261,14 +298,15 @@ GRAPHQL_ROUTES = [
 ]
 
 
-def http_rows(rec):
+def http_rows(rec, settings=None):
     """The server (wrk) against pgbench calling the same SQL function at the same concurrency;
-    GraphQL against the Directus REST route, both through the server."""
+    GraphQL against the Directus REST route, both through the server; the server under attack."""
     graphql = []
     for step, route, base_is in GRAPHQL_ROUTES:
         graphql += throughput_rows(rec, [(step, route, None)], "http", "wrk", base_is)
     return (throughput_rows(rec, HTTP_ROUTES, "http", "pgbench", "pgbench, same SQL function") + graphql
-            + rss_row(rec, "server_rss", "ours", "Server peak resident memory (VmHWM)", 64))
+            + rss_row(rec, "server_rss", "ours", "Server peak resident memory (VmHWM)", 64)
+            + attack_rows(rec, settings or {}))
 
 
 PEER_ROUTES = [
@@ -360,7 +398,7 @@ def main():
 
     load = rec.find("load", None, kind="load")
     sql = sql_rows(rec, settings)
-    http = http_rows(rec)
+    http = http_rows(rec, meta.get("settings", {}))
     peer = peer_rows(Records(peer_records))
     plots = write_plots(rec, args.work, args.out)
 

@@ -13,6 +13,9 @@
 #   BENCH_T, BENCH_DEPTH_T, BENCH_WRK_T        seconds per pgbench run, per depth point, per wrk run
 #   BENCH_WARMUP_T                             seconds of unrecorded wrk before each route
 #   BENCH_SQL_CLIENTS, BENCH_HTTP_CONNS        concurrency levels ("1 8", "1 16 64")
+#   BENCH_HOLD_IDLE, BENCH_HOLD_SLOW           idle and slowloris connections held under attack
+#   BENCH_ATTACK_CONNS                         wrk connections of the under-attack runs
+#   BENCH_FLOODS, BENCH_FLOOD_MIB              parallel header floods, and their size
 #   BENCH_DEPTHS, BENCH_DEEP                   page depths of the depth curve; the "deep" page
 #   BENCH_CLUSTER, BENCH_PORT, BENCH_SERVER_PORT   the private cluster and the server's port
 #   BENCH_SHARED_BUFFERS                       the private cluster's shared_buffers (full: 4GB)
@@ -29,6 +32,8 @@ case $mode in
     : "${BENCH_READALL_ROWS:=10000}" "${BENCH_CHUNK:=100000}" "${BENCH_TOKENS:=1000}"
     : "${BENCH_T:=5}" "${BENCH_DEPTH_T:=2}" "${BENCH_WRK_T:=5}" "${BENCH_WARMUP_T:=2}"
     : "${BENCH_SQL_CLIENTS:=1 8}" "${BENCH_HTTP_CONNS:=1 16 64}"
+    : "${BENCH_HOLD_IDLE:=1000}" "${BENCH_HOLD_SLOW:=200}" "${BENCH_ATTACK_CONNS:=16}"
+    : "${BENCH_FLOODS:=10}" "${BENCH_FLOOD_MIB:=15}"
     : "${BENCH_DEPTHS:=0 1000 10000 25000 50000 90000}" "${BENCH_DEEP:=50000}"
     : "${BENCH_CLUSTER:=bench}" "${BENCH_PORT:=55480}" "${BENCH_SERVER_PORT:=18180}" "${BENCH_SHARED_BUFFERS:=4GB}"
     : "${BENCH_RESULTS:=$BENCH/results}"
@@ -38,6 +43,8 @@ case $mode in
     : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=10}"
     : "${BENCH_T:=1}" "${BENCH_DEPTH_T:=1}" "${BENCH_WRK_T:=1}" "${BENCH_WARMUP_T:=1}"
     : "${BENCH_SQL_CLIENTS:=1 2}" "${BENCH_HTTP_CONNS:=1 4}"
+    : "${BENCH_HOLD_IDLE:=20}" "${BENCH_HOLD_SLOW:=10}" "${BENCH_ATTACK_CONNS:=4}"
+    : "${BENCH_FLOODS:=2}" "${BENCH_FLOOD_MIB:=1}"
     : "${BENCH_DEPTHS:=0 200 400}" "${BENCH_DEEP:=400}"
     : "${BENCH_CLUSTER:=bench_smoke}" "${BENCH_PORT:=55481}" "${BENCH_SERVER_PORT:=18181}" "${BENCH_SHARED_BUFFERS:=128MB}"
     : "${BENCH_RESULTS:=$BENCH/data/smoke}"
@@ -50,7 +57,8 @@ esac
 : "${BENCH_BATCH:=100}"
 # One read-all fixture user per client of the busiest SQL level.
 BENCH_READALL_USERS=$(tr ' ' '\n' <<<"$BENCH_SQL_CLIENTS" | sort -n | tail -1)
-export BENCH_USERS BENCH_T BENCH_WRK_T BENCH_WARMUP_T
+export BENCH_USERS BENCH_T BENCH_WRK_T BENCH_WARMUP_T BENCH_HOLD_IDLE BENCH_HOLD_SLOW BENCH_ATTACK_CONNS \
+  BENCH_FLOODS BENCH_FLOOD_MIB
 
 WORK=${BENCH_WORK:-$BENCH/data/$mode}
 RECORDS=$WORK/records.jsonl
@@ -142,7 +150,10 @@ meta = {
         "users": $BENCH_USERS, "per_user": $BENCH_PER_USER, "heavy": $BENCH_HEAVY,
         "readall_rows": $BENCH_READALL_ROWS, "batch": $BENCH_BATCH, "deep": $BENCH_DEEP,
         "pgbench_seconds": $BENCH_T, "depth_seconds": $BENCH_DEPTH_T, "wrk_seconds": $BENCH_WRK_T,
-        "sql_clients": "$BENCH_SQL_CLIENTS", "http_connections": "$BENCH_HTTP_CONNS"},
+        "sql_clients": "$BENCH_SQL_CLIENTS", "http_connections": "$BENCH_HTTP_CONNS",
+        "hold_idle": $BENCH_HOLD_IDLE, "hold_slow": $BENCH_HOLD_SLOW,
+        "attack_connections": $BENCH_ATTACK_CONNS, "floods": $BENCH_FLOODS,
+        "flood_mib": $BENCH_FLOOD_MIB},
 }
 json.dump(meta, open(sys.argv[1], "w"), indent=2)
 PY

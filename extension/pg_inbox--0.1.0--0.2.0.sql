@@ -164,6 +164,129 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- Issue 13 defect 10 (50_rest): an Idempotency-Key replay crossed the workspace-bound tokens of
+-- one user (the w2 token received the w1 notification). Each key records the workspace of the
+-- token that used it; a token of another workspace is refused (23505, 409).
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE inbox.idempotency_keys ADD COLUMN workspace_id text;
+
+COMMENT ON COLUMN inbox.idempotency_keys.workspace_id IS
+    'The workspace of the token that used the key (null: none); a token of another workspace may not replay it.';
+
+CREATE OR REPLACE FUNCTION inbox.rest_create(token text, body jsonb, idempotency_key text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:send');
+    params jsonb := inbox._rest_params(query, '{}');
+    body_hash bytea;
+    earlier inbox.idempotency_keys;
+    created jsonb;
+BEGIN
+    IF idempotency_key IS NULL THEN
+        RETURN inbox._rest_create(caller, body);
+    END IF;
+    IF pg_catalog.length(idempotency_key) NOT BETWEEN 1 AND 255 THEN
+        RAISE EXCEPTION 'Idempotency-Key: expected 1 to 255 characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- jsonb's text is canonical: the same body with other spacing or key order is the same request.
+    body_hash := pg_catalog.sha256(pg_catalog.convert_to(coalesce(body::text, ''), 'UTF8'));
+    -- The key row and the notifications commit together, or neither does. A concurrent retry
+    -- with the same key waits here for the first to finish, then finds its row.
+    INSERT INTO inbox.idempotency_keys (user_id, key, request_hash, workspace_id)
+    VALUES (caller.user_id, idempotency_key, body_hash, caller.workspace_id)
+    ON CONFLICT (user_id, key) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT * INTO earlier FROM inbox.idempotency_keys k
+         WHERE k.user_id = caller.user_id AND k.key = idempotency_key;
+        -- A token bound to one workspace never sees what another workspace's token created.
+        IF earlier.workspace_id IS DISTINCT FROM caller.workspace_id THEN
+            RAISE EXCEPTION 'Idempotency-Key: already used by a token of another workspace'
+                  USING ERRCODE = 'unique_violation',
+                        HINT = 'Use a new key for a new request.';
+        END IF;
+        IF earlier.request_hash <> body_hash THEN
+            RAISE EXCEPTION 'Idempotency-Key: already used with a different request body'
+                  USING ERRCODE = 'unique_violation',
+                        HINT = 'Use a new key for a new request.';
+        END IF;
+        RETURN earlier.response;
+    END IF;
+    created := inbox._rest_create(caller, body);
+    UPDATE inbox.idempotency_keys k SET response = created
+     WHERE k.user_id = caller.user_id AND k.key = idempotency_key;
+    RETURN created;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_create(text, jsonb, text, jsonb) IS
+    'POST /api/notifications: one object (the notification), an array ({"data": [...]}) or a fan-out with userIds ({"data": [...]}). With an Idempotency-Key a retry returns the first response; the same key with another body, or from a token of another workspace, raises 23505.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 13 defect 12 (60_directus): a create with meta=total_count by a send-only token counted
+-- every user's notifications. A create answers its items alone, as Directus's does.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox.directus_create(token text, body jsonb, query jsonb)
+RETURNS json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
+    many boolean := pg_catalog.jsonb_typeof(body) = 'array';
+    items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
+    created jsonb;
+    archived record;
+BEGIN
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
+        RAISE EXCEPTION 'payload: expected a notification object or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
+        RETURN '{"data":[]}';
+    END IF;
+    natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                           CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
+                                ELSE 'payload' END) ORDER BY i.o)
+                  FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                         WHERE e ? 'actorId'));
+    created := inbox.create_many(natives);
+    -- Items created with status "archived" are archived at once.
+    FOR archived IN
+        SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids
+          FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+          JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.o
+         WHERE i.item->>'status' = 'archived'
+         GROUP BY 1 ORDER BY 1
+    LOOP
+        PERFORM inbox.archive(archived.user_id, archived.ids);
+    END LOOP;
+    -- The created items are read across users (a send-only caller may read none of them), so
+    -- meta would count every user's notifications: a create answers its items alone, as
+    -- Directus's does, and its meta parameter (meta, meta[]) is ignored.
+    RETURN inbox._directus_read(NULL, NULL, caller.user_id,
+                                (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
+                                   FROM pg_catalog.jsonb_each(query) AS q
+                                  WHERE q.key OPERATOR(pg_catalog.<>) 'meta'
+                                    AND NOT pg_catalog.starts_with(q.key, 'meta[')),
+                                ARRAY(SELECT inbox.internal_id(c.row->>'id')
+                                        FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                                       ORDER BY c.o),
+                                NOT many);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.directus_create(text, jsonb, jsonb) IS
+    'POST /notifications: creates one notification (an object) or several (an array), for any recipient (needs notifications:send or admin); returns them as Directus does.';
+
+-- ---------------------------------------------------------------------------------------------
 -- Issue 12 item 5 (70_graphql): GraphQL in one pass. The server's /graphql/system calls
 -- inbox.graphql_http, which returns the response with its HTTP status; inbox.graphql keeps its
 -- declaration for SQL callers.

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 packages=(
   g++ make pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-contrib
-  libpqxx-dev libcpp-httplib-dev nlohmann-json3-dev
+  libpqxx-dev libboost1.81-dev nlohmann-json3-dev   # Boost: Beast and Asio, header-only
   curl
   python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
 )

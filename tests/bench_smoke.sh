@@ -57,7 +57,7 @@ for r in records:
 expected = ["unread_count", "mark_read", "read_all", "create_one", "batch", "fan_out", "fan_out_objects",
             "list_first_page", "keyset_deep", "heavy_first_page", "offset_deep", "depth_curve",
             "filtered_list", "filtered_list_heavy", "filtered_list_heavy_total", "groups_heavy",
-            "graphql_list", "graphql_by_id", "http"]
+            "graphql_list", "graphql_by_id", "http", "attack_healthz", "attack_list"]
 for name in expected:
     rs = steps.get(name, [])
     if name == "depth_curve":
@@ -78,6 +78,14 @@ for name in expected:
     if name not in ("depth_curve", "http", "keyset_deep", "heavy_first_page", "offset_deep"):
         sides = {r["side"] for r in measured}
         check(sides == {"ours", "baseline"}, "%s: both ours and the baseline measured (%s)" % (name, sorted(sides)))
+
+# The server under attack: the memory after the header floods, each flood answered 431.
+if steps.get("attack_healthz"):
+    flood = next((r for r in records if r.get("kind") == "rss" and r.get("step") == "flood_rss"), None)
+    answers = json.loads(flood["answers"]) if flood and isinstance(flood.get("answers"), str) else {}
+    check(flood is not None and flood.get("vmrss_kib", 0) > 0, "flood_rss: the memory after the header floods")
+    check(answers.get("statuses") and all(s == 431 for s in answers["statuses"]),
+          "flood_rss: every header flood answered 431 (%s)" % answers.get("statuses"))
 
 out = os.path.join(work, "results")
 report = json.load(open(os.path.join(out, "latest.json"))) if os.path.exists(os.path.join(out, "latest.json")) else None

@@ -394,18 +394,22 @@ COMMENT ON FUNCTION inbox.rest_read_all(text, jsonb) IS
 -- ---------------------------------------------------------------------------------------------
 
 -- The first response to each (caller, Idempotency-Key), with a hash of the request body it
--- answered. Keyed by the caller's user_id first, like every table.
+-- answered and the workspace of the token that sent it. Keyed by the caller's user_id first,
+-- like every table.
 CREATE TABLE inbox.idempotency_keys (
     user_id      text        NOT NULL,
     key          text        NOT NULL,
     request_hash bytea       NOT NULL,
     response     jsonb,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    workspace_id text,
     CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_id, key)
 );
 
 COMMENT ON TABLE inbox.idempotency_keys IS
     'The first response of each create made with an Idempotency-Key, per caller; a retry gets it again. Old keys go with inbox.purge_idempotency_keys().';
+COMMENT ON COLUMN inbox.idempotency_keys.workspace_id IS
+    'The workspace of the token that used the key (null: none); a token of another workspace may not replay it.';
 
 CREATE FUNCTION inbox.purge_idempotency_keys(older_than interval DEFAULT '1 day')
 RETURNS bigint
@@ -498,12 +502,18 @@ BEGIN
     body_hash := pg_catalog.sha256(pg_catalog.convert_to(coalesce(body::text, ''), 'UTF8'));
     -- The key row and the notifications commit together, or neither does. A concurrent retry
     -- with the same key waits here for the first to finish, then finds its row.
-    INSERT INTO inbox.idempotency_keys (user_id, key, request_hash)
-    VALUES (caller.user_id, idempotency_key, body_hash)
+    INSERT INTO inbox.idempotency_keys (user_id, key, request_hash, workspace_id)
+    VALUES (caller.user_id, idempotency_key, body_hash, caller.workspace_id)
     ON CONFLICT (user_id, key) DO NOTHING;
     IF NOT FOUND THEN
         SELECT * INTO earlier FROM inbox.idempotency_keys k
          WHERE k.user_id = caller.user_id AND k.key = idempotency_key;
+        -- A token bound to one workspace never sees what another workspace's token created.
+        IF earlier.workspace_id IS DISTINCT FROM caller.workspace_id THEN
+            RAISE EXCEPTION 'Idempotency-Key: already used by a token of another workspace'
+                  USING ERRCODE = 'unique_violation',
+                        HINT = 'Use a new key for a new request.';
+        END IF;
         IF earlier.request_hash <> body_hash THEN
             RAISE EXCEPTION 'Idempotency-Key: already used with a different request body'
                   USING ERRCODE = 'unique_violation',
@@ -519,4 +529,4 @@ END
 $$;
 
 COMMENT ON FUNCTION inbox.rest_create(text, jsonb, text, jsonb) IS
-    'POST /api/notifications: one object (the notification), an array ({"data": [...]}) or a fan-out with userIds ({"data": [...]}). With an Idempotency-Key a retry returns the first response; the same key with another body raises 23505.';
+    'POST /api/notifications: one object (the notification), an array ({"data": [...]}) or a fan-out with userIds ({"data": [...]}). With an Idempotency-Key a retry returns the first response; the same key with another body, or from a token of another workspace, raises 23505.';

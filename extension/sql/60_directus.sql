@@ -480,7 +480,14 @@ BEGIN
     LOOP
         PERFORM inbox.archive(archived.user_id, archived.ids);
     END LOOP;
-    RETURN inbox._directus_read(NULL, NULL, caller.user_id, query,
+    -- The created items are read across users (a send-only caller may read none of them), so
+    -- meta would count every user's notifications: a create answers its items alone, as
+    -- Directus's does, and its meta parameter (meta, meta[]) is ignored.
+    RETURN inbox._directus_read(NULL, NULL, caller.user_id,
+                                (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
+                                   FROM pg_catalog.jsonb_each(query) AS q
+                                  WHERE q.key OPERATOR(pg_catalog.<>) 'meta'
+                                    AND NOT pg_catalog.starts_with(q.key, 'meta[')),
                                 ARRAY(SELECT inbox.internal_id(c.row->>'id')
                                         FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
                                        ORDER BY c.o),

@@ -13,13 +13,20 @@ struct Config {
   std::string database_url;  // libpq URI or key=value string; required
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 64;                      // HTTP worker threads (one per open client connection)
-  int pool_size = 8;                     // PostgreSQL connections
-  std::size_t max_body_bytes = 1 << 20;  // larger bodies answer 413
-  std::size_t max_query_bytes = 4096;    // longer query strings answer 414
-  std::size_t max_headers = 64;          // more request headers answer 431
-  int statement_timeout_ms = 5000;       // PostgreSQL cancels a longer statement (503)
-  int pool_wait_ms = 5000;               // longer waits for a free connection answer 503
+  int threads = 64;                           // worker threads, which make the database calls
+  int pool_size = 8;                          // PostgreSQL connections
+  int max_connections = 10000;                // client connections; beyond, see http_server.hpp
+  std::size_t max_body_bytes = 1 << 20;       // a larger Content-Length answers 413
+  std::size_t max_query_bytes = 4096;         // longer query strings answer 414
+  std::size_t max_request_line_bytes = 8192;  // a longer request target answers 414
+  std::size_t max_headers = 64;               // more request headers answer 431
+  std::size_t max_header_bytes = 65536;       // a larger head (line and headers) answers 431
+  int head_timeout_ms = 10000;   // the head must arrive within this from its first byte, else 408
+  int body_timeout_ms = 30000;   // the body must arrive within this after the head, else 408
+  int idle_timeout_ms = 5000;    // a connection without a request for this long is closed
+  int write_timeout_ms = 10000;  // a response the client does not take within this is dropped
+  int statement_timeout_ms = 5000;  // PostgreSQL cancels a longer statement (503)
+  int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

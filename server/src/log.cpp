@@ -8,6 +8,34 @@
 
 namespace pgi::server {
 
+namespace {
+
+// Control characters (CR, LF, NUL, ESC, ...) and the backslash are written as C escapes, so that
+// nothing a client sends can start a line, forge one or reach a terminal.
+void append_escaped(std::string &out, std::string_view line) {
+  static const char hex[] = "0123456789abcdef";
+  for (char ch : line) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+}
+
+}  // namespace
+
 void log_line(std::string_view line) {
   static std::mutex *const mutex = new std::mutex;  // never destroyed: usable until exit
   using namespace std::chrono;
@@ -22,7 +50,9 @@ void log_line(std::string_view line) {
 
   std::string text;
   text.reserve(line.size() + 32);
-  text.append(stamp).append(" ").append(line).append("\n");
+  text.append(stamp).append(" ");
+  append_escaped(text, line);
+  text.append("\n");
   std::lock_guard<std::mutex> lock(*mutex);
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);

@@ -1,4 +1,5 @@
-// One line at a time on stderr, prefixed with the UTC time; safe from any thread.
+// One line at a time on stderr, prefixed with the UTC time; safe from any thread. Control
+// characters and backslashes in `line` are escaped (\n, \x1b, \\): one call is one line.
 #pragma once
 
 #include <string_view>

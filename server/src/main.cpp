@@ -1,9 +1,9 @@
 // pg_inbox_server: the REST API of pg_inbox. See config.hpp for the options, routes/table.hpp
 // for what it answers.
 //
-// Shutdown: SIGTERM or SIGINT stops accepting connections; the requests in flight finish and
-// the process exits 0. The signals are blocked in every thread and taken by one thread with
-// sigwait, so no work happens in a signal handler.
+// Shutdown: SIGTERM or SIGINT stops accepting connections and closes idle ones; the requests
+// in flight finish, their responses are written, and the process exits 0. The signals are blocked
+// in every thread and taken by one thread with sigwait, so no work happens in a signal handler.
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -50,14 +50,16 @@ int main(int argc, char **argv) {
   Metrics metrics;
   Dispatcher dispatcher(config, pool, metrics);
   HttpServer server(
-      config, [&dispatcher](const HttpRequest &request) { return dispatcher.handle(request); },
+      config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
         metrics.record(dispatcher.label(request), status, seconds);
         char duration[32] = "-";
         if (seconds >= 0)
           std::snprintf(duration, sizeof duration, "%.3fms", seconds * 1000);
-        log_line(request.method() + " " + request.path() + " " + std::to_string(status) + " " +
-                 duration);
+        // (A request whose line could not be read has no method and no path.)
+        const std::string &method = request.method();
+        log_line((method.empty() ? "-" : method) + " " + (method.empty() ? "-" : request.path()) +
+                 " " + std::to_string(status) + " " + duration);
       });
 
   std::thread signals([&server, stop_signals] {
@@ -69,7 +71,8 @@ int main(int argc, char **argv) {
   });
 
   log_line("listening on http://" + config.host + ":" + std::to_string(config.port) + " (threads " +
-           std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) + ")");
+           std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) +
+           ", max connections " + std::to_string(config.max_connections) + ")");
   bool served = server.listen(config.host, config.port);
   if (!served) {
     log_line("cannot listen on " + config.host + ":" + std::to_string(config.port));

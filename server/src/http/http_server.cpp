@@ -1,167 +1,144 @@
+// The listener and the server's life: one event loop thread accepts and serves every
+// connection (http/connection.hpp); the worker pool makes the blocking calls.
 #include "http/http_server.hpp"
 
-#include <chrono>
-#include <exception>
+#include <sys/resource.h>
 
-#include <httplib.h>
+#include <algorithm>
+#include <string>
 
-#include "errors.hpp"
-#include "http/search_method.hpp"
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "http/connection.hpp"
 #include "log.hpp"
 
 namespace pgi::server {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
 
-// When the request on this worker thread started (set by the pre-routing hook, which runs
-// before the body is read). Empty for requests the library rejected before that point.
-Clock::time_point &request_start() {
-  thread_local Clock::time_point start{};
-  return start;
-}
+// Connections accepted beyond --max-connections, each for one request of an operations route.
+constexpr std::size_t kOverflowReserve = 64;
+// File descriptors the process needs besides its client connections (the pool, the log, ...).
+constexpr std::size_t kSpareDescriptors = 64;
 
-void write_error(httplib::Response &res, const ApiError &error) {
-  res.status = error.status;
-  res.set_content(error_body(error), "application/json");
-}
-
-void write(httplib::Response &res, HttpResponse &&out) {
-  res.status = out.status;
-  for (auto &[name, value] : out.headers)
-    res.set_header(name.c_str(), value);
-  if (out.status != 204 && out.status != 304) {
-    res.set_content(std::move(out.body), out.content_type.c_str());
+// Raises the soft limit on open files to the hard limit, and lowers --max-connections if even
+// that cannot hold them.
+int descriptor_budget(const Config &config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return config.max_connections;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
   }
+  std::size_t needed = static_cast<std::size_t>(config.max_connections) + kOverflowReserve +
+                       static_cast<std::size_t>(config.pool_size) + kSpareDescriptors;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed)
+    return config.max_connections;
+  std::size_t fits = limit.rlim_cur > kOverflowReserve + config.pool_size + kSpareDescriptors
+                         ? limit.rlim_cur - kOverflowReserve - config.pool_size - kSpareDescriptors
+                         : 1;
+  log_line("--max-connections " + std::to_string(config.max_connections) + " lowered to " +
+           std::to_string(fits) + ": the open-file limit is " + std::to_string(limit.rlim_cur));
+  return static_cast<int>(fits);
 }
 
 }  // namespace
 
-HttpRequest::HttpRequest(const httplib::Request &request)
-    : request_(request), method_(&request.method) {
-  static const std::string search = "SEARCH";
-  if (is_search(request))
-    method_ = &search;
-}
+class HttpServer::Impl {
+ public:
+  Impl(const Config &config, const HttpService &service, Observer observer)
+      : shared_(config, service, std::move(observer)),
+        acceptor_(loop_),
+        retry_(loop_),
+        max_connections_(static_cast<std::size_t>(descriptor_budget(config))) {}
 
-const std::string &HttpRequest::path() const {
-  return request_.path;
-}
-const std::string &HttpRequest::body() const {
-  return request_.body;
-}
-const std::multimap<std::string, std::string> &HttpRequest::query() const {
-  return request_.params;
-}
-std::size_t HttpRequest::query_bytes() const {
-  auto mark = request_.target.find('?');
-  return mark == std::string::npos ? 0 : request_.target.size() - mark - 1;
-}
-std::size_t HttpRequest::header_count() const {
-  return request_.headers.size();
-}
-std::optional<std::string> HttpRequest::header(const std::string &name) const {
-  if (!request_.has_header(name.c_str()))
-    return std::nullopt;
-  return request_.get_header_value(name.c_str());
-}
-
-HttpServer::HttpServer(const Config &config, Handler handler, Observer observer)
-    : server_(make_search_capable_server()) {  // httplib::Server that also takes SEARCH
-  httplib::Server &s = *server_;
-  const int threads = config.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  s.set_payload_max_length(config.max_body_bytes);
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(1000);
-  s.set_keep_alive_timeout(5);
-  s.set_read_timeout(10);
-  s.set_write_timeout(10);
-
-  const std::size_t max_headers = config.max_headers;
-  const std::size_t max_query = config.max_query_bytes;
-  auto dispatch = [handler = std::move(handler), max_headers, max_query](
-                      const httplib::Request &req, httplib::Response &res) {
-    HttpRequest request(req);
-    if (request.header_count() > max_headers) {
-      return write_error(
-          res, http_error(431, "more than " + std::to_string(max_headers) + " request headers"));
+  bool listen(const std::string &host, int port) {
+    try {
+      tcp::resolver resolver(loop_);
+      tcp::endpoint endpoint = *resolver.resolve(host, std::to_string(port)).begin();
+      acceptor_.open(endpoint.protocol());
+      acceptor_.set_option(net::socket_base::reuse_address(true));
+      acceptor_.bind(endpoint);
+      acceptor_.listen(net::socket_base::max_listen_connections);
+    } catch (const boost::system::system_error &e) {
+      log_line(std::string("cannot listen: ") + e.what());
+      return false;
     }
-    if (request.query_bytes() > max_query) {
-      return write_error(res, http_error(414, "the query string is longer than " +
-                                                  std::to_string(max_query) + " bytes"));
-    }
-    write(res, handler(request));
-  };
-  s.set_pre_routing_handler([dispatch](const httplib::Request &req, httplib::Response &res) {
-    request_start() = Clock::now();
-    // HTTP says a request with neither Content-Length nor Transfer-Encoding has no body, but
-    // the library would wait for one on POST, PUT and PATCH, then answer 400 (curl -X PUT
-    // sends such requests). There is nothing to read: answer here.
-    // The library does not hold a chunked body to the size limit while reading it: refuse
-    // chunked bodies before a byte is read, and close the connection (the body is unread).
-    if (req.has_header("Transfer-Encoding")) {
-      write_error(res, http_error(411, "send the body with a Content-Length"));
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    bool body_expected = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
-    if (body_expected && !req.has_header("Content-Length")) {
-      dispatch(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Routing is the handler's: every method the library knows goes to it, for every path.
-  s.Get(".*", dispatch);
-  s.Post(".*", dispatch);
-  s.Put(".*", dispatch);
-  s.Patch(".*", dispatch);
-  s.Delete(".*", dispatch);
-  s.Options(".*", dispatch);
+    accept();
+    loop_.run();  // until stop() and the last connection has closed
+    shared_.workers.join();
+    return true;
+  }
 
-  s.set_exception_handler(
-      [](const httplib::Request &req, httplib::Response &res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception &e) {
-          what = e.what();
-        } catch (...) {
-        }
-        log_line("unhandled exception on " + req.method + " " + req.path + ": " + what);
-        write_error(res, http_error(500, "internal error"));
-      });
+  void stop() {
+    net::post(loop_, [this] {
+      shared_.stopping = true;
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+      std::lock_guard<std::mutex> lock(shared_.mutex);
+      for (auto &[id, weak] : shared_.connections) {
+        if (std::shared_ptr<Connection> connection = weak.lock())
+          connection->stop();
+      }
+    });
+  }
 
-  // Statuses the library sets by itself arrive here with no body: give them the JSON one.
-  s.set_error_handler(
-      httplib::Server::HandlerWithResponse([](const httplib::Request &, httplib::Response &res) {
-        if (!res.body.empty())
-          return httplib::Server::HandlerResponse::Unhandled;
-        write_error(res, http_error(res.status));
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+ private:
+  void accept() {
+    acceptor_.async_accept(net::make_strand(loop_), [this](boost::system::error_code ec,
+                                                           tcp::socket socket) {
+      if (shared_.stopping || !acceptor_.is_open())
+        return;
+      if (ec) {
+        // Out of descriptors (or another passing failure): try again shortly rather than spin.
+        log_line("accept failed: " + ec.message());
+        retry_.expires_after(std::chrono::milliseconds(50));
+        retry_.async_wait([this](boost::system::error_code waited) {
+          if (!waited)
+            accept();
+        });
+        return;
+      }
+      std::size_t live = shared_.live;
+      if (live < max_connections_ + kOverflowReserve) {
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Connection>(std::move(socket), shared_, live >= max_connections_)->start();
+      }
+      // else: refused at once; the socket closes here.
+      accept();
+    });
+  }
 
-  s.set_logger(
-      [observer = std::move(observer)](const httplib::Request &req, const httplib::Response &res) {
-        Clock::time_point &start = request_start();
-        double seconds = start == Clock::time_point{}
-                             ? -1
-                             : std::chrono::duration<double>(Clock::now() - start).count();
-        start = Clock::time_point{};
-        observer(HttpRequest(req), res.status, seconds);
-      });
-}
+  // Before the loop: a connection destroyed with the loop's handlers still reaches it.
+  ConnectionShared shared_;
+  net::io_context loop_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  const std::size_t max_connections_;
+};
+
+HttpServer::HttpServer(const Config &config, const HttpService &service, Observer observer)
+    : impl_(std::make_unique<Impl>(config, service, std::move(observer))) {}
 
 HttpServer::~HttpServer() = default;
 
 bool HttpServer::listen(const std::string &host, int port) {
-  return server_->listen(host.c_str(), port);
+  return impl_->listen(host, port);
 }
 
 void HttpServer::stop() {
-  server_->stop();
+  impl_->stop();
 }
 
 }  // namespace pgi::server

@@ -1,18 +1,34 @@
-// The HTTP layer: cpp-httplib behind one small class, so no other file sees it.
+// The HTTP layer: Boost.Beast on one event loop, behind a small interface, so no other file sees
+// Beast or Asio.
 //
-// Every request reaches the one handler, whatever its method and path (routing is the
-// handler's business). What the library answers by itself (a body over the limit 413, an
-// over-long request line 414, a request it cannot parse 400) gets the same JSON error body;
-// an exception escaping the handler becomes a JSON 500. After each response the observer
-// hears the request, the status and the duration (for the log line and the metrics).
-// SEARCH, a method cpp-httplib 0.11 cannot parse, is read by http/search_method.hpp; the
-// request's method() says SEARCH all the same.
+// The loop accepts connections, reads and frames each request with Beast's strict HTTP/1.1
+// parser, enforces the limits and deadlines of the configuration, and writes the responses.
+// Reading a request costs its connection a socket and a bounded buffer, never a thread: a slow,
+// idle or hostile client holds no worker. A complete request goes to the HttpService: on the
+// loop when answering it cannot wait (health, metrics, a 404), else on one of --threads worker
+// threads (the database calls), whose answer is posted back to the connection's strand and
+// written by the loop.
 //
-// Nothing here knows a route: the handler gets an HttpRequest and gives back an HttpResponse,
-// which is all another HTTP library would have to provide. (What the library refuses before
-// the handler runs is written in the native error shape.)
+// What the layer refuses by itself, it answers with an ApiError that the service writes in the
+// dialect of the path, and closes the connection: 400 for anything that is not well-framed
+// HTTP/1.1 (a garbled line, a bad or repeated Content-Length, a control character in a header,
+// a repeated Host, Authorization, Content-Type or Idempotency-Key), 408 when the head or the body
+// does not arrive within its deadline, 411 for a Transfer-Encoding (bodies need a
+// Content-Length), 413 as soon as Content-Length exceeds the body limit (nothing of the body is
+// read), 414 for a request line or query string over its limit, 431 for too many or too large
+// headers. Only HTTP/1.0 and 1.1 are served (any other version is a 400). Header values are taken
+// verbatim: nothing is percent-decoded but the path and the query string.
+//
+// Beyond --max-connections the loop still accepts a small reserve of connections, each for one
+// request with a short deadline: the operations routes (HttpService::operational) answer, any
+// other request is 503 and closed. Beyond the reserve a connection is closed at once.
+//
+// For the realtime routes (server-sent events, WebSocket), a connection is a strand, a
+// tcp_stream and the parser's buffer: a stream route would take them over after the head
+// instead of answering one response (the route table's transport field says which routes).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -24,29 +40,40 @@
 #include <vector>
 
 #include "config.hpp"
-
-namespace httplib {
-struct Request;
-class Server;
-}  // namespace httplib
+#include "errors.hpp"
 
 namespace pgi::server {
 
 class HttpRequest {
  public:
-  explicit HttpRequest(const httplib::Request &request);
+  using Clock = std::chrono::steady_clock;
 
-  const std::string &method() const { return *method_; }  // "GET", "SEARCH", ...
-  const std::string &path() const;                        // percent-decoded
-  const std::string &body() const;
-  const std::multimap<std::string, std::string> &query() const;  // percent-decoded
-  std::size_t query_bytes() const;                               // of the raw query string
-  std::size_t header_count() const;
-  std::optional<std::string> header(const std::string &name) const;  // the first, if any
+  HttpRequest() = default;
+  // `target` is the request-target as sent; the path and query string are decoded from it.
+  HttpRequest(std::string method, std::string_view target,
+              std::vector<std::pair<std::string, std::string>> headers, std::string body);
+
+  const std::string &method() const { return method_; }  // "GET", "SEARCH", ...
+  const std::string &path() const { return path_; }      // percent-decoded
+  const std::string &body() const { return body_; }
+  void set_body(std::string body);
+  const std::multimap<std::string, std::string> &query() const { return query_; }  // decoded
+  std::size_t query_bytes() const { return query_bytes_; }  // of the raw query string
+  std::size_t header_count() const { return headers_.size(); }
+  // The value of the first header of that name (any case), verbatim.
+  std::optional<std::string> header(std::string_view name) const;
+  // When the request was complete and handed to the service (a worker may have waited since).
+  Clock::time_point arrived() const { return arrived_; }
+  void set_arrived(Clock::time_point at) { arrived_ = at; }
 
  private:
-  const httplib::Request &request_;
-  const std::string *method_;
+  std::string method_;
+  std::string path_;
+  std::multimap<std::string, std::string> query_;
+  std::size_t query_bytes_ = 0;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string body_;
+  Clock::time_point arrived_{};
 };
 
 struct HttpResponse {
@@ -56,22 +83,41 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// What the server asks of the application; all of it is about routes, none about HTTP.
+class HttpService {
+ public:
+  virtual ~HttpService() = default;
+  // The response to a complete request; never throws.
+  virtual HttpResponse handle(const HttpRequest &request) const = 0;
+  // Whether handle() may wait (on the database): it then runs on a worker thread.
+  virtual bool blocking(const HttpRequest &request) const = 0;
+  // Whether the request is for an operations route, which answers even beyond
+  // --max-connections.
+  virtual bool operational(const HttpRequest &request) const = 0;
+  // An error the HTTP layer found, written as the dialect that owns `path` writes errors
+  // (`path` is empty when the request line could not be read).
+  virtual HttpResponse refuse(std::string_view path, const ApiError &error) const = 0;
+};
+
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse(const HttpRequest &)>;
+  // Heard after each response is written: the request (as much of it as was read), the status
+  // and the time from the request's head to its response (seconds < 0: unknown).
   using Observer = std::function<void(const HttpRequest &request, int status, double seconds)>;
 
-  HttpServer(const Config &config, Handler handler, Observer observer);
+  HttpServer(const Config &config, const HttpService &service, Observer observer);
   ~HttpServer();
 
-  // Serves until stop(); then finishes the requests in flight and returns. False if the
-  // address could not be bound.
+  // Serves until stop(); then refuses new connections, closes idle ones, finishes and writes
+  // the requests in flight, and returns. False if the address could not be bound.
   bool listen(const std::string &host, int port);
   // Safe from another thread (the signal thread).
   void stop();
 
+  class Impl;
+
  private:
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pgi::server

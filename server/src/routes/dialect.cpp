@@ -54,7 +54,9 @@ std::string directus_body(const HttpRequest &request) {
   try {
     nlohmann::json parsed = nlohmann::json::parse(text);  // checked here, parsed again by SQL
     (void)parsed;
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {
+    // A syntax error, or a number beyond a double's range (1e400: out_of_range): no field of a
+    // Directus notification takes such a number.
     throw ApiFailure(http_error(400, std::string("payload: invalid JSON: ") + e.what()));
   }
   return text;

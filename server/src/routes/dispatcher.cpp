@@ -1,5 +1,6 @@
 #include "routes/dispatcher.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -22,18 +23,53 @@ std::vector<std::string> patterns() {
 
 }  // namespace
 
+// --pool-wait-ms bounds the wait for a connection from the moment the request was complete: the
+// time it waited for a worker counts.
+std::chrono::milliseconds Dispatcher::pool_wait(const HttpRequest &request) const {
+  using namespace std::chrono;
+  milliseconds wait(services_.config.pool_wait_ms);
+  if (request.arrived() == HttpRequest::Clock::time_point{})
+    return wait;
+  auto waited = duration_cast<milliseconds>(HttpRequest::Clock::now() - request.arrived());
+  return std::max(milliseconds(0), wait - waited);
+}
+
 Dispatcher::Dispatcher(const Config &config, Pool &pool, const Metrics &metrics)
     : services_{config, pool, metrics}, router_(patterns()) {}
 
-Dispatcher::Lookup Dispatcher::lookup(const HttpRequest &request) const {
-  std::string_view path = request.path();
+Dispatcher::Lookup Dispatcher::lookup(std::string_view method, std::string_view path) const {
   const Dialect &owner = dialect_of_path(path);
   if (owner.scope != nullptr && path.size() > 1 && path.back() == '/')
     path.remove_suffix(1);
-  Router::Match match = router_.match(request.method(), path);
+  Router::Match match = router_.match(method, path);
   const Dialect *dialect =
       match.outcome == Router::Outcome::kNotFound ? &owner : route_table()[match.route].dialect;
   return {std::move(match), dialect};
+}
+
+Dispatcher::Lookup Dispatcher::lookup(const HttpRequest &request) const {
+  return lookup(request.method(), request.path());
+}
+
+bool Dispatcher::blocking(const HttpRequest &request) const {
+  Lookup found = lookup(request);
+  return found.match.outcome == Router::Outcome::kFound &&
+         route_table()[found.match.route].statement.name != nullptr;
+}
+
+bool Dispatcher::operational(const HttpRequest &request) const {
+  Lookup found = lookup(request);
+  if (found.match.outcome == Router::Outcome::kNotFound)
+    return false;
+  const std::vector<Arg> &args = route_table()[found.match.route].args;
+  return std::find(args.begin(), args.end(), Arg::kToken) == args.end();
+}
+
+HttpResponse Dispatcher::refuse(std::string_view path, const ApiError &error) const {
+  // A method no row has: the path's rows, whatever their method, name the dialect.
+  HttpResponse out = lookup("", path).dialect->write_error(error);
+  out.status = error.status;
+  return out;
 }
 
 const char *Dispatcher::label(const HttpRequest &request) const {
@@ -108,7 +144,7 @@ HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
   }
   std::vector<std::string> row;
   if (route.statement.name != nullptr) {
-    row = call_database(services_.pool, std::chrono::milliseconds(services_.config.pool_wait_ms),
+    row = call_database(services_.pool, pool_wait(request),
                         DbCall{route.statement.name, params, retry_safe});
   }
   return route.reply(route, std::move(row), services_);

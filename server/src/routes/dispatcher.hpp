@@ -3,9 +3,16 @@
 // in its dialect's shape. A path no row has is answered by the dialect whose scope it is in
 // (the native one otherwise); a method a path has no row for is 405 with Allow where the dialect
 // answers 405, and OPTIONS lists the methods there.
+//
+// It is the HTTP layer's service (http/http_server.hpp): it tells the layer which requests wait
+// on the database (a row with a statement: run on a worker), which are the operations routes
+// (a row without a token: answered even beyond --max-connections), and writes the layer's own
+// refusals (400, 408, 413, ...) in the dialect of their path.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include "config.hpp"
 #include "db/pool.hpp"
@@ -16,12 +23,16 @@
 
 namespace pgi::server {
 
-class Dispatcher {
+class Dispatcher : public HttpService {
  public:
   Dispatcher(const Config &config, Pool &pool, const Metrics &metrics);
 
   // Answers any request; never throws.
-  HttpResponse handle(const HttpRequest &request) const;
+  HttpResponse handle(const HttpRequest &request) const override;
+  bool blocking(const HttpRequest &request) const override;
+  bool operational(const HttpRequest &request) const override;
+  // The error with the HTTP layer's status, in the envelope of the path's dialect.
+  HttpResponse refuse(std::string_view path, const ApiError &error) const override;
 
   // The metrics' label for a request: its row's pattern ("GET /api/notifications/{id}"), or
   // "unmatched".
@@ -32,8 +43,10 @@ class Dispatcher {
     Router::Match match;
     const Dialect *dialect;
   };
+  Lookup lookup(std::string_view method, std::string_view path) const;
   Lookup lookup(const HttpRequest &request) const;
   HttpResponse answer(const Lookup &found, const HttpRequest &request) const;
+  std::chrono::milliseconds pool_wait(const HttpRequest &request) const;
   HttpResponse serve(const Route &route, const Router::Match &match,
                      const HttpRequest &request) const;
 
