@@ -22,8 +22,24 @@ export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export const adminToken = () => token(ADMIN_ID, ['admin']);
 
+// The SDK's fetch, retrying a GET once when the connection it reused was closed under it, as
+// browsers do. The helpers' synchronous psql calls block node's event loop; on a loaded machine
+// that can outlast the server's idle keep-alive timeout, and undici then writes the next request
+// on a socket whose close it has not yet seen. A server that is down still fails the retry.
+async function fetchRetryingReusedGet(url, init = {}) {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const closed = ['UND_ERR_SOCKET', 'ECONNRESET'].includes(e?.cause?.code);
+    if (method !== 'GET' || !closed) throw e;
+    return fetch(url, init);
+  }
+}
+
 // An SDK client with a static token, as the issue asks.
-export const client = (tok) => createDirectus(URL_).with(rest()).with(staticToken(tok));
+export const client = (tok) =>
+  createDirectus(URL_, { globals: { fetch: fetchRetryingReusedGet } }).with(rest()).with(staticToken(tok));
 
 // A new Directus user (a row of directus_users, the recipient relation's table): its uuid.
 export function person(email = 'someone') {
