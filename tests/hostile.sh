@@ -16,10 +16,7 @@ cd "$ROOT/tests"
 
 db=pg_inbox_hostile
 export HTTP_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$db"
-PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-  -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
-  -c "CREATE DATABASE $db" >/dev/null || exit 1
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION pg_inbox' >/dev/null || exit 1
+fresh_database "$db" || exit 1
 
 work=$(mktemp -d)
 pids=()

@@ -1,5 +1,13 @@
 # Sourced by the suites that run node:test files (tests/http.sh, tests/directus.sh,
-# tests/graphql.sh); not a suite itself.
+# tests/graphql.sh, tests/hostile.sh); not a suite itself.
+#
+# fresh_database DB: drops DB if it exists and creates it anew with the extension (PGHOST,
+# PGPORT, PGUSER from the environment).
+fresh_database() {
+  PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+    -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null &&
+    psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c 'CREATE EXTENSION pg_inbox' >/dev/null
+}
 #
 # run_node_suites FILE...: runs each node:test file in turn (never two at once: some stop
 # PostgreSQL), prints each file's counts and, for a file with failures, its TAP output, and adds
