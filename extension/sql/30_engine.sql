@@ -62,10 +62,12 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION inbox.list(text, jsonb) IS
     'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type, total, expand (related rows under "expanded": relation names and actors). Returns {data, pageInfo}.';
 
+-- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
 CREATE FUNCTION inbox.list_all(params jsonb DEFAULT '{}')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgi_list_all'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE
+SET citus.multi_task_query_log_level = off;
 
 COMMENT ON FUNCTION inbox.list_all(jsonb) IS
     'Admin: inbox.list across every user (user_id or a userId filter narrows to users). Returns {data, pageInfo}.';

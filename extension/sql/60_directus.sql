@@ -324,7 +324,7 @@ BEGIN
                             HINT = 'Users may change the status of their notifications.';
             END IF;
             changes := changes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                CASE key WHEN 'subject' THEN 'title' WHEN 'message' THEN 'body' ELSE key END,
+                CASE WHEN key = 'subject' THEN 'title' WHEN key = 'message' THEN 'body' ELSE key END,
                 inbox._directus_text(value, at, key = 'item'));
         ELSIF key IN ('id', 'timestamp', 'recipient', 'sender') THEN
             RAISE EXCEPTION '%: cannot be changed', at
