@@ -641,6 +641,89 @@ $$;
 -- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
 ALTER FUNCTION inbox.list_all(jsonb) SET citus.multi_task_query_log_level = off;
 
+CREATE OR REPLACE FUNCTION inbox.define_relation(name text, field text, target regclass,
+                                      target_column name DEFAULT 'id', columns name[] DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    source   text;
+    kind     text;
+    relkind  "char";
+    schema_  name;
+    table_   name;
+    missing  name;
+BEGIN
+    IF name IS NULL OR name OPERATOR(pg_catalog.!~) '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'name: expected an identifier (letters, digits, _; at most 63)'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF name IN ('AND', 'OR', 'NOT') OR EXISTS (SELECT 1 FROM inbox.fields() f WHERE f.name = define_relation.name) THEN
+        RAISE EXCEPTION 'name: % is already a field or keyword of the filter language', name
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT f.column_name, f.kind INTO source, kind FROM inbox.fields() f WHERE f.name = field;
+    IF NOT FOUND OR kind <> 'string' THEN
+        RAISE EXCEPTION 'field: expected a text field of a notification, got %', coalesce(field, 'null')
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Text fields: ' || (SELECT pg_catalog.string_agg(f.name, ', ' ORDER BY f.name)
+                                                 FROM inbox.fields() f WHERE f.kind = 'string') || '.';
+    END IF;
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'target: expected a table' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relkind, n.nspname, c.relname INTO relkind, schema_, table_
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = target;
+    IF relkind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION 'target: % is not a table or view', target
+              USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF target_column IS NULL OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = target AND a.attname = target_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'target_column: column % of % does not exist', coalesce(target_column, 'null'), target
+              USING ERRCODE = 'undefined_column';
+    END IF;
+    IF columns IS NOT NULL THEN
+        IF pg_catalog.cardinality(columns) = 0 THEN
+            RAISE EXCEPTION 'columns: expected at least one column, or NULL for all'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT c INTO missing FROM pg_catalog.unnest(columns) AS c
+         WHERE c IS NULL OR NOT EXISTS (
+             SELECT 1 FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'columns: column % of % does not exist', coalesce(missing, 'null'), target
+                  USING ERRCODE = 'undefined_column';
+        END IF;
+    END IF;
+
+    -- Checked last, so the lines of the errors above stay as they were.
+    IF name = 'actors' THEN
+        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- On a Citus cluster a user's notifications are read on the worker that holds them, which
+    -- has the target only if it is a reference table (80_citus.sql).
+    PERFORM inbox._citus_check_target(target, 'target');
+
+    INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
+    VALUES (name, field, source, schema_, table_, target_column, columns)
+    ON CONFLICT ON CONSTRAINT relations_pkey DO UPDATE
+       SET field = excluded.field, source_column = excluded.source_column,
+           target_schema = excluded.target_schema, target_table = excluded.target_table,
+           target_column = excluded.target_column, columns = excluded.columns;
+
+    RETURN pg_catalog.jsonb_build_object(
+        'name', name, 'field', field,
+        'target', pg_catalog.quote_ident(schema_) || '.' || pg_catalog.quote_ident(table_),
+        'targetColumn', target_column, 'columns', pg_catalog.to_jsonb(columns));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION inbox.create_token(user_id text, scopes text[], workspace_id text DEFAULT NULL,
                                    expires_at timestamptz DEFAULT NULL)
 RETURNS text
@@ -724,6 +807,45 @@ BEGIN
 END
 $$;
 
+-- With user_id NULL (an admin) they read every user's rows: on a Citus cluster every shard
+-- (80_citus.sql); with a user_id, the engine's statements are that user's alone.
+ALTER FUNCTION inbox._directus_read(text, text, text, jsonb, bigint[], boolean) SET citus.multi_task_query_log_level = off;
+ALTER FUNCTION inbox._directus_keys(text, text, text, jsonb) SET citus.multi_task_query_log_level = off;
+
+-- The rows behind keys that the caller may change, grouped by user in user order (the order
+-- bulk changes lock in), as public ids for the SQL API. The first key that is missing, deleted,
+-- another user's (unless admin) or outside the token's workspace raises "not found".
+-- An admin's keys may be any user's: on a Citus cluster the look-up by id visits every shard;
+-- anyone else's is filtered by their user_id, one shard.
+CREATE OR REPLACE FUNCTION inbox._directus_owned(caller inbox.caller, keys bigint[])
+RETURNS TABLE (user_id text, ids text[])
+LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    owners bigint[];
+    users text[];
+    missing bigint;
+BEGIN
+    -- By id (notifications_id_idx), then kept only if the caller may see it.
+    SELECT pg_catalog.array_agg(n.id ORDER BY n.user_id, n.id),
+           pg_catalog.array_agg(n.user_id ORDER BY n.user_id, n.id)
+      INTO owners, users
+      FROM inbox.notifications n
+     WHERE n.id = ANY (keys) AND n.deleted_at IS NULL
+       AND (caller.admin OR n.user_id = caller.user_id)
+       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
+    SELECT k INTO missing FROM pg_catalog.unnest(keys) AS k
+     WHERE k <> ALL (COALESCE(owners, '{}')) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', missing USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN QUERY SELECT o.owner, pg_catalog.array_agg(inbox.public_id(o.id) ORDER BY o.id)
+                   FROM ROWS FROM (pg_catalog.unnest(users), pg_catalog.unnest(owners)) AS o(owner, id)
+                  GROUP BY o.owner ORDER BY o.owner;
+END
+$$;
+
 -- Applies one Directus change to the rows behind keys, all or nothing. status archives or
 -- moves back to the inbox; subject, message, collection and item (admins only, as Directus lets
 -- a user change only the status of their notifications) go through inbox.update.
@@ -776,6 +898,57 @@ BEGIN
             PERFORM inbox.unarchive(owner.user_id, owner.ids);
         END IF;
     END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.directus_create(token text, body jsonb, query jsonb)
+RETURNS json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
+    many boolean := pg_catalog.jsonb_typeof(body) = 'array';
+    items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
+    created jsonb;
+    archived record;
+    recipient text;
+BEGIN
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
+        RAISE EXCEPTION 'payload: expected a notification object or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
+        RETURN '{"data":[]}';
+    END IF;
+    natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                           CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
+                                ELSE 'payload' END) ORDER BY i.o)
+                  FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                         WHERE e ? 'actorId'));
+    created := inbox.create_many(natives);
+    -- Items created with status "archived" are archived at once.
+    FOR archived IN
+        SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids
+          FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+          JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.o
+         WHERE i.item->>'status' = 'archived'
+         GROUP BY 1 ORDER BY 1
+    LOOP
+        PERFORM inbox.archive(archived.user_id, archived.ids);
+    END LOOP;
+    -- Read back among the one recipient's rows when there is one (on Citus: one shard).
+    SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
+      INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
+    RETURN inbox._directus_read(recipient, NULL, caller.user_id, query,
+                                ARRAY(SELECT inbox.internal_id(c.row->>'id')
+                                        FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                                       ORDER BY c.o),
+                                NOT many);
 END
 $$;
 
@@ -842,7 +1015,43 @@ RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;  -- no Citus in this database
+    END IF;
     RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = relation);
+END
+$$;
+
+-- Raises unless `target`, the table of a relation, is a reference table (a copy on every node):
+-- on a Citus cluster a user's notifications are read on the worker that holds them, and a
+-- filter or expand through the relation reads the target there. `path` names it in the error.
+-- With only_distributed (inbox.define_relation), nothing is checked until pg_inbox is distributed.
+CREATE FUNCTION inbox._citus_check_target(target regclass, path text, only_distributed boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF only_distributed AND NOT inbox._citus_managed('inbox.notifications') THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = target AND p.partmethod = 'n' AND p.repmodel = 't') THEN
+        RAISE EXCEPTION '%: % must be a reference table on a Citus cluster', path, target
+              USING ERRCODE = 'object_not_in_prerequisite_state',
+                    HINT = pg_catalog.format('SELECT create_reference_table(%L);', target::text);
+    END IF;
+END
+$$;
+
+-- On a worker: its range of notification ids (see inbox.after_add_node()). Citus refuses to
+-- alter a sequence it has distributed unless DDL propagation is off for the statement.
+CREATE FUNCTION inbox._citus_id_range()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.enable_ddl_propagation = off
+AS $$
+BEGIN
+    PERFORM pg_catalog.worker_adjust_identity_column_seq_ranges('inbox.notifications'::regclass);
 END
 $$;
 
@@ -859,7 +1068,7 @@ BEGIN
     -- it, a create through a worker, or a delegated create, collides with ids of other nodes.
     SELECT r.nodename || ':' || r.nodeport || ': ' || r.result INTO failed
       FROM pg_catalog.run_command_on_workers(
-               $cmd$SELECT pg_catalog.worker_adjust_identity_column_seq_ranges('inbox.notifications'::pg_catalog.regclass)$cmd$) AS r
+               'SELECT inbox._citus_id_range()') AS r
      WHERE NOT r.success
      LIMIT 1;
     IF FOUND THEN
@@ -882,6 +1091,8 @@ LANGUAGE plpgsql
 -- 00_schema.sql), which is what Citus's "unsafe" triggers must do.
 SET citus.enable_unsafe_triggers = on
 SET citus.multi_task_query_log_level = off
+-- Citus's notices about copying local rows: they are copied, and the local copies then go.
+SET client_min_messages = warning
 AS $$
 DECLARE
     t record;
@@ -889,6 +1100,11 @@ DECLARE
     tables int := 0;
 BEGIN
     PERFORM inbox._citus_coordinator('inbox.distribute()');
+    FOR t IN SELECT r.name, pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table)) AS target
+               FROM inbox.relations r ORDER BY r.name LOOP
+        CONTINUE WHEN t.target IS NULL;  -- a dropped table: reported when the relation is used
+        PERFORM inbox._citus_check_target(t.target, 'relation ' || t.name, false);
+    END LOOP;
     IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
         RAISE EXCEPTION 'shard_count: expected 1 to 64000, got %', shard_count
               USING ERRCODE = 'invalid_parameter_value';
@@ -962,6 +1178,12 @@ BEGIN
         PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
         PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
         PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
     END LOOP;
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)

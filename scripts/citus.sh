@@ -108,6 +108,8 @@ citus.shard_count = ${PG_INBOX_CITUS_SHARDS:-32}
 # Loopback only: no TLS between the nodes (Citus would otherwise turn ssl on with a
 # self-signed certificate, and clients of the coordinator would negotiate it too).
 citus.node_conninfo = 'sslmode=disable'
+# citus_stat_counters: how many statements ran on one shard and how many on several.
+citus.enable_stat_counters = on
 CONF
       "$ROOT/scripts/cluster.sh" restart "$prefix-$node"
       i=$((i + 1))

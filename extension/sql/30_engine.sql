@@ -147,6 +147,9 @@ BEGIN
         RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- On a Citus cluster a user's notifications are read on the worker that holds them, which
+    -- has the target only if it is a reference table (80_citus.sql).
+    PERFORM inbox._citus_check_target(target, 'target');
 
     INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
     VALUES (name, field, source, schema_, table_, target_column, columns)

@@ -83,7 +83,43 @@ RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;  -- no Citus in this database
+    END IF;
     RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = relation);
+END
+$$;
+
+-- Raises unless `target`, the table of a relation, is a reference table (a copy on every node):
+-- on a Citus cluster a user's notifications are read on the worker that holds them, and a
+-- filter or expand through the relation reads the target there. `path` names it in the error.
+-- With only_distributed (inbox.define_relation), nothing is checked until pg_inbox is distributed.
+CREATE FUNCTION inbox._citus_check_target(target regclass, path text, only_distributed boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF only_distributed AND NOT inbox._citus_managed('inbox.notifications') THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = target AND p.partmethod = 'n' AND p.repmodel = 't') THEN
+        RAISE EXCEPTION '%: % must be a reference table on a Citus cluster', path, target
+              USING ERRCODE = 'object_not_in_prerequisite_state',
+                    HINT = pg_catalog.format('SELECT create_reference_table(%L);', target::text);
+    END IF;
+END
+$$;
+
+-- On a worker: its range of notification ids (see inbox.after_add_node()). Citus refuses to
+-- alter a sequence it has distributed unless DDL propagation is off for the statement.
+CREATE FUNCTION inbox._citus_id_range()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.enable_ddl_propagation = off
+AS $$
+BEGIN
+    PERFORM pg_catalog.worker_adjust_identity_column_seq_ranges('inbox.notifications'::regclass);
 END
 $$;
 
@@ -100,7 +136,7 @@ BEGIN
     -- it, a create through a worker, or a delegated create, collides with ids of other nodes.
     SELECT r.nodename || ':' || r.nodeport || ': ' || r.result INTO failed
       FROM pg_catalog.run_command_on_workers(
-               $cmd$SELECT pg_catalog.worker_adjust_identity_column_seq_ranges('inbox.notifications'::pg_catalog.regclass)$cmd$) AS r
+               'SELECT inbox._citus_id_range()') AS r
      WHERE NOT r.success
      LIMIT 1;
     IF FOUND THEN
@@ -123,6 +159,8 @@ LANGUAGE plpgsql
 -- 00_schema.sql), which is what Citus's "unsafe" triggers must do.
 SET citus.enable_unsafe_triggers = on
 SET citus.multi_task_query_log_level = off
+-- Citus's notices about copying local rows: they are copied, and the local copies then go.
+SET client_min_messages = warning
 AS $$
 DECLARE
     t record;
@@ -130,6 +168,11 @@ DECLARE
     tables int := 0;
 BEGIN
     PERFORM inbox._citus_coordinator('inbox.distribute()');
+    FOR t IN SELECT r.name, pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table)) AS target
+               FROM inbox.relations r ORDER BY r.name LOOP
+        CONTINUE WHEN t.target IS NULL;  -- a dropped table: reported when the relation is used
+        PERFORM inbox._citus_check_target(t.target, 'relation ' || t.name, false);
+    END LOOP;
     IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
         RAISE EXCEPTION 'shard_count: expected 1 to 64000, got %', shard_count
               USING ERRCODE = 'invalid_parameter_value';
@@ -203,6 +246,12 @@ BEGIN
         PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
         PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
         PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
     END LOOP;
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
