@@ -99,7 +99,13 @@ case $cmd in
     prefix=${2:?prefix} port=${3:?port}
     i=0
     for node in coordinator worker1 worker2; do
-      "$ROOT/scripts/cluster.sh" start "$prefix-$node" $((port + i)) --fresh
+      # A port of the ephemeral range can be held for a moment by an outgoing connection
+      # (Citus opens many): try again before giving up.
+      for try in 1 2 3 4; do
+        "$ROOT/scripts/cluster.sh" start "$prefix-$node" $((port + i)) --fresh && break
+        ((try < 4)) || exit 1
+        sleep 3
+      done
       as_cluster_owner tee -a "$(private_dir)/$prefix-$node/data/postgresql.auto.conf" >/dev/null <<CONF
 shared_preload_libraries = 'citus'
 shared_buffers = '256MB'
