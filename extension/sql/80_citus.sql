@@ -8,16 +8,17 @@
 -- The per-user tables are distributed by user_id, colocated with inbox.notifications, so that
 -- every statement about one user runs on one shard; the small global tables are reference tables,
 -- copied to every node. The per-user functions of the SQL API are delegated: a call runs whole on
--- the node that holds the user. What the SQL elsewhere does for Citus (and `tests/citus_lint.py`
+-- the node that holds the user. What the SQL elsewhere does for Citus (and tests/citus_lint.sh
 -- keeps it doing): functions with parameters that touch a table are PL/pgSQL, never SQL (Citus
 -- cannot plan a SQL function's statements with its parameters); whole rows are passed as
 -- ROW(n.*)::inbox.notifications (on a shard `n` has the shard's row type); now() is never inside
 -- CASE (Citus refuses non-immutable functions there) and CASE never tests a value against WHEN
 -- constants (citus#2862); INSERT ... VALUES holds no subquery. The few functions that read every
 -- user's rows by design (inbox.list_all, inbox.rebuild_counters, inbox.purge_idempotency_keys,
--- an admin finding a notification by its id alone) set citus.multi_task_query_log_level = off for
--- their own duration: everything else touches one shard, which a database can enforce with
--- citus.multi_task_query_log_level = error (tests/citus.sh does).
+-- an admin finding a notification by its id alone, the Directus reads of an admin) set
+-- citus.multi_task_query_log_level = off for their own duration: everything else touches one
+-- shard, which a database can enforce with citus.multi_task_query_log_level = error
+-- (tests/citus.sh does).
 -- ---------------------------------------------------------------------------------------------
 
 -- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
