@@ -176,9 +176,12 @@ with open(out + "/citus.md", "w") as f:
     f.write(f"# pg_inbox on Citus: three nodes against one ({now}, {commit})\n\n")
     f.write(f"{users} users x {per_user} notifications, {shards} shards; a coordinator and two workers "
             f"and the single node all on this machine; {seconds} s a run (pgbench, wrk).\n\n")
-    f.write("| operation | clients | one node (req/s) | 3 nodes (req/s) | ratio | statements on one shard |\n|---|---|---|---|---|---|\n")
+    f.write("| operation | clients | one node (req/s) | 3 nodes (req/s) | ratio | statements on one shard | load (1 / 3 nodes) |\n|---|---|---|---|---|---|---|\n")
     for r in rows:
         share = "-" if r["router_share"] is None else f'{r["router_share"]:.1f}% ({r["single_shard"]} of {r["single_shard"] + r["multi_shard"]})'
-        f.write(f'| {names[r["op"]]} | {r["clients"]} | {r["single_rps"]:.0f} | {r["citus_rps"]:.0f} | {r["ratio"]:.2f} | {share} |\n')
+        f.write(f'| {names[r["op"]]} | {r["clients"]} | {r["single_rps"]:.0f} | {r["citus_rps"]:.0f} | {r["ratio"]:.2f} | {share} | {r["load"][0]} / {r["load"][1]} |\n')
+    f.write("\nstatements on one shard: citus_stat_counters of the three nodes (the delegation on the coordinator "
+            "and each statement on the worker count once each); load: the 1-minute load average when each side's run "
+            "began (two cores, shared with other work).\n")
 print(open(out + "/citus.md").read())
 PY
