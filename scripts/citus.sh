@@ -79,6 +79,10 @@ case $cmd in
       ln -sfn "$(pg_config --sharedir)"/extension/citus* "$root$(pg_config --sharedir)/extension/"
       [[ -e $libdir/citus.so ]] && exit 0
     fi
+    if [[ -z $root ]]; then
+      echo "no citus.so in $libdir, and PG_BIN is the system's PostgreSQL: a build is installed only into a private root (scripts/lib.sh private_pg_root)" >&2
+      exit 3
+    fi
     tree=$(private_dir)/citus-build
     stamp=$(citus_tarball)
     if [[ ! -f $tree/.built ]] || [[ $(cat "$tree/.source" 2>/dev/null) != "$stamp" ]]; then
