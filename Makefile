@@ -4,7 +4,8 @@
 #   make install    install the extension into the PostgreSQL that pg_config names
 #   make run        install what is missing, build, start a private cluster and the server
 #   make test       the same set-up, then every test suite
-#   make bench      the benchmark (see bench/README.md)
+#   make bench      the benchmark (see bench/README.md); make bench-citus: three Citus nodes
+#                   against one (bench/citus.sh)
 
 EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" extension/pg_inbox.control)
 
@@ -96,7 +97,7 @@ $(PURE_OBJS): %.o: %.cpp
 	$(CXX) $(CXXFLAGS) -Iextension/src -c -o $@ $<
 
 # --- the two commands and their helpers -----------------------------------------------------
-.PHONY: deps run test stop format format-check bench bench-smoke bench-peer clean-server
+.PHONY: deps run test stop format format-check bench bench-smoke bench-peer bench-citus clean-server
 deps:
 	scripts/deps.sh
 run:
@@ -118,3 +119,5 @@ bench-smoke:
 	bench/run.sh smoke
 bench-peer:
 	bench/peer.sh
+bench-citus:
+	bench/citus.sh

@@ -300,3 +300,1136 @@ LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION inbox.graphql_http(text, jsonb, text) IS
     'POST or GET /graphql/system in one call: request is the POST body ({query, variables, operationName}) or the GET query parameters (variables as JSON text); returns the GraphQL response and its HTTP status (200 with data; 400 for a request error; 405 for a mutation over GET). Raises 28000 for a token that does not authenticate (HTTP 401) and 22P02 for GET variables that are not JSON.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 17: scale-out on Citus. The SQL Citus cannot run is rewritten (00_schema, 10_shape,
+-- 15_types, 20_api, 25_aggregation, 40_tokens, 60_directus: see the header of 80_citus.sql), the
+-- functions that read every user's rows say so (citus.multi_task_query_log_level), and
+-- inbox.distribute(), inbox.undistribute() and inbox.after_add_node() are new (80_citus).
+-- ---------------------------------------------------------------------------------------------
+
+-- The same work on a shard of a Citus cluster, where the triggers fire with that shard's rows.
+-- A statement there may only touch shards on this node, and Citus routes a statement to one
+-- shard only when its user_id is a constant: a join with the deltas would go to every shard. So
+-- each user, workspace and group is one statement keyed by the loop's user_id, rows touched in
+-- the order of the function above. (One node keeps that function: this form, a statement per
+-- user, costs about half as much again on a grouped fan-out of 10,000.)
+CREATE FUNCTION inbox._apply_counter_deltas_by_user(deltas inbox.counter_delta[], refresh_groups boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    d record;
+BEGIN
+    FOR d IN SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+               FROM pg_catalog.unnest(deltas) AS x
+              GROUP BY x.user_id
+             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0
+              ORDER BY x.user_id LOOP
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
+        VALUES (d.user_id, d.active, d.unread, d.deleted)
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted;
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.workspace_id, sum(x.active) AS active, sum(x.unread) AS unread,
+                    sum(x.deleted) AS deleted
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.workspace_id IS NOT NULL
+              GROUP BY x.user_id, x.workspace_id
+             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0
+              ORDER BY x.user_id, x.workspace_id LOOP
+        INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
+        VALUES (d.user_id, d.workspace_id, d.active, d.unread, d.deleted)
+        ON CONFLICT (user_id, workspace_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted;
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.group_key, sum(x.active) AS active, sum(x.unread) AS unread
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.group_key IS NOT NULL
+              GROUP BY x.user_id, x.group_key
+              ORDER BY x.user_id, x.group_key LOOP
+        INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+        VALUES (d.user_id, d.group_key, d.active, d.unread)
+        ON CONFLICT (user_id, group_key) DO UPDATE
+           SET notifications_count = g.notifications_count + excluded.notifications_count,
+               unread_count        = g.unread_count + excluded.unread_count;
+        IF refresh_groups THEN
+            UPDATE inbox.notification_groups AS g
+               SET (latest_at, latest_id, type) =
+                       (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                         WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                         ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+                   sample_actor_ids = ARRAY(
+                       SELECT a.actor_id FROM (
+                           SELECT n.created_at, n.id, r.actor_id, r.ord
+                             FROM (SELECT * FROM inbox.notifications n
+                                    WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                                    ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                                  pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                        GROUP BY a.actor_id
+                        ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                        LIMIT 8)
+             WHERE g.user_id = d.user_id AND g.group_key = d.group_key;
+        END IF;
+        DELETE FROM inbox.notification_groups AS g
+         WHERE g.user_id = d.user_id AND g.group_key = d.group_key AND g.notifications_count = 0;
+    END LOOP;
+END
+$$;
+
+-- Applies a trigger's deltas: on inbox.notifications itself in bulk, on a Citus shard
+-- (inbox.notifications_102008, ...) user by user.
+CREATE FUNCTION inbox._apply_trigger_deltas(on_table boolean, deltas inbox.counter_delta[], refresh_groups boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF on_table THEN
+        PERFORM inbox._apply_counter_deltas(deltas, refresh_groups);
+    ELSE
+        PERFORM inbox._apply_counter_deltas_by_user(deltas, refresh_groups);
+    END IF;
+END
+$$;
+
+-- On a shard the transition tables have the shard's row type, hence ROW(n.*)::inbox.notifications
+-- for a whole row.
+CREATE OR REPLACE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n), true);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n
+        UNION ALL
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o),
+        -- Group summaries are read again only when a grouped row changed what they show, or
+        -- moved (a read, unread or archive does not).
+        EXISTS (SELECT FROM old_rows o
+                  LEFT JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+                 WHERE (o.group_key IS NOT NULL OR n.group_key IS NOT NULL)
+                   AND (n.id IS NULL
+                        OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
+                           IS DISTINCT FROM
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o), true);
+    RETURN NULL;
+END
+$$;
+
+-- On Citus a TRUNCATE of inbox.notifications fires this on the coordinator's table (which then
+-- truncates the counter tables, cluster-wide, once) and again on every shard, where it must not:
+-- one truncate of every counter shard per notifications shard deadlocks.
+CREATE OR REPLACE FUNCTION inbox._counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'notifications' THEN
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Recomputes every counter from the rows (after a restore, or to prove them exact).
+-- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
+CREATE OR REPLACE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM inbox.notifications n));
+END
+$$;
+
+-- Checks a create or update object: a JSON object, only known fields for that operation, each
+-- of the right JSON type (null is allowed for the optional text fields). `path` prefixes the
+-- error messages, e.g. 'notifications[3]'.
+CREATE OR REPLACE FUNCTION inbox._check_fields(obj jsonb, operation text, path text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    bad record;
+BEGIN
+    IF obj IS NULL OR pg_catalog.jsonb_typeof(obj) <> 'object' THEN
+        RAISE EXCEPTION '%: expected a JSON object', coalesce(nullif(path, ''), 'notification')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One query for the whole object (it runs on every create): the first offending key in
+    -- the object's own key order, if any.
+    SELECT e.key, pg_catalog.jsonb_typeof(e.value) AS got, f.field, f.json_type INTO bad
+      FROM pg_catalog.jsonb_each(obj) WITH ORDINALITY AS e(key, value, ord)
+      LEFT JOIN inbox.writable_fields f
+        ON f.field = e.key AND CASE WHEN operation = 'create' THEN f.on_create ELSE f.on_update END
+     WHERE f.field IS NULL
+        OR CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'null' THEN f.field IN ('userId', 'type', 'data')
+                ELSE pg_catalog.jsonb_typeof(e.value) <> f.json_type END
+     ORDER BY e.ord
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF bad.field IS NULL THEN
+        RAISE EXCEPTION '%: unknown field', inbox._path(path, bad.key)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Fields that can be ' || operation || 'd: '
+                           || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
+                                 FROM inbox.writable_fields f
+                                WHERE CASE WHEN operation = 'create' THEN f.on_create ELSE f.on_update END)
+                           || '.';
+    END IF;
+    IF bad.got = 'null' THEN
+        RAISE EXCEPTION '%: must not be null', inbox._path(path, bad.key)
+              USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    RAISE EXCEPTION '%: expected a JSON %, got %', inbox._path(path, bad.key), bad.json_type, bad.got
+          USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    registered inbox.notification_types;
+BEGIN
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate)
+    VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false))
+    ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
+       SET description = excluded.description, aggregate = excluded.aggregate
+    RETURNING t.* INTO registered;
+    RETURN inbox._type_json(registered);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.types()
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT coalesce(pg_catalog.jsonb_agg(inbox._type_json(ROW(t.*)::inbox.notification_types) ORDER BY t.name), '[]')
+      FROM inbox.notification_types t
+$$;
+
+-- The setting pg_inbox.unregistered_types: 'accept' or 'reject'. Read with missing_ok, so a
+-- session that has not loaded the library yet sees a value set with ALTER DATABASE/ROLE (a
+-- placeholder there) and the default otherwise.
+CREATE OR REPLACE FUNCTION inbox._unregistered_types()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    mode text := coalesce(pg_catalog.current_setting('pg_inbox.unregistered_types', true), '');
+BEGIN
+    IF mode NOT IN ('', 'accept', 'reject') THEN
+        RAISE EXCEPTION 'pg_inbox.unregistered_types must be accept or reject, not "%"', mode
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN CASE WHEN mode = 'reject' THEN 'reject' ELSE 'accept' END;
+END
+$$;
+
+-- Inserts the notifications described by (user_id, object) pairs, in order, and returns them.
+-- Callers go through inbox._create (25_aggregation.sql), which checks types and aggregates.
+CREATE OR REPLACE FUNCTION inbox._insert(user_ids text[], objects jsonb[])
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- PL/pgSQL rather than SQL: the INSERT is planned once per session and its plan cached,
+    -- where a SQL function planned it again on every call (about 250 us of a 700 us create).
+    -- One row is an INSERT ... VALUES: on a Citus cluster that goes to the user's shard alone,
+    -- where INSERT ... SELECT is collected on the coordinator and committed in two phases.
+    IF pg_catalog.cardinality(user_ids) = 1 THEN
+        RETURN QUERY
+        INSERT INTO inbox.notifications AS n
+               (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+                recent_actor_ids, actor_count)
+        VALUES (user_ids[1], objects[1]->>'workspaceId', coalesce(objects[1]->>'type', 'info'),
+                objects[1]->>'title', objects[1]->>'body', coalesce(objects[1]->'data', '{}'),
+                objects[1]->>'actorId', objects[1]->>'collection', objects[1]->>'item',
+                objects[1]->>'groupKey',
+                CASE WHEN objects[1]->>'actorId' IS NULL THEN '{}' ELSE ARRAY[objects[1]->>'actorId'] END,
+                (objects[1]->>'actorId' IS NOT NULL)::int)
+        RETURNING n.*;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    INSERT INTO inbox.notifications AS n
+           (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+            recent_actor_ids, actor_count)
+    SELECT u.user_id, o->>'workspaceId', coalesce(o->>'type', 'info'), o->>'title', o->>'body',
+           coalesce(o->'data', '{}'), o->>'actorId', o->>'collection', o->>'item', o->>'groupKey',
+           CASE WHEN o->>'actorId' IS NULL THEN '{}' ELSE ARRAY[o->>'actorId'] END,
+           (o->>'actorId' IS NOT NULL)::int
+      FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(objects)) WITH ORDINALITY AS u(user_id, o, ord)
+     ORDER BY u.ord
+    RETURNING n.*;
+END
+$$;
+
+-- The state changes. `action` is one of read, unread, archive, unarchive, soft_delete,
+-- restore, update (with `changes`), purge and delete. All or nothing: an unknown id, another
+-- user's id, or a row in the wrong state raises and changes no row. Changing a row to the
+-- state it is in keeps it as it is (its first read_at, its updated_at).
+CREATE OR REPLACE FUNCTION inbox._change(user_id text, ids text[], action text, changes jsonb DEFAULT NULL)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    wanted  bigint[] := inbox._resolve_ids(ids);
+    targets inbox.notifications[];
+    bad     bigint;
+    -- restore and purge work on soft-deleted rows, delete on any row, the rest on active ones.
+    sees_deleted boolean := action IN ('restore', 'purge', 'delete');
+    -- The statements below are written for Citus too: now() taken once, outside CASE (Citus
+    -- refuses non-immutable functions in CASE), and CASE WHEN action = ... rather than
+    -- CASE action WHEN ... (which Citus folds wrongly, citus#2862).
+    at      timestamptz := pg_catalog.now();
+BEGIN
+    IF action = 'update' THEN
+        PERFORM inbox._check_fields(changes, 'update', 'changes');
+        IF changes = '{}' THEN
+            RAISE EXCEPTION 'changes: expected at least one field to update'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF changes ? 'type' THEN
+            PERFORM inbox._check_types(ARRAY[changes], 'changes', false);
+        END IF;
+    END IF;
+
+    -- One active row and a plain state change, the common case (a click on one notification):
+    -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
+    -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
+    -- lock order to keep. It is its own narrow statement on purpose: sharing the general
+    -- UPDATE below (every column, any id list) through a helper function measured about
+    -- 0.5 ms slower per call.
+    IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
+        RETURN QUERY
+        UPDATE inbox.notifications n SET
+               read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL ELSE n.read_at END,
+               archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
+               updated_at  = at
+         WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
+           AND CASE WHEN action = 'read'      THEN n.read_at IS NULL
+                    WHEN action = 'unread'    THEN n.read_at IS NOT NULL
+                    WHEN action = 'archive'   THEN n.archived_at IS NULL
+                    WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
+                    ELSE true
+               END
+        RETURNING n.*;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- Nothing changed: the row is in that state already (returned as it is), or not there.
+        RETURN QUERY SELECT n.* FROM inbox.notifications n
+                      WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'notification % not found', inbox.public_id(wanted[1]) USING ERRCODE = 'no_data_found';
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(t.n) INTO targets
+      FROM (SELECT ROW(n.*)::inbox.notifications AS n FROM inbox.notifications n
+             WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+               AND (sees_deleted OR n.deleted_at IS NULL)
+             ORDER BY n.id
+               FOR UPDATE) AS t;
+
+    SELECT w INTO bad FROM pg_catalog.unnest(wanted) AS w
+     WHERE w <> ALL (ARRAY(SELECT (t).id FROM pg_catalog.unnest(targets) AS t)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', inbox.public_id(bad) USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF action IN ('restore', 'purge') THEN
+        SELECT (t).id INTO bad FROM pg_catalog.unnest(targets) AS t WHERE (t).deleted_at IS NULL LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'notification % is not deleted', inbox.public_id(bad)
+                  USING ERRCODE = 'object_not_in_prerequisite_state',
+                        HINT = CASE WHEN action = 'restore' THEN 'Only soft-deleted notifications can be restored.'
+                               ELSE 'Soft delete it first with inbox.soft_delete(), or delete it at once with inbox.delete().'
+                               END;
+        END IF;
+    END IF;
+
+    IF action IN ('purge', 'delete') THEN
+        DELETE FROM inbox.notifications n WHERE n.user_id = _change.user_id AND n.id = ANY (wanted);
+        RETURN QUERY SELECT (t).* FROM pg_catalog.unnest(targets) AS t
+                      ORDER BY pg_catalog.array_position(wanted, (t).id);
+        RETURN;
+    END IF;
+
+    UPDATE inbox.notifications n SET
+           read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL ELSE n.read_at END,
+           archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+           deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
+           type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
+           title       = CASE WHEN changes ? 'title'      THEN changes->>'title'      ELSE n.title END,
+           body        = CASE WHEN changes ? 'body'       THEN changes->>'body'       ELSE n.body END,
+           data        = CASE WHEN changes ? 'data'       THEN changes->'data'        ELSE n.data END,
+           collection  = CASE WHEN changes ? 'collection' THEN changes->>'collection' ELSE n.collection END,
+           item        = CASE WHEN changes ? 'item'       THEN changes->>'item'       ELSE n.item END,
+           group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
+           updated_at  = at
+     WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+       AND CASE WHEN action = 'read'        THEN n.read_at IS NULL
+                WHEN action = 'unread'      THEN n.read_at IS NOT NULL
+                WHEN action = 'archive'     THEN n.archived_at IS NULL
+                WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
+                WHEN action = 'soft_delete' THEN true
+                WHEN action = 'restore'     THEN true
+                WHEN action = 'update'      THEN true
+           END;
+
+    RETURN QUERY SELECT n.* FROM inbox.notifications n
+                  WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+                  ORDER BY pg_catalog.array_position(wanted, n.id);
+END
+$$;
+
+-- PL/pgSQL, as every function with parameters that touches a table: Citus cannot plan a SQL
+-- function's statements with its parameters (80_citus.sql).
+CREATE OR REPLACE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changed bigint;
+BEGIN
+    UPDATE inbox.notifications n
+       SET read_at = pg_catalog.now(), updated_at = pg_catalog.now()
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL
+       AND (mark_all_read.workspace_id IS NULL OR n.workspace_id = mark_all_read.workspace_id);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._aggregate(user_id text, o jsonb, path text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target inbox.notifications;
+    grp    text := o->>'groupKey';
+    actor  text := o->>'actorId';
+    recent text[];
+    actors integer;
+BEGIN
+    IF grp IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Concurrent creates for one user take turns, so none inserts a second row into a group and
+    -- no actor is lost: they lock the user's counter row until commit. A row lock, unlike an
+    -- advisory lock, holds on a Citus cluster whichever node the creates come through (the row
+    -- is on the user's shard), and it costs no concurrency: every create for the user updates
+    -- that row anyway, holding the same lock until commit.
+    INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
+
+    SELECT * INTO target FROM inbox.notifications n
+     WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
+       AND n.read_at IS NULL AND n.deleted_at IS NULL
+     ORDER BY n.created_at DESC, n.id DESC
+     LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        SELECT * INTO target FROM inbox._insert(ARRAY[user_id], ARRAY[o]);
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp());
+        RETURN target;
+    END IF;
+
+    -- A row created without aggregating has its one actor only on the row: record it first.
+    INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+    SELECT target.user_id, target.id, a, target.created_at
+      FROM pg_catalog.unnest(target.recent_actor_ids) AS a
+    ON CONFLICT DO NOTHING;
+    -- clock_timestamp, not now(): several aggregations in one transaction stay in order.
+    INSERT INTO inbox.notification_actors AS a (user_id, notification_id, actor_id, acted_at)
+    VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
+    ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
+
+    -- Read first, then one UPDATE of plain values: subqueries in the UPDATE, correlated on the
+    -- row's user_id, would make Citus send it to every shard.
+    recent := ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                     WHERE a.user_id = target.user_id AND a.notification_id = target.id
+                     ORDER BY a.acted_at DESC, a.actor_id
+                     LIMIT 10);
+    SELECT count(*) INTO actors FROM inbox.notification_actors a
+     WHERE a.user_id = target.user_id AND a.notification_id = target.id;
+    UPDATE inbox.notifications n
+       SET actor_id = actor, recent_actor_ids = recent, actor_count = actors,
+           updated_at = pg_catalog.now()
+     WHERE n.user_id = target.user_id AND n.id = target.id
+    RETURNING n.* INTO target;
+    RETURN target;
+END
+$$;
+
+-- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
+ALTER FUNCTION inbox.list_all(jsonb) SET citus.multi_task_query_log_level = off;
+
+CREATE OR REPLACE FUNCTION inbox.define_relation(name text, field text, target regclass,
+                                      target_column name DEFAULT 'id', columns name[] DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    source   text;
+    kind     text;
+    relkind  "char";
+    schema_  name;
+    table_   name;
+    missing  name;
+BEGIN
+    IF name IS NULL OR name OPERATOR(pg_catalog.!~) '^[A-Za-z_][A-Za-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION 'name: expected an identifier (letters, digits, _; at most 63)'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF name IN ('AND', 'OR', 'NOT') OR EXISTS (SELECT 1 FROM inbox.fields() f WHERE f.name = define_relation.name) THEN
+        RAISE EXCEPTION 'name: % is already a field or keyword of the filter language', name
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT f.column_name, f.kind INTO source, kind FROM inbox.fields() f WHERE f.name = field;
+    IF NOT FOUND OR kind <> 'string' THEN
+        RAISE EXCEPTION 'field: expected a text field of a notification, got %', coalesce(field, 'null')
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Text fields: ' || (SELECT pg_catalog.string_agg(f.name, ', ' ORDER BY f.name)
+                                                 FROM inbox.fields() f WHERE f.kind = 'string') || '.';
+    END IF;
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'target: expected a table' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT c.relkind, n.nspname, c.relname INTO relkind, schema_, table_
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.oid = target;
+    IF relkind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION 'target: % is not a table or view', target
+              USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF target_column IS NULL OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = target AND a.attname = target_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION 'target_column: column % of % does not exist', coalesce(target_column, 'null'), target
+              USING ERRCODE = 'undefined_column';
+    END IF;
+    IF columns IS NOT NULL THEN
+        IF pg_catalog.cardinality(columns) = 0 THEN
+            RAISE EXCEPTION 'columns: expected at least one column, or NULL for all'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT c INTO missing FROM pg_catalog.unnest(columns) AS c
+         WHERE c IS NULL OR NOT EXISTS (
+             SELECT 1 FROM pg_catalog.pg_attribute a
+              WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'columns: column % of % does not exist', coalesce(missing, 'null'), target
+                  USING ERRCODE = 'undefined_column';
+        END IF;
+    END IF;
+
+    -- Checked last, so the lines of the errors above stay as they were.
+    IF name = 'actors' THEN
+        RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- On a Citus cluster a user's notifications are read on the worker that holds them, which
+    -- has the target only if it is a reference table (80_citus.sql).
+    PERFORM inbox._citus_check_target(target, 'target');
+
+    INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
+    VALUES (name, field, source, schema_, table_, target_column, columns)
+    ON CONFLICT ON CONSTRAINT relations_pkey DO UPDATE
+       SET field = excluded.field, source_column = excluded.source_column,
+           target_schema = excluded.target_schema, target_table = excluded.target_table,
+           target_column = excluded.target_column, columns = excluded.columns;
+
+    RETURN pg_catalog.jsonb_build_object(
+        'name', name, 'field', field,
+        'target', pg_catalog.quote_ident(schema_) || '.' || pg_catalog.quote_ident(table_),
+        'targetColumn', target_column, 'columns', pg_catalog.to_jsonb(columns));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.create_token(user_id text, scopes text[], workspace_id text DEFAULT NULL,
+                                   expires_at timestamptz DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- gen_random_uuid() draws from pg_strong_random: two of them give 244 random bits.
+    token text := 'pgi_' || pg_catalog.encode(
+        pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex');
+    unknown text;
+    known_scopes constant text := 'Scopes: ' || pg_catalog.array_to_string(inbox.token_scopes(), ', ') || '.';
+BEGIN
+    IF create_token.user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id: must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF scopes IS NULL OR pg_catalog.cardinality(scopes) = 0 THEN
+        RAISE EXCEPTION 'scopes: expected at least one scope'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = known_scopes;
+    END IF;
+    SELECT s INTO unknown FROM pg_catalog.unnest(scopes) AS s
+     WHERE s IS NULL OR s <> ALL (inbox.token_scopes())
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'scopes: unknown scope %', coalesce(pg_catalog.quote_literal(unknown), 'null')
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = known_scopes;
+    END IF;
+    IF expires_at <= pg_catalog.now() THEN
+        RAISE EXCEPTION 'expires_at: must be in the future' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Computed before the INSERT: Citus refuses a subquery inside INSERT ... VALUES.
+    scopes := ARRAY(SELECT DISTINCT s FROM pg_catalog.unnest(scopes) AS s ORDER BY s);
+    INSERT INTO inbox.tokens (token_hash, user_id, scopes, workspace_id, expires_at)
+    VALUES (inbox._token_hash(token), create_token.user_id, create_token.scopes,
+            create_token.workspace_id, create_token.expires_at);
+    RETURN token;
+END
+$$;
+
+-- PL/pgSQL, as every function with parameters that touches a table (see mark_all_read).
+CREATE OR REPLACE FUNCTION inbox.revoke_token(token text)
+RETURNS boolean
+LANGUAGE plpgsql STRICT
+AS $$
+BEGIN
+    DELETE FROM inbox.tokens t WHERE t.token_hash = inbox._token_hash(revoke_token.token);
+    RETURN FOUND;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.revoke_tokens(user_id text)
+RETURNS bigint
+LANGUAGE plpgsql STRICT
+AS $$
+DECLARE
+    gone bigint;
+BEGIN
+    DELETE FROM inbox.tokens t WHERE t.user_id = revoke_tokens.user_id;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
+$$;
+
+ALTER FUNCTION inbox._rest_owner(inbox.caller, jsonb, text) SET citus.multi_task_query_log_level = off;
+
+-- Every user's keys: on a Citus cluster, every shard (see 80_citus.sql).
+CREATE OR REPLACE FUNCTION inbox.purge_idempotency_keys(older_than interval DEFAULT '1 day')
+RETURNS bigint
+LANGUAGE plpgsql STRICT
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    gone bigint;
+BEGIN
+    DELETE FROM inbox.idempotency_keys k
+     WHERE k.created_at < pg_catalog.now() - older_than;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
+$$;
+
+-- With user_id NULL (an admin) they read every user's rows: on a Citus cluster every shard
+-- (80_citus.sql); with a user_id, the engine's statements are that user's alone.
+ALTER FUNCTION inbox._directus_read(text, text, text, jsonb, bigint[], boolean) SET citus.multi_task_query_log_level = off;
+ALTER FUNCTION inbox._directus_keys(text, text, text, jsonb) SET citus.multi_task_query_log_level = off;
+
+-- The rows behind keys that the caller may change, grouped by user in user order (the order
+-- bulk changes lock in), as public ids for the SQL API. The first key that is missing, deleted,
+-- another user's (unless admin) or outside the token's workspace raises "not found".
+-- An admin's keys may be any user's: on a Citus cluster the look-up by id visits every shard;
+-- anyone else's is filtered by their user_id, one shard.
+CREATE OR REPLACE FUNCTION inbox._directus_owned(caller inbox.caller, keys bigint[])
+RETURNS TABLE (user_id text, ids text[])
+LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    owners bigint[];
+    users text[];
+    missing bigint;
+BEGIN
+    -- By id (notifications_id_idx), then kept only if the caller may see it.
+    SELECT pg_catalog.array_agg(n.id ORDER BY n.user_id, n.id),
+           pg_catalog.array_agg(n.user_id ORDER BY n.user_id, n.id)
+      INTO owners, users
+      FROM inbox.notifications n
+     WHERE n.id = ANY (keys) AND n.deleted_at IS NULL
+       AND (caller.admin OR n.user_id = caller.user_id)
+       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
+    SELECT k INTO missing FROM pg_catalog.unnest(keys) AS k
+     WHERE k <> ALL (COALESCE(owners, '{}')) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', missing USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN QUERY SELECT o.owner, pg_catalog.array_agg(inbox.public_id(o.id) ORDER BY o.id)
+                   FROM ROWS FROM (pg_catalog.unnest(users), pg_catalog.unnest(owners)) AS o(owner, id)
+                  GROUP BY o.owner ORDER BY o.owner;
+END
+$$;
+
+-- Applies one Directus change to the rows behind keys, all or nothing. status archives or
+-- moves back to the inbox; subject, message, collection and item (admins only, as Directus lets
+-- a user change only the status of their notifications) go through inbox.update.
+CREATE OR REPLACE FUNCTION inbox._directus_change(caller inbox.caller, keys bigint[], data jsonb, path text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changes jsonb := '{}';
+    status text;
+    key text;
+    value jsonb;
+    at text;
+    owner record;
+BEGIN
+    PERFORM inbox._directus_object(data, path, 'an object of fields to change');
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(data) AS e ORDER BY e.key LOOP
+        at := path OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) key;
+        IF key = 'status' THEN
+            IF value NOT IN ('"inbox"', '"archived"') THEN
+                RAISE EXCEPTION '%: expected "inbox" or "archived"', at USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            status := value OPERATOR(pg_catalog.#>>) '{}';
+        ELSIF key IN ('subject', 'message', 'collection', 'item') THEN
+            IF NOT caller.admin THEN
+                RAISE EXCEPTION '%: only an admin token can change %', at, key
+                      USING ERRCODE = 'insufficient_privilege',
+                            HINT = 'Users may change the status of their notifications.';
+            END IF;
+            changes := changes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
+                CASE WHEN key = 'subject' THEN 'title' WHEN key = 'message' THEN 'body' ELSE key END,
+                inbox._directus_text(value, at, key = 'item'));
+        ELSIF key IN ('id', 'timestamp', 'recipient', 'sender') THEN
+            RAISE EXCEPTION '%: cannot be changed', at
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'A notification keeps its id, timestamp, recipient and sender; status, subject, message, collection and item can change.';
+        ELSE
+            RAISE EXCEPTION '%: unknown field', at
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Fields that can be changed: status, subject, message, collection, item.';
+        END IF;
+    END LOOP;
+    FOR owner IN SELECT o.user_id, o.ids FROM inbox._directus_owned(caller, keys) AS o LOOP
+        IF changes <> '{}' THEN
+            PERFORM inbox.update(owner.user_id, owner.ids, changes);
+        END IF;
+        IF status = 'archived' THEN
+            PERFORM inbox.archive(owner.user_id, owner.ids);
+        ELSIF status = 'inbox' THEN
+            PERFORM inbox.unarchive(owner.user_id, owner.ids);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.directus_create(token text, body jsonb, query jsonb)
+RETURNS json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
+    many boolean := pg_catalog.jsonb_typeof(body) = 'array';
+    items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
+    created jsonb;
+    archived record;
+    recipient text;
+BEGIN
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
+        RAISE EXCEPTION 'payload: expected a notification object or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
+        RETURN '{"data":[]}';
+    END IF;
+    natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                           CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
+                                ELSE 'payload' END) ORDER BY i.o)
+                  FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                         WHERE e ? 'actorId'));
+    created := inbox.create_many(natives);
+    -- Items created with status "archived" are archived at once.
+    FOR archived IN
+        SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids
+          FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+          JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.o
+         WHERE i.item->>'status' = 'archived'
+         GROUP BY 1 ORDER BY 1
+    LOOP
+        PERFORM inbox.archive(archived.user_id, archived.ids);
+    END LOOP;
+    -- Read back among the one recipient's rows when there is one (on Citus: one shard).
+    SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
+      INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
+    RETURN inbox._directus_read(recipient, NULL, caller.user_id, query,
+                                ARRAY(SELECT inbox.internal_id(c.row->>'id')
+                                        FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                                       ORDER BY c.o),
+                                NOT many);
+END
+$$;
+
+-- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
+-- colocated with inbox.notifications (first), and the global ones as reference tables.
+CREATE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true)
+$$;
+
+-- The functions Citus delegates to the node that holds the user named by their first argument.
+CREATE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)']::regprocedure[]
+$$;
+
+-- Raises unless this is the coordinator of a Citus cluster, in a database with Citus.
+CREATE FUNCTION inbox._citus_coordinator(action text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+        RAISE EXCEPTION '%: Citus is not installed in this database', action
+              USING ERRCODE = 'object_not_in_prerequisite_state',
+                    HINT = 'pg_inbox works without Citus. To scale out: CREATE EXTENSION citus, add the workers with citus_add_node(), then SELECT inbox.distribute().';
+    END IF;
+    IF NOT pg_catalog.citus_is_coordinator() THEN
+        RAISE EXCEPTION '%: run it on the coordinator', action
+              USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+END
+$$;
+
+-- Whether Citus manages the table (pg_dist_partition: Citus's citus_tables view does not show
+-- tables an extension owns).
+CREATE FUNCTION inbox._citus_managed(relation regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;  -- no Citus in this database
+    END IF;
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid = relation);
+END
+$$;
+
+-- Raises unless `target`, the table of a relation, is a reference table (a copy on every node):
+-- on a Citus cluster a user's notifications are read on the worker that holds them, and a
+-- filter or expand through the relation reads the target there. `path` names it in the error.
+-- With only_distributed (inbox.define_relation), nothing is checked until pg_inbox is distributed.
+CREATE FUNCTION inbox._citus_check_target(target regclass, path text, only_distributed boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF only_distributed AND NOT inbox._citus_managed('inbox.notifications') THEN
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = target AND p.partmethod = 'n' AND p.repmodel = 't') THEN
+        RAISE EXCEPTION '%: % must be a reference table on a Citus cluster', path, target
+              USING ERRCODE = 'object_not_in_prerequisite_state',
+                    HINT = pg_catalog.format('SELECT create_reference_table(%L);', target::text);
+    END IF;
+END
+$$;
+
+-- On a worker: its range of notification ids (see inbox.after_add_node()). Citus refuses to
+-- alter a sequence it has distributed unless DDL propagation is off for the statement.
+CREATE FUNCTION inbox._citus_id_range()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.enable_ddl_propagation = off
+AS $$
+BEGIN
+    PERFORM pg_catalog.worker_adjust_identity_column_seq_ranges('inbox.notifications'::regclass);
+END
+$$;
+
+CREATE FUNCTION inbox.after_add_node()
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    failed text;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.after_add_node()');
+    -- Notification ids: every node allocates from its own range, group << 48 onwards (Citus's
+    -- rule for bigint identity columns, which it skips for tables an extension owns). Without
+    -- it, a create through a worker, or a delegated create, collides with ids of other nodes.
+    SELECT r.nodename || ':' || r.nodeport || ': ' || r.result INTO failed
+      FROM pg_catalog.run_command_on_workers(
+               'SELECT inbox._citus_id_range()') AS r
+     WHERE NOT r.success
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'inbox.after_add_node(): could not set the id range of %', failed
+              USING ERRCODE = 'object_not_in_prerequisite_state',
+                    HINT = 'pg_inbox must be installed on every node, at the same version (Citus creates it on nodes it activates).';
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('nodes', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_node n
+                                                     WHERE n.isactive AND n.noderole = 'primary'));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.after_add_node() IS
+    'After citus_add_node() (and inbox.distribute()): gives every worker its own range of notification ids. Run it once more after adding each node; idempotent.';
+
+CREATE FUNCTION inbox.distribute(shard_count integer DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- The counter triggers only touch shards colocated with the row's own (the by-user form of
+-- 00_schema.sql), which is what Citus's "unsafe" triggers must do.
+SET citus.enable_unsafe_triggers = on
+SET citus.multi_task_query_log_level = off
+-- Citus's notices about copying local rows: they are copied, and the local copies then go.
+SET client_min_messages = warning
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    tables int := 0;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.distribute()');
+    FOR t IN SELECT r.name, pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table)) AS target
+               FROM inbox.relations r ORDER BY r.name LOOP
+        CONTINUE WHEN t.target IS NULL;  -- a dropped table: reported when the relation is used
+        PERFORM inbox._citus_check_target(t.target, 'relation ' || t.name, false);
+    END LOOP;
+    IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
+        RAISE EXCEPTION 'shard_count: expected 1 to 64000, got %', shard_count
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR t IN SELECT c.relation, c.reference FROM inbox._citus_tables() AS c LOOP
+        CONTINUE WHEN inbox._citus_managed(t.relation);
+        IF t.reference THEN
+            PERFORM pg_catalog.create_reference_table(t.relation);
+        ELSIF t.relation = 'inbox.notifications'::regclass THEN
+            PERFORM pg_catalog.create_distributed_table(t.relation, 'user_id', colocate_with => 'none',
+                                                        shard_count => shard_count);
+        ELSE
+            PERFORM pg_catalog.create_distributed_table(t.relation, 'user_id',
+                                                        colocate_with => 'inbox.notifications');
+        END IF;
+        tables := tables + 1;
+    END LOOP;
+    -- The rows are in the shards now; the coordinator's own copies go (a TRUNCATE of the local
+    -- tables only).
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c LOOP
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table(t.relation);
+    END LOOP;
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.create_distributed_function(f, '$1', colocate_with => 'inbox.notifications');
+    END LOOP;
+    PERFORM inbox.after_add_node();
+    RETURN pg_catalog.jsonb_build_object(
+        'distributed', tables,
+        'shards', (SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_shard s
+                    WHERE s.logicalrelid = 'inbox.notifications'::regclass),
+        'functions', pg_catalog.cardinality(inbox._citus_functions()));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.distribute(integer) IS
+    'On the coordinator of a Citus cluster: distributes the per-user tables by user_id (shard_count shards, default citus.shard_count), makes the global ones reference tables, delegates the per-user functions, and gives each node its id range. Idempotent.';
+
+CREATE FUNCTION inbox.undistribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    copy text;
+    saved bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.undistribute()');
+    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
+    -- with CASCADE, which would take every function of this extension that uses the row type
+    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
+    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
+    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
+    END LOOP;
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
+        -- The counters are not copied: inserting the notifications back rebuilds them.
+        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
+                                     'inbox.notification_groups'::regclass);
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
+                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
+                                  t.relation);
+    END LOOP;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE inbox._citus_managed(c.relation)
+              ORDER BY c.o DESC LOOP
+        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
+              ORDER BY c.o LOOP
+        copy := 'pg_inbox_saved_' || t.relname;
+        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
+        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        saved := saved + n;
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
+    END LOOP;
+    RETURN pg_catalog.jsonb_build_object('rows', saved);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.undistribute() IS
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types and keys kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster.';
+
+REVOKE ALL ON FUNCTION inbox.distribute(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.undistribute() FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.after_add_node() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- inbox.directus_create as 60_directus.sql has it with both of this release's changes: the read
+-- back among the one recipient's rows (issue 17) and no meta on a create (issue 13 defect 12).
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION inbox.directus_create(token text, body jsonb, query jsonb)
+RETURNS json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
+    many boolean := pg_catalog.jsonb_typeof(body) = 'array';
+    items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
+    created jsonb;
+    archived record;
+    recipient text;
+BEGIN
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
+        RAISE EXCEPTION 'payload: expected a notification object or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
+        RETURN '{"data":[]}';
+    END IF;
+    natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                           CASE WHEN many THEN 'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']'
+                                ELSE 'payload' END) ORDER BY i.o)
+                  FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                         WHERE e ? 'actorId'));
+    created := inbox.create_many(natives);
+    -- Items created with status "archived" are archived at once.
+    FOR archived IN
+        SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids
+          FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+          JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.o
+         WHERE i.item->>'status' = 'archived'
+         GROUP BY 1 ORDER BY 1
+    LOOP
+        PERFORM inbox.archive(archived.user_id, archived.ids);
+    END LOOP;
+    -- The created items are read back among the one recipient's rows when there is one (on
+    -- Citus: one shard). A send-only caller may read none of them, so meta would count rows it
+    -- may not see: a create answers its items alone, as Directus's does, and its meta parameter
+    -- (meta, meta[]) is ignored.
+    SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
+      INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
+    RETURN inbox._directus_read(recipient, NULL, caller.user_id,
+                                (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
+                                   FROM pg_catalog.jsonb_each(query) AS q
+                                  WHERE q.key OPERATOR(pg_catalog.<>) 'meta'
+                                    AND NOT pg_catalog.starts_with(q.key, 'meta[')),
+                                ARRAY(SELECT inbox.internal_id(c.row->>'id')
+                                        FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                                       ORDER BY c.o),
+                                NOT many);
+END
+$$;

@@ -17,7 +17,8 @@ link=$ROOT/.pg/$name
 
 data_dir() { echo "$(private_dir)/$name"; }
 
-port_of() { sed -n 's/^port = \([0-9]*\).*/\1/p' "$(data_dir)/data/postgresql.auto.conf" 2>/dev/null | tail -1; }
+# (ALTER SYSTEM, which Citus runs at its first start, rewrites the value quoted: '55451'.)
+port_of() { sed -n "s/^port = '\\?\\([0-9]*\\).*/\\1/p" "$(data_dir)/data/postgresql.auto.conf" 2>/dev/null | tail -1; }
 
 case $cmd in
   start)

@@ -11,6 +11,11 @@ packages=(
   python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
 )
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
+# Building Citus from source (tests/citus.sh, bench-citus; ../shared/vendor/README.md): asked for
+# only when no citus.so is installed, so that a plain `make test` installs none of it.
+[[ ${PG_INBOX_CITUS_BUILD:-} == 1 ]] && packages+=(
+  libzstd-dev liblz4-dev libcurl4-openssl-dev libkrb5-dev libssl-dev libselinux1-dev
+  libxslt1-dev libpam0g-dev libreadline-dev flex bison autoconf)
 
 missing=()
 for p in "${packages[@]}"; do

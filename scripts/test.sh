@@ -2,8 +2,10 @@
 # `make test`: the whole set-up, then every suite, then one closing line "N passed, N failed".
 #
 # Suites: the pg_regress suite (sql/, expected/), the isolation specs (specs/), then each
-# executable tests/*.sh in name order. A suite script gets PGHOST, PGPORT, PGUSER, DATABASE_URL and ROOT in its
-# environment and ends its output with a line "N passed, N failed".
+# executable tests/*.sh in name order. A suite script gets PGHOST, PGPORT, PGUSER, DATABASE_URL, ROOT
+# and PG_BIN in its environment and ends its output with a line "N passed, N failed", or with
+# "skipped: why" when what it needs is not there (tests/citus.sh without Citus): counted apart,
+# never as passed.
 #
 # PG_INBOX_TEST_PORT and PG_INBOX_TEST_CLUSTER let two checkouts test side by side.
 source "$(dirname "$0")/lib.sh"
@@ -27,6 +29,7 @@ export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
 
 passed=0
 failed=0
+skipped=0
 results=()
 count() { # suite-name passed failed
   passed=$((passed + $2))
@@ -72,6 +75,9 @@ for suite in "$ROOT"/tests/*.sh; do
     # A suite that crashed after counting still fails.
     ((status != 0 && f == 0)) && f=1
     count "$name" "$p" "$f"
+  elif ((status == 0)) && line=$(grep -E '^skipped: ' "$log" | tail -1) && [[ -n $line ]]; then
+    skipped=$((skipped + 1))
+    results+=("$(printf '%-28s %s' "$name" "$line")")
   else
     count "$name" 0 1
   fi
@@ -80,5 +86,5 @@ done
 
 echo
 printf '%s\n' "${results[@]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed$( ((skipped == 0)) || echo ", $skipped skipped")"
 ((failed == 0))

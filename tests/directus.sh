@@ -16,9 +16,7 @@ cd "$ROOT/tests"
 
 db=pg_inbox_directus
 export DIRECTUS_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$db"
-PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres \
-  -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
-  -c "CREATE DATABASE $db" >/dev/null || exit 1
+fresh_database "$db" || exit 1
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL' || { echo "0 passed, 1 failed"; exit 1; }
 CREATE EXTENSION pg_inbox;
 -- The application's users, as Directus keeps them, registered as the recipient (and sender).
@@ -44,6 +42,7 @@ SELECT '410b5772-e63f-4ae6-9ea2-39c3a31bd6ca', i, 'Seed example ' || i, 'For the
 -- New notifications get ids past all of these.
 SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('inbox.notifications', 'id'), 10000);
 SQL
+prepare_database "$db" || { echo "0 passed, 1 failed"; exit 1; }
 
 work=$(mktemp -d)
 server_pid=
@@ -59,7 +58,7 @@ export DIRECTUS_URL="http://127.0.0.1:$port"
 # tests/http/helpers.mjs (sql, tokens, fetch and raw-socket clients) reads these names.
 export BASE_URL=$DIRECTUS_URL HTTP_DATABASE_URL=$DIRECTUS_DATABASE_URL
 # PG_INBOX_SERVER runs another build of the server (one that accepts SEARCH, say).
-"${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$DIRECTUS_DATABASE_URL" --port "$port" \
+"${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$(server_url "$DIRECTUS_DATABASE_URL")" --port "$port" \
   --threads 16 --pool-size 4 >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=

@@ -17,6 +17,7 @@ cd "$ROOT/tests"
 db=pg_inbox_hostile
 export HTTP_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$db"
 fresh_database "$db" || exit 1
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION pg_inbox' >/dev/null || exit 1
 
 work=$(mktemp -d)
 pids=()

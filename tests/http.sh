@@ -15,6 +15,8 @@ cd "$ROOT/tests"
 db=pg_inbox_http
 export HTTP_DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$db"
 fresh_database "$db" || exit 1
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c 'CREATE EXTENSION pg_inbox' >/dev/null || exit 1
+prepare_database "$db" || exit 1
 
 work=$(mktemp -d)
 server_pid=
@@ -30,7 +32,7 @@ port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{
 export BASE_URL="http://127.0.0.1:$port"
 log=$work/server.log
 start_server() { # [extra options]
-  "$ROOT/server/pg_inbox_server" --database-url "$HTTP_DATABASE_URL" --port "$port" \
+  "$ROOT/server/pg_inbox_server" --database-url "$(server_url "$HTTP_DATABASE_URL")" --port "$port" \
     --threads 32 --pool-size 8 "$@" >>"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
@@ -56,6 +58,9 @@ check() { # ok? description
   fi
 }
 q() { psql -X -qtA -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
+# The sessions of the database; on a Citus cluster a request waits on a worker, which
+# citus_stat_activity shows (tests/citus.sh sets it).
+activity=${PG_INBOX_TEST_ACTIVITY:-pg_stat_activity}
 poll() { # SQL that must come to return 1 or more
   for _ in $(seq 300); do
     [[ $(q "$1") -ge 1 ]] && return 0
@@ -72,14 +77,14 @@ lock_rows() { # user
   locker_pid=$!
   exec 7>"$work/locker"
   echo "BEGIN; SELECT 1 FROM inbox.notifications WHERE user_id = '$1' FOR UPDATE;" >&7
-  poll "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND state = 'idle in transaction'"
+  poll "SELECT count(*) FROM $activity WHERE datname = '$db' AND state = 'idle in transaction'"
 }
 unlock_rows() {
   echo "COMMIT;" >&7
   exec 7>&-
   wait "$locker_pid"
 }
-request_waits() { poll "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND wait_event_type = 'Lock'"; }
+request_waits() { poll "SELECT count(*) FROM $activity WHERE datname = '$db' AND wait_event_type = 'Lock'"; }
 stop_server() {
   kill -TERM "$server_pid"
   wait "$server_pid"

@@ -146,7 +146,7 @@ BEGIN
     SELECT e.key, pg_catalog.jsonb_typeof(e.value) AS got, f.field, f.json_type INTO bad
       FROM pg_catalog.jsonb_each(obj) WITH ORDINALITY AS e(key, value, ord)
       LEFT JOIN inbox.writable_fields f
-        ON f.field = e.key AND CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END
+        ON f.field = e.key AND CASE WHEN operation = 'create' THEN f.on_create ELSE f.on_update END
      WHERE f.field IS NULL
         OR CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'null' THEN f.field IN ('userId', 'type', 'data')
                 ELSE pg_catalog.jsonb_typeof(e.value) <> f.json_type END
@@ -161,7 +161,7 @@ BEGIN
                     HINT = 'Fields that can be ' || operation || 'd: '
                            || (SELECT pg_catalog.string_agg(f.field, ', ' ORDER BY f.field)
                                  FROM inbox.writable_fields f
-                                WHERE CASE operation WHEN 'create' THEN f.on_create ELSE f.on_update END)
+                                WHERE CASE WHEN operation = 'create' THEN f.on_create ELSE f.on_update END)
                            || '.';
     END IF;
     IF bad.got = 'null' THEN

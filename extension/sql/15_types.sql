@@ -40,13 +40,18 @@ $$;
 
 CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false)
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+DECLARE
+    registered inbox.notification_types;
+BEGIN
     INSERT INTO inbox.notification_types AS t (name, description, aggregate)
     VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false))
     ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
        SET description = excluded.description, aggregate = excluded.aggregate
-    RETURNING inbox._type_json(t)
+    RETURNING t.* INTO registered;
+    RETURN inbox._type_json(registered);
+END
 $$;
 
 COMMENT ON FUNCTION inbox.register_type(text, text, boolean) IS
@@ -76,7 +81,7 @@ CREATE FUNCTION inbox.types()
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-    SELECT coalesce(pg_catalog.jsonb_agg(inbox._type_json(t) ORDER BY t.name), '[]')
+    SELECT coalesce(pg_catalog.jsonb_agg(inbox._type_json(ROW(t.*)::inbox.notification_types) ORDER BY t.name), '[]')
       FROM inbox.notification_types t
 $$;
 
@@ -96,7 +101,7 @@ BEGIN
         RAISE EXCEPTION 'pg_inbox.unregistered_types must be accept or reject, not "%"', mode
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN CASE mode WHEN 'reject' THEN 'reject' ELSE 'accept' END;
+    RETURN CASE WHEN mode = 'reject' THEN 'reject' ELSE 'accept' END;
 END
 $$;
 

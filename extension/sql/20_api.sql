@@ -13,6 +13,22 @@ AS $$
 BEGIN
     -- PL/pgSQL rather than SQL: the INSERT is planned once per session and its plan cached,
     -- where a SQL function planned it again on every call (about 250 us of a 700 us create).
+    -- One row is an INSERT ... VALUES: on a Citus cluster that goes to the user's shard alone,
+    -- where INSERT ... SELECT is collected on the coordinator and committed in two phases.
+    IF pg_catalog.cardinality(user_ids) = 1 THEN
+        RETURN QUERY
+        INSERT INTO inbox.notifications AS n
+               (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+                recent_actor_ids, actor_count)
+        VALUES (user_ids[1], objects[1]->>'workspaceId', coalesce(objects[1]->>'type', 'info'),
+                objects[1]->>'title', objects[1]->>'body', coalesce(objects[1]->'data', '{}'),
+                objects[1]->>'actorId', objects[1]->>'collection', objects[1]->>'item',
+                objects[1]->>'groupKey',
+                CASE WHEN objects[1]->>'actorId' IS NULL THEN '{}' ELSE ARRAY[objects[1]->>'actorId'] END,
+                (objects[1]->>'actorId' IS NOT NULL)::int)
+        RETURNING n.*;
+        RETURN;
+    END IF;
     RETURN QUERY
     INSERT INTO inbox.notifications AS n
            (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
@@ -173,6 +189,10 @@ DECLARE
     bad     bigint;
     -- restore and purge work on soft-deleted rows, delete on any row, the rest on active ones.
     sees_deleted boolean := action IN ('restore', 'purge', 'delete');
+    -- The statements below are written for Citus too: now() taken once, outside CASE (Citus
+    -- refuses non-immutable functions in CASE), and CASE WHEN action = ... rather than
+    -- CASE action WHEN ... (which Citus folds wrongly, citus#2862).
+    at      timestamptz := pg_catalog.now();
 BEGIN
     IF action = 'update' THEN
         PERFORM inbox._check_fields(changes, 'update', 'changes');
@@ -194,17 +214,16 @@ BEGIN
     IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
         RETURN QUERY
         UPDATE inbox.notifications n SET
-               read_at     = CASE action WHEN 'read' THEN pg_catalog.now() WHEN 'unread' THEN NULL ELSE n.read_at END,
-               archived_at = CASE action WHEN 'archive' THEN pg_catalog.now() WHEN 'unarchive' THEN NULL ELSE n.archived_at END,
-               deleted_at  = CASE action WHEN 'soft_delete' THEN pg_catalog.now() ELSE n.deleted_at END,
-               updated_at  = pg_catalog.now()
+               read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL ELSE n.read_at END,
+               archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
+               updated_at  = at
          WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
-           AND CASE action
-               WHEN 'read'      THEN n.read_at IS NULL
-               WHEN 'unread'    THEN n.read_at IS NOT NULL
-               WHEN 'archive'   THEN n.archived_at IS NULL
-               WHEN 'unarchive' THEN n.archived_at IS NOT NULL
-               ELSE true
+           AND CASE WHEN action = 'read'      THEN n.read_at IS NULL
+                    WHEN action = 'unread'    THEN n.read_at IS NOT NULL
+                    WHEN action = 'archive'   THEN n.archived_at IS NULL
+                    WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
+                    ELSE true
                END
         RETURNING n.*;
         IF FOUND THEN
@@ -220,7 +239,7 @@ BEGIN
     END IF;
 
     SELECT pg_catalog.array_agg(t.n) INTO targets
-      FROM (SELECT n FROM inbox.notifications n
+      FROM (SELECT ROW(n.*)::inbox.notifications AS n FROM inbox.notifications n
              WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
                AND (sees_deleted OR n.deleted_at IS NULL)
              ORDER BY n.id
@@ -237,8 +256,7 @@ BEGIN
         IF FOUND THEN
             RAISE EXCEPTION 'notification % is not deleted', inbox.public_id(bad)
                   USING ERRCODE = 'object_not_in_prerequisite_state',
-                        HINT = CASE action
-                               WHEN 'restore' THEN 'Only soft-deleted notifications can be restored.'
+                        HINT = CASE WHEN action = 'restore' THEN 'Only soft-deleted notifications can be restored.'
                                ELSE 'Soft delete it first with inbox.soft_delete(), or delete it at once with inbox.delete().'
                                END;
         END IF;
@@ -252,9 +270,9 @@ BEGIN
     END IF;
 
     UPDATE inbox.notifications n SET
-           read_at     = CASE action WHEN 'read' THEN pg_catalog.now() WHEN 'unread' THEN NULL ELSE n.read_at END,
-           archived_at = CASE action WHEN 'archive' THEN pg_catalog.now() WHEN 'unarchive' THEN NULL ELSE n.archived_at END,
-           deleted_at  = CASE action WHEN 'soft_delete' THEN pg_catalog.now() WHEN 'restore' THEN NULL ELSE n.deleted_at END,
+           read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL ELSE n.read_at END,
+           archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+           deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
            type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
            title       = CASE WHEN changes ? 'title'      THEN changes->>'title'      ELSE n.title END,
            body        = CASE WHEN changes ? 'body'       THEN changes->>'body'       ELSE n.body END,
@@ -262,16 +280,15 @@ BEGIN
            collection  = CASE WHEN changes ? 'collection' THEN changes->>'collection' ELSE n.collection END,
            item        = CASE WHEN changes ? 'item'       THEN changes->>'item'       ELSE n.item END,
            group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
-           updated_at  = pg_catalog.now()
+           updated_at  = at
      WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
-       AND CASE action
-           WHEN 'read'        THEN n.read_at IS NULL
-           WHEN 'unread'      THEN n.read_at IS NOT NULL
-           WHEN 'archive'     THEN n.archived_at IS NULL
-           WHEN 'unarchive'   THEN n.archived_at IS NOT NULL
-           WHEN 'soft_delete' THEN true
-           WHEN 'restore'     THEN true
-           WHEN 'update'      THEN true
+       AND CASE WHEN action = 'read'        THEN n.read_at IS NULL
+                WHEN action = 'unread'      THEN n.read_at IS NOT NULL
+                WHEN action = 'archive'     THEN n.archived_at IS NULL
+                WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
+                WHEN action = 'soft_delete' THEN true
+                WHEN action = 'restore'     THEN true
+                WHEN action = 'update'      THEN true
            END;
 
     RETURN QUERY SELECT n.* FROM inbox.notifications n
@@ -356,18 +373,23 @@ COMMENT ON FUNCTION inbox.purge(text, text[]) IS 'Permanently deletes soft-delet
 COMMENT ON FUNCTION inbox.delete(text, text) IS 'Permanently deletes a notification, deleted or not; returns what it was.';
 COMMENT ON FUNCTION inbox.delete(text, text[]) IS 'Permanently deletes notifications, all or none.';
 
+-- PL/pgSQL, as every function with parameters that touches a table: Citus cannot plan a SQL
+-- function's statements with its parameters (80_citus.sql).
 CREATE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-    WITH changed AS (
-        UPDATE inbox.notifications n
-           SET read_at = pg_catalog.now(), updated_at = pg_catalog.now()
-         WHERE n.user_id = mark_all_read.user_id
-           AND n.deleted_at IS NULL AND n.read_at IS NULL
-           AND (mark_all_read.workspace_id IS NULL OR n.workspace_id = mark_all_read.workspace_id)
-        RETURNING 1)
-    SELECT count(*) FROM changed
+DECLARE
+    changed bigint;
+BEGIN
+    UPDATE inbox.notifications n
+       SET read_at = pg_catalog.now(), updated_at = pg_catalog.now()
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL
+       AND (mark_all_read.workspace_id IS NULL OR n.workspace_id = mark_all_read.workspace_id);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    RETURN changed;
+END
 $$;
 
 COMMENT ON FUNCTION inbox.mark_all_read(text, text) IS

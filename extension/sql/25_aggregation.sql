@@ -48,15 +48,21 @@ DECLARE
     target inbox.notifications;
     grp    text := o->>'groupKey';
     actor  text := o->>'actorId';
+    recent text[];
+    actors integer;
 BEGIN
     IF grp IS NULL OR actor IS NULL THEN
         RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Concurrent creates for one group take turns, so none inserts a second row and no actor
-    -- is lost. The lock is per user and group; it is released at commit.
-    PERFORM pg_catalog.pg_advisory_xact_lock(
-        pg_catalog.hashtextextended('pg_inbox.group:' || user_id || pg_catalog.chr(31) || grp, 0));
+    -- Concurrent creates for one user take turns, so none inserts a second row into a group and
+    -- no actor is lost: they lock the user's counter row until commit. A row lock, unlike an
+    -- advisory lock, holds on a Citus cluster whichever node the creates come through (the row
+    -- is on the user's shard), and it costs no concurrency: every create for the user updates
+    -- that row anyway, holding the same lock until commit.
+    INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
 
     SELECT * INTO target FROM inbox.notifications n
      WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
@@ -82,14 +88,16 @@ BEGIN
     VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
     ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
 
+    -- Read first, then one UPDATE of plain values: subqueries in the UPDATE, correlated on the
+    -- row's user_id, would make Citus send it to every shard.
+    recent := ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                     WHERE a.user_id = target.user_id AND a.notification_id = target.id
+                     ORDER BY a.acted_at DESC, a.actor_id
+                     LIMIT 10);
+    SELECT count(*) INTO actors FROM inbox.notification_actors a
+     WHERE a.user_id = target.user_id AND a.notification_id = target.id;
     UPDATE inbox.notifications n
-       SET actor_id = actor,
-           recent_actor_ids = ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
-                                     WHERE a.user_id = n.user_id AND a.notification_id = n.id
-                                     ORDER BY a.acted_at DESC, a.actor_id
-                                     LIMIT 10),
-           actor_count = (SELECT count(*) FROM inbox.notification_actors a
-                           WHERE a.user_id = n.user_id AND a.notification_id = n.id),
+       SET actor_id = actor, recent_actor_ids = recent, actor_count = actors,
            updated_at = pg_catalog.now()
      WHERE n.user_id = target.user_id AND n.id = target.id
     RETURNING n.* INTO target;

@@ -62,10 +62,12 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION inbox.list(text, jsonb) IS
     'A page of user_id''s notifications: params limit, after, before, ids, filter, orderBy, workspace_id, read, include_deleted, user_id, type, total, expand (related rows under "expanded": relation names and actors). Returns {data, pageInfo}.';
 
+-- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
 CREATE FUNCTION inbox.list_all(params jsonb DEFAULT '{}')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgi_list_all'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE
+SET citus.multi_task_query_log_level = off;
 
 COMMENT ON FUNCTION inbox.list_all(jsonb) IS
     'Admin: inbox.list across every user (user_id or a userId filter narrows to users). Returns {data, pageInfo}.';
@@ -145,6 +147,9 @@ BEGIN
         RAISE EXCEPTION 'name: actors is reserved: expand=actors embeds every actor through the relation over actorId'
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- On a Citus cluster a user's notifications are read on the worker that holds them, which
+    -- has the target only if it is a reference table (80_citus.sql).
+    PERFORM inbox._citus_check_target(target, 'target');
 
     INSERT INTO inbox.relations AS r (name, field, source_column, target_schema, target_table, target_column, columns)
     VALUES (name, field, source, schema_, table_, target_column, columns)

@@ -82,9 +82,10 @@ BEGIN
     IF expires_at <= pg_catalog.now() THEN
         RAISE EXCEPTION 'expires_at: must be in the future' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Computed before the INSERT: Citus refuses a subquery inside INSERT ... VALUES.
+    scopes := ARRAY(SELECT DISTINCT s FROM pg_catalog.unnest(scopes) AS s ORDER BY s);
     INSERT INTO inbox.tokens (token_hash, user_id, scopes, workspace_id, expires_at)
-    VALUES (inbox._token_hash(token), create_token.user_id,
-            ARRAY(SELECT DISTINCT s FROM pg_catalog.unnest(scopes) AS s ORDER BY s),
+    VALUES (inbox._token_hash(token), create_token.user_id, create_token.scopes,
             create_token.workspace_id, create_token.expires_at);
     RETURN token;
 END
@@ -93,14 +94,15 @@ $$;
 COMMENT ON FUNCTION inbox.create_token(text, text[], text, timestamptz) IS
     'Creates a bearer token for user_id with the given scopes (notifications:read, notifications:write, notifications:send, admin), optionally bound to one workspace and expiring; returns it once (only its SHA-256 is kept).';
 
+-- PL/pgSQL, as every function with parameters that touches a table (see mark_all_read).
 CREATE FUNCTION inbox.revoke_token(token text)
 RETURNS boolean
-LANGUAGE sql STRICT
+LANGUAGE plpgsql STRICT
 AS $$
-    WITH gone AS (
-        DELETE FROM inbox.tokens t WHERE t.token_hash = inbox._token_hash(revoke_token.token)
-        RETURNING 1)
-    SELECT EXISTS (SELECT FROM gone)
+BEGIN
+    DELETE FROM inbox.tokens t WHERE t.token_hash = inbox._token_hash(revoke_token.token);
+    RETURN FOUND;
+END
 $$;
 
 COMMENT ON FUNCTION inbox.revoke_token(text) IS
@@ -108,11 +110,15 @@ COMMENT ON FUNCTION inbox.revoke_token(text) IS
 
 CREATE FUNCTION inbox.revoke_tokens(user_id text)
 RETURNS bigint
-LANGUAGE sql STRICT
+LANGUAGE plpgsql STRICT
 AS $$
-    WITH gone AS (
-        DELETE FROM inbox.tokens t WHERE t.user_id = revoke_tokens.user_id RETURNING 1)
-    SELECT count(*) FROM gone
+DECLARE
+    gone bigint;
+BEGIN
+    DELETE FROM inbox.tokens t WHERE t.user_id = revoke_tokens.user_id;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
 $$;
 
 COMMENT ON FUNCTION inbox.revoke_tokens(text) IS

@@ -103,6 +103,7 @@ $$;
 CREATE FUNCTION inbox._rest_owner(caller inbox.caller, params jsonb, id text)
 RETURNS text
 LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     owners text[];
@@ -411,15 +412,20 @@ COMMENT ON TABLE inbox.idempotency_keys IS
 COMMENT ON COLUMN inbox.idempotency_keys.workspace_id IS
     'The workspace of the token that used the key (null: none); a token of another workspace may not replay it.';
 
+-- Every user's keys: on a Citus cluster, every shard (see 80_citus.sql).
 CREATE FUNCTION inbox.purge_idempotency_keys(older_than interval DEFAULT '1 day')
 RETURNS bigint
-LANGUAGE sql STRICT
+LANGUAGE plpgsql STRICT
+SET citus.multi_task_query_log_level = off
 AS $$
-    WITH gone AS (
-        DELETE FROM inbox.idempotency_keys k
-         WHERE k.created_at < pg_catalog.now() - older_than
-        RETURNING 1)
-    SELECT count(*) FROM gone
+DECLARE
+    gone bigint;
+BEGIN
+    DELETE FROM inbox.idempotency_keys k
+     WHERE k.created_at < pg_catalog.now() - older_than;
+    GET DIAGNOSTICS gone = ROW_COUNT;
+    RETURN gone;
+END
 $$;
 
 COMMENT ON FUNCTION inbox.purge_idempotency_keys(interval) IS

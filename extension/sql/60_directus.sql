@@ -74,13 +74,17 @@ CREATE FUNCTION inbox._directus_read(user_id text, workspace_id text, current_us
                                      single boolean DEFAULT false)
 RETURNS json
 AS 'MODULE_PATHNAME', 'pgi_directus_read'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE
+-- With user_id NULL (an admin) they read every user's rows: on a Citus cluster every shard
+-- (80_citus.sql); with a user_id, the engine's statements are that user's alone.
+SET citus.multi_task_query_log_level = off;
 
 CREATE FUNCTION inbox._directus_keys(user_id text, workspace_id text, current_user_id text,
                                      query jsonb)
 RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'pgi_directus_keys'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE
+SET citus.multi_task_query_log_level = off;
 
 CREATE FUNCTION inbox._directus_check_users(field text, users text[])
 RETURNS void
@@ -164,9 +168,12 @@ $$;
 -- The rows behind keys that the caller may change, grouped by user in user order (the order
 -- bulk changes lock in), as public ids for the SQL API. The first key that is missing, deleted,
 -- another user's (unless admin) or outside the token's workspace raises "not found".
+-- An admin's keys may be any user's: on a Citus cluster the look-up by id visits every shard;
+-- anyone else's is filtered by their user_id, one shard.
 CREATE FUNCTION inbox._directus_owned(caller inbox.caller, keys bigint[])
 RETURNS TABLE (user_id text, ids text[])
 LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     owners bigint[];
@@ -324,7 +331,7 @@ BEGIN
                             HINT = 'Users may change the status of their notifications.';
             END IF;
             changes := changes OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(
-                CASE key WHEN 'subject' THEN 'title' WHEN 'message' THEN 'body' ELSE key END,
+                CASE WHEN key = 'subject' THEN 'title' WHEN key = 'message' THEN 'body' ELSE key END,
                 inbox._directus_text(value, at, key = 'item'));
         ELSIF key IN ('id', 'timestamp', 'recipient', 'sender') THEN
             RAISE EXCEPTION '%: cannot be changed', at
@@ -452,6 +459,7 @@ DECLARE
     natives jsonb;
     created jsonb;
     archived record;
+    recipient text;
 BEGIN
     IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
         RAISE EXCEPTION 'payload: expected a notification object or an array of them'
@@ -480,10 +488,13 @@ BEGIN
     LOOP
         PERFORM inbox.archive(archived.user_id, archived.ids);
     END LOOP;
-    -- The created items are read across users (a send-only caller may read none of them), so
-    -- meta would count every user's notifications: a create answers its items alone, as
-    -- Directus's does, and its meta parameter (meta, meta[]) is ignored.
-    RETURN inbox._directus_read(NULL, NULL, caller.user_id,
+    -- The created items are read back among the one recipient's rows when there is one (on
+    -- Citus: one shard). A send-only caller may read none of them, so meta would count rows it
+    -- may not see: a create answers its items alone, as Directus's does, and its meta parameter
+    -- (meta, meta[]) is ignored.
+    SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
+      INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
+    RETURN inbox._directus_read(recipient, NULL, caller.user_id,
                                 (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
                                    FROM pg_catalog.jsonb_each(query) AS q
                                   WHERE q.key OPERATOR(pg_catalog.<>) 'meta'

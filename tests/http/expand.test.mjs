@@ -27,6 +27,12 @@ before(async () => {
   sql(`CREATE SCHEMA ${schema};
        CREATE TABLE ${schema}.users (id text PRIMARY KEY, name text, avatar text, email text);
        INSERT INTO ${schema}.users VALUES ${rows};
+       -- On a Citus cluster (tests/citus.sh) the tables relations name are reference tables.
+       DO $do$ BEGIN
+         IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
+           PERFORM create_reference_table('${schema}.users');
+         END IF;
+       END $do$;
        SELECT inbox.define_relation('actor', 'actorId', '${schema}.users', 'id', ARRAY['id', 'name', 'avatar']::name[]);
        SELECT inbox.define_relation('recipient', 'userId', '${schema}.users', 'id', ARRAY['id', 'name']::name[]);`);
   t.alice = token(alice, ['notifications:read']);

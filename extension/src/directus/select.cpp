@@ -106,7 +106,8 @@ PageStatement compile_rows(const DirectusQuery &q, bool ids_only, bool keys_orde
   if (!ids_only) {
     RowBuilder rows(b, select, joins);
     if (q.fields.whole) {
-      out.plan.whole_column = rows.column("inbox.to_directus(n)");
+      out.plan.whole_column =
+          rows.column("inbox.to_directus(" + query::notification_row("n") + ")");
     } else {
       for (const Selection::Item &item : q.fields.items)
         out.plan.parts.push_back(rows.item(item));

@@ -22,9 +22,11 @@ Field key_field(const char *name, const char *column, ValueKind kind, SqlType ty
 const char *const kSummaryColumns =
     "g.group_key, g.notifications_count, g.unread_count, g.type, g.latest_at, g.latest_id, "
     "g.sample_actor_ids";
-const char *const kUngroupedColumns =
-    "NULL::text, 1::bigint, (n.read_at IS NULL)::int::bigint, n.type, n.created_at, n.id, "
-    "inbox._actors(n)";
+std::string ungrouped_columns() {
+  return "NULL::text, 1::bigint, (n.read_at IS NULL)::int::bigint, n.type, n.created_at, n.id, "
+         "inbox._actors(" +
+         notification_row("n") + ")";
+}
 const char *const kGroupJson =
     "inbox._group_json(u.group_key, u.notifications_count, u.unread_count, u.type, u.latest_at, "
     "u.latest_id, u.sample_actor_ids)";
@@ -52,7 +54,7 @@ std::string summary_rows(SqlBuilder &b, const Query &q, const char *op, const Bo
   std::string user = b.bind(builtin(SqlType::kText), *q.user_id);
   std::string groups = std::string("SELECT ") + kSummaryColumns +
                        " FROM inbox.notification_groups g WHERE g.user_id = " + user;
-  std::string ungrouped = std::string("SELECT ") + kUngroupedColumns +
+  std::string ungrouped = "SELECT " + ungrouped_columns() +
                           " FROM inbox.notifications n WHERE n.user_id = " + user +
                           " AND n.deleted_at IS NULL AND n.group_key IS NULL";
   if (at) {
@@ -74,7 +76,9 @@ std::string grouped_rows(SqlBuilder &b, const Query &q) {
          "(pg_catalog.array_agg(n.type ORDER BY n.created_at DESC, n.id DESC))[1] AS type, "
          "max(n.created_at) AS latest_at, "
          "(pg_catalog.array_agg(n.id ORDER BY n.created_at DESC, n.id DESC))[1] AS latest_id, "
-         "inbox._sample_actors(pg_catalog.jsonb_agg(inbox._actors(n) ORDER BY n.created_at DESC, "
+         "inbox._sample_actors(pg_catalog.jsonb_agg(inbox._actors(" +
+         notification_row("n") +
+         ") ORDER BY n.created_at DESC, "
          "n.id DESC)) AS sample_actor_ids "
          "FROM inbox.notifications n WHERE " +
          compile_where(q, b, "n") +

@@ -285,10 +285,18 @@ struct Paging {
 // Which rows by their soft-delete state.
 enum class DeletedMode { kActive, kWithDeleted, kOnlyDeleted };
 
+// The notification row of table alias `alias` as one value of type inbox.notifications, for
+// functions that take the whole row (inbox.to_json, inbox._actors, inbox.to_directus). Never
+// the bare alias: on a Citus cluster the statement runs on a shard (inbox.notifications_102008
+// n), where `n` has the shard's row type and no such function exists.
+inline std::string notification_row(const std::string &alias) {
+  return "ROW(" + alias + ".*)::inbox.notifications";
+}
+
 // What a row becomes in the result: an SQL expression over the notification row `n`, returning
 // jsonb. The default is the API shape; the Directus front end supplies its own object.
 struct RowShape {
-  std::string select = "inbox.to_json(n)";
+  std::string select = "inbox.to_json(" + notification_row("n") + ")";
 };
 
 struct Query {

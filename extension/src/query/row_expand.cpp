@@ -80,10 +80,10 @@ std::string one_row(const Relation &r, const std::string &source, SqlBuilder &b)
 std::string actor_rows(const Relation &r, const std::string &alias, SqlBuilder &b) {
   std::string a = b.alias(), t = b.alias(), row = b.alias();
   return "(SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(" + row + ") ORDER BY " + a +
-         ".ord), '[]'::pg_catalog.jsonb) FROM pg_catalog.unnest(inbox._actors(" + alias +
-         ")) WITH ORDINALITY AS " + a + "(id, ord) CROSS JOIN LATERAL (SELECT " +
-         column_list(r, t) + " FROM " + r.target + " " + t + " WHERE " +
-         relation_key_matches(r, t, a + ".id") + " LIMIT 1) " + row + ")";
+         ".ord), '[]'::pg_catalog.jsonb) FROM pg_catalog.unnest(inbox._actors(" +
+         notification_row(alias) + ")) WITH ORDINALITY AS " + a +
+         "(id, ord) CROSS JOIN LATERAL (SELECT " + column_list(r, t) + " FROM " + r.target + " " +
+         t + " WHERE " + relation_key_matches(r, t, a + ".id") + " LIMIT 1) " + row + ")";
 }
 
 }  // namespace

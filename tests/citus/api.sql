@@ -1,0 +1,176 @@
+-- The SQL API on a Citus cluster (tests/citus.sh): every function, on a distributed database,
+-- with citus.multi_task_query_log_level = error, so that a call touching more than one shard
+-- fails here. Each check prints "ok - ..." or "not ok - ..."; an unexpected error is a failure.
+-- Calls made as a bare SELECT f(...) are delegated by Citus to the node of the user (their
+-- notifications get ids of a worker's range); calls inside an expression run from here.
+\set ON_ERROR_STOP 0
+\set VERBOSITY terse
+SET client_min_messages = error;
+
+CREATE FUNCTION pg_temp.ok(name text, cond boolean) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN cond THEN 'ok - ' ELSE 'not ok - ' END || name
+$$;
+-- Runs sql and expects it to raise sqlstate.
+CREATE FUNCTION pg_temp.raises(name text, sql text, sqlstate text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE sql;
+    RETURN 'not ok - ' || name || ': no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN CASE WHEN SQLSTATE = sqlstate THEN 'ok - ' || name
+                ELSE 'not ok - ' || name || ': ' || SQLSTATE || ' ' || SQLERRM END;
+END
+$$;
+-- Every counter equals the count of its rows (a cross-user check: every shard).
+CREATE FUNCTION pg_temp.counters_exact() RETURNS boolean LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off AS $$
+BEGIN
+    RETURN NOT EXISTS (
+        (SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
+                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
+                count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
+           FROM inbox.notifications GROUP BY user_id
+         EXCEPT SELECT user_id, active, unread, deleted FROM inbox.user_counters)
+        UNION ALL
+        (SELECT user_id, active, unread, deleted FROM inbox.user_counters
+          WHERE active <> 0 OR unread <> 0 OR deleted <> 0
+         EXCEPT SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL),
+                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL),
+                count(*) FILTER (WHERE deleted_at IS NOT NULL)
+           FROM inbox.notifications GROUP BY user_id))
+       AND NOT EXISTS (
+        SELECT user_id, group_key, count(*) FILTER (WHERE deleted_at IS NULL)
+          FROM inbox.notifications WHERE group_key IS NOT NULL GROUP BY user_id, group_key
+        HAVING count(*) FILTER (WHERE deleted_at IS NULL) > 0
+        EXCEPT SELECT user_id, group_key, notifications_count FROM inbox.notification_groups);
+END
+$$;
+
+SET citus.multi_task_query_log_level = error;
+
+-- Creating
+SELECT inbox.create('alice', '{"title": "first", "groupKey": "post:1", "actorId": "bob", "workspaceId": "w1"}') AS r \gset
+SELECT pg_temp.ok('inbox.create is delegated to the worker of the user (an id of a worker''s range)',
+                  inbox.internal_id(:'r'::jsonb->>'id') >= 281474976710656);
+SELECT :'r'::jsonb->>'id' AS first \gset
+SELECT pg_temp.ok('inbox.create from an expression runs from the coordinator (a coordinator id)',
+                  inbox.internal_id(inbox.create('alice', '{"title": "second"}')->>'id') < 281474976710656);
+SELECT pg_temp.ok('inbox.create_many across users',
+                  jsonb_array_length(inbox.create_many('[{"userId": "bob", "title": "m1"}, {"userId": "carol", "title": "m2", "groupKey": "g"}]')) = 2);
+SELECT pg_temp.ok('inbox.fan_out to three users',
+                  jsonb_array_length(inbox.fan_out(ARRAY['dave', 'erin', 'frank'], '{"title": "fan", "groupKey": "fan:1"}')) = 3);
+SELECT pg_temp.ok('inbox.fan_out_count', inbox.fan_out_count(ARRAY['dave', 'erin'], '{"title": "fan2"}') = 2);
+SELECT pg_temp.raises('an unknown field is 22023', $$SELECT inbox.create('alice', '{"titel": "x"}')$$, '22023');
+
+-- Reading
+SELECT pg_temp.ok('inbox.get', inbox.get('alice', :'first')->>'title' = 'first');
+SELECT inbox.get('alice', :'first') AS r \gset
+SELECT pg_temp.ok('inbox.get delegated', :'r'::jsonb->>'title' = 'first');
+SELECT pg_temp.raises('another user''s id is not found', format($$SELECT inbox.get('bob', %L)$$, :'first'), 'P0002');
+SELECT inbox.unread_count('alice') AS n \gset
+SELECT pg_temp.ok('inbox.unread_count', :n = 2);
+SELECT pg_temp.ok('inbox.unread_count in a workspace', inbox.unread_count('alice', 'w1') = 1);
+SELECT inbox.list('alice', '{"limit": 1}') AS page \gset
+SELECT pg_temp.ok('inbox.list, first page', jsonb_array_length(:'page'::jsonb->'data') = 1 AND (:'page'::jsonb->'pageInfo'->>'hasNextPage')::boolean);
+SELECT pg_temp.ok('inbox.list, the page after a cursor',
+                  inbox.list('alice', jsonb_build_object('limit', 1, 'after', :'page'::jsonb->'pageInfo'->>'endCursor'))->'data'->0->>'title' = 'first');
+SELECT pg_temp.ok('inbox.list with a filter, orderBy and shorthands',
+                  inbox.list('alice', '{"read": false, "workspace_id": "w1", "filter": {"OR": [{"type": "info"}, {"title": {"contains": "x"}}]}, "orderBy": [{"createdAt": "asc"}]}')->'pageInfo'->>'total' = '1');
+SELECT pg_temp.ok('inbox.list_explain', inbox.list_explain('alice', '{"limit": 5}') IS NOT NULL);
+SELECT inbox.groups('alice', '{"limit": 5}') AS g \gset
+SELECT pg_temp.ok('inbox.groups', jsonb_array_length(:'g'::jsonb->'data') = 2);
+SELECT pg_temp.ok('inbox.groups with a filter', inbox.groups('alice', '{"read": false, "filter": {"type": "info"}}')->'pageInfo'->>'total' = '2');
+SELECT pg_temp.ok('inbox.list_all (every shard, by design)', (inbox.list_all('{"limit": 3}')->'pageInfo'->>'total')::int >= 9);
+
+-- Changing
+SELECT inbox.mark_read('alice', :'first') AS r \gset
+SELECT pg_temp.ok('inbox.mark_read', (:'r'::jsonb->>'read')::boolean);
+SELECT pg_temp.ok('inbox.mark_unread (array)', inbox.mark_unread('alice', ARRAY[:'first'])->0->>'read' = 'false');
+SELECT pg_temp.ok('inbox.archive', inbox.archive('alice', :'first')->>'archived' = 'true');
+SELECT pg_temp.ok('inbox.unarchive', inbox.unarchive('alice', ARRAY[:'first'])->0->>'archived' = 'false');
+SELECT pg_temp.ok('inbox.update', inbox.update('alice', :'first', '{"title": "changed", "groupKey": "post:2"}')->>'title' = 'changed');
+SELECT pg_temp.ok('inbox.update (array)', inbox.update('alice', ARRAY[:'first'], '{"data": {"k": 1}}')->0->'data'->>'k' = '1');
+SELECT pg_temp.ok('inbox.soft_delete', inbox.soft_delete('alice', :'first')->>'deletedAt' IS NOT NULL);
+SELECT pg_temp.raises('a restore of an active row is 55000', format($$SELECT inbox.restore('alice', %L)$$,
+                      (SELECT inbox.create('alice', '{"title": "active"}')->>'id')), '55000');
+SELECT pg_temp.ok('inbox.restore', inbox.restore('alice', :'first')->>'deletedAt' IS NULL);
+SELECT inbox.mark_all_read('alice', 'w1') AS n \gset
+SELECT pg_temp.ok('inbox.mark_all_read in a workspace', :n = 1);
+SELECT pg_temp.ok('inbox.mark_all_read', inbox.mark_all_read('alice') >= 1);
+SELECT pg_temp.ok('inbox.soft_delete (array)', jsonb_array_length(inbox.soft_delete('alice', ARRAY[:'first'])) = 1);
+SELECT pg_temp.ok('inbox.purge', inbox.purge('alice', :'first')->>'id' = :'first');
+SELECT pg_temp.ok('inbox.delete', inbox.delete('bob', ARRAY(SELECT e->>'id' FROM jsonb_array_elements(inbox.list('bob', '{}')->'data') AS e))->0->>'userId' = 'bob');
+
+-- Aggregation
+SELECT inbox.register_type('liked', 'Someone liked a post.', aggregate => true) AS t \gset
+SELECT pg_temp.ok('inbox.register_type', (:'t'::jsonb->>'aggregate')::boolean);
+SELECT pg_temp.ok('inbox.types', jsonb_array_length(inbox.types()) = 5);
+SELECT inbox.create('carol', '{"type": "liked", "groupKey": "post:9", "actorId": "x1"}') AS a \gset
+SELECT inbox.create('carol', '{"type": "liked", "groupKey": "post:9", "actorId": "x2"}') AS b \gset
+SELECT pg_temp.ok('an aggregating create joins the unread notification of its group',
+                  :'a'::jsonb->>'id' = :'b'::jsonb->>'id' AND (:'b'::jsonb->>'actorCount')::int = 2);
+SELECT pg_temp.ok('inbox.groups sees the aggregated actors', inbox.groups('carol', '{"filter": {"groupKey": "post:9"}}')->'data'->0->'sampleActorIds' = '["x2", "x1"]');
+SELECT pg_temp.ok('inbox.unregister_type', inbox.unregister_type('liked'));
+SET pg_inbox.unregistered_types = reject;
+SELECT pg_temp.raises('pg_inbox.unregistered_types = reject refuses an unknown type',
+                      $$SELECT inbox.create('carol', '{"type": "poll"}')$$, '22023');
+RESET pg_inbox.unregistered_types;
+
+-- Relations: their tables are reference tables on a Citus cluster.
+CREATE TABLE public.local_people (id text PRIMARY KEY);
+SELECT pg_temp.raises('inbox.define_relation refuses a table that is not a reference table',
+                      $$SELECT inbox.define_relation('local', 'actorId', 'public.local_people')$$, '55000');
+CREATE TABLE public.people (id text PRIMARY KEY, name text);
+SELECT create_reference_table('public.people');
+INSERT INTO public.people VALUES ('x1', 'Xavier'), ('x2', 'Xena');
+SELECT pg_temp.ok('inbox.define_relation', inbox.define_relation('actor', 'actorId', 'public.people', 'id', ARRAY['id', 'name']::name[])->>'name' = 'actor');
+SELECT pg_temp.ok('a filter through a relation (a reference table)',
+                  inbox.list('carol', '{"filter": {"actor": {"name": {"startsWith": "Xe"}}}}')->'pageInfo'->>'total' = '1');
+SELECT pg_temp.ok('expand=actor,actors',
+                  inbox.list('carol', '{"expand": "actor,actors", "filter": {"groupKey": "post:9"}}')->'data'->0->'expanded'->'actors'->1->>'name' = 'Xavier');
+SELECT pg_temp.ok('inbox.drop_relation', inbox.drop_relation('actor'));
+
+-- Tokens and the REST functions
+SELECT inbox.create_token('alice', ARRAY['notifications:read', 'notifications:write']) AS tok \gset
+SELECT inbox.create_token('ops', ARRAY['admin']) AS admin \gset
+SELECT pg_temp.ok('inbox.authenticate', (inbox.authenticate(:'tok')).user_id = 'alice');
+SELECT pg_temp.ok('inbox.rest_list', inbox.rest_list(:'tok', '{"limit": "2"}')->'pageInfo'->>'total' IS NOT NULL);
+SELECT pg_temp.ok('inbox.rest_unread_count', inbox.rest_unread_count(:'tok', '{}') ? 'count');
+SELECT pg_temp.ok('inbox.rest_groups', inbox.rest_groups(:'tok', '{}') ? 'data');
+SELECT pg_temp.ok('inbox.rest_types', inbox.rest_types(:'tok', '{}') ? 'unregisteredTypes');
+SELECT inbox.create('alice', '{"title": "for rest"}')->>'id' AS rid \gset
+SELECT pg_temp.ok('inbox.rest_get with markRead', inbox.rest_get(:'tok', :'rid', '{"markRead": "true"}')->>'read' = 'true');
+SELECT pg_temp.ok('inbox.rest_mark_unread', inbox.rest_mark_unread(:'tok', :'rid', '{}')->>'read' = 'false');
+SELECT pg_temp.ok('inbox.rest_patch', inbox.rest_patch(:'tok', :'rid', '{"archived": true}', '{}')->>'archived' = 'true');
+SELECT pg_temp.ok('inbox.rest_read_all', (inbox.rest_read_all(:'tok', '{}')->>'updated')::int >= 1);
+SELECT pg_temp.ok('inbox.rest_soft_delete', inbox.rest_soft_delete(:'tok', :'rid', '{}') = '{"success": true}');
+SELECT pg_temp.ok('inbox.rest_restore', inbox.rest_restore(:'tok', :'rid', '{}')->>'deletedAt' IS NULL);
+SELECT pg_temp.ok('an admin finds a notification by its id alone (every shard, by design)',
+                  inbox.rest_get(:'admin', :'rid', '{}')->>'userId' = 'alice');
+SELECT pg_temp.ok('an admin names the user: one shard', inbox.rest_get(:'admin', :'rid', '{"user_id": "alice"}')->>'userId' = 'alice');
+SELECT inbox.create_token('app', ARRAY['notifications:send']) AS app \gset
+SELECT pg_temp.ok('inbox.rest_create with an Idempotency-Key',
+                  inbox.rest_create(:'app', '{"userId": "gina", "title": "idem"}', 'key-1', '{}')
+                  = inbox.rest_create(:'app', '{"userId": "gina", "title": "idem"}', 'key-1', '{}'));
+SELECT pg_temp.ok('inbox.purge_idempotency_keys (every shard, by design)', inbox.purge_idempotency_keys('0 seconds') >= 1);
+SELECT pg_temp.ok('inbox.revoke_token', inbox.revoke_token(:'tok'));
+SELECT pg_temp.raises('a revoked token is 28000', format($$SELECT inbox.rest_list(%L, '{}')$$, :'tok'), '28000');
+SELECT pg_temp.ok('inbox.revoke_tokens', inbox.revoke_tokens('ops') = 1);
+
+-- Directus and GraphQL
+SELECT inbox.create_token('alice', ARRAY['notifications:read', 'notifications:write']) AS tok \gset
+SELECT pg_temp.ok('inbox.directus_read', json_array_length(inbox.directus_read(:'tok', '{"limit": 2}')->'data') = 2);
+SELECT pg_temp.ok('inbox.directus_read_one', (inbox.directus_read_one(:'tok', inbox.internal_id(:'rid')::text, '{}')->'data'->>'subject') = 'for rest');
+SELECT pg_temp.ok('inbox.directus_update_one', (inbox.directus_update_one(:'tok', inbox.internal_id(:'rid')::text, '{"status": "archived"}', '{}')->'data'->>'status') = 'archived');
+SELECT pg_temp.ok('inbox.directus aggregate', inbox.directus_read(:'tok', '{"aggregate": {"count": "*"}}')::text LIKE '%count%');
+SELECT pg_temp.ok('inbox.graphql', inbox.graphql('{ notifications(limit: 1) { id subject } }', NULL, NULL, :'tok')::text LIKE '{"data":{"notifications":[{%');
+
+-- Counters, rebuild, truncate
+SELECT pg_temp.ok('every counter equals the count of its rows', pg_temp.counters_exact());
+SELECT inbox.rebuild_counters();
+SELECT pg_temp.ok('inbox.rebuild_counters (every shard, by design) leaves them exact', pg_temp.counters_exact());
+BEGIN;
+SET LOCAL citus.multi_task_query_log_level = off;
+TRUNCATE inbox.notifications CASCADE;
+SELECT pg_temp.ok('TRUNCATE inbox.notifications empties the counters too',
+                  (SELECT count(*) FROM inbox.user_counters) + (SELECT count(*) FROM inbox.notification_groups) = 0);
+ROLLBACK;
