@@ -183,7 +183,7 @@ BEGIN
         RETURN NULL;
     END IF;
     INSERT INTO inbox.user_counters AS c (user_id, last_event_id) VALUES (_append_event.user_id, 1)
-    ON CONFLICT (user_id) DO UPDATE SET last_event_id = c.last_event_id + 1
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET last_event_id = c.last_event_id + 1
     RETURNING c.last_event_id, c.unread INTO new_id, unread_now;
     INSERT INTO inbox.events (user_id, id, event, workspace_id, unread, data)
     VALUES (_append_event.user_id, new_id, _append_event.event, _append_event.workspace_id,
@@ -344,7 +344,7 @@ BEGIN
     END IF;
 
     -- (a) the final range.
-    page := ARRAY(SELECT e FROM inbox.events e
+    page := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
                    WHERE e.xid >= x AND e.xid < m AND (kx IS NULL OR e.xid >= kx)
                      AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
                      AND (kx IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > (kx, ku COLLATE "C", ki))
@@ -357,7 +357,7 @@ BEGIN
                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
     ELSE
         -- (b) the recent ones, one more than fits to know whether they all did.
-        recent := ARRAY(SELECT e FROM inbox.events e
+        recent := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
                          WHERE e.xid >= m AND pg_catalog.pg_visible_in_snapshot(e.xid, s)
                            AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
                          ORDER BY e.xid, e.user_id COLLATE "C", e.id
