@@ -2058,6 +2058,31 @@ $$;
 COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
     'The user''s change-feed events after event `after`, in order (at most `limit`), with each notification as it is now. An `after` outside the kept window raises 22023 (a stream sends reset).';
 
+-- On one node, inbox.events; on a Citus cluster the events of the node it runs on (its shards
+-- of inbox.events, by the names Citus's catalog gives them), which inbox.poll_events reads node
+-- by node: xids are per node (80_citus.sql).
+CREATE FUNCTION inbox._feed_local_source()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN 'inbox.events';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''SELECT * FROM %s'', pg_catalog.shard_name(s.logicalrelid, s.shardid)),
+                                          '' UNION ALL '' ORDER BY s.shardid)
+               FROM pg_catalog.pg_dist_shard s
+               JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE s.logicalrelid = ''inbox.events''::regclass
+                AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)'
+       INTO shards;
+    -- A node without a shard of it reads an empty set of the same columns.
+    RETURN '(' || coalesce(shards, 'SELECT * FROM inbox.events WHERE false') || ')';
+END
+$$;
+
 -- The server's one poller: what committed since `cursor`, across all users, so that it knows
 -- which users have new events (it then reads them with inbox.changes). Its cost does not depend
 -- on how many streams are connected.
@@ -2084,7 +2109,10 @@ COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
 -- events with inbox.changes(user, after => last id passed), which returns every id in order.
 -- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
 -- cursor. The cursor is opaque text (JSON today).
-CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+--
+-- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
 RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
 LANGUAGE plpgsql
 AS $$
@@ -2102,18 +2130,19 @@ DECLARE
     last   inbox.events;
     room   integer;
     out_cursor jsonb;
+    source text := inbox._feed_local_source();
 BEGIN
-    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF poll_events.cursor IS NULL THEN
+    IF _poll_node.cursor IS NULL THEN
         next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
         RETURN NEXT;
         RETURN;
     END IF;
     BEGIN
-        c  := poll_events.cursor::jsonb;
+        c  := _poll_node.cursor::jsonb;
         x  := (c->>'x')::xid8;
         p  := (c->>'p')::pg_catalog.pg_snapshot;
         kx := (c->'k'->>0)::xid8;
@@ -2129,24 +2158,28 @@ BEGIN
     END IF;
 
     -- (a) the final range.
-    page := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                   WHERE e.xid >= x AND e.xid < m AND (kx IS NULL OR e.xid >= kx)
-                     AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                     AND (kx IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > (kx, ku COLLATE "C", ki))
-                   ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                   LIMIT poll_events."limit");
-    room := poll_events."limit" - pg_catalog.cardinality(page);
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
+    room := _poll_node."limit" - pg_catalog.cardinality(page);
     IF room = 0 THEN
         last := page[pg_catalog.cardinality(page)];
         out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
     ELSE
         -- (b) the recent ones, one more than fits to know whether they all did.
-        recent := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                         WHERE e.xid >= m AND pg_catalog.pg_visible_in_snapshot(e.xid, s)
-                           AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                         ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                         LIMIT room + 1);
+        EXECUTE pg_catalog.format(
+            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                           LIMIT $4)', source)
+           INTO recent USING m, s, p, room + 1;
         IF pg_catalog.cardinality(recent) <= room THEN
             out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
         ELSE
@@ -2167,6 +2200,21 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
 COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
     'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
 
@@ -2174,10 +2222,12 @@ COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
 -- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
 -- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
 -- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum.
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
 CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
@@ -2186,6 +2236,9 @@ BEGIN
     IF batch IS NULL OR batch < 1 THEN
         RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
     END IF;
     DELETE FROM inbox.events e
      USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
@@ -2197,3 +2250,219 @@ $$;
 
 COMMENT ON FUNCTION inbox.prune_events(integer) IS
     'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+
+-- 80_citus: inbox.events is distributed with the notifications; inbox.changes and
+-- inbox.feed_head are delegated; the poller and the pruning visit every node.
+
+-- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
+-- colocated with inbox.notifications (first), and the global ones as reference tables.
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true)
+$$;
+
+-- The functions Citus delegates to the node that holds the user named by their first argument.
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.undistribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+-- The notifications going back are no change: the feed's events are copied as they are, and
+-- each user's last event id is kept (see below).
+SET inbox.feed = off
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    copy text;
+    saved bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.undistribute()');
+    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
+    -- with CASCADE, which would take every function of this extension that uses the row type
+    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
+    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
+    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
+    END LOOP;
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
+        -- The counters are not copied: inserting the notifications back rebuilds them.
+        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
+                                     'inbox.notification_groups'::regclass);
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
+                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
+                                  t.relation);
+    END LOOP;
+    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
+    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
+    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE inbox._citus_managed(c.relation)
+              ORDER BY c.o DESC LOOP
+        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
+              ORDER BY c.o LOOP
+        copy := 'pg_inbox_saved_' || t.relname;
+        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
+        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        saved := saved + n;
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
+    END LOOP;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
+    RETURN pg_catalog.jsonb_build_object('rows', saved);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.undistribute() IS
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
+
+-- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
+-- transaction of the node that holds its shard: xids are per node, and the snapshot that says
+-- which of them have committed is that node's. So the poll runs on every node (one
+-- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
+-- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
+-- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
+-- starts from now: it held no shard of the feed before, or a shard moved to it (below).
+-- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
+-- they were written on; on the new node they count as that node's xids. An event written just
+-- before such a move can be missed by the poller (the stream learns of its user's next event and
+-- reads every id from inbox.changes, which is per user and exact), and moved events can come
+-- again. `limit` is a node's: a poll returns at most `limit` events of each node.
+CREATE OR REPLACE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    me   integer;
+    mine text;
+    result jsonb;
+BEGIN
+    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
+     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
+    mine := (cursor::jsonb)->'nodes'->>(me::text);
+    SELECT pg_catalog.jsonb_build_object(
+               'node', me,
+               'cursor', pg_catalog.max(p.next_cursor),
+               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
+                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
+      INTO result
+      FROM inbox._poll_node(mine, "limit") AS p;
+    RETURN result::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c       jsonb;
+    answer  record;
+    part    jsonb;
+    nodes   jsonb := '{}';
+    found   jsonb := '[]';
+BEGIN
+    IF cursor IS NOT NULL THEN
+        BEGIN
+            c := cursor::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            c := NULL;
+        END;
+        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid feed cursor'
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+        END IF;
+    END IF;
+    FOR answer IN SELECT r.nodeid, r.success, r.result
+                    FROM pg_catalog.run_command_on_all_nodes(
+                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
+        IF NOT answer.success THEN
+            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
+                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
+                                       ELSE 'connection_failure' END,
+                        DETAIL = answer.result;
+        END IF;
+        part := answer.result::jsonb;
+        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
+        found := found || (part->'rows');
+    END LOOP;
+    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
+    IF pg_catalog.jsonb_array_length(found) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
+                   FROM pg_catalog.jsonb_array_elements(found) AS e
+                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff.
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;
