@@ -302,18 +302,20 @@ need_feed() {
 }
 
 # beside SCRIPT VAR=VALUE... -- COMMAND...: COMMAND, with one more pgbench session running SCRIPT
-# for as long (the poller, or the listener), stopped after it.
+# for as long (the poller, or the listener); its output is kept in $WORK/beside.SCRIPT.out.
 beside() {
   local script=$1 defs=() pid
   shift
-  while [[ $1 != -- ]]; do defs+=(-D "$1"); shift; done
+  while [[ $1 != -- ]]; do
+    defs+=(-D "$1")
+    shift
+  done
   shift
-  pgbench -n -M prepared -c 1 -j 1 -T $((${PGB_T:-$BENCH_T} + 30)) -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
+  pgbench -n -M prepared -c 1 -j 1 -T "${PGB_T:-$BENCH_T}" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
     -f "$BENCH/pgbench/$script" "${defs[@]}" "$BENCH_DB" >"$WORK/beside.$script.out" 2>&1 &
   pid=$!
   "$@"
-  kill "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" || true
 }
 
 step_feed() {
@@ -336,5 +338,5 @@ step_feed() {
   beside feed_poll.sql cursor=none -- pgb feed_wake ours "$busiest" create_one.ours.sql
   beside feed_listen.sql -- pgb feed_wake baseline "$busiest" feed_notify.sql
   record kind=feed step=feed_wake polls="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
-    "$WORK/beside.feed_poll.sql.out")"
+    "$WORK/beside.feed_poll.sql.out")" seconds="${PGB_T:-$BENCH_T}"
 }

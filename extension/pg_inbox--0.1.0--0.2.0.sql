@@ -1461,11 +1461,13 @@ CREATE TYPE inbox.feed_event AS (
     read_only       boolean
 );
 
--- A user's counter row after a statement: where its new event ids end, and its unread count.
+-- A user's counter row after a statement: where its new event ids end, its unread count, and
+-- how many events of the user the statement had (before a summary replaced them).
 CREATE TYPE inbox.feed_position AS (
     user_id       text,
     last_event_id bigint,
-    unread        bigint
+    unread        bigint,
+    events        bigint
 );
 
 -- The counter functions take the statement's events (a new parameter: dropped and created).
@@ -1526,7 +1528,8 @@ BEGIN
                    last_event_id = c.last_event_id + excluded.last_event_id
             RETURNING c.user_id, c.last_event_id, c.unread)
         INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
-        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.*)::inbox.feed_position FROM moved AS m),
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
                                           threshold) AS r;
     END IF;
 
@@ -1609,7 +1612,7 @@ DECLARE
 BEGIN
     FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
                     coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
-                    inbox._feed_ids(e.n, threshold) AS ids
+                    e.n, inbox._feed_ids(e.n, threshold) AS ids
                FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                        FROM pg_catalog.unnest(deltas) AS x
                       GROUP BY x.user_id) AS a
@@ -1627,7 +1630,7 @@ BEGIN
                last_event_id = c.last_event_id + excluded.last_event_id
         RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
         IF d.ids > 0 THEN
-            positions := positions || ROW(d.user_id, last_id, unread_now)::inbox.feed_position;
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
         END IF;
     END LOOP;
     FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
@@ -1809,7 +1812,7 @@ SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     -- The feed's positions are no count of rows: they are kept, not rebuilt.
-    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0)::inbox.feed_position
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
                                            FROM inbox.user_counters c WHERE c.last_event_id > 0);
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
@@ -1919,34 +1922,52 @@ $$;
 
 -- The rows of inbox.events for a statement's events, given each user's counter row after the
 -- upsert that took their ids (`positions`: last_event_id is the last of them, unread the count
--- after the statement). A user's events are numbered in the order the trigger listed them, each
--- with the unread count after it when it moved it; beyond the threshold, one summary.
+-- after the statement, events how many the user had). A user's events are numbered in the order
+-- the trigger listed them, each with the unread count after it when it moved it; beyond the
+-- threshold, one summary.
+--
+-- A fan-out is one event for each of many users: that case is one hash join, no grouping and no
+-- sort (grouping and ranking 10,000 users' events cost more than appending them). PL/pgSQL, so
+-- that the three statements are planned once a session.
 CREATE FUNCTION inbox._event_rows(events inbox.feed_event[], positions inbox.feed_position[], threshold integer)
 RETURNS TABLE (user_id text, id bigint, event text, notification_id bigint, workspace_id text,
                unread bigint, data jsonb)
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    WITH e AS (SELECT x.*
-                 FROM pg_catalog.unnest(events) WITH ORDINALITY
-                      AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)),
-         per AS (SELECT e.user_id, pg_catalog.count(*) AS n, sum(e.unread) AS moved, bool_and(e.read_only) AS read_only,
-                        CASE WHEN pg_catalog.count(e.workspace_id) = pg_catalog.count(*)
-                              AND pg_catalog.count(DISTINCT e.workspace_id) = 1 THEN min(e.workspace_id) END AS scope
-                   FROM e GROUP BY e.user_id),
-         p AS (SELECT * FROM pg_catalog.unnest(positions))
-    SELECT e.user_id, p.last_event_id - per.n + pg_catalog.row_number() OVER w, e.event, e.notification_id,
-           e.workspace_id, CASE WHEN e.unread <> 0 THEN p.unread - per.moved + sum(e.unread) OVER w END, NULL::jsonb
-      FROM e JOIN per ON per.user_id = e.user_id JOIN p ON p.user_id = e.user_id
-     WHERE per.n <= threshold
-    WINDOW w AS (PARTITION BY e.user_id ORDER BY e.ord)
-    UNION ALL
-    SELECT per.user_id, p.last_event_id,
-           CASE WHEN per.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL, per.scope,
-           CASE WHEN per.moved <> 0 THEN p.unread END,
-           CASE WHEN per.read_only THEN pg_catalog.jsonb_build_object('workspaceId', per.scope)
-                ELSE pg_catalog.jsonb_build_object('workspaceId', per.scope, 'count', per.n) END
-      FROM per JOIN p ON p.user_id = per.user_id
-     WHERE per.n > threshold
+BEGIN
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id, x.event, x.notification_id, x.workspace_id,
+           CASE WHEN x.unread <> 0 THEN p.unread END, NULL::jsonb
+      FROM pg_catalog.unnest(events) AS x JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events = 1;
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(positions) AS p WHERE p.events > 1) THEN
+        RETURN;
+    END IF;
+    -- Several events of a user, up to the threshold: numbered in order.
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id - p.events + pg_catalog.row_number() OVER w, x.event, x.notification_id,
+           x.workspace_id, CASE WHEN x.unread <> 0 THEN (p.unread - sum(x.unread) OVER all_of_user + sum(x.unread) OVER w)::bigint END,
+           NULL::jsonb
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events > 1 AND p.events <= threshold
+    WINDOW w AS (PARTITION BY x.user_id ORDER BY x.ord),
+           all_of_user AS (PARTITION BY x.user_id);
+    -- Beyond it: one summary.
+    RETURN QUERY
+    SELECT s.user_id, p.last_event_id,
+           CASE WHEN s.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL::bigint, s.scope,
+           CASE WHEN s.moved <> 0 THEN p.unread END,
+           CASE WHEN s.read_only THEN pg_catalog.jsonb_build_object('workspaceId', s.scope)
+                ELSE pg_catalog.jsonb_build_object('workspaceId', s.scope, 'count', p.events) END
+      FROM (SELECT x.user_id, sum(x.unread) AS moved, bool_and(x.read_only) AS read_only,
+                   CASE WHEN pg_catalog.count(x.workspace_id) = pg_catalog.count(*)
+                         AND min(x.workspace_id) = max(x.workspace_id) THEN min(x.workspace_id) END AS scope
+              FROM pg_catalog.unnest(events) AS x
+             GROUP BY x.user_id) AS s
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = s.user_id
+     WHERE p.events > threshold;
+END
 $$;
 
 -- Appends one event for a user outside the counter triggers, taking the next id of the user
