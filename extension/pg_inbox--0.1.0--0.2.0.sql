@@ -1494,8 +1494,27 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     threshold integer;
+    last_id   bigint;
+    unread_now bigint;
 BEGIN
-    IF events IS NULL THEN
+    threshold := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
+        -- One row changed (a create, a click): two plain statements. (A second delta of another
+        -- user is a row that did not change: it adds up to zero.)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1
+          FROM pg_catalog.unnest(deltas) AS d
+         WHERE d.user_id = (events[1]).user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               last_event_id = c.last_event_id + 1
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread)
+        VALUES ((events[1]).user_id, last_id, (events[1]).event, (events[1]).notification_id, (events[1]).workspace_id,
+                CASE WHEN (events[1]).unread <> 0 THEN unread_now END);
+    ELSIF events IS NULL THEN
         INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
         SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
           FROM pg_catalog.unnest(deltas) AS d
@@ -1507,7 +1526,6 @@ BEGIN
                unread  = c.unread  + excluded.unread,
                deleted = c.deleted + excluded.deleted;
     ELSE
-        threshold := inbox._feed_threshold();
         WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                      FROM pg_catalog.unnest(deltas) AS x
                     GROUP BY x.user_id),
