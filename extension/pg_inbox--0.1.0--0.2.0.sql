@@ -2246,6 +2246,10 @@ LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
+    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF inbox._citus_managed('inbox.events') THEN
         RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
     ELSE
