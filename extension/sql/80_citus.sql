@@ -33,6 +33,7 @@ AS $$
            ('inbox.notification_groups'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.mastodon_markers'::regclass, false),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),
