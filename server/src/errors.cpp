@@ -116,8 +116,8 @@ DirectusCode blame(DirectusCode code, const std::string &message) {
 
 // The native codes of a request the SQL refused for what it asked (Mastodon: 422).
 constexpr const char *kUnprocessable[] = {
-    "invalid_parameter", "null_value",      "check_violation",      "invalid_input",
-    "invalid_text",      "limit_exceeded",  "constraint_violation",
+    "invalid_parameter", "null_value",     "check_violation",      "invalid_input",
+    "invalid_text",      "limit_exceeded", "constraint_violation",
 };
 
 std::string dump_json(const nlohmann::ordered_json &j) {

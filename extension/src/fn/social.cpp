@@ -65,8 +65,7 @@ PGI_FUNCTION(pgi_social_groups) {
   pgi::social::apply_id_range(q, {bigint_arg(fcinfo, 2), bigint_arg(fcinfo, 3), std::nullopt});
   q.order.clear();  // groups keep their own order, newest activity first
   pgi::spi::InstallationSigner signer;
-  pgi::query::PageStatements st =
-      pgi::query::compile_groups(q, pgi::query::CursorSide::kNone, {});
+  pgi::query::PageStatements st = pgi::query::compile_groups(q, pgi::query::CursorSide::kNone, {});
   pgi::spi::Page page = pgi::spi::run_statements(st, pgi::query::CursorSide::kNone, 0, signer);
   spi.finish();
   return pgi::spi::page_json(page);

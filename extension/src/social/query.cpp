@@ -37,9 +37,8 @@ bool apply_id_range(query::Query &q, const IdRange &range) {
   if (range.min_id)
     q.filter.narrow(id_bound(query::Op::kGt, *range.min_id, "min_id"));
   bool oldest_first = range.min_id.has_value();
-  q.order = {query::OrderKey{id_field(), oldest_first ? query::Direction::kAsc
-                                                      : query::Direction::kDesc,
-                             !oldest_first}};
+  q.order = {query::OrderKey{
+      id_field(), oldest_first ? query::Direction::kAsc : query::Direction::kDesc, !oldest_first}};
   return oldest_first;
 }
 

@@ -100,7 +100,8 @@ HttpResponse graphql_error(const ApiError &error) {
   return directus_family_error(error, code, kGraphqlJson);
 }
 
-// --- mastodon, diaspora ---------------------------------------------------------------------------
+// --- mastodon, diaspora
+// ---------------------------------------------------------------------------
 
 constexpr const char *kSocialJson = "application/json; charset=utf-8";
 
