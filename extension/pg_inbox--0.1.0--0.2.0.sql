@@ -1525,6 +1525,26 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'pgi_social_groups'
 LANGUAGE C STABLE;
 
+-- The caller's active notification `id` as a row, for the routes of one notification of both
+-- dialects; P0002 naming it as the route did (`shown`) when it is not there, is another user's,
+-- is deleted, or (for a token bound to a workspace) is in another workspace.
+CREATE FUNCTION inbox._social_row(caller inbox.caller, id bigint, shown text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found_row inbox.notifications;
+BEGIN
+    SELECT n.* INTO found_row FROM inbox.notifications n
+     WHERE n.user_id = caller.user_id AND n.id = _social_row.id AND n.deleted_at IS NULL
+       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'notification % not found', coalesce(shown, 'null') USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN found_row;
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Mastodon: parameters, authentication, entities
 -- ---------------------------------------------------------------------------------------------
@@ -1755,37 +1775,22 @@ AS $$
                    pg_catalog.generate_series(0, pg_catalog.length(s.bytes) - 1) AS i(i)) b
 $$;
 
--- A notification id of a route ({id}), or "not found": Mastodon answers 404 for an id that
--- is not one (Rails finds no record), exactly as for another user's.
+-- The notification id of a route ({id}), or NULL for text that is no id: Mastodon answers 404
+-- for it (Rails finds no record), exactly as for another user's id.
 CREATE FUNCTION inbox._mastodon_path_id(id text)
 RETURNS bigint
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-BEGIN
-    IF id IS NULL OR id !~ '^[0-9]{1,18}$' THEN
-        RAISE EXCEPTION 'notification % not found', coalesce(id, 'null') USING ERRCODE = 'no_data_found';
-    END IF;
-    RETURN id::bigint;
-END
+    SELECT CASE WHEN id ~ '^[0-9]{1,18}$' THEN id::bigint END
 $$;
 
--- The caller's active notification by its Mastodon id, as a row (NOT FOUND: P0002). A token
--- bound to a workspace sees that workspace's only.
+-- The caller's active notification by its Mastodon id, as a row (P0002 otherwise).
 CREATE FUNCTION inbox._mastodon_row(caller inbox.caller, id text)
 RETURNS inbox.notifications
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    found_row inbox.notifications;
 BEGIN
-    SELECT n.* INTO found_row FROM inbox.notifications n
-     WHERE n.user_id = caller.user_id AND n.id = inbox._mastodon_path_id(_mastodon_row.id)
-       AND n.deleted_at IS NULL
-       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'notification % not found', id USING ERRCODE = 'no_data_found';
-    END IF;
-    RETURN found_row;
+    RETURN inbox._social_row(caller, inbox._mastodon_path_id(id), id);
 END
 $$;
 
@@ -2311,16 +2316,8 @@ CREATE FUNCTION inbox._diaspora_row(caller inbox.caller, guid text)
 RETURNS inbox.notifications
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    found_row inbox.notifications;
 BEGIN
-    SELECT n.* INTO found_row FROM inbox.notifications n
-     WHERE n.user_id = caller.user_id AND n.id = inbox._diaspora_id(guid) AND n.deleted_at IS NULL
-       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'notification % not found', guid USING ERRCODE = 'no_data_found';
-    END IF;
-    RETURN found_row;
+    RETURN inbox._social_row(caller, inbox._diaspora_id(guid), guid);
 END
 $$;
 

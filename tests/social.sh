@@ -74,10 +74,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
+# A long idle timeout: the tests' synchronous psql calls block node's event loop, and a
+# keep-alive connection the server closed meanwhile would fail the next request.
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 export BASE_URL="http://127.0.0.1:$port"
 "${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$(server_url "$HTTP_DATABASE_URL")" --port "$port" \
-  --threads 16 --pool-size 4 >"$work/server.log" 2>&1 &
+  --threads 16 --pool-size 4 --idle-timeout-ms 60000 >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=
 for _ in $(seq 100); do

@@ -117,16 +117,8 @@ CREATE FUNCTION inbox._diaspora_row(caller inbox.caller, guid text)
 RETURNS inbox.notifications
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    found_row inbox.notifications;
 BEGIN
-    SELECT n.* INTO found_row FROM inbox.notifications n
-     WHERE n.user_id = caller.user_id AND n.id = inbox._diaspora_id(guid) AND n.deleted_at IS NULL
-       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'notification % not found', guid USING ERRCODE = 'no_data_found';
-    END IF;
-    RETURN found_row;
+    RETURN inbox._social_row(caller, inbox._diaspora_id(guid), guid);
 END
 $$;
 
