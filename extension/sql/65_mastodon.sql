@@ -734,6 +734,7 @@ DECLARE
     ids text[];
     m inbox.mastodon_markers;
     out jsonb := '{}';
+    stamp timestamptz := pg_catalog.now();
 BEGIN
     IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
         RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
@@ -756,10 +757,11 @@ BEGIN
         END IF;
         -- As Rails' optimistic locking counts: version 0 when created, one more per change; a
         -- marker set to where it is changes nothing.
-        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version)
-        VALUES (caller.user_id, tl, last_id, 0)
+        -- (now() is read first: Citus takes only constants and immutable functions in DO UPDATE.)
+        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version, updated_at)
+        VALUES (caller.user_id, tl, last_id, 0, stamp)
         ON CONFLICT (user_id, timeline) DO UPDATE
-           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = pg_catalog.now()
+           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = excluded.updated_at
          WHERE k.last_read_id <> excluded.last_read_id
         RETURNING * INTO m;
         IF NOT FOUND THEN
