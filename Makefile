@@ -14,7 +14,7 @@ MODULE_big  = pg_inbox
 # layers (core/, query/, directus/, graphql/) are compiled without PostgreSQL's include path,
 # so a PostgreSQL header there is a build error, not a convention.
 PG_DIRS     = pg fn
-PURE_DIRS   = core query directus graphql
+PURE_DIRS   = core query directus graphql social
 PG_OBJS     = $(patsubst %.cpp,%.o,$(sort $(wildcard $(PG_DIRS:%=extension/src/%/*.cpp))))
 PURE_OBJS   = $(patsubst %.cpp,%.o,$(sort $(wildcard $(PURE_DIRS:%=extension/src/%/*.cpp))))
 OBJS        = $(PG_OBJS) $(PURE_OBJS)

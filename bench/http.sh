@@ -112,6 +112,7 @@ http_steps() {
     pgb http_unread_count baseline "$c" http_unread_count.sql -D tokens="$BENCH_TOKENS"
   done
   graphql_http_steps "$base"
+  mastodon_http_steps "$base"
   # (Warmed up through another route: a warm-up of this one would read the targets it measures.)
   warm_up unread_count.lua "$base/api/notifications/unread-count"
   for c in $BENCH_HTTP_CONNS; do
@@ -172,6 +173,28 @@ graphql_http_steps() { # base URL
   }
   wrk_pair http_graphql_list graphql_list.lua "$base/graphql/system" directus_list.lua "$base/notifications?limit=20"
   wrk_pair http_graphql_by_id graphql_by_id.lua "$base/graphql/system" directus_get.lua "$base/notifications"
+}
+
+# Mastodon's lists (issue 16) through the server against pgbench calling the same SQL function:
+# GET /api/v1/notifications?limit=40 and GET /api/v2/notifications?limit=40 (accounts expanded
+# through the relation step_mastodon defines).
+mastodon_http_steps() { # base URL
+  local base=$1 c
+  has_function 'inbox.mastodon_groups(text,jsonb,text)' || {
+    skip http_mastodon_list "inbox.mastodon_notifications is not installed"
+    skip http_mastodon_groups "inbox.mastodon_groups is not installed"
+    return 0
+  }
+  warm_up mastodon_list.lua "$base/api/v1/notifications?limit=40"
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun http_mastodon_list ours "$c" mastodon_list.lua "$base/api/v1/notifications?limit=40"
+    pgb http_mastodon_list baseline "$c" http_mastodon_list.sql -D tokens="$BENCH_TOKENS"
+  done
+  warm_up mastodon_groups.lua "$base/api/v2/notifications?limit=40"
+  for c in $BENCH_HTTP_CONNS; do
+    wrkrun http_mastodon_groups ours "$c" mastodon_groups.lua "$base/api/v2/notifications?limit=40"
+    pgb http_mastodon_groups baseline "$c" http_mastodon_groups.sql -D tokens="$BENCH_TOKENS"
+  done
 }
 
 # Both sides through the server under the same wrk load, each warmed up first, at every HTTP

@@ -124,6 +124,9 @@ def sql_rows(rec, settings):
         ("Grouped first page (20 groups), heavy user",
          ("groups_heavy", "ours"), ("groups_heavy", "baseline"), "hand-written GROUP BY",
          ("ms<", 5.0), ""),
+        ("Mastodon v2 grouped page (40 groups, accounts, statuses) vs its first ungrouped page, heavy user",
+         ("mastodon_groups_heavy", "ours"), ("mastodon_groups_heavy", "baseline"),
+         "GET /api/v1/notifications?limit=40's function, same user", ("<=", 2.0), ""),
         ("Unread count, heavy user",
          ("unread_count", "ours"), ("unread_count", "baseline"), "SELECT count(*) ... WHERE read_at IS NULL",
          ("<=", 0.05), " (≥ 20x faster)"),
@@ -260,6 +263,8 @@ HTTP_ROUTES = [
     ("http_unread_count", "GET /api/notifications/unread-count", None),
     ("http_mark_read", "PUT /api/notifications/{id}/read", None),
     ("http_create", "POST /api/notifications", None),
+    ("http_mastodon_list", "GET /api/v1/notifications?limit=40 (Mastodon)", (">=", 0.8)),
+    ("http_mastodon_groups", "GET /api/v2/notifications?limit=40 (Mastodon, grouped, accounts expanded)", (">=", 0.8)),
 ]
 
 

@@ -116,6 +116,7 @@ step_keyset_deep
 step_depth_curve
 step_filtered_list
 step_groups
+step_mastodon
 step_unread_count
 step_graphql
 step_http

@@ -216,6 +216,20 @@ step_groups() {
   pgb_pair groups_heavy groups_heavy
 }
 
+# --- Mastodon (issue 16): the heavy user's v2 grouped page against its first ungrouped page ------
+# Both as the routes answer them (GET /api/v2/notifications?limit=40 and /api/v1/...?limit=40),
+# accounts from a relation over the users table (mastodon_account), which the HTTP steps use too.
+step_mastodon() {
+  has_function 'inbox.mastodon_groups(text,jsonb,text)' || {
+    skip mastodon_groups_heavy "inbox.mastodon_groups is not installed yet (issue 16)"
+    return 0
+  }
+  bval "SELECT inbox.define_relation('mastodon_account', 'actorId', 'bench.users', 'user_id')" >/dev/null
+  local htoken
+  htoken=$(bval "SELECT inbox.create_token('heavy', ARRAY['notifications:read'])")
+  pgb_pair mastodon_groups_heavy mastodon_groups_heavy -D htoken="$htoken"
+}
+
 # --- GraphQL (Directus's /graphql/system) against the Directus REST route on the same rows -------
 # At the SQL level: inbox.graphql against the SQL function behind the REST route (directus_read,
 # directus_read_one), with the same tokens. Before timing, both must name the same notifications.

@@ -57,7 +57,7 @@ for r in records:
 expected = ["unread_count", "mark_read", "read_all", "create_one", "batch", "fan_out", "fan_out_objects",
             "list_first_page", "keyset_deep", "heavy_first_page", "offset_deep", "depth_curve",
             "filtered_list", "filtered_list_heavy", "filtered_list_heavy_total", "groups_heavy",
-            "graphql_list", "graphql_by_id", "http", "attack_healthz", "attack_list"]
+            "graphql_list", "graphql_by_id", "mastodon_groups_heavy", "http", "attack_healthz", "attack_list"]
 for name in expected:
     rs = steps.get(name, [])
     if name == "depth_curve":

@@ -103,7 +103,7 @@ if distributed_db $db >"$work/setup.log" 2>&1; then
     echo "$bad"
   fi
   tables=$(sql coordinator $db -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inbox.%'")
-  check $([[ $tables == 12 ]]; echo $?) "Citus manages the 12 tables of pg_inbox (pg_dist_partition: $tables)"
+  check $([[ $tables == 13 ]]; echo $?) "Citus manages the 13 tables of pg_inbox (pg_dist_partition: $tables)"
 else
   check 1 "inbox.distribute() distributes a database of the cluster" "$(cat "$work/setup.log")"
 fi

@@ -34,6 +34,7 @@ AS $$
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
            ('inbox.events'::regclass, false),
+           ('inbox.mastodon_markers'::regclass, false),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),

@@ -114,7 +114,40 @@ DirectusCode blame(DirectusCode code, const std::string &message) {
   return code;
 }
 
+// The native codes of a request the SQL refused for what it asked (Mastodon: 422).
+constexpr const char *kUnprocessable[] = {
+    "invalid_parameter", "null_value",     "check_violation",      "invalid_input",
+    "invalid_text",      "limit_exceeded", "constraint_violation",
+};
+
+std::string dump_json(const nlohmann::ordered_json &j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace
+
+MastodonError mastodon_error(const ApiError &error) {
+  switch (error.status) {
+    case 401:
+      return {401, dump_json({{"error", "The access token is invalid"}})};
+    case 403:
+      return {403, dump_json({{"error", "This action is outside the authorized scopes"}})};
+    case 404:
+      return {404, dump_json({{"error", "Record not found"}})};
+    default:
+      break;
+  }
+  int status = error.status;
+  for (const char *code : kUnprocessable) {
+    if (error.code == code)
+      status = 422;
+  }
+  return {status, dump_json({{"error", error.message}})};
+}
+
+std::string diaspora_error_body(const ApiError &error) {
+  return dump_json({{"code", error.status}, {"message", error.message}});
+}
 
 const char *directus_name(DirectusCode code) {
   return directus_text(code).name;

@@ -66,6 +66,19 @@ ApiError sqlstate_error(const std::string &sqlstate, std::string message, std::s
 // The native JSON body of an error.
 std::string error_body(const ApiError &error);
 
+// The error as Mastodon answers it: {"error": "..."} with Mastodon's status. A request the
+// SQL refused for its parameters (22xxx, 23xxx, 54xxx) is 422; 401, 403 and 404 carry
+// Mastodon's own texts ("The access token is invalid", "This action is outside the authorized
+// scopes", "Record not found"); anything else keeps its status and message.
+struct MastodonError {
+  int status;
+  std::string body;
+};
+MastodonError mastodon_error(const ApiError &error);
+
+// The error as Diaspora's API answers it: {"code": status, "message": "..."}.
+std::string diaspora_error_body(const ApiError &error);
+
 // The error in Directus's envelope, with `code` (a dialect may refine the error's own code).
 // The hint is left out of server errors (5xx), whose details stay in the log.
 std::string directus_error_body(const ApiError &error, DirectusCode code);

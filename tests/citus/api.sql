@@ -193,6 +193,25 @@ SELECT pg_temp.raises('a bad poller cursor is 22023', $$SELECT * FROM inbox.poll
 UPDATE inbox.events SET created_at = '2000-01-01' WHERE user_id = 'p1';
 SELECT pg_temp.ok('inbox.prune_events (every shard, by design)', inbox.prune_events() = 1);
 SELECT pg_temp.raises('after a prune, resuming before the oldest kept event is 22023', $$SELECT * FROM inbox.changes('p1', 0)$$, '22023');
+-- Mastodon and Diaspora (issue 16): each call on the user's shard; the markers distributed with
+-- the user's rows.
+SELECT inbox.register_types('mastodon') AS n \gset
+SELECT inbox.create_token('mia', ARRAY['notifications:read', 'notifications:write']) AS mtok \gset
+SELECT inbox.create_many('[{"userId": "mia", "type": "mention", "actorId": "bob"}, {"userId": "mia", "type": "favourite", "actorId": "carol", "groupKey": "fav:1"}, {"userId": "mia", "type": "favourite", "actorId": "dave", "groupKey": "fav:1"}]') AS created \gset
+SELECT body AS mbody, link AS mlink FROM inbox.mastodon_notifications(:'mtok', '{"limit": "2"}', 'http://h') \gset
+SELECT pg_temp.ok('inbox.mastodon_notifications', jsonb_array_length(:'mbody'::jsonb) = 2 AND :'mlink' LIKE '<http://h/api/v1/notifications?limit=2&max_id=%');
+SELECT pg_temp.ok('inbox.mastodon_notifications by max_id', (SELECT jsonb_array_length(body) FROM inbox.mastodon_notifications(:'mtok', jsonb_build_object('max_id', :'mbody'::jsonb->1->>'id'), NULL)) = 1);
+SELECT pg_temp.ok('inbox.mastodon_notification', inbox.mastodon_notification(:'mtok', :'mbody'::jsonb->0->>'id')->>'type' = 'favourite');
+SELECT pg_temp.ok('inbox.mastodon_unread_count', inbox.mastodon_unread_count(:'mtok', '{"types": ["favourite"]}')->>'count' = '2');
+SELECT pg_temp.ok('inbox.mastodon_groups', (SELECT jsonb_array_length(body->'notification_groups') FROM inbox.mastodon_groups(:'mtok', '{}', NULL)) = 2);
+SELECT pg_temp.ok('inbox.mastodon_group_accounts', jsonb_array_length(inbox.mastodon_group_accounts(:'mtok', 'fav:1')) = 2);
+SELECT pg_temp.ok('inbox.mastodon_set_markers marks read up to the marker',
+                  inbox.mastodon_set_markers(:'mtok', jsonb_build_object('notifications', jsonb_build_object('last_read_id', :'mbody'::jsonb->1->>'id')))->'notifications'->>'version' = '0'
+                  AND inbox.unread_count('mia') = 1);
+SELECT pg_temp.ok('inbox.mastodon_markers', inbox.mastodon_markers(:'mtok', '{"timeline": ["notifications"]}') ? 'notifications');
+SELECT pg_temp.ok('inbox.mastodon_group_dismiss', inbox.mastodon_group_dismiss(:'mtok', 'fav:1') = '{}' AND inbox.unread_count('mia') = 0);
+SELECT pg_temp.ok('inbox.diaspora_notifications', (SELECT jsonb_array_length(body) FROM inbox.diaspora_notifications(:'mtok', '{}', NULL)) = 1);
+SELECT pg_temp.ok('inbox.mastodon_clear', inbox.mastodon_clear(:'mtok') = '{}' AND inbox.unread_count('mia') = 0);
 
 -- Counters, rebuild, truncate
 SELECT pg_temp.ok('every counter equals the count of its rows', pg_temp.counters_exact());

@@ -68,13 +68,16 @@ std::string column_list(const Relation &r, const std::string &t) {
   return out;
 }
 
-// The related row of `source` (a text expression) as jsonb, or NULL.
-std::string one_row(const Relation &r, const std::string &source, SqlBuilder &b) {
+}  // namespace
+
+std::string related_row(const Relation &r, const std::string &source, SqlBuilder &b) {
   std::string t = b.alias(), row = b.alias();
   return "(SELECT pg_catalog.to_jsonb(" + row + ") FROM (SELECT " + column_list(r, t) + " FROM " +
          r.target + " " + t + " WHERE " + relation_key_matches(r, t, source) + " LIMIT 1) " + row +
          ")";
 }
+
+namespace {
 
 // The rows of the notification's actors, in their order, as a jsonb array.
 std::string actor_rows(const Relation &r, const std::string &alias, SqlBuilder &b) {
@@ -127,7 +130,7 @@ std::string expanded_shape(const std::string &shape, const std::vector<Expansion
   for (const Expansion &e : expand) {
     std::string value = e.kind == Expansion::Kind::kActors
                             ? actor_rows(*e.relation, alias, b)
-                            : one_row(*e.relation, alias + "." + e.relation->source_column, b);
+                            : related_row(*e.relation, alias + "." + e.relation->source_column, b);
     members += (members.empty() ? "" : ", ") + name_literal(e.name) + ", " + value;
   }
   return shape + " OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('" +

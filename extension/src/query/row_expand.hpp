@@ -32,6 +32,10 @@ namespace pgi::query {
 std::vector<Expansion> parse_expand(const std::vector<std::string> &names,
                                     const RelationCatalog *relations);
 
+// The row of relation `r` that the text expression `source` names, as a jsonb object of its
+// allowed columns, or NULL: a correlated subquery, one index lookup on the target key.
+std::string related_row(const Relation &r, const std::string &source, SqlBuilder &builder);
+
 // The row object with the expansions: `shape` (a jsonb expression over `alias`) unchanged when
 // `expand` is empty, else `shape || {"expanded": {...}}`. Subquery aliases come from `builder`.
 std::string expanded_shape(const std::string &shape, const std::vector<Expansion> &expand,

@@ -100,7 +100,81 @@ HttpResponse graphql_error(const ApiError &error) {
   return directus_family_error(error, code, kGraphqlJson);
 }
 
+// --- mastodon, diaspora
+// ---------------------------------------------------------------------------
+
+constexpr const char *kSocialJson = "application/json; charset=utf-8";
+
+// Mastodon's POST routes take a JSON body or none (dismiss, clear): no body is {}.
+std::string social_body(const HttpRequest &request) {
+  const std::string &body = request.body();
+  if (body.empty())
+    return "{}";
+  std::optional<std::string> type = content_type(request);
+  if (!type || !is_json_media_type(*type))
+    throw ApiFailure(http_error(415, "body: expected Content-Type: application/json"));
+  check_no_nul("body", body);
+  return body;
+}
+
+ApiError social_no_route(const HttpRequest &request) {
+  return http_error(404, "no route " + request.method() + " " + request.path());
+}
+
+HttpResponse mastodon_write_error(const ApiError &error) {
+  MastodonError m = mastodon_error(error);
+  HttpResponse out;
+  out.status = m.status;
+  out.content_type = kSocialJson;
+  out.body = std::move(m.body);
+  if (error.status == 503)
+    out.headers.emplace_back("Retry-After", "1");
+  return out;
+}
+
+HttpResponse diaspora_write_error(const ApiError &error) {
+  HttpResponse out;
+  out.status = error.status;
+  out.content_type = kSocialJson;
+  out.body = diaspora_error_body(error);
+  if (error.status == 503)
+    out.headers.emplace_back("Retry-After", "1");
+  return out;
+}
+
+// Mastodon's paths: /api/v1 and /api/v2, one dialect each (a dialect has one scope).
+constexpr Dialect mastodon_dialect(const char *name, const char *scope) {
+  return Dialect{
+      name,
+      TokenSource::kBearerHeaderOrAccessToken,  // Mastodon (Doorkeeper) takes ?access_token= too
+      QueryRepeats::kListsOnly,                 // types[]=a&types[]=b
+      kSocialJson,
+      scope,
+      false,    // Rails answers a method it has no route for with 404
+      nullptr,  // the mastodon_* functions build Mastodon's entities
+      social_body,
+      social_no_route,
+      mastodon_write_error,
+  };
+}
+
 }  // namespace
+
+const Dialect kMastodon = mastodon_dialect("mastodon", "/api/v1");
+const Dialect kMastodonV2 = mastodon_dialect("mastodon", "/api/v2");
+
+const Dialect kDiaspora = {
+    "diaspora",
+    TokenSource::kBearerHeaderOrAccessToken,
+    QueryRepeats::kListsOnly,
+    kSocialJson,
+    "/diaspora",
+    false,
+    nullptr,
+    native_body,
+    social_no_route,
+    diaspora_write_error,
+};
 
 const Dialect kNative = {
     "native",
@@ -158,7 +232,7 @@ bool Dialect::owns(std::string_view path) const {
 }
 
 const Dialect &dialect_of_path(std::string_view path) {
-  for (const Dialect *d : {&kDirectus, &kGraphql}) {
+  for (const Dialect *d : {&kDirectus, &kGraphql, &kMastodon, &kMastodonV2, &kDiaspora}) {
     if (d->owns(path))
       return *d;
   }

@@ -12,6 +12,11 @@
 //   graphql   /graphql/system: the token as Directus takes it; the GraphQL request (the body,
 //             or the query string of a GET) is the payload, so a bad one is INVALID_PAYLOAD;
 //             errors in GraphQL's (Directus's) envelope; 405 with Allow.
+//   mastodon  /api/v1, /api/v2 (two dialects, one a scope): the bearer header or
+//             ?access_token=; lists as name[]; a POST body is JSON or none; errors as Mastodon
+//             writes them ({"error": "..."}, 422 for bad parameters); no 405, as Rails.
+//   diaspora  /diaspora (Diaspora's API under a prefix): the bearer header or ?access_token=;
+//             errors as {"code": status, "message": "..."}; no 405.
 #pragma once
 
 #include <optional>
@@ -59,6 +64,9 @@ struct Dialect {
 extern const Dialect kNative;
 extern const Dialect kDirectus;
 extern const Dialect kGraphql;
+extern const Dialect kMastodon;
+extern const Dialect kMastodonV2;
+extern const Dialect kDiaspora;
 
 // The dialect that answers for `path` when no route matches it.
 const Dialect &dialect_of_path(std::string_view path);

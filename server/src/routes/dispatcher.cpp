@@ -1,6 +1,7 @@
 #include "routes/dispatcher.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -19,6 +20,22 @@ std::vector<std::string> patterns() {
   for (const Route &r : route_table())
     out.emplace_back(r.pattern);
   return out;
+}
+
+// The origin of links the answer carries: the scheme and the Host the client used. A Host that is
+// not a plain host[:port] gives none (the links are then relative), so a header can never
+// forge text into another header.
+std::optional<std::string> origin(const HttpRequest &request) {
+  std::optional<std::string> host = request.header("Host");
+  if (!host || host->empty() || host->size() > 255)
+    return std::nullopt;
+  for (unsigned char c : *host) {
+    bool ok = std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok)
+      return std::nullopt;
+  }
+  std::optional<std::string> proto = request.header("X-Forwarded-Proto");
+  return std::string(proto && *proto == "https" ? "https://" : "http://") + *host;
 }
 
 }  // namespace
@@ -130,6 +147,9 @@ HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
         break;
       case Arg::kBody:
         params.emplace_back(dialect.read_body(request));
+        break;
+      case Arg::kOrigin:
+        params.push_back(origin(request));
         break;
       case Arg::kIdempotencyKey: {
         std::optional<std::string> key = request.header("Idempotency-Key");

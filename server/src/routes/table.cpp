@@ -22,6 +22,14 @@ HttpResponse reply_json(const Route &route, std::vector<std::string> &&row, cons
   return respond(route, route.status, std::move(row.at(0)));
 }
 
+// (body, link): the JSON and, unless NULL, its Link header (Mastodon's and Diaspora's paging).
+HttpResponse reply_linked(const Route &route, std::vector<std::string> &&row, const Services &) {
+  HttpResponse out = respond(route, route.status, std::move(row.at(0)));
+  if (row.at(1) != "null")
+    out.headers.emplace_back("Link", std::move(row.at(1)));
+  return out;
+}
+
 HttpResponse reply_no_content(const Route &route, std::vector<std::string> &&, const Services &) {
   return respond(route, 204, {});
 }
@@ -82,6 +90,9 @@ const std::vector<Route> &route_table() {
   const Dialect *const native = &kNative;
   const Dialect *const directus = &kDirectus;
   const Dialect *const graphql = &kGraphql;
+  const Dialect *const mastodon = &kMastodon;
+  const Dialect *const mastodon_v2 = &kMastodonV2;
+  const Dialect *const diaspora = &kDiaspora;
   static const auto *const table = new std::vector<Route>{
       // The native API: each route one call of an inbox.rest_* function (50_rest.sql).
       {"GET /api/notifications", native, {"rest_list"}, {A::kToken, A::kQuery}, kSafe, reply_json},
@@ -239,6 +250,104 @@ const std::vector<Route> &route_table() {
        {A::kToken, A::kId},
        kUnsafe,
        reply_no_content},
+
+      // Mastodon's notifications API (65_mastodon.sql): v1, v2 grouped, markers. The lists
+      // answer (body, link), the Link header built in SQL from the request's origin.
+      {"GET /api/v1/notifications",
+       mastodon,
+       {"mastodon_notifications",
+        "SELECT body, link FROM inbox.mastodon_notifications($1, $2::pg_catalog.jsonb, $3)"},
+       {A::kToken, A::kQuery, A::kOrigin},
+       kSafe,
+       reply_linked},
+      {"GET /api/v1/notifications/unread_count",
+       mastodon,
+       {"mastodon_unread_count"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"POST /api/v1/notifications/clear",
+       mastodon,
+       {"mastodon_clear"},
+       {A::kToken},
+       kSafe,
+       reply_json},
+      {"GET /api/v1/notifications/{id}",
+       mastodon,
+       {"mastodon_notification"},
+       {A::kToken, A::kId},
+       kSafe,
+       reply_json},
+      {"POST /api/v1/notifications/{id}/dismiss",
+       mastodon,
+       {"mastodon_dismiss"},
+       {A::kToken, A::kId},
+       kUnsafe,
+       reply_json},
+      {"GET /api/v1/markers",
+       mastodon,
+       {"mastodon_markers"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"POST /api/v1/markers",
+       mastodon,
+       {"mastodon_set_markers"},
+       {A::kToken, A::kBody},
+       kUnsafe,
+       reply_json},
+      {"GET /api/v2/notifications",
+       mastodon_v2,
+       {"mastodon_groups",
+        "SELECT body, link FROM inbox.mastodon_groups($1, $2::pg_catalog.jsonb, $3)"},
+       {A::kToken, A::kQuery, A::kOrigin},
+       kSafe,
+       reply_linked},
+      {"GET /api/v2/notifications/unread_count",
+       mastodon_v2,
+       {"mastodon_unread_count_v2", "SELECT inbox.mastodon_unread_count($1, $2)"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"GET /api/v2/notifications/{group_key}",
+       mastodon_v2,
+       {"mastodon_group"},
+       {A::kToken, A::kId},
+       kSafe,
+       reply_json},
+      {"POST /api/v2/notifications/{group_key}/dismiss",
+       mastodon_v2,
+       {"mastodon_group_dismiss"},
+       {A::kToken, A::kId},
+       kUnsafe,
+       reply_json},
+      {"GET /api/v2/notifications/{group_key}/accounts",
+       mastodon_v2,
+       {"mastodon_group_accounts"},
+       {A::kToken, A::kId},
+       kSafe,
+       reply_json},
+
+      // Diaspora's notifications API under /diaspora (66_diaspora.sql).
+      {"GET /diaspora/api/v1/notifications",
+       diaspora,
+       {"diaspora_notifications",
+        "SELECT body, link FROM inbox.diaspora_notifications($1, $2::pg_catalog.jsonb, $3)"},
+       {A::kToken, A::kQuery, A::kOrigin},
+       kSafe,
+       reply_linked},
+      {"GET /diaspora/api/v1/notifications/{guid}",
+       diaspora,
+       {"diaspora_notification"},
+       {A::kToken, A::kId},
+       kSafe,  // marks it read: a second run has the effect and the answer of the first
+       reply_json},
+      {"PATCH /diaspora/api/v1/notifications/{guid}",
+       diaspora,
+       {"diaspora_set_read"},
+       {A::kToken, A::kId, A::kBody},
+       kSafe,
+       reply_json},
   };
   return *table;
 }

@@ -32,6 +32,8 @@ enum class Arg {
   kQuery,           // the query string as JSON, read as the dialect reads it
   kBody,            // the body, checked as the dialect checks it
   kIdempotencyKey,  // the Idempotency-Key header (NULL without); with one, a retry is safe
+  kOrigin,          // "http://<Host>" ("https://" behind X-Forwarded-Proto: https), for links;
+                    // NULL when the Host is not a plain host[:port]
 };
 
 enum class Retry {

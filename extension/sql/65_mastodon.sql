@@ -1,0 +1,788 @@
+-- ---------------------------------------------------------------------------------------------
+-- 65_mastodon: the social dialects' shared pieces (types, entities from relations) and
+-- Mastodon's notifications API (README, "Mastodon and Diaspora APIs"): v1 notifications, v2
+-- grouped notifications, markers. One function per route of the server's mastodon dialect.
+--
+-- Mastodon's parameters are translated into the query engine's native params (types,
+-- exclude_types, filter, limit) plus an id range (max_id, since_id, min_id), which the engine
+-- reads as a keyset seek on the primary key (extension/src/social/query.hpp). A notification's
+-- Mastodon id is its internal id as a decimal string: Mastodon's ids are ordered, and clients
+-- compare them. The entity is built from the row (inbox.mastodon_json); its `account` and
+-- `status` are the rows of the relations mastodon_account (over actorId) and mastodon_status
+-- (over item), which a DBA shapes into Mastodon's Account and Status with a view.
+-- ---------------------------------------------------------------------------------------------
+
+-- Registers the notification types of a social dialect: Mastodon's fourteen or Diaspora's nine.
+CREATE FUNCTION inbox.register_types(dialect text)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    t record;
+    n integer := 0;
+BEGIN
+    IF dialect IS DISTINCT FROM 'mastodon' AND dialect IS DISTINCT FROM 'diaspora' THEN
+        RAISE EXCEPTION 'dialect: expected mastodon or diaspora, got %', coalesce(pg_catalog.quote_literal(dialect), 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR t IN SELECT * FROM (VALUES
+        ('mastodon', 'mention', 'Someone mentioned you in their status', false),
+        ('mastodon', 'status', 'Someone you enabled notifications for has posted a status', false),
+        ('mastodon', 'reblog', 'Someone boosted one of your statuses', false),
+        ('mastodon', 'follow', 'Someone followed you', false),
+        ('mastodon', 'follow_request', 'Someone requested to follow you', false),
+        ('mastodon', 'favourite', 'Someone favourited one of your statuses', false),
+        ('mastodon', 'poll', 'A poll you have voted in or created has ended', false),
+        ('mastodon', 'update', 'A status you interacted with has been edited', false),
+        ('mastodon', 'admin.sign_up', 'Someone signed up (optionally sent to admins)', false),
+        ('mastodon', 'admin.report', 'A new report has been filed', false),
+        ('mastodon', 'severed_relationships', 'Some of your follow relationships have been severed as a result of a moderation or block event', false),
+        ('mastodon', 'moderation_warning', 'A moderator has taken action against your account or has sent you a warning', false),
+        ('mastodon', 'quote', 'Someone has quoted one of your statuses', false),
+        ('mastodon', 'quoted_update', 'A status you have quoted has been edited', false),
+        ('diaspora', 'also_commented', 'Someone commented on a post the current user also commented on.', true),
+        ('diaspora', 'commented_on_post', 'Someone commented on a post the current user created.', true),
+        ('diaspora', 'liked', 'Someone liked a post the current user created.', true),
+        ('diaspora', 'liked_comment', 'Someone liked a comment the current user created.', true),
+        ('diaspora', 'mentioned', 'Someone mentioned the current user in a post.', false),
+        ('diaspora', 'mentioned_in_comment', 'Someone mentioned the current user in a comment of a post.', false),
+        ('diaspora', 'reshared', 'Someone reshared one of the current user''s posts.', true),
+        ('diaspora', 'started_sharing', 'Someone started sharing with the current user.', false),
+        ('diaspora', 'contacts_birthday', 'Someone in the contacts of the current user has their birthday.', false)
+    ) AS v(dialect, name, description, aggregate)
+    WHERE v.dialect = register_types.dialect LOOP
+        PERFORM inbox.register_type(t.name, t.description, t.aggregate);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.register_types(text) IS
+    'Registers the notification types of a social API: ''mastodon'' (its 14 types, none aggregated: Mastodon groups by group_key instead) or ''diaspora'' (its 9; those with several event_creators aggregate). Returns how many.';
+
+-- The rows of `relation` for the keys (a JSON array of strings), as {key: row}; {} when no
+-- such relation is defined, so an entity without its relation falls back to what the row says.
+CREATE FUNCTION inbox.related_rows(relation text, keys jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_related_rows'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION inbox.related_rows(text, jsonb) IS
+    'The rows of a registered relation for a JSON array of keys, as {key: row} (each row as expand embeds it); keys without a row are left out.';
+
+CREATE FUNCTION inbox._social_rows(relation text, keys jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF keys IS NULL OR keys = '[]' OR NOT EXISTS (SELECT FROM inbox.relations r WHERE r.name = relation) THEN
+        RETURN '{}';
+    END IF;
+    RETURN inbox.related_rows(relation, keys);
+END
+$$;
+
+-- A page of the engine over one user's rows in an id range, each row shaped by the dialect's
+-- entity function (inbox.mastodon_json, inbox.diaspora_json). {data, pageInfo}, newest first.
+CREATE FUNCTION inbox._social_list(user_id text, params jsonb, dialect text,
+                                   max_id bigint DEFAULT NULL, since_id bigint DEFAULT NULL,
+                                   min_id bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_social_list'
+LANGUAGE C STABLE;
+
+-- A page of inbox.groups over one user's rows in an id range.
+CREATE FUNCTION inbox._social_groups(user_id text, params jsonb, max_id bigint DEFAULT NULL,
+                                     since_id bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_social_groups'
+LANGUAGE C STABLE;
+
+-- The caller's active notification `id` as a row, for the routes of one notification of both
+-- dialects; P0002 naming it as the route did (`shown`) when it is not there, is another user's,
+-- is deleted, or (for a token bound to a workspace) is in another workspace.
+CREATE FUNCTION inbox._social_row(caller inbox.caller, id bigint, shown text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found_row inbox.notifications;
+BEGIN
+    SELECT n.* INTO found_row FROM inbox.notifications n
+     WHERE n.user_id = caller.user_id AND n.id = _social_row.id AND n.deleted_at IS NULL
+       AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'notification % not found', coalesce(shown, 'null') USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN found_row;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Mastodon: parameters, authentication, entities
+-- ---------------------------------------------------------------------------------------------
+
+-- Mastodon's scopes and pg_inbox's: read and read:notifications are notifications:read, write
+-- and write:notifications are notifications:write. A pg_inbox token is the bearer token.
+CREATE FUNCTION inbox._mastodon_caller(token text, write boolean DEFAULT false)
+RETURNS inbox.caller
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN inbox.authenticate(token, CASE WHEN write THEN 'notifications:write' ELSE 'notifications:read' END);
+END
+$$;
+
+-- A Mastodon id parameter: the decimal internal id. Anything else, and ids out of range, are
+-- 22023 naming the parameter.
+CREATE FUNCTION inbox._mastodon_id_param(params jsonb, name text)
+RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    value text := params->>name;
+BEGIN
+    IF value IS NULL OR value = '' THEN
+        RETURN NULL;
+    END IF;
+    IF pg_catalog.jsonb_typeof(params->name) <> 'string' OR value !~ '^[0-9]{1,18}$' THEN
+        RAISE EXCEPTION '%: expected a notification id, got %', name, pg_catalog.quote_literal(value)
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN value::bigint;
+END
+$$;
+
+-- Mastodon's limit: the default when absent; a larger one is clamped to the maximum, as Mastodon
+-- does (limit_param); 0 or a negative number is taken as 1 (Mastodon would ask the database
+-- for no rows, or take the absolute value); what is not an integer is 22023.
+CREATE FUNCTION inbox._mastodon_limit(params jsonb, default_limit integer, max_limit integer)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    value text := params->>'limit';
+BEGIN
+    IF value IS NULL OR value = '' THEN
+        RETURN default_limit;
+    END IF;
+    IF pg_catalog.jsonb_typeof(params->'limit') <> 'string' OR value !~ '^-?[0-9]{1,9}$' THEN
+        RAISE EXCEPTION 'limit: expected an integer, got %', pg_catalog.quote_literal(value)
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN greatest(1, least(pg_catalog.abs(value::integer), max_limit));
+END
+$$;
+
+-- A list parameter (types[], exclude_types[], grouped_types[]): an array of strings, or one
+-- string (types=mention). Unknown type names are 22023, so a typo never widens a list.
+CREATE FUNCTION inbox._mastodon_types(params jsonb, name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    value jsonb := params->name;
+    unknown text;
+BEGIN
+    IF value IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF pg_catalog.jsonb_typeof(value) = 'string' THEN
+        value := pg_catalog.jsonb_build_array(value);
+    END IF;
+    SELECT t INTO unknown FROM pg_catalog.jsonb_array_elements_text(value) AS t
+     WHERE t NOT IN (SELECT r.name FROM inbox.notification_types r)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%[]: unknown notification type %', name, pg_catalog.quote_literal(unknown)
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Register Mastodon''s types with inbox.register_types(''mastodon'').';
+    END IF;
+    RETURN value;
+END
+$$;
+
+-- The engine's params for a Mastodon list: page size, type lists, the account filter, the
+-- token's workspace.
+CREATE FUNCTION inbox._mastodon_engine_params(caller inbox.caller, params jsonb, lim integer)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    out jsonb := pg_catalog.jsonb_build_object('limit', lim, 'total', false);
+BEGIN
+    IF params ? 'types' THEN
+        out := out || pg_catalog.jsonb_build_object('types', inbox._mastodon_types(params, 'types'));
+    END IF;
+    IF params ? 'exclude_types' THEN
+        out := out || pg_catalog.jsonb_build_object('exclude_types', inbox._mastodon_types(params, 'exclude_types'));
+    END IF;
+    IF coalesce(params->>'account_id', '') <> '' THEN
+        out := out || pg_catalog.jsonb_build_object('filter', pg_catalog.jsonb_build_object('actorId', params->>'account_id'));
+    END IF;
+    IF caller.workspace_id IS NOT NULL THEN
+        out := out || pg_catalog.jsonb_build_object('workspace_id', caller.workspace_id);
+    END IF;
+    RETURN out;
+END
+$$;
+
+-- The Notification entity from the row. `account` is the actor's id until _mastodon_entities
+-- puts the account row in its place; `status` (the item) likewise, and goes when no status
+-- row exists.
+CREATE FUNCTION inbox.mastodon_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id',         n.id::text,
+        'type',       n.type,
+        'created_at', inbox.directus_time(n.created_at),
+        'group_key',  coalesce(n.group_key, 'ungrouped-' || n.id::text),
+        'account',    n.actor_id,
+        'status',     n.item)
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_json(inbox.notifications) IS
+    'A notification as Mastodon''s Notification entity, before its account and status rows are put in (id is the internal id as a string; group_key is ungrouped-{id} without one).';
+
+-- An Account for an actor without a row in mastodon_account: its id as every name.
+CREATE FUNCTION inbox._mastodon_account_stub(actor text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN actor IS NULL THEN NULL
+                ELSE pg_catalog.jsonb_build_object('id', actor, 'username', actor, 'acct', actor,
+                                                   'display_name', actor) END
+$$;
+
+-- The accounts of actor ids, in their order, from mastodon_account (a stub for an actor
+-- without a row).
+CREATE FUNCTION inbox._mastodon_accounts(ids jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found jsonb := inbox._social_rows('mastodon_account', ids);
+BEGIN
+    RETURN coalesce((SELECT pg_catalog.jsonb_agg(coalesce(found->i.id, inbox._mastodon_account_stub(i.id)) ORDER BY i.o)
+                       FROM pg_catalog.jsonb_array_elements_text(ids) WITH ORDINALITY AS i(id, o)), '[]');
+END
+$$;
+
+-- Entities from mastodon_json with their account and status rows in place: two look-ups for
+-- the whole page, one per relation.
+CREATE FUNCTION inbox._mastodon_entities(entities jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    accounts jsonb := inbox._social_rows('mastodon_account',
+        (SELECT pg_catalog.jsonb_agg(DISTINCT e->'account') FROM pg_catalog.jsonb_array_elements(entities) AS e
+          WHERE pg_catalog.jsonb_typeof(e->'account') = 'string'));
+    statuses jsonb := inbox._social_rows('mastodon_status',
+        (SELECT pg_catalog.jsonb_agg(DISTINCT e->'status') FROM pg_catalog.jsonb_array_elements(entities) AS e
+          WHERE pg_catalog.jsonb_typeof(e->'status') = 'string'));
+BEGIN
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(
+                   (e.v - 'status')
+                   || pg_catalog.jsonb_build_object('account',
+                          coalesce(accounts->(e.v->>'account'), inbox._mastodon_account_stub(e.v->>'account')))
+                   || CASE WHEN statuses ? (e.v->>'status')
+                           THEN pg_catalog.jsonb_build_object('status', statuses->(e.v->>'status'))
+                           ELSE '{}' END
+                   ORDER BY e.o)
+          FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS e(v, o)), '[]');
+END
+$$;
+
+-- Mastodon's Link header: next (max_id: the page's last id) and prev (min_id: its first id),
+-- each with the request's own paging-independent parameters, as Rails writes a query string:
+-- keys sorted, a list as key%5B%5D=value in its order, values escaped as CGI.escape does.
+CREATE FUNCTION inbox._mastodon_link(origin text, path text, params jsonb, keep text[],
+                                     first_id text, last_id text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    parts text[] := '{}';
+    key text;
+    base text;
+    next_parts text[];
+    prev_parts text[];
+BEGIN
+    IF first_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    FOREACH key IN ARRAY keep LOOP
+        CONTINUE WHEN NOT params ? key;
+        IF pg_catalog.jsonb_typeof(params->key) = 'array' THEN
+            parts := parts || (SELECT pg_catalog.string_agg(inbox._cgi_escape(key || '[]') || '=' || inbox._cgi_escape(v), '&' ORDER BY o)
+                                 FROM pg_catalog.jsonb_array_elements_text(params->key) WITH ORDINALITY AS a(v, o));
+        ELSE
+            parts := parts || (inbox._cgi_escape(key) || '=' || inbox._cgi_escape(params->>key));
+        END IF;
+    END LOOP;
+    base := coalesce(origin, '') || path || '?';
+    next_parts := ARRAY(SELECT p FROM pg_catalog.unnest(parts || ('max_id=' || last_id)) AS p ORDER BY p COLLATE "C");
+    prev_parts := ARRAY(SELECT p FROM pg_catalog.unnest(parts || ('min_id=' || first_id)) AS p ORDER BY p COLLATE "C");
+    RETURN '<' || base || pg_catalog.array_to_string(next_parts, '&') || '>; rel="next", <'
+        || base || pg_catalog.array_to_string(prev_parts, '&') || '>; rel="prev"';
+END
+$$;
+
+-- CGI.escape: letters, digits and *-._ stay, a space is +, every other byte is %XX (upper case).
+CREATE FUNCTION inbox._cgi_escape(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT coalesce(pg_catalog.string_agg(
+               CASE WHEN b.c BETWEEN 48 AND 57 OR b.c BETWEEN 65 AND 90 OR b.c BETWEEN 97 AND 122
+                         OR b.c IN (42, 45, 46, 95) THEN pg_catalog.chr(b.c)
+                    WHEN b.c = 32 THEN '+'
+                    ELSE '%' || pg_catalog.upper(pg_catalog.lpad(pg_catalog.to_hex(b.c), 2, '0')) END,
+               '' ORDER BY b.i), '')
+      FROM (SELECT pg_catalog.get_byte(s.bytes, i.i) AS c, i.i
+              FROM (SELECT pg_catalog.convert_to(value, 'UTF8') AS bytes) s,
+                   pg_catalog.generate_series(0, pg_catalog.length(s.bytes) - 1) AS i(i)) b
+$$;
+
+-- The notification id of a route ({id}), or NULL for text that is no id: Mastodon answers 404
+-- for it (Rails finds no record), exactly as for another user's id.
+CREATE FUNCTION inbox._mastodon_path_id(id text)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN id ~ '^[0-9]{1,18}$' THEN id::bigint END
+$$;
+
+-- The caller's active notification by its Mastodon id, as a row (P0002 otherwise).
+CREATE FUNCTION inbox._mastodon_row(caller inbox.caller, id text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN inbox._social_row(caller, inbox._mastodon_path_id(id), id);
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Mastodon v1: notifications
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox.mastodon_notifications(token text, query jsonb, origin text,
+                                             OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    page jsonb;
+BEGIN
+    page := inbox._social_list(caller.user_id,
+                               inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)),
+                               'mastodon',
+                               inbox._mastodon_id_param(params, 'max_id'),
+                               inbox._mastodon_id_param(params, 'since_id'),
+                               inbox._mastodon_id_param(params, 'min_id'));
+    body := inbox._mastodon_entities(page->'data');
+    link := inbox._mastodon_link(origin, '/api/v1/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'limit', 'types'],
+                                 body->0->>'id', body->-1->>'id');
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_notifications(text, jsonb, text) IS
+    'GET /api/v1/notifications: the caller''s notifications as Mastodon entities, newest first (max_id, since_id, min_id, limit 40/80, types[], exclude_types[], account_id), and the Link header.';
+
+CREATE FUNCTION inbox.mastodon_notification(token text, id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+BEGIN
+    RETURN inbox._mastodon_entities(pg_catalog.jsonb_build_array(
+        inbox.mastodon_json(inbox._mastodon_row(caller, id))))->0;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_notification(text, text) IS
+    'GET /api/v1/notifications/:id: one notification as a Mastodon entity (404 for an unknown id, another user''s, or one that is not an id).';
+
+-- Dismiss is pg_inbox's soft delete: the notification leaves every Mastodon list and can be
+-- restored through the native API.
+CREATE FUNCTION inbox.mastodon_dismiss(token text, id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    found_row inbox.notifications := inbox._mastodon_row(caller, id);
+BEGIN
+    PERFORM inbox.soft_delete(caller.user_id, inbox.public_id(found_row.id));
+    RETURN '{}';
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_dismiss(text, text) IS
+    'POST /api/v1/notifications/:id/dismiss: soft-deletes the notification; returns {}.';
+
+CREATE FUNCTION inbox.mastodon_clear(token text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    ids text[];
+BEGIN
+    ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                  WHERE n.user_id = caller.user_id AND n.deleted_at IS NULL
+                    AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                  ORDER BY n.id);
+    IF pg_catalog.cardinality(ids) > 0 THEN
+        PERFORM inbox.soft_delete(caller.user_id, ids);
+    END IF;
+    RETURN '{}';
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_clear(text) IS
+    'POST /api/v1/notifications/clear: soft-deletes every notification of the caller; returns {}.';
+
+-- The number of unread notifications, capped at limit (default 100, at most 1000) as Mastodon
+-- caps it. Without type or account parameters it is the counter (O(1)); with them the engine
+-- counts the unread rows that match.
+CREATE FUNCTION inbox.mastodon_unread_count(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    cap integer := inbox._mastodon_limit(params, 100, 1000);
+    engine jsonb := inbox._mastodon_engine_params(caller, params, 1);
+    n bigint;
+BEGIN
+    IF engine ?| ARRAY['types', 'exclude_types', 'filter'] THEN
+        n := (inbox.list(caller.user_id, engine || '{"read": false, "total": true}')->'pageInfo'->>'total')::bigint;
+    ELSE
+        n := inbox.unread_count(caller.user_id, caller.workspace_id);
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('count', least(n, cap));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_unread_count(text, jsonb) IS
+    'GET /api/v1/notifications/unread_count and /api/v2/notifications/unread_count: {"count": n}, the unread notifications (types[], exclude_types[], account_id narrow it), capped at limit (default 100, max 1000).';
+
+-- ---------------------------------------------------------------------------------------------
+-- Mastodon v2: grouped notifications
+-- ---------------------------------------------------------------------------------------------
+
+-- A group key as Mastodon shows it: pg_inbox's ungrouped-<public id> is ungrouped-<id>.
+CREATE FUNCTION inbox._mastodon_group_key(key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN key LIKE 'ungrouped-ntf\_%' THEN 'ungrouped-' || inbox.internal_id(pg_catalog.substr(key, 11))::text
+                ELSE key END
+$$;
+
+-- The v2 answer for groups from inbox.groups: {accounts, statuses, notification_groups}. The
+-- status of a group is its most recent notification's item; its accounts are the sample
+-- actors (expand_accounts=partial_avatars still lists them in full).
+CREATE FUNCTION inbox._mastodon_grouped(user_id text, groups jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    latest jsonb;
+    account_ids jsonb;
+    statuses jsonb;
+    out_groups jsonb;
+BEGIN
+    -- The most recent notification of each group: its id and item.
+    SELECT pg_catalog.jsonb_object_agg(n.id::text, pg_catalog.jsonb_build_object('item', n.item, 'created_at', n.created_at))
+      INTO latest
+      FROM inbox.notifications n
+     WHERE n.user_id = _mastodon_grouped.user_id
+       AND n.id = ANY (ARRAY(SELECT inbox.internal_id(g->>'mostRecentNotificationId')
+                               FROM pg_catalog.jsonb_array_elements(groups) AS g));
+    SELECT pg_catalog.jsonb_agg(DISTINCT a) INTO account_ids
+      FROM pg_catalog.jsonb_array_elements(groups) AS g, pg_catalog.jsonb_array_elements(g->'sampleActorIds') AS a;
+    statuses := inbox._social_rows('mastodon_status',
+        (SELECT pg_catalog.jsonb_agg(DISTINCT l.value->'item') FROM pg_catalog.jsonb_each(coalesce(latest, '{}')) AS l
+          WHERE pg_catalog.jsonb_typeof(l.value->'item') = 'string'));
+    SELECT coalesce(pg_catalog.jsonb_agg(
+               pg_catalog.jsonb_build_object(
+                   'group_key', inbox._mastodon_group_key(g->>'groupKey'),
+                   'notifications_count', g->'notificationsCount',
+                   'type', g->'type',
+                   'most_recent_notification_id', m.id,
+                   'page_min_id', m.id,
+                   'page_max_id', m.id,
+                   'latest_page_notification_at', inbox.directus_time((g->>'latestAt')::timestamptz),
+                   'sample_account_ids', g->'sampleActorIds')
+               || CASE WHEN statuses ? (latest->m.id->>'item')
+                       THEN pg_catalog.jsonb_build_object('status_id', latest->m.id->>'item')
+                       ELSE '{}' END
+               ORDER BY o), '[]')
+      INTO out_groups
+      FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o),
+           LATERAL (SELECT inbox.internal_id(g->>'mostRecentNotificationId')::text AS id) m;
+    RETURN pg_catalog.jsonb_build_object(
+        'accounts', inbox._mastodon_accounts(coalesce(account_ids, '[]')),
+        'statuses', coalesce((SELECT pg_catalog.jsonb_agg(s.value ORDER BY s.key) FROM pg_catalog.jsonb_each(statuses) AS s), '[]'),
+        'notification_groups', out_groups);
+END
+$$;
+
+CREATE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
+                                      OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
+    max_id bigint := inbox._mastodon_id_param(params, 'max_id');
+    since_id bigint := coalesce(inbox._mastodon_id_param(params, 'since_id'), inbox._mastodon_id_param(params, 'min_id'));
+    page jsonb;
+    groups jsonb;
+BEGIN
+    PERFORM inbox._mastodon_types(params, 'grouped_types');
+    IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
+        RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    page := inbox._social_groups(caller.user_id, engine || '{"total": false}', max_id, since_id);
+    groups := page->'data';
+    body := inbox._mastodon_grouped(caller.user_id, groups);
+    -- The page's id range: paging continues below the oldest group's latest notification.
+    link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
+                                 body->'notification_groups'->0->>'page_max_id',
+                                 body->'notification_groups'->-1->>'page_min_id');
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_groups(text, jsonb, text) IS
+    'GET /api/v2/notifications: the caller''s notification groups (inbox.groups) as Mastodon''s GroupedNotificationsResults {accounts, statuses, notification_groups}, and the Link header.';
+
+-- The rows of a group key: ungrouped-{id} is that notification; any other key the rows with it.
+CREATE FUNCTION inbox._mastodon_group_filter(caller inbox.caller, group_key text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found_row inbox.notifications;
+BEGIN
+    IF group_key LIKE 'ungrouped-%' THEN
+        found_row := inbox._mastodon_row(caller, pg_catalog.substr(group_key, 11));
+        RETURN pg_catalog.jsonb_build_object('ids', inbox.public_id(found_row.id));
+    END IF;
+    IF NOT EXISTS (SELECT FROM inbox.notifications n
+                    WHERE n.user_id = caller.user_id AND n.group_key = _mastodon_group_filter.group_key
+                      AND n.deleted_at IS NULL
+                      AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)) THEN
+        RAISE EXCEPTION 'notification group % not found', group_key USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('filter', pg_catalog.jsonb_build_object('groupKey', group_key));
+END
+$$;
+
+CREATE FUNCTION inbox.mastodon_group(token text, group_key text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    narrow jsonb := inbox._mastodon_group_filter(caller, group_key);
+BEGIN
+    RETURN inbox._mastodon_grouped(caller.user_id,
+        inbox._social_groups(caller.user_id, narrow || pg_catalog.jsonb_build_object('limit', 1, 'total', false)
+                                              || coalesce(pg_catalog.jsonb_build_object('workspace_id', caller.workspace_id), '{}'))->'data');
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_group(text, text) IS
+    'GET /api/v2/notifications/:group_key: one group as {accounts, statuses, notification_groups: [group]}.';
+
+CREATE FUNCTION inbox.mastodon_group_dismiss(token text, group_key text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    narrow jsonb := inbox._mastodon_group_filter(caller, group_key);
+    ids text[];
+BEGIN
+    IF narrow ? 'ids' THEN
+        ids := ARRAY[narrow->>'ids'];
+    ELSE
+        ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                      WHERE n.user_id = caller.user_id AND n.group_key = mastodon_group_dismiss.group_key
+                        AND n.deleted_at IS NULL
+                        AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                      ORDER BY n.id);
+    END IF;
+    PERFORM inbox.soft_delete(caller.user_id, ids);
+    RETURN '{}';
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_group_dismiss(text, text) IS
+    'POST /api/v2/notifications/:group_key/dismiss: soft-deletes every notification of the group; returns {}.';
+
+CREATE FUNCTION inbox.mastodon_group_accounts(token text, group_key text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    narrow jsonb := inbox._mastodon_group_filter(caller, group_key);
+    ids jsonb;
+BEGIN
+    -- Every actor of the group's notifications, most recent first.
+    SELECT pg_catalog.jsonb_agg(a.actor ORDER BY a.latest DESC, a.actor) INTO ids
+      FROM (SELECT x.actor, pg_catalog.max(n.id) AS latest
+              FROM inbox.notifications n
+                   CROSS JOIN LATERAL pg_catalog.unnest(inbox._actors(ROW(n.*)::inbox.notifications)) AS x(actor)
+             WHERE n.user_id = caller.user_id AND n.deleted_at IS NULL
+               AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+               AND (n.group_key = mastodon_group_accounts.group_key
+                    OR (narrow ? 'ids' AND n.id = inbox.internal_id(narrow->>'ids')))
+             GROUP BY x.actor) a;
+    RETURN inbox._mastodon_accounts(coalesce(ids, '[]'));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_group_accounts(text, text) IS
+    'GET /api/v2/notifications/:group_key/accounts: the accounts of every actor of the group, most recent first.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Mastodon markers
+-- ---------------------------------------------------------------------------------------------
+
+-- A user's read position per timeline, as Mastodon keeps it. Keyed by user_id first (on Citus,
+-- distributed with the notifications).
+CREATE TABLE inbox.mastodon_markers (
+    user_id      text        NOT NULL,
+    timeline     text        NOT NULL,
+    last_read_id bigint      NOT NULL,
+    version      integer     NOT NULL DEFAULT 0,
+    updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT mastodon_markers_pkey PRIMARY KEY (user_id, timeline),
+    CONSTRAINT mastodon_markers_timeline CHECK (timeline IN ('home', 'notifications'))
+);
+
+COMMENT ON TABLE inbox.mastodon_markers IS
+    'Mastodon''s markers: per user and timeline (home, notifications) the last read id, its version (the number of updates) and when it moved. Moving the notifications marker marks the notifications up to it read.';
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.mastodon_markers', '');
+
+CREATE FUNCTION inbox._mastodon_marker_json(m inbox.mastodon_markers)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object('last_read_id', m.last_read_id::text, 'version', m.version,
+                                         'updated_at', inbox.directus_time(m.updated_at))
+$$;
+
+CREATE FUNCTION inbox.mastodon_markers(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    wanted jsonb := coalesce(query->'timeline', '[]');
+    out jsonb := '{}';
+    m inbox.mastodon_markers;
+BEGIN
+    IF pg_catalog.jsonb_typeof(wanted) = 'string' THEN
+        wanted := pg_catalog.jsonb_build_array(wanted);
+    END IF;
+    FOR m IN SELECT * FROM inbox.mastodon_markers k
+              WHERE k.user_id = caller.user_id
+                AND k.timeline IN (SELECT pg_catalog.jsonb_array_elements_text(wanted))
+              ORDER BY k.timeline LOOP
+        out := out || pg_catalog.jsonb_build_object(m.timeline, inbox._mastodon_marker_json(m));
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_markers(text, jsonb) IS
+    'GET /api/v1/markers?timeline[]=notifications: the caller''s markers of the timelines asked for ({} without one).';
+
+-- POST /api/v1/markers: {"notifications": {"last_read_id": "<id>"}} (and/or "home"). The
+-- notifications marker moves to the id (it may move back, as Mastodon allows), its version
+-- goes up by one, and every unread notification up to it is marked read through the SQL API
+-- (the unread counter stays exact). Notifications above it keep their read state.
+CREATE FUNCTION inbox.mastodon_set_markers(token text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    tl text;
+    value jsonb;
+    last_id bigint;
+    ids text[];
+    m inbox.mastodon_markers;
+    out jsonb := '{}';
+    stamp timestamptz := pg_catalog.now();
+BEGIN
+    IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
+        RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR tl, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(body) AS e ORDER BY e.key LOOP
+        IF tl NOT IN ('home', 'notifications') THEN
+            RAISE EXCEPTION '%: unknown timeline', tl
+                  USING ERRCODE = 'invalid_parameter_value', HINT = 'Timelines: home, notifications.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+            RAISE EXCEPTION '%: expected an object with last_read_id', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value->'last_read_id') = 'number' THEN
+            value := pg_catalog.jsonb_build_object('last_read_id', value->>'last_read_id');
+        END IF;
+        last_id := inbox._mastodon_id_param(value, 'last_read_id');
+        IF last_id IS NULL THEN
+            RAISE EXCEPTION '%[last_read_id]: required', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- As Rails' optimistic locking counts: version 0 when created, one more per change; a
+        -- marker set to where it is changes nothing.
+        -- (now() is read first: Citus takes only constants and immutable functions in DO UPDATE.)
+        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version, updated_at)
+        VALUES (caller.user_id, tl, last_id, 0, stamp)
+        ON CONFLICT (user_id, timeline) DO UPDATE
+           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = excluded.updated_at
+         WHERE k.last_read_id <> excluded.last_read_id
+        RETURNING * INTO m;
+        IF NOT FOUND THEN
+            SELECT * INTO m FROM inbox.mastodon_markers k
+             WHERE k.user_id = caller.user_id AND k.timeline = tl;
+        END IF;
+        IF tl = 'notifications' THEN
+            ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                          WHERE n.user_id = caller.user_id AND n.id <= last_id
+                            AND n.read_at IS NULL AND n.deleted_at IS NULL
+                            AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                          ORDER BY n.id);
+            IF pg_catalog.cardinality(ids) > 0 THEN
+                PERFORM inbox.mark_read(caller.user_id, ids);
+            END IF;
+        END IF;
+        out := out || pg_catalog.jsonb_build_object(tl, inbox._mastodon_marker_json(m));
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_set_markers(text, jsonb) IS
+    'POST /api/v1/markers: moves the caller''s markers ({"notifications": {"last_read_id": id}}); the notifications marker marks every unread notification up to it read. Returns the markers set.';

@@ -1,0 +1,36 @@
+// The social dialects (Mastodon, Diaspora) on the one query engine. Pure C++.
+//
+// Their list parameters are translated in SQL (65_mastodon.sql, 66_diaspora.sql) into the
+// engine's native params (types, exclude_types, only_unread, filter on actorId, limit, ...),
+// which query/params.cpp parses as for any list. What native params cannot say is added here:
+//   - Mastodon's id paging (max_id, since_id, min_id): ids are the internal bigint, shown as a
+//     decimal string, and a page is an id range of the user's rows in id order, read as a
+//     keyset seek on the primary key (user_id, id), never an offset. With min_id the rows
+//     closest above it come first (oldest first), and the caller reverses them.
+//   - The row's shape: each dialect builds its entity from the notification row with its own
+//     SQL function (inbox.mastodon_json, inbox.diaspora_json), named here from a whitelist.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "query/model.hpp"
+
+namespace pgi::social {
+
+// The entity a social dialect shows a row as: the select of the engine's RowShape. Throws
+// 22023 for a name that is not a dialect.
+query::RowShape row_shape(std::string_view dialect);
+
+struct IdRange {
+  std::optional<int64_t> max_id;    // ids below it
+  std::optional<int64_t> since_id;  // ids above it, newest first
+  std::optional<int64_t> min_id;    // ids above it, the closest first
+};
+
+// Narrows `q` to the range (ANDed with its filter) and orders it by id. Returns true when the
+// page comes oldest first (min_id), for the caller to reverse into newest first.
+bool apply_id_range(query::Query &q, const IdRange &range);
+
+}  // namespace pgi::social

@@ -1,0 +1,129 @@
+// The real Mastodon client, masto.js, against pg_inbox's Mastodon API: paging through Link to
+// the end and back, types, one notification, dismiss, clear, unread counts, markers, and the
+// v2 grouped notifications with their accounts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRestAPIClient } from 'masto';
+import { BASE, sql, token, unique } from '../http/helpers.mjs';
+
+// `count` notifications for `user`: the given types in turn, from bob and carol in turn.
+function seed(user, count, types = ['mention', 'favourite', 'follow'], extra = {}) {
+  const rows = [];
+  for (let i = 0; i < count; i++) {
+    rows.push({ userId: user, type: types[i % types.length], actorId: i % 2 ? 'carol' : 'bob',
+                item: '103186126728896492', ...extra });
+  }
+  const created = JSON.parse(sql(`SELECT inbox.create_many('${JSON.stringify(rows)}')`));
+  return created.map((n) => sql(`SELECT inbox.internal_id('${n.id}')`));
+}
+
+const client = (user, scopes = ['notifications:read', 'notifications:write']) =>
+  createRestAPIClient({ url: BASE, accessToken: token(user, scopes) });
+
+test('list pages through the Link header to the end, newest first, every notification once', async () => {
+  const user = unique('m-page');
+  const ids = seed(user, 7);
+  const masto = client(user);
+  const seen = [];
+  const sizes = [];
+  for await (const page of masto.v1.notifications.list({ limit: 3 })) {
+    sizes.push(page.length);
+    seen.push(...page.map((n) => n.id));
+  }
+  assert.deepEqual(seen, [...ids].reverse());
+  // As Mastodon: every page that is not empty links to the next, so the last one is empty.
+  assert.deepEqual(sizes.filter((n) => n > 0), [3, 3, 1]);
+  const first = await masto.v1.notifications.fetch({ limit: 2 });
+  assert.deepEqual(first.map((n) => n.id), [ids[6], ids[5]]);
+});
+
+test('types, excludeTypes, accountId and minId narrow the list', async () => {
+  const user = unique('m-types');
+  const ids = seed(user, 6);
+  const masto = client(user);
+  const mentions = await masto.v1.notifications.fetch({ types: ['mention'] });
+  assert.deepEqual(mentions.map((n) => n.id), [ids[3], ids[0]]);
+  const noFollows = await masto.v1.notifications.fetch({ excludeTypes: ['follow', 'favourite'] });
+  assert.deepEqual(noFollows.map((n) => n.type), ['mention', 'mention']);
+  const carol = await masto.v1.notifications.fetch({ accountId: 'carol' });
+  assert.deepEqual(carol.map((n) => n.account.id), ['carol', 'carol', 'carol']);
+  const above = await masto.v1.notifications.fetch({ minId: ids[1], limit: 2 });
+  assert.deepEqual(above.map((n) => n.id), [ids[3], ids[2]]);
+  const since = await masto.v1.notifications.fetch({ sinceId: ids[1], limit: 2 });
+  assert.deepEqual(since.map((n) => n.id), [ids[5], ids[4]]);
+});
+
+test('one notification, with its account and status as the views shape them', async () => {
+  const user = unique('m-one');
+  const [id] = seed(user, 1, ['favourite']);
+  const n = await client(user).v1.notifications.$select(id).fetch();
+  assert.equal(n.id, id);
+  assert.equal(n.type, 'favourite');
+  assert.equal(n.account.id, 'bob');
+  assert.equal(n.account.displayName, 'Bob Testing');
+  assert.equal(n.status.id, '103186126728896492');
+  assert.equal(n.status.account.id, 'carol');
+  assert.equal(n.groupKey, `ungrouped-${id}`);
+});
+
+test('dismiss removes one notification, clear every one; another user sees a 404', async () => {
+  const user = unique('m-dismiss');
+  const ids = seed(user, 3);
+  const masto = client(user);
+  await masto.v1.notifications.$select(ids[1]).dismiss();
+  assert.deepEqual((await masto.v1.notifications.fetch()).map((n) => n.id), [ids[2], ids[0]]);
+  await assert.rejects(client(unique('other')).v1.notifications.$select(ids[0]).fetch(),
+                       (e) => e.statusCode === 404 && e.message === 'Record not found');
+  await masto.v1.notifications.clear();
+  assert.deepEqual(await masto.v1.notifications.fetch(), []);
+});
+
+test('unread counts, capped by limit, and the marker that marks notifications read', async () => {
+  const user = unique('m-unread');
+  const ids = seed(user, 5);
+  const masto = client(user);
+  assert.deepEqual(await masto.v1.notifications.unreadCount.fetch(), { count: 5 });
+  assert.deepEqual(await masto.v1.notifications.unreadCount.fetch({ limit: 2 }), { count: 2 });
+  assert.deepEqual(await masto.v1.notifications.unreadCount.fetch({ types: ['mention'] }), { count: 2 });
+  assert.deepEqual(await masto.v2.notifications.unreadCount.fetch(), { count: 5 });
+  assert.deepEqual(await masto.v1.markers.fetch({ timeline: ['notifications'] }), {});
+  const set = await masto.v1.markers.create({ notifications: { lastReadId: ids[2] } });
+  assert.equal(set.notifications.lastReadId, ids[2]);
+  assert.equal(set.notifications.version, 0);
+  assert.deepEqual(await masto.v1.notifications.unreadCount.fetch(), { count: 2 });
+  assert.equal(sql(`SELECT inbox.unread_count('${user}')`), '2');
+  const again = await masto.v1.markers.create({ notifications: { lastReadId: ids[4] } });
+  assert.equal(again.notifications.version, 1);
+  const fetched = await masto.v1.markers.fetch({ timeline: ['notifications'] });
+  assert.equal(fetched.notifications.lastReadId, ids[4]);
+  assert.equal(fetched.notifications.version, 1);
+  assert.match(fetched.notifications.updatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual(await masto.v1.notifications.unreadCount.fetch(), { count: 0 });
+});
+
+test('v2 grouped notifications: groups, their accounts and statuses, one group, dismiss', async () => {
+  const user = unique('m-groups');
+  const favs = seed(user, 3, ['favourite'], { groupKey: 'fav:103186126728896492' });
+  const [mention] = seed(user, 1, ['mention']);
+  const masto = client(user);
+  const page = await masto.v2.notifications.fetch({ limit: 10 });
+  assert.deepEqual(page.notificationGroups.map((g) => g.groupKey),
+                   [`ungrouped-${mention}`, 'fav:103186126728896492']);
+  const fav = page.notificationGroups[1];
+  assert.equal(fav.notificationsCount, 3);
+  assert.equal(fav.mostRecentNotificationId, favs[2]);
+  assert.deepEqual(fav.sampleAccountIds, ['bob', 'carol']);
+  assert.equal(fav.statusId, '103186126728896492');
+  assert.deepEqual(page.accounts.map((a) => a.id).sort(), ['bob', 'carol']);
+  assert.deepEqual(page.statuses.map((s) => s.id), ['103186126728896492']);
+  const one = await masto.v2.notifications.$select('fav:103186126728896492').fetch();
+  assert.equal(one.notificationGroups[0].notificationsCount, 3);
+  const accounts = await masto.v2.notifications.$select('fav:103186126728896492').accounts.fetch();
+  assert.deepEqual(accounts.map((a) => a.id), ['bob', 'carol']);
+  await masto.v2.notifications.$select('fav:103186126728896492').dismiss();
+  const after = await masto.v2.notifications.fetch();
+  assert.deepEqual(after.notificationGroups.map((g) => g.groupKey), [`ungrouped-${mention}`]);
+  const keys = [];
+  for await (const p of masto.v2.notifications.list({ limit: 1 })) keys.push(...p.notificationGroups.map((g) => g.groupKey));
+  assert.deepEqual(keys, [`ungrouped-${mention}`]);
+});
