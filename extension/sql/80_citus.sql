@@ -33,6 +33,11 @@ AS $$
            ('inbox.notification_groups'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
+           -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
+           ('inbox.preferences'::regclass, false),
+           ('inbox.deliveries'::regclass, false),
+           ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.webhooks'::regclass, true),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),
