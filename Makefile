@@ -63,7 +63,7 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 # at the top. Beast and Asio are header-only (Debian's libboost1.81-dev): nothing to link but
 # -pthread.
 SERVER      = server/pg_inbox_server
-SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
+SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/src/delivery
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
@@ -81,7 +81,7 @@ server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
-	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -pthread
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lcurl -pthread
 
 server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 

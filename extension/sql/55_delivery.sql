@@ -663,12 +663,13 @@ BEGIN
 END
 $$;
 
--- Claims up to `limit` due deliveries for `lease_for` and returns what to send: the target (URL or
+-- Claims up to `limit` due deliveries of `channels` for `lease_for` and returns what to send: the target (URL or
 -- address), the body, and the headers (webhook: the signed Standard Webhooks headers; e-mail:
 -- the subject, the Message-ID's local part, the unsubscribe token). A row whose lease runs out
 -- before it is finished is due again, under the same id. Rows that can no longer be sent (their
 -- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here.
-CREATE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute')
+CREATE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text)
 LANGUAGE plpgsql
@@ -690,7 +691,7 @@ BEGIN
     FOR d IN
         WITH due AS (
             SELECT x.user_id, x.id FROM inbox.deliveries x
-             WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now()
+             WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)
              ORDER BY x.due_at LIMIT "limit"
                FOR UPDATE SKIP LOCKED)
         UPDATE inbox.deliveries x
@@ -755,7 +756,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval) IS
+COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
     'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox.';
 
 -- Records attempts: a JSON array of {"userId", "id", "lease", "status", "error", "durationMs",
@@ -1157,5 +1158,5 @@ COMMENT ON FUNCTION inbox.rest_webhook_deliveries(text, text, jsonb) IS
 COMMENT ON FUNCTION inbox.rest_retry_delivery(text, text, text, jsonb) IS
     'POST /api/webhooks/{id}/deliveries/{delivery}/retry (admin): sends a finished delivery once more.';
 
-REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;

@@ -33,10 +33,9 @@ void define_delivery_settings() {
       "The column of the recipient relation's table that holds a user's e-mail address.",
       "Empty (the default): no e-mail is queued.", &email_column, "", PGC_USERSET, 0, nullptr,
       nullptr, nullptr);
-  DefineCustomStringVariable("pg_inbox.delivery_retention",
-                             "How long finished deliveries are kept before pruning.", nullptr,
-                             &delivery_retention, "7 days", PGC_USERSET, 0, nullptr,
-                             nullptr, nullptr);
+  DefineCustomStringVariable(
+      "pg_inbox.delivery_retention", "How long finished deliveries are kept before pruning.",
+      nullptr, &delivery_retention, "7 days", PGC_USERSET, 0, nullptr, nullptr, nullptr);
   DefineCustomBoolVariable(
       "pg_inbox.webhook_allow_private",
       "Whether webhook URLs may point at loopback, private and internal addresses.",
@@ -45,12 +44,11 @@ void define_delivery_settings() {
   DefineCustomRealVariable("pg_inbox.delivery_backoff_scale",
                            "A factor on the retry schedule of deliveries (1: as Standard "
                            "Webhooks has it; tests make it shorter).",
-                           nullptr, &delivery_backoff_scale, 1.0, 0.0, 1.0, PGC_USERSET, 0,
-                           nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("pg_inbox.delivery_max_attempts",
-                          "Attempts of a delivery before it is marked failed.", nullptr,
-                          &delivery_max_attempts, 10, 1, 10, PGC_USERSET, 0, nullptr, nullptr,
-                          nullptr);
+                           nullptr, &delivery_backoff_scale, 1.0, 0.0, 1.0, PGC_USERSET, 0, nullptr,
+                           nullptr, nullptr);
+  DefineCustomIntVariable(
+      "pg_inbox.delivery_max_attempts", "Attempts of a delivery before it is marked failed.",
+      nullptr, &delivery_max_attempts, 10, 1, 10, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace
