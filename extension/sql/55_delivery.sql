@@ -480,7 +480,8 @@ $$;
 
 -- The e-mail address of a user, found through the relation named recipient
 -- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
--- pg_inbox.email_column names; NULL when e-mail is not set up. Returns the SQL of a subquery
+-- pg_inbox.email_column names; NULL when e-mail is not set up (with a warning when it is set up
+-- wrongly). Returns the SQL of a subquery
 -- over new_events, the address of `e.user_id`, for the trigger to splice in (identifiers quoted
 -- after a catalog check).
 CREATE FUNCTION inbox._email_address_sql()
@@ -497,10 +498,11 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT * INTO r FROM inbox.relations x WHERE x.name = 'recipient';
+    -- A set-up mistake warns and sends no e-mail: it never makes the change itself fail.
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'pg_inbox.email_column is set but no relation is named recipient'
-              USING ERRCODE = 'object_not_in_prerequisite_state',
-                    HINT = 'SELECT inbox.define_relation(''recipient'', ''userId'', ''public.users'', ''id''); or RESET pg_inbox.email_column.';
+        RAISE WARNING 'pg_inbox.email_column is set but no relation is named recipient: no e-mail is queued'
+              USING HINT = 'SELECT inbox.define_relation(''recipient'', ''userId'', ''public.users'', ''id''); or RESET pg_inbox.email_column.';
+        RETURN NULL;
     END IF;
     target := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table));
     SELECT a.atttypid::regtype INTO key_type FROM pg_catalog.pg_attribute a
@@ -508,10 +510,10 @@ BEGIN
     IF target IS NULL OR key_type IS NULL OR r.source_column <> 'user_id' OR NOT EXISTS (
         SELECT FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = target AND a.attname = email_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
-        RAISE EXCEPTION 'pg_inbox.email_column: column % of the recipient relation''s table %.% does not exist',
+        RAISE WARNING 'pg_inbox.email_column: column % of the recipient relation''s table %.% does not exist: no e-mail is queued',
               email_column, r.target_schema, r.target_table
-              USING ERRCODE = 'undefined_column',
-                    DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
+              USING DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
+        RETURN NULL;
     END IF;
     RETURN pg_catalog.format(
         '(SELECT a.%I::text FROM %s a WHERE %s LIMIT 1)', email_column, target,
@@ -589,6 +591,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- Once per statement that appends to the feed; the transition table holds its events.
+CREATE TRIGGER deliveries_after_insert AFTER INSERT ON inbox.events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._deliveries_after_events();
 
 -- ---------------------------------------------------------------------------------------------
 -- Workers: claim, finish, prune
