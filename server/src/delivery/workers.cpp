@@ -106,7 +106,10 @@ void DeliveryWorkers::Worker::claim() {
   } catch (const pqxx::broken_connection &e) {
     lost_database(e);
   } catch (const std::exception &e) {
+    // (No pg_inbox in the database yet, or an older one: look again in a while, not every poll.)
     log_line("delivery worker " + std::to_string(index) + ": claim failed: " + e.what());
+    next_claim = Clock::now() + milliseconds(5000);
+    return;
   }
   // A full batch: there may be more at once; otherwise look again after the poll interval.
   next_claim =
