@@ -97,7 +97,7 @@ $(PURE_OBJS): %.o: %.cpp
 	$(CXX) $(CXXFLAGS) -Iextension/src -c -o $@ $<
 
 # --- the two commands and their helpers -----------------------------------------------------
-.PHONY: deps run test stop format format-check bench bench-smoke bench-peer bench-citus clean-server
+.PHONY: deps run test stop format format-check bench bench-smoke bench-peer bench-citus bench-delivery clean-server
 deps:
 	scripts/deps.sh
 run:
@@ -121,3 +121,5 @@ bench-peer:
 	bench/peer.sh
 bench-citus:
 	bench/citus.sh
+bench-delivery:
+	bench/delivery.sh

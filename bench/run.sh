@@ -124,6 +124,11 @@ step_read_all
 step_create_one
 step_batch
 step_fan_out
+# Delivery (issue 15): its own database on the same cluster; its table goes to
+# $BENCH_RESULTS/delivery.md (bench/delivery.sh).
+mkdir -p "$BENCH_RESULTS"
+PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER BENCH_RESULTS=$BENCH_RESULTS BENCH_T=$BENCH_T \
+  "$BENCH/delivery.sh" || say "bench/delivery.sh failed"
 
 # --- the results -----------------------------------------------------------------------------
 python3 - "$WORK/meta.json" <<PY
