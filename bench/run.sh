@@ -124,6 +124,7 @@ step_read_all
 step_create_one
 step_batch
 step_fan_out
+step_feed
 # Delivery (issue 15): its own database on the same cluster; its table goes to
 # $BENCH_RESULTS/delivery.md (bench/delivery.sh).
 mkdir -p "$BENCH_RESULTS"

@@ -1461,11 +1461,13 @@ CREATE TYPE inbox.feed_event AS (
     read_only       boolean
 );
 
--- A user's counter row after a statement: where its new event ids end, and its unread count.
+-- A user's counter row after a statement: where its new event ids end, its unread count, and
+-- how many events of the user the statement had (before a summary replaced them).
 CREATE TYPE inbox.feed_position AS (
     user_id       text,
     last_event_id bigint,
-    unread        bigint
+    unread        bigint,
+    events        bigint
 );
 
 -- The counter functions take the statement's events (a new parameter: dropped and created).
@@ -1492,8 +1494,27 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     threshold integer;
+    last_id   bigint;
+    unread_now bigint;
 BEGIN
-    IF events IS NULL THEN
+    threshold := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
+        -- One row changed (a create, a click): two plain statements. (A second delta of another
+        -- user is a row that did not change: it adds up to zero.)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1
+          FROM pg_catalog.unnest(deltas) AS d
+         WHERE d.user_id = (events[1]).user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               last_event_id = c.last_event_id + 1
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread)
+        VALUES ((events[1]).user_id, last_id, (events[1]).event, (events[1]).notification_id, (events[1]).workspace_id,
+                CASE WHEN (events[1]).unread <> 0 THEN unread_now END);
+    ELSIF events IS NULL THEN
         INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
         SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
           FROM pg_catalog.unnest(deltas) AS d
@@ -1505,7 +1526,6 @@ BEGIN
                unread  = c.unread  + excluded.unread,
                deleted = c.deleted + excluded.deleted;
     ELSE
-        threshold := inbox._feed_threshold();
         WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                      FROM pg_catalog.unnest(deltas) AS x
                     GROUP BY x.user_id),
@@ -1526,7 +1546,8 @@ BEGIN
                    last_event_id = c.last_event_id + excluded.last_event_id
             RETURNING c.user_id, c.last_event_id, c.unread)
         INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
-        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.*)::inbox.feed_position FROM moved AS m),
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
                                           threshold) AS r;
     END IF;
 
@@ -1609,7 +1630,7 @@ DECLARE
 BEGIN
     FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
                     coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
-                    inbox._feed_ids(e.n, threshold) AS ids
+                    e.n, inbox._feed_ids(e.n, threshold) AS ids
                FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                        FROM pg_catalog.unnest(deltas) AS x
                       GROUP BY x.user_id) AS a
@@ -1627,7 +1648,7 @@ BEGIN
                last_event_id = c.last_event_id + excluded.last_event_id
         RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
         IF d.ids > 0 THEN
-            positions := positions || ROW(d.user_id, last_id, unread_now)::inbox.feed_position;
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
         END IF;
     END LOOP;
     FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
@@ -1809,7 +1830,7 @@ SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     -- The feed's positions are no count of rows: they are kept, not rebuilt.
-    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0)::inbox.feed_position
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
                                            FROM inbox.user_counters c WHERE c.last_event_id > 0);
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
@@ -1919,34 +1940,52 @@ $$;
 
 -- The rows of inbox.events for a statement's events, given each user's counter row after the
 -- upsert that took their ids (`positions`: last_event_id is the last of them, unread the count
--- after the statement). A user's events are numbered in the order the trigger listed them, each
--- with the unread count after it when it moved it; beyond the threshold, one summary.
+-- after the statement, events how many the user had). A user's events are numbered in the order
+-- the trigger listed them, each with the unread count after it when it moved it; beyond the
+-- threshold, one summary.
+--
+-- A fan-out is one event for each of many users: that case is one hash join, no grouping and no
+-- sort (grouping and ranking 10,000 users' events cost more than appending them). PL/pgSQL, so
+-- that the three statements are planned once a session.
 CREATE FUNCTION inbox._event_rows(events inbox.feed_event[], positions inbox.feed_position[], threshold integer)
 RETURNS TABLE (user_id text, id bigint, event text, notification_id bigint, workspace_id text,
                unread bigint, data jsonb)
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    WITH e AS (SELECT x.*
-                 FROM pg_catalog.unnest(events) WITH ORDINALITY
-                      AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)),
-         per AS (SELECT e.user_id, pg_catalog.count(*) AS n, sum(e.unread) AS moved, bool_and(e.read_only) AS read_only,
-                        CASE WHEN pg_catalog.count(e.workspace_id) = pg_catalog.count(*)
-                              AND pg_catalog.count(DISTINCT e.workspace_id) = 1 THEN min(e.workspace_id) END AS scope
-                   FROM e GROUP BY e.user_id),
-         p AS (SELECT * FROM pg_catalog.unnest(positions))
-    SELECT e.user_id, p.last_event_id - per.n + pg_catalog.row_number() OVER w, e.event, e.notification_id,
-           e.workspace_id, CASE WHEN e.unread <> 0 THEN p.unread - per.moved + sum(e.unread) OVER w END, NULL::jsonb
-      FROM e JOIN per ON per.user_id = e.user_id JOIN p ON p.user_id = e.user_id
-     WHERE per.n <= threshold
-    WINDOW w AS (PARTITION BY e.user_id ORDER BY e.ord)
-    UNION ALL
-    SELECT per.user_id, p.last_event_id,
-           CASE WHEN per.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL, per.scope,
-           CASE WHEN per.moved <> 0 THEN p.unread END,
-           CASE WHEN per.read_only THEN pg_catalog.jsonb_build_object('workspaceId', per.scope)
-                ELSE pg_catalog.jsonb_build_object('workspaceId', per.scope, 'count', per.n) END
-      FROM per JOIN p ON p.user_id = per.user_id
-     WHERE per.n > threshold
+BEGIN
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id, x.event, x.notification_id, x.workspace_id,
+           CASE WHEN x.unread <> 0 THEN p.unread END, NULL::jsonb
+      FROM pg_catalog.unnest(events) AS x JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events = 1;
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(positions) AS p WHERE p.events > 1) THEN
+        RETURN;
+    END IF;
+    -- Several events of a user, up to the threshold: numbered in order.
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id - p.events + pg_catalog.row_number() OVER w, x.event, x.notification_id,
+           x.workspace_id, CASE WHEN x.unread <> 0 THEN (p.unread - sum(x.unread) OVER all_of_user + sum(x.unread) OVER w)::bigint END,
+           NULL::jsonb
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events > 1 AND p.events <= threshold
+    WINDOW w AS (PARTITION BY x.user_id ORDER BY x.ord),
+           all_of_user AS (PARTITION BY x.user_id);
+    -- Beyond it: one summary.
+    RETURN QUERY
+    SELECT s.user_id, p.last_event_id,
+           CASE WHEN s.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL::bigint, s.scope,
+           CASE WHEN s.moved <> 0 THEN p.unread END,
+           CASE WHEN s.read_only THEN pg_catalog.jsonb_build_object('workspaceId', s.scope)
+                ELSE pg_catalog.jsonb_build_object('workspaceId', s.scope, 'count', p.events) END
+      FROM (SELECT x.user_id, sum(x.unread) AS moved, bool_and(x.read_only) AS read_only,
+                   CASE WHEN pg_catalog.count(x.workspace_id) = pg_catalog.count(*)
+                         AND min(x.workspace_id) = max(x.workspace_id) THEN min(x.workspace_id) END AS scope
+              FROM pg_catalog.unnest(events) AS x
+             GROUP BY x.user_id) AS s
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = s.user_id
+     WHERE p.events > threshold;
+END
 $$;
 
 -- Appends one event for a user outside the counter triggers, taking the next id of the user
@@ -2058,6 +2097,31 @@ $$;
 COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
     'The user''s change-feed events after event `after`, in order (at most `limit`), with each notification as it is now. An `after` outside the kept window raises 22023 (a stream sends reset).';
 
+-- On one node, inbox.events; on a Citus cluster the events of the node it runs on (its shards
+-- of inbox.events, by the names Citus's catalog gives them), which inbox.poll_events reads node
+-- by node: xids are per node (80_citus.sql).
+CREATE FUNCTION inbox._feed_local_source()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN 'inbox.events';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''SELECT * FROM %s'', pg_catalog.shard_name(s.logicalrelid, s.shardid)),
+                                          '' UNION ALL '' ORDER BY s.shardid)
+               FROM pg_catalog.pg_dist_shard s
+               JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE s.logicalrelid = ''inbox.events''::regclass
+                AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)'
+       INTO shards;
+    -- A node without a shard of it reads an empty set of the same columns.
+    RETURN '(' || coalesce(shards, 'SELECT * FROM inbox.events WHERE false') || ')';
+END
+$$;
+
 -- The server's one poller: what committed since `cursor`, across all users, so that it knows
 -- which users have new events (it then reads them with inbox.changes). Its cost does not depend
 -- on how many streams are connected.
@@ -2084,7 +2148,10 @@ COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
 -- events with inbox.changes(user, after => last id passed), which returns every id in order.
 -- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
 -- cursor. The cursor is opaque text (JSON today).
-CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+--
+-- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
 RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
 LANGUAGE plpgsql
 AS $$
@@ -2102,18 +2169,19 @@ DECLARE
     last   inbox.events;
     room   integer;
     out_cursor jsonb;
+    source text := inbox._feed_local_source();
 BEGIN
-    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF poll_events.cursor IS NULL THEN
+    IF _poll_node.cursor IS NULL THEN
         next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
         RETURN NEXT;
         RETURN;
     END IF;
     BEGIN
-        c  := poll_events.cursor::jsonb;
+        c  := _poll_node.cursor::jsonb;
         x  := (c->>'x')::xid8;
         p  := (c->>'p')::pg_catalog.pg_snapshot;
         kx := (c->'k'->>0)::xid8;
@@ -2129,24 +2197,28 @@ BEGIN
     END IF;
 
     -- (a) the final range.
-    page := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                   WHERE e.xid >= x AND e.xid < m AND (kx IS NULL OR e.xid >= kx)
-                     AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                     AND (kx IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > (kx, ku COLLATE "C", ki))
-                   ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                   LIMIT poll_events."limit");
-    room := poll_events."limit" - pg_catalog.cardinality(page);
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
+    room := _poll_node."limit" - pg_catalog.cardinality(page);
     IF room = 0 THEN
         last := page[pg_catalog.cardinality(page)];
         out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
     ELSE
         -- (b) the recent ones, one more than fits to know whether they all did.
-        recent := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                         WHERE e.xid >= m AND pg_catalog.pg_visible_in_snapshot(e.xid, s)
-                           AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                         ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                         LIMIT room + 1);
+        EXECUTE pg_catalog.format(
+            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                           LIMIT $4)', source)
+           INTO recent USING m, s, p, room + 1;
         IF pg_catalog.cardinality(recent) <= room THEN
             out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
         ELSE
@@ -2167,6 +2239,25 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
 COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
     'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
 
@@ -2174,10 +2265,12 @@ COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
 -- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
 -- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
 -- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum.
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
 CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
@@ -2186,6 +2279,9 @@ BEGIN
     IF batch IS NULL OR batch < 1 THEN
         RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
     END IF;
     DELETE FROM inbox.events e
      USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
@@ -2197,6 +2293,222 @@ $$;
 
 COMMENT ON FUNCTION inbox.prune_events(integer) IS
     'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+
+-- 80_citus: inbox.events is distributed with the notifications; inbox.changes and
+-- inbox.feed_head are delegated; the poller and the pruning visit every node.
+
+-- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
+-- colocated with inbox.notifications (first), and the global ones as reference tables.
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true)
+$$;
+
+-- The functions Citus delegates to the node that holds the user named by their first argument.
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.undistribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+-- The notifications going back are no change: the feed's events are copied as they are, and
+-- each user's last event id is kept (see below).
+SET inbox.feed = off
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    copy text;
+    saved bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.undistribute()');
+    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
+    -- with CASCADE, which would take every function of this extension that uses the row type
+    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
+    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
+    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
+    END LOOP;
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
+        -- The counters are not copied: inserting the notifications back rebuilds them.
+        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
+                                     'inbox.notification_groups'::regclass);
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
+                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
+                                  t.relation);
+    END LOOP;
+    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
+    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
+    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE inbox._citus_managed(c.relation)
+              ORDER BY c.o DESC LOOP
+        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
+              ORDER BY c.o LOOP
+        copy := 'pg_inbox_saved_' || t.relname;
+        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
+        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        saved := saved + n;
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
+    END LOOP;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
+    RETURN pg_catalog.jsonb_build_object('rows', saved);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.undistribute() IS
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
+
+-- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
+-- transaction of the node that holds its shard: xids are per node, and the snapshot that says
+-- which of them have committed is that node's. So the poll runs on every node (one
+-- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
+-- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
+-- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
+-- starts from now: it held no shard of the feed before, or a shard moved to it (below).
+-- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
+-- they were written on; on the new node they count as that node's xids. An event written just
+-- before such a move can be missed by the poller (the stream learns of its user's next event and
+-- reads every id from inbox.changes, which is per user and exact), and moved events can come
+-- again. `limit` is a node's: a poll returns at most `limit` events of each node.
+CREATE OR REPLACE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    me   integer;
+    mine text;
+    result jsonb;
+BEGIN
+    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
+     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
+    mine := (cursor::jsonb)->'nodes'->>(me::text);
+    SELECT pg_catalog.jsonb_build_object(
+               'node', me,
+               'cursor', pg_catalog.max(p.next_cursor),
+               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
+                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
+      INTO result
+      FROM inbox._poll_node(mine, "limit") AS p;
+    RETURN result::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c       jsonb;
+    answer  record;
+    part    jsonb;
+    nodes   jsonb := '{}';
+    found   jsonb := '[]';
+BEGIN
+    IF cursor IS NOT NULL THEN
+        BEGIN
+            c := cursor::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            c := NULL;
+        END;
+        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid feed cursor'
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+        END IF;
+    END IF;
+    FOR answer IN SELECT r.nodeid, r.success, r.result
+                    FROM pg_catalog.run_command_on_all_nodes(
+                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
+        IF NOT answer.success THEN
+            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
+                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
+                                       ELSE 'connection_failure' END,
+                        DETAIL = answer.result;
+        END IF;
+        part := answer.result::jsonb;
+        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
+        found := found || (part->'rows');
+    END LOOP;
+    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
+    IF pg_catalog.jsonb_array_length(found) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
+                   FROM pg_catalog.jsonb_array_elements(found) AS e
+                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff.
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;
 -- ---------------------------------------------------------------------------------------------
 -- Issue 15: delivery (55_delivery, 80_citus): the outbox inbox.deliveries filled from inbox.events, its
 -- log, preferences, webhook endpoints, the type registry's channels, critical and email_digest
@@ -2977,63 +3289,54 @@ RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    r jsonb;
-    d inbox.deliveries;
-    code integer;
-    outcome text;
     max_attempts integer := inbox._setting('pg_inbox.delivery_max_attempts', '10')::integer;
-    wait interval;
-    recorded integer := 0;
+    recorded integer;
+    finished timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF pg_catalog.jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'results: expected a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements(results) AS e LOOP
-        SELECT * INTO d FROM inbox.deliveries x
-         WHERE x.user_id = r->>'userId' AND x.id = inbox._delivery_uuid(r->>'id')
-           AND x.state = 'pending' AND x.lease = (r->>'lease')::uuid
-           FOR UPDATE;
-        CONTINUE WHEN NOT FOUND;
-        code := nullif((r->>'status')::integer, 0);
-        IF code BETWEEN 200 AND 299 THEN
-            outcome := 'delivered';
-        ELSIF d.channel = 'webhook' AND code = 410 THEN
-            outcome := 'gone';
-        ELSIF code IS NULL OR code >= 500 AND d.channel = 'webhook' OR code IN (408, 429)
-              OR code BETWEEN 400 AND 499 AND d.channel = 'email' THEN
-            outcome := 'retry';
-        ELSE
-            outcome := 'failed';
-        END IF;
-        IF outcome = 'retry' AND d.attempts >= max_attempts THEN
-            outcome := 'failed';
-        END IF;
+    -- One statement for the whole batch: the reports whose lease is still the row's, what each
+    -- answer means, the attempt logged, the row rescheduled or finished, a gone endpoint disabled.
+    WITH reports AS (
+        SELECT r."userId" AS user_id, inbox._delivery_uuid(r.id) AS id, r.lease,
+               NULLIF(r.status, 0) AS code, pg_catalog.left(r.error, 1000) AS error,
+               r."durationMs" AS duration_ms, r."retryAfter" AS retry_after
+          FROM pg_catalog.jsonb_to_recordset(results)
+               AS r("userId" text, id text, lease uuid, status integer, error text, "durationMs" integer, "retryAfter" integer)),
+    current AS (
+        SELECT d.user_id, d.id, d.channel, d.attempts, d.webhook_id, r.code, r.error, r.duration_ms, r.retry_after
+          FROM inbox.deliveries d JOIN reports r ON d.user_id = r.user_id AND d.id = r.id AND d.lease = r.lease
+         WHERE d.state = 'pending'
+           FOR UPDATE OF d),
+    answered AS (
+        SELECT c.*, CASE WHEN c.code BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN c.channel = 'webhook' AND c.code = 410 THEN 'gone'
+                         WHEN c.code IS NULL OR c.code >= 500 AND c.channel = 'webhook' OR c.code IN (408, 429)
+                              OR c.code BETWEEN 400 AND 499 AND c.channel = 'email'
+                         THEN CASE WHEN c.attempts >= max_attempts THEN 'failed' ELSE 'retry' END
+                         ELSE 'failed' END AS outcome
+          FROM current c),
+    planned AS (
+        SELECT a.*, CASE WHEN a.code IN (429, 503) AND a.retry_after > 0
+                         THEN pg_catalog.make_interval(secs => least(a.retry_after, 86400))
+                         ELSE inbox._delivery_backoff(a.attempts) END AS wait
+          FROM answered a),
+    logged AS (
         INSERT INTO inbox.delivery_attempts (user_id, delivery_id, attempt, outcome, status, duration_ms, error)
-        VALUES (d.user_id, d.id, d.attempts, outcome, code, (r->>'durationMs')::integer,
-                pg_catalog.left(r->>'error', 1000))
-        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING;
-        IF outcome = 'retry' THEN
-            wait := inbox._delivery_backoff(d.attempts);
-            IF code IN (429, 503) AND (r->>'retryAfter')::integer > 0 THEN
-                wait := pg_catalog.make_interval(secs => least((r->>'retryAfter')::integer, 86400));
-            END IF;
-            UPDATE inbox.deliveries x
-               SET due_at = pg_catalog.now() + wait, lease = NULL, last_status = code,
-                   last_error = pg_catalog.left(r->>'error', 1000)
-             WHERE x.user_id = d.user_id AND x.id = d.id;
-        ELSE
-            UPDATE inbox.deliveries x
-               SET state = CASE WHEN outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
-                   finished_at = pg_catalog.clock_timestamp(), lease = NULL, last_status = code,
-                   last_error = pg_catalog.left(r->>'error', 1000)
-             WHERE x.user_id = d.user_id AND x.id = d.id;
-            IF outcome = 'gone' THEN
-                UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
-                 WHERE w.id = d.webhook_id AND w.enabled;
-            END IF;
-        END IF;
-        recorded := recorded + 1;
-    END LOOP;
+        SELECT p.user_id, p.id, p.attempts, p.outcome, p.code, p.duration_ms, p.error FROM planned p
+        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING),
+    disabled AS (
+        UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE w.enabled AND w.id IN (SELECT p.webhook_id FROM planned p WHERE p.outcome = 'gone'))
+    UPDATE inbox.deliveries d
+       SET state = CASE WHEN p.outcome = 'retry' THEN 'pending' WHEN p.outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
+           due_at = pg_catalog.now() + p.wait,
+           finished_at = CASE WHEN p.outcome = 'retry' THEN NULL ELSE finished END,
+           lease = NULL, last_status = p.code, last_error = p.error
+      FROM planned p
+     WHERE d.user_id = p.user_id AND d.id = p.id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
     RETURN recorded;
 END
 $$;
@@ -3373,6 +3676,7 @@ AS $$
            ('inbox.notification_groups'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
            -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
            ('inbox.preferences'::regclass, false),
            ('inbox.deliveries'::regclass, false),

@@ -148,11 +148,13 @@ CREATE TYPE inbox.feed_event AS (
     read_only       boolean
 );
 
--- A user's counter row after a statement: where its new event ids end, and its unread count.
+-- A user's counter row after a statement: where its new event ids end, its unread count, and
+-- how many events of the user the statement had (before a summary replaced them).
 CREATE TYPE inbox.feed_position AS (
     user_id       text,
     last_event_id bigint,
-    unread        bigint
+    unread        bigint,
+    events        bigint
 );
 
 -- Adds a set of signed row contributions to the counter tables and the group summaries.
@@ -174,8 +176,27 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     threshold integer;
+    last_id   bigint;
+    unread_now bigint;
 BEGIN
-    IF events IS NULL THEN
+    threshold := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
+        -- One row changed (a create, a click): two plain statements. (A second delta of another
+        -- user is a row that did not change: it adds up to zero.)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1
+          FROM pg_catalog.unnest(deltas) AS d
+         WHERE d.user_id = (events[1]).user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               last_event_id = c.last_event_id + 1
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread)
+        VALUES ((events[1]).user_id, last_id, (events[1]).event, (events[1]).notification_id, (events[1]).workspace_id,
+                CASE WHEN (events[1]).unread <> 0 THEN unread_now END);
+    ELSIF events IS NULL THEN
         INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
         SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
           FROM pg_catalog.unnest(deltas) AS d
@@ -187,7 +208,6 @@ BEGIN
                unread  = c.unread  + excluded.unread,
                deleted = c.deleted + excluded.deleted;
     ELSE
-        threshold := inbox._feed_threshold();
         WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                      FROM pg_catalog.unnest(deltas) AS x
                     GROUP BY x.user_id),
@@ -208,7 +228,8 @@ BEGIN
                    last_event_id = c.last_event_id + excluded.last_event_id
             RETURNING c.user_id, c.last_event_id, c.unread)
         INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
-        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.*)::inbox.feed_position FROM moved AS m),
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
                                           threshold) AS r;
     END IF;
 
@@ -291,7 +312,7 @@ DECLARE
 BEGIN
     FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
                     coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
-                    inbox._feed_ids(e.n, threshold) AS ids
+                    e.n, inbox._feed_ids(e.n, threshold) AS ids
                FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
                        FROM pg_catalog.unnest(deltas) AS x
                       GROUP BY x.user_id) AS a
@@ -309,7 +330,7 @@ BEGIN
                last_event_id = c.last_event_id + excluded.last_event_id
         RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
         IF d.ids > 0 THEN
-            positions := positions || ROW(d.user_id, last_id, unread_now)::inbox.feed_position;
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
         END IF;
     END LOOP;
     FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
@@ -516,7 +537,7 @@ SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     -- The feed's positions are no count of rows: they are kept, not rebuilt.
-    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0)::inbox.feed_position
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
                                            FROM inbox.user_counters c WHERE c.last_event_id > 0);
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;

@@ -134,34 +134,52 @@ $$;
 
 -- The rows of inbox.events for a statement's events, given each user's counter row after the
 -- upsert that took their ids (`positions`: last_event_id is the last of them, unread the count
--- after the statement). A user's events are numbered in the order the trigger listed them, each
--- with the unread count after it when it moved it; beyond the threshold, one summary.
+-- after the statement, events how many the user had). A user's events are numbered in the order
+-- the trigger listed them, each with the unread count after it when it moved it; beyond the
+-- threshold, one summary.
+--
+-- A fan-out is one event for each of many users: that case is one hash join, no grouping and no
+-- sort (grouping and ranking 10,000 users' events cost more than appending them). PL/pgSQL, so
+-- that the three statements are planned once a session.
 CREATE FUNCTION inbox._event_rows(events inbox.feed_event[], positions inbox.feed_position[], threshold integer)
 RETURNS TABLE (user_id text, id bigint, event text, notification_id bigint, workspace_id text,
                unread bigint, data jsonb)
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE
 AS $$
-    WITH e AS (SELECT x.*
-                 FROM pg_catalog.unnest(events) WITH ORDINALITY
-                      AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)),
-         per AS (SELECT e.user_id, pg_catalog.count(*) AS n, sum(e.unread) AS moved, bool_and(e.read_only) AS read_only,
-                        CASE WHEN pg_catalog.count(e.workspace_id) = pg_catalog.count(*)
-                              AND pg_catalog.count(DISTINCT e.workspace_id) = 1 THEN min(e.workspace_id) END AS scope
-                   FROM e GROUP BY e.user_id),
-         p AS (SELECT * FROM pg_catalog.unnest(positions))
-    SELECT e.user_id, p.last_event_id - per.n + pg_catalog.row_number() OVER w, e.event, e.notification_id,
-           e.workspace_id, CASE WHEN e.unread <> 0 THEN p.unread - per.moved + sum(e.unread) OVER w END, NULL::jsonb
-      FROM e JOIN per ON per.user_id = e.user_id JOIN p ON p.user_id = e.user_id
-     WHERE per.n <= threshold
-    WINDOW w AS (PARTITION BY e.user_id ORDER BY e.ord)
-    UNION ALL
-    SELECT per.user_id, p.last_event_id,
-           CASE WHEN per.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL, per.scope,
-           CASE WHEN per.moved <> 0 THEN p.unread END,
-           CASE WHEN per.read_only THEN pg_catalog.jsonb_build_object('workspaceId', per.scope)
-                ELSE pg_catalog.jsonb_build_object('workspaceId', per.scope, 'count', per.n) END
-      FROM per JOIN p ON p.user_id = per.user_id
-     WHERE per.n > threshold
+BEGIN
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id, x.event, x.notification_id, x.workspace_id,
+           CASE WHEN x.unread <> 0 THEN p.unread END, NULL::jsonb
+      FROM pg_catalog.unnest(events) AS x JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events = 1;
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(positions) AS p WHERE p.events > 1) THEN
+        RETURN;
+    END IF;
+    -- Several events of a user, up to the threshold: numbered in order.
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id - p.events + pg_catalog.row_number() OVER w, x.event, x.notification_id,
+           x.workspace_id, CASE WHEN x.unread <> 0 THEN (p.unread - sum(x.unread) OVER all_of_user + sum(x.unread) OVER w)::bigint END,
+           NULL::jsonb
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events > 1 AND p.events <= threshold
+    WINDOW w AS (PARTITION BY x.user_id ORDER BY x.ord),
+           all_of_user AS (PARTITION BY x.user_id);
+    -- Beyond it: one summary.
+    RETURN QUERY
+    SELECT s.user_id, p.last_event_id,
+           CASE WHEN s.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL::bigint, s.scope,
+           CASE WHEN s.moved <> 0 THEN p.unread END,
+           CASE WHEN s.read_only THEN pg_catalog.jsonb_build_object('workspaceId', s.scope)
+                ELSE pg_catalog.jsonb_build_object('workspaceId', s.scope, 'count', p.events) END
+      FROM (SELECT x.user_id, sum(x.unread) AS moved, bool_and(x.read_only) AS read_only,
+                   CASE WHEN pg_catalog.count(x.workspace_id) = pg_catalog.count(*)
+                         AND min(x.workspace_id) = max(x.workspace_id) THEN min(x.workspace_id) END AS scope
+              FROM pg_catalog.unnest(events) AS x
+             GROUP BY x.user_id) AS s
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = s.user_id
+     WHERE p.events > threshold;
+END
 $$;
 
 -- Appends one event for a user outside the counter triggers, taking the next id of the user
@@ -273,6 +291,31 @@ $$;
 COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
     'The user''s change-feed events after event `after`, in order (at most `limit`), with each notification as it is now. An `after` outside the kept window raises 22023 (a stream sends reset).';
 
+-- On one node, inbox.events; on a Citus cluster the events of the node it runs on (its shards
+-- of inbox.events, by the names Citus's catalog gives them), which inbox.poll_events reads node
+-- by node: xids are per node (80_citus.sql).
+CREATE FUNCTION inbox._feed_local_source()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN 'inbox.events';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''SELECT * FROM %s'', pg_catalog.shard_name(s.logicalrelid, s.shardid)),
+                                          '' UNION ALL '' ORDER BY s.shardid)
+               FROM pg_catalog.pg_dist_shard s
+               JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE s.logicalrelid = ''inbox.events''::regclass
+                AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)'
+       INTO shards;
+    -- A node without a shard of it reads an empty set of the same columns.
+    RETURN '(' || coalesce(shards, 'SELECT * FROM inbox.events WHERE false') || ')';
+END
+$$;
+
 -- The server's one poller: what committed since `cursor`, across all users, so that it knows
 -- which users have new events (it then reads them with inbox.changes). Its cost does not depend
 -- on how many streams are connected.
@@ -299,7 +342,10 @@ COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
 -- events with inbox.changes(user, after => last id passed), which returns every id in order.
 -- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
 -- cursor. The cursor is opaque text (JSON today).
-CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+--
+-- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
 RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
 LANGUAGE plpgsql
 AS $$
@@ -317,18 +363,19 @@ DECLARE
     last   inbox.events;
     room   integer;
     out_cursor jsonb;
+    source text := inbox._feed_local_source();
 BEGIN
-    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF poll_events.cursor IS NULL THEN
+    IF _poll_node.cursor IS NULL THEN
         next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
         RETURN NEXT;
         RETURN;
     END IF;
     BEGIN
-        c  := poll_events.cursor::jsonb;
+        c  := _poll_node.cursor::jsonb;
         x  := (c->>'x')::xid8;
         p  := (c->>'p')::pg_catalog.pg_snapshot;
         kx := (c->'k'->>0)::xid8;
@@ -344,24 +391,28 @@ BEGIN
     END IF;
 
     -- (a) the final range.
-    page := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                   WHERE e.xid >= x AND e.xid < m AND (kx IS NULL OR e.xid >= kx)
-                     AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                     AND (kx IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > (kx, ku COLLATE "C", ki))
-                   ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                   LIMIT poll_events."limit");
-    room := poll_events."limit" - pg_catalog.cardinality(page);
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
+    room := _poll_node."limit" - pg_catalog.cardinality(page);
     IF room = 0 THEN
         last := page[pg_catalog.cardinality(page)];
         out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
     ELSE
         -- (b) the recent ones, one more than fits to know whether they all did.
-        recent := ARRAY(SELECT ROW(e.*)::inbox.events FROM inbox.events e
-                         WHERE e.xid >= m AND pg_catalog.pg_visible_in_snapshot(e.xid, s)
-                           AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, p)
-                         ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                         LIMIT room + 1);
+        EXECUTE pg_catalog.format(
+            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                           LIMIT $4)', source)
+           INTO recent USING m, s, p, room + 1;
         IF pg_catalog.cardinality(recent) <= room THEN
             out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
         ELSE
@@ -382,6 +433,25 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
 COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
     'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
 
@@ -389,10 +459,12 @@ COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
 -- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
 -- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
 -- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum.
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
 CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
@@ -401,6 +473,9 @@ BEGIN
     IF batch IS NULL OR batch < 1 THEN
         RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
     END IF;
     DELETE FROM inbox.events e
      USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old

@@ -784,63 +784,54 @@ RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    r jsonb;
-    d inbox.deliveries;
-    code integer;
-    outcome text;
     max_attempts integer := inbox._setting('pg_inbox.delivery_max_attempts', '10')::integer;
-    wait interval;
-    recorded integer := 0;
+    recorded integer;
+    finished timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF pg_catalog.jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'results: expected a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements(results) AS e LOOP
-        SELECT * INTO d FROM inbox.deliveries x
-         WHERE x.user_id = r->>'userId' AND x.id = inbox._delivery_uuid(r->>'id')
-           AND x.state = 'pending' AND x.lease = (r->>'lease')::uuid
-           FOR UPDATE;
-        CONTINUE WHEN NOT FOUND;
-        code := nullif((r->>'status')::integer, 0);
-        IF code BETWEEN 200 AND 299 THEN
-            outcome := 'delivered';
-        ELSIF d.channel = 'webhook' AND code = 410 THEN
-            outcome := 'gone';
-        ELSIF code IS NULL OR code >= 500 AND d.channel = 'webhook' OR code IN (408, 429)
-              OR code BETWEEN 400 AND 499 AND d.channel = 'email' THEN
-            outcome := 'retry';
-        ELSE
-            outcome := 'failed';
-        END IF;
-        IF outcome = 'retry' AND d.attempts >= max_attempts THEN
-            outcome := 'failed';
-        END IF;
+    -- One statement for the whole batch: the reports whose lease is still the row's, what each
+    -- answer means, the attempt logged, the row rescheduled or finished, a gone endpoint disabled.
+    WITH reports AS (
+        SELECT r."userId" AS user_id, inbox._delivery_uuid(r.id) AS id, r.lease,
+               NULLIF(r.status, 0) AS code, pg_catalog.left(r.error, 1000) AS error,
+               r."durationMs" AS duration_ms, r."retryAfter" AS retry_after
+          FROM pg_catalog.jsonb_to_recordset(results)
+               AS r("userId" text, id text, lease uuid, status integer, error text, "durationMs" integer, "retryAfter" integer)),
+    current AS (
+        SELECT d.user_id, d.id, d.channel, d.attempts, d.webhook_id, r.code, r.error, r.duration_ms, r.retry_after
+          FROM inbox.deliveries d JOIN reports r ON d.user_id = r.user_id AND d.id = r.id AND d.lease = r.lease
+         WHERE d.state = 'pending'
+           FOR UPDATE OF d),
+    answered AS (
+        SELECT c.*, CASE WHEN c.code BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN c.channel = 'webhook' AND c.code = 410 THEN 'gone'
+                         WHEN c.code IS NULL OR c.code >= 500 AND c.channel = 'webhook' OR c.code IN (408, 429)
+                              OR c.code BETWEEN 400 AND 499 AND c.channel = 'email'
+                         THEN CASE WHEN c.attempts >= max_attempts THEN 'failed' ELSE 'retry' END
+                         ELSE 'failed' END AS outcome
+          FROM current c),
+    planned AS (
+        SELECT a.*, CASE WHEN a.code IN (429, 503) AND a.retry_after > 0
+                         THEN pg_catalog.make_interval(secs => least(a.retry_after, 86400))
+                         ELSE inbox._delivery_backoff(a.attempts) END AS wait
+          FROM answered a),
+    logged AS (
         INSERT INTO inbox.delivery_attempts (user_id, delivery_id, attempt, outcome, status, duration_ms, error)
-        VALUES (d.user_id, d.id, d.attempts, outcome, code, (r->>'durationMs')::integer,
-                pg_catalog.left(r->>'error', 1000))
-        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING;
-        IF outcome = 'retry' THEN
-            wait := inbox._delivery_backoff(d.attempts);
-            IF code IN (429, 503) AND (r->>'retryAfter')::integer > 0 THEN
-                wait := pg_catalog.make_interval(secs => least((r->>'retryAfter')::integer, 86400));
-            END IF;
-            UPDATE inbox.deliveries x
-               SET due_at = pg_catalog.now() + wait, lease = NULL, last_status = code,
-                   last_error = pg_catalog.left(r->>'error', 1000)
-             WHERE x.user_id = d.user_id AND x.id = d.id;
-        ELSE
-            UPDATE inbox.deliveries x
-               SET state = CASE WHEN outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
-                   finished_at = pg_catalog.clock_timestamp(), lease = NULL, last_status = code,
-                   last_error = pg_catalog.left(r->>'error', 1000)
-             WHERE x.user_id = d.user_id AND x.id = d.id;
-            IF outcome = 'gone' THEN
-                UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
-                 WHERE w.id = d.webhook_id AND w.enabled;
-            END IF;
-        END IF;
-        recorded := recorded + 1;
-    END LOOP;
+        SELECT p.user_id, p.id, p.attempts, p.outcome, p.code, p.duration_ms, p.error FROM planned p
+        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING),
+    disabled AS (
+        UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE w.enabled AND w.id IN (SELECT p.webhook_id FROM planned p WHERE p.outcome = 'gone'))
+    UPDATE inbox.deliveries d
+       SET state = CASE WHEN p.outcome = 'retry' THEN 'pending' WHEN p.outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
+           due_at = pg_catalog.now() + p.wait,
+           finished_at = CASE WHEN p.outcome = 'retry' THEN NULL ELSE finished END,
+           lease = NULL, last_status = p.code, last_error = p.error
+      FROM planned p
+     WHERE d.user_id = p.user_id AND d.id = p.id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
     RETURN recorded;
 END
 $$;
