@@ -63,7 +63,7 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 # at the top. Beast and Asio are header-only (Debian's libboost1.81-dev): nothing to link but
 # -pthread.
 SERVER      = server/pg_inbox_server
-SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
+SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/src/delivery
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
@@ -81,7 +81,7 @@ server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
-	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -pthread
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lcurl -pthread
 
 server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 
@@ -97,7 +97,7 @@ $(PURE_OBJS): %.o: %.cpp
 	$(CXX) $(CXXFLAGS) -Iextension/src -c -o $@ $<
 
 # --- the two commands and their helpers -----------------------------------------------------
-.PHONY: deps run test stop format format-check bench bench-smoke bench-peer bench-citus clean-server
+.PHONY: deps run test stop format format-check bench bench-smoke bench-peer bench-citus bench-delivery clean-server
 deps:
 	scripts/deps.sh
 run:
@@ -121,3 +121,5 @@ bench-peer:
 	bench/peer.sh
 bench-citus:
 	bench/citus.sh
+bench-delivery:
+	bench/delivery.sh

@@ -126,6 +126,13 @@ step_create_one
 step_batch
 step_fan_out
 step_feed
+# Delivery (issue 15): its own database on the same cluster; its table goes to
+# $BENCH_RESULTS/delivery.md (bench/delivery.sh).
+mkdir -p "$BENCH_RESULTS"
+if [[ $mode == smoke ]]; then : "${BENCH_FANOUT:=200}" "${BENCH_HOOKS:=100}" "${BENCH_MAILS:=50}"; fi
+PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER BENCH_RESULTS=$BENCH_RESULTS BENCH_T=$BENCH_T \
+  BENCH_FANOUT=${BENCH_FANOUT:-10000} BENCH_HOOKS=${BENCH_HOOKS:-5000} BENCH_MAILS=${BENCH_MAILS:-2000} \
+  "$BENCH/delivery.sh" || say "bench/delivery.sh failed"
 
 # --- the results -----------------------------------------------------------------------------
 python3 - "$WORK/meta.json" <<PY

@@ -35,6 +35,11 @@ AS $$
            ('inbox.idempotency_keys'::regclass, false),
            ('inbox.events'::regclass, false),
            ('inbox.mastodon_markers'::regclass, false),
+           -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
+           ('inbox.preferences'::regclass, false),
+           ('inbox.deliveries'::regclass, false),
+           ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.webhooks'::regclass, true),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),

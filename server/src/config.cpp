@@ -85,6 +85,37 @@ std::vector<Option> options() {
       {"pool-wait-ms", "POOL_WAIT_MS",
        "longest wait for a free connection, else 503 (default 5000)",
        integer(&Config::pool_wait_ms, 1, 3600000, "--pool-wait-ms")},
+      {"delivery-workers", "DELIVERY_WORKERS",
+       "threads sending e-mail and webhooks from the outbox; 0: an API-only process (default 1)",
+       integer(&Config::delivery_workers, 0, 64, "--delivery-workers")},
+      {"delivery-concurrency", "DELIVERY_CONCURRENCY",
+       "deliveries in flight per worker (default 256)",
+       integer(&Config::delivery_concurrency, 1, 10000, "--delivery-concurrency")},
+      {"delivery-timeout-ms", "DELIVERY_TIMEOUT_MS",
+       "a webhook call or e-mail taking longer is retried later (default 10000)",
+       integer(&Config::delivery_timeout_ms, 100, 600000, "--delivery-timeout-ms")},
+      {"delivery-lease-ms", "DELIVERY_LEASE_MS",
+       "a claimed delivery not finished within this is claimed again (default 60000)",
+       integer(&Config::delivery_lease_ms, 1000, 3600000, "--delivery-lease-ms")},
+      {"delivery-poll-ms", "DELIVERY_POLL_MS",
+       "how often an idle worker looks for due deliveries (default 200)",
+       integer(&Config::delivery_poll_ms, 1, 60000, "--delivery-poll-ms")},
+      {"smtp-url", "SMTP_URL", "SMTP server for e-mail, smtp://host:port (default: no e-mail)",
+       [](Config &c, const std::string &v) { c.smtp_url = v; }},
+      {"mail-from", "MAIL_FROM", "From of the e-mails: address or \"Name <address>\"",
+       [](Config &c, const std::string &v) { c.mail_from = v; }},
+      {"public-url", "PUBLIC_URL",
+       "this server's URL as mail readers reach it, for unsubscribe links (default "
+       "http://host:port)",
+       [](Config &c, const std::string &v) { c.public_url = v; }},
+      {"webhook-allow-private", "WEBHOOK_ALLOW_PRIVATE",
+       "on: webhooks may reach loopback and private addresses (default off)",
+       [](Config &c, const std::string &v) {
+         if (v != "on" && v != "off")
+           throw std::invalid_argument("--webhook-allow-private: expected on or off, got '" + v +
+                                       "'");
+         c.webhook_allow_private = v == "on";
+       }},
   };
 }
 
@@ -143,6 +174,12 @@ std::optional<Config> parse_config(int argc, char **argv, std::ostream &out) {
   if (config.database_url.empty()) {
     throw std::invalid_argument("--database-url (or DATABASE_URL) is required");
   }
+  if (!config.smtp_url.empty() && config.mail_from.empty())
+    throw std::invalid_argument("--smtp-url needs --mail-from");
+  if (config.public_url.empty())
+    config.public_url = "http://" + config.host + ":" + std::to_string(config.port);
+  while (!config.public_url.empty() && config.public_url.back() == '/')
+    config.public_url.pop_back();
   return config;
 }
 

@@ -27,6 +27,17 @@ struct Config {
   int write_timeout_ms = 10000;  // a response the client does not take within this is dropped
   int statement_timeout_ms = 5000;  // PostgreSQL cancels a longer statement (503)
   int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
+
+  // Delivery (delivery/workers.hpp): e-mail and webhooks from the outbox.
+  int delivery_workers = 1;         // worker threads, each with its own connection; 0: none
+  int delivery_concurrency = 256;   // transfers in flight per worker
+  int delivery_timeout_ms = 10000;  // a webhook or SMTP transfer taking longer is retried
+  int delivery_lease_ms = 60000;    // a claimed delivery not finished within this comes back
+  int delivery_poll_ms = 200;       // how often an idle worker looks for due deliveries
+  std::string smtp_url;             // smtp://host:port (or smtps://); empty: e-mail is not sent
+  std::string mail_from;            // the From of every e-mail: "Name <address>" or address
+  std::string public_url;           // the base of the unsubscribe links (default http://host:port)
+  bool webhook_allow_private = false;  // let webhooks reach loopback and private addresses
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

@@ -9,10 +9,12 @@
 #include <iostream>
 #include <thread>
 
+#include <curl/curl.h>
 #include <pthread.h>
 
 #include "config.hpp"
 #include "db/pool.hpp"
+#include "delivery/workers.hpp"
 #include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -43,6 +45,8 @@ int main(int argc, char **argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // A PostgreSQL host that does not answer must not hold a request for the OS's TCP timeout.
   setenv("PGCONNECT_TIMEOUT", "3", 0);
+  // libcurl (the delivery workers) is set up once, before any thread.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), prepared_statements(),
             {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
@@ -72,8 +76,13 @@ int main(int argc, char **argv) {
 
   log_line("listening on http://" + config.host + ":" + std::to_string(config.port) + " (threads " +
            std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) +
-           ", max connections " + std::to_string(config.max_connections) + ")");
+           ", max connections " + std::to_string(config.max_connections) + ", delivery workers " +
+           std::to_string(config.delivery_workers) +
+           (config.smtp_url.empty() ? ", no e-mail" : ", e-mail on") + ")");
+  DeliveryWorkers delivery(config);
+  delivery.start();
   bool served = server.listen(config.host, config.port);
+  delivery.stop();
   if (!served) {
     log_line("cannot listen on " + config.host + ":" + std::to_string(config.port));
     // Wake the signal thread so it can be joined.

@@ -26,6 +26,16 @@ const ROUTES = [
   'GET /openapi.json',
   'POST /graphql/system',
   'GET /graphql/system',
+  // delivery (issue 15)
+  'GET /api/preferences',
+  'PUT /api/preferences',
+  'GET /api/webhooks',
+  'POST /api/webhooks',
+  'DELETE /api/webhooks/{id}',
+  'GET /api/webhooks/{id}/deliveries',
+  'POST /api/webhooks/{id}/deliveries/{delivery}/retry',
+  'GET /api/unsubscribe/{token}',
+  'POST /api/unsubscribe/{token}',
 ];
 
 test('unknown routes are 404 JSON, whatever the method', async () => {

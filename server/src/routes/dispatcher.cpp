@@ -142,6 +142,10 @@ HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
         check_no_nul("id", match.params.at(0));
         params.emplace_back(match.params.at(0));
         break;
+      case Arg::kSubId:
+        check_no_nul("id", match.params.at(1));
+        params.emplace_back(match.params.at(1));
+        break;
       case Arg::kQuery:
         params.emplace_back(dialect.query(request));
         break;

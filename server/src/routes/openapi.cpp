@@ -630,8 +630,120 @@ Json operational_paths() {
   };
 }
 
+// Delivery (55_delivery.sql): preferences, webhook endpoints and their log, unsubscribe links.
+Json delivery_paths() {
+  const Json object = {{"type", "object"}};
+  auto path_param = [](const char *name, const char *description) {
+    return Json{{"name", name},
+                {"in", "path"},
+                {"required", true},
+                {"description", description},
+                {"schema", {{"type", "string"}}}};
+  };
+  Json preference =
+      object_of({"type", "channel", "enabled"}, {{"type", {{"type", "string"}}},
+                                                 {"channel", string_enum({"in_app", "email"})},
+                                                 {"enabled", {{"type", {"boolean", "null"}}}}});
+  Json webhook_body = object_of(
+      {"url", "events"}, {{"url", {{"type", "string"}, {"maxLength", 2048}}},
+                          {"events", array_of({{"type", "string"}})},
+                          {"types", array_of({{"type", "string"}})},
+                          {"workspaceId", {{"type", {"string", "null"}}}},
+                          {"userId", {{"type", {"string", "null"}}}},
+                          {"secret", {{"type", {"string", "null"}}, {"pattern", "^whsec_"}}}});
+  Json unsubscribe_page = {
+      {"operationId", "unsubscribePage"},
+      {"summary", "The page of an e-mail's unsubscribe link (changes nothing)"},
+      {"tags", {"notifications"}},
+      {"parameters", {path_param("token", "The token of the link.")}},
+      {"responses",
+       {{"200",
+         {{"description", "An HTML page with the button that unsubscribes."},
+          {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}}},
+        {"404", ref("responses", "NotFound")}}}};
+  Json unsubscribe = {
+      {"operationId", "unsubscribe"},
+      {"summary", "Turns that type's e-mail off for that person (RFC 8058 one-click)"},
+      {"tags", {"notifications"}},
+      {"parameters", {path_param("token", "The token of the link.")}},
+      {"responses",
+       {{"200", response("Unsubscribed.", object)},
+        {"400", ref("responses", "BadRequest")},
+        {"404", ref("responses", "NotFound")}}}};
+  return {
+      {"/api/preferences",
+       {{"get", api_operation({"getPreferences",
+                               "The caller's delivery preferences",
+                               "Per registered type, whether in_app and email are on. Scope: "
+                               "notifications:read.",
+                               param_refs({"userId"}),
+                               "200",
+                               response("The preferences.", object),
+                               {}})},
+        {"put", api_operation({"setPreferences",
+                               "Turn channels on or off per type",
+                               "One preference or an array of them (type * is every type; "
+                               "enabled null forgets the choice). Scope: notifications:write.",
+                               param_refs({"userId"}),
+                               "200",
+                               response("The preferences.", object),
+                               {},
+                               {{"oneOf", {preference, array_of(preference)}}}})}}},
+      {"/api/webhooks",
+       {{"get", api_operation({"listWebhooks",
+                               "The webhook endpoints",
+                               "Scope: admin.",
+                               {},
+                               "200",
+                               response("The endpoints, without secrets.", object),
+                               {}})},
+        {"post", api_operation({"createWebhook",
+                                "Register a webhook endpoint",
+                                "Standard Webhooks 1.0. The answer carries the signing secret, "
+                                "once. Scope: admin.",
+                                {},
+                                "201",
+                                response("The endpoint and its secret.", object),
+                                {},
+                                webhook_body})}}},
+      {"/api/webhooks/{id}",
+       {{"parameters", {path_param("id", "The endpoint (wh_...).")}},
+        {"delete", api_operation({"deleteWebhook",
+                                  "Remove a webhook endpoint",
+                                  "Scope: admin.",
+                                  {},
+                                  "200",
+                                  response("Removed.", ref("schemas", "Success")),
+                                  {"404"}})}}},
+      {"/api/webhooks/{id}/deliveries",
+       {{"parameters", {path_param("id", "The endpoint (wh_...).")}},
+        {"get", api_operation({"listWebhookDeliveries",
+                               "The newest deliveries of an endpoint and their attempts",
+                               "Scope: admin.",
+                               {query_param("limit", "At most this many (1 to 1000, default 50).",
+                                            {{"type", "string"}})},
+                               "200",
+                               response("The deliveries.", object),
+                               {"404"}})}}},
+      {"/api/webhooks/{id}/deliveries/{delivery}/retry",
+       {{"parameters",
+         {path_param("id", "The endpoint (wh_...)."),
+          path_param("delivery", "The delivery (msg_...).")}},
+        {"post", api_operation({"retryWebhookDelivery",
+                                "Send a finished delivery once more",
+                                "Same id, now. Scope: admin.",
+                                {},
+                                "200",
+                                response("The delivery.", object),
+                                {"404", "409"}})}}},
+      {"/api/unsubscribe/{token}",
+       {{"get", std::move(unsubscribe_page)}, {"post", std::move(unsubscribe)}}},
+  };
+}
+
 Json document() {
   Json paths = notification_paths();
+  paths.update(delivery_paths());
   paths["/graphql/system"] = graphql_path();
   paths.update(operational_paths());
   return {

@@ -44,6 +44,13 @@ HttpResponse reply_graphql(const Route &route, std::vector<std::string> &&row, c
   return out;
 }
 
+// A page for people (the unsubscribe link of an e-mail opened in a browser).
+HttpResponse reply_html(const Route &route, std::vector<std::string> &&row, const Services &) {
+  HttpResponse out = respond(route, route.status, std::move(row.at(0)));
+  out.content_type = "text/html; charset=utf-8";
+  return out;
+}
+
 HttpResponse reply_health(const Route &route, std::vector<std::string> &&, const Services &) {
   return respond(route, 200, R"({"status":"ok"})");
 }
@@ -169,6 +176,55 @@ const std::vector<Route> &route_table() {
        {A::kToken, A::kId, A::kQuery},
        kUnsafe,
        reply_json},
+
+      // Delivery (55_delivery.sql): preferences, webhook endpoints and their log, and the
+      // unsubscribe link of an e-mail (no token: the link carries its own MAC; a GET only shows
+      // the page, a POST, RFC 8058's one-click, turns that type's e-mail off).
+      {"GET /api/preferences",
+       native,
+       {"rest_preferences"},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_json},
+      {"PUT /api/preferences",
+       native,
+       {"rest_set_preferences"},
+       {A::kToken, A::kBody, A::kQuery},
+       kSafe,
+       reply_json},
+      {"GET /api/webhooks", native, {"rest_webhooks"}, {A::kToken, A::kQuery}, kSafe, reply_json},
+      {"POST /api/webhooks",
+       native,
+       {"rest_create_webhook"},
+       {A::kToken, A::kBody, A::kQuery},
+       kUnsafe,
+       reply_json,
+       201},
+      {"DELETE /api/webhooks/{id}",
+       native,
+       {"rest_delete_webhook"},
+       {A::kToken, A::kId, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"GET /api/webhooks/{id}/deliveries",
+       native,
+       {"rest_webhook_deliveries"},
+       {A::kToken, A::kId, A::kQuery},
+       kSafe,
+       reply_json},
+      {"POST /api/webhooks/{id}/deliveries/{delivery}/retry",
+       native,
+       {"rest_retry_delivery"},
+       {A::kToken, A::kId, A::kSubId, A::kQuery},
+       kUnsafe,
+       reply_json},
+      {"GET /api/unsubscribe/{token}",
+       native,
+       {"unsubscribe_page", "SELECT inbox.unsubscribe_page($1)"},
+       {A::kId},
+       kSafe,
+       reply_html},
+      {"POST /api/unsubscribe/{token}", native, {"unsubscribe"}, {A::kId}, kSafe, reply_json},
 
       // Operations.
       {"GET /healthz", native, {}, {}, kSafe, reply_health},

@@ -29,6 +29,7 @@ namespace pgi::server {
 enum class Arg {
   kToken,           // the caller's token, read as the dialect reads it; NULL for none
   kId,              // the {id} segment of the path
+  kSubId,           // the second {...} segment of the path (/api/webhooks/{id}/deliveries/{id})
   kQuery,           // the query string as JSON, read as the dialect reads it
   kBody,            // the body, checked as the dialect checks it
   kIdempotencyKey,  // the Idempotency-Key header (NULL without); with one, a retry is safe

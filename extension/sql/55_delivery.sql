@@ -1,0 +1,1161 @@
+-- ---------------------------------------------------------------------------------------------
+-- 55_delivery: e-mail and webhooks (issue 15). An outbox, inbox.deliveries, filled from the
+-- change feed (inbox.events) in the transaction of the change, so a create that answered success
+-- has its deliveries queued and a rolled-back one has none. The server's workers claim due rows
+-- with FOR UPDATE SKIP LOCKED under a lease, send them (libcurl), and report each attempt back;
+-- a worker that dies loses its lease and the row comes back, under the same id. Preferences per
+-- user, type and channel; webhook endpoints per user or global; the attempts kept as a log.
+--
+-- Per-user tables (preferences, deliveries, delivery_attempts) are keyed by user_id first and
+-- distributed with the notifications on Citus; webhooks are configuration (a reference table).
+-- ---------------------------------------------------------------------------------------------
+
+-- The type registry says on which channels a type goes by default, whether a user may turn it
+-- off, and whether its e-mails are collected into one per window.
+ALTER TABLE inbox.notification_types
+    ADD COLUMN channels     text[]   NOT NULL DEFAULT '{in_app,email}',
+    ADD COLUMN critical     boolean  NOT NULL DEFAULT false,
+    ADD COLUMN email_digest interval,
+    ADD CONSTRAINT notification_types_channels
+        CHECK (channels OPERATOR(pg_catalog.<@) '{in_app,email}'::text[]),
+    ADD CONSTRAINT notification_types_email_digest
+        CHECK (email_digest IS NULL OR email_digest BETWEEN '1 second' AND '7 days');
+
+-- The channels a person can turn on or off (webhooks are an administrator's, not a person's).
+CREATE FUNCTION inbox._check_channel(channel text, path text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF channel IS NULL OR channel NOT IN ('in_app', 'email') THEN
+        RAISE EXCEPTION '%: unknown channel %', path, coalesce(pg_catalog.quote_literal(channel), 'null')
+              USING ERRCODE = 'invalid_parameter_value', HINT = 'Channels: in_app, email.';
+    END IF;
+END
+$$;
+
+-- register_type with the delivery settings. The three-argument form (0.1.0) keeps working: a
+-- call without the new arguments leaves a registered type's delivery settings as they are.
+DROP FUNCTION inbox.register_type(text, text, boolean);
+CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,
+                                    channels text[] DEFAULT NULL, critical boolean DEFAULT NULL,
+                                    email_digest interval DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    registered inbox.notification_types;
+    channel text;
+BEGIN
+    FOREACH channel IN ARRAY coalesce(channels, '{}') LOOP
+        PERFORM inbox._check_channel(channel, 'channels');
+    END LOOP;
+    IF email_digest IS NOT NULL AND email_digest NOT BETWEEN '1 second' AND '7 days' THEN
+        RAISE EXCEPTION 'email_digest: expected 1 second to 7 days, got %', email_digest
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate, channels, critical, email_digest)
+    VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false),
+            coalesce(register_type.channels, '{in_app,email}'), coalesce(register_type.critical, false),
+            register_type.email_digest)
+    ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
+       SET description = excluded.description, aggregate = excluded.aggregate,
+           channels = coalesce(register_type.channels, t.channels),
+           critical = coalesce(register_type.critical, t.critical),
+           email_digest = coalesce(register_type.email_digest, t.email_digest)
+    RETURNING t.* INTO registered;
+    RETURN inbox._type_json(registered);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.register_type(text, text, boolean, text[], boolean, interval) IS
+    'Declares a notification type (or changes it); returns it. channels: the default channels (in_app, email); critical: a user cannot turn it off; email_digest: its e-mails are collected into one per window.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Settings (GUCs the library defines; read with missing_ok so a session that has not loaded the
+-- library sees the value ALTER DATABASE set, or the default)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox._setting(name text, fallback text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN coalesce(NULLIF(pg_catalog.current_setting(name, true), ''), fallback);
+END
+$$;
+
+-- The retry schedule of Standard Webhooks (also used for e-mail): the wait before attempt n+1.
+CREATE FUNCTION inbox._delivery_backoff(attempts integer)
+RETURNS interval
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    schedule interval[] := '{0, 5 seconds, 5 minutes, 30 minutes, 2 hours, 5 hours, 10 hours, 14 hours, 20 hours, 24 hours}';
+    scale float8 := inbox._setting('pg_inbox.delivery_backoff_scale', '1')::float8;
+    wait interval := schedule[least(greatest(attempts, 0), 9) + 1];
+BEGIN
+    -- Jitter: up to 10% more, so endpoints that failed together are not retried together.
+    RETURN wait * scale * (1 + pg_catalog.random() * 0.1);
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Preferences
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.preferences (
+    user_id    text        NOT NULL,
+    type       text        NOT NULL,  -- a registered type, or '*' for every type
+    channel    text        NOT NULL,
+    enabled    boolean     NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT preferences_pkey PRIMARY KEY (user_id, type, channel),
+    CONSTRAINT preferences_channel CHECK (channel IN ('in_app', 'email')),
+    CONSTRAINT preferences_type_format
+        CHECK (type = '*' OR type OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$')
+);
+
+COMMENT ON TABLE inbox.preferences IS
+    'Per user: a channel (in_app, email) turned on or off for a type or, with type *, for every type. A type''s own row wins over *, * over the type''s default channels; a critical type cannot be turned off.';
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.preferences', '');
+
+-- Whether `channel` is on for the user and type: the type's row, else *, else the type's
+-- default channels (an unregistered type: every channel). A critical type is always on.
+CREATE FUNCTION inbox._channel_on(user_id text, type text, channel text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    t inbox.notification_types;
+    chosen boolean;
+BEGIN
+    SELECT * INTO t FROM inbox.notification_types r WHERE r.name = _channel_on.type;
+    IF t.critical THEN
+        RETURN true;
+    END IF;
+    SELECT p.enabled INTO chosen FROM inbox.preferences p
+     WHERE p.user_id = _channel_on.user_id AND p.channel = _channel_on.channel
+       AND p.type IN (_channel_on.type, '*')
+     ORDER BY p.type = '*' LIMIT 1;
+    RETURN coalesce(chosen, t.name IS NULL OR _channel_on.channel = ANY (t.channels));
+END
+$$;
+
+CREATE FUNCTION inbox.preferences(user_id text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN pg_catalog.jsonb_build_object(
+        'data', coalesce((
+            SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'type', t.name, 'critical', t.critical,
+                       'emailDigest', EXTRACT(epoch FROM t.email_digest)::bigint,
+                       'channels', pg_catalog.jsonb_build_object(
+                           'in_app', inbox._channel_on(preferences.user_id, t.name, 'in_app'),
+                           'email', inbox._channel_on(preferences.user_id, t.name, 'email')))
+                   ORDER BY t.name)
+              FROM inbox.notification_types t), '[]'),
+        'all', (SELECT coalesce(pg_catalog.jsonb_object_agg(p.channel, p.enabled), '{}')
+                  FROM inbox.preferences p WHERE p.user_id = preferences.user_id AND p.type = '*'));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.preferences(text) IS
+    'The user''s preferences: per registered type, whether each channel is on (their own choice, else their choice for every type, else the type''s default), and their choices for every type ("all").';
+
+-- Turns a channel on or off for one type ('*': every type); enabled NULL forgets the choice.
+CREATE FUNCTION inbox.set_preference(user_id text, type text, channel text, enabled boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    t inbox.notification_types;
+BEGIN
+    IF user_id IS NULL OR pg_catalog.length(user_id) NOT BETWEEN 1 AND 255 THEN
+        RAISE EXCEPTION 'user_id: expected 1 to 255 characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM inbox._check_channel(channel, 'channel');
+    IF type IS DISTINCT FROM '*' THEN
+        SELECT * INTO t FROM inbox.notification_types r WHERE r.name = set_preference.type;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'type: % is not a registered type', coalesce(pg_catalog.quote_literal(type), 'null')
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Preferences name a registered type (inbox.types()), or * for every type.';
+        END IF;
+        IF t.critical AND enabled IS FALSE THEN
+            RAISE EXCEPTION 'type: % is critical and cannot be turned off', type
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF enabled IS NULL THEN
+        DELETE FROM inbox.preferences p
+         WHERE p.user_id = set_preference.user_id AND p.type = set_preference.type AND p.channel = set_preference.channel;
+    ELSE
+        INSERT INTO inbox.preferences AS p (user_id, type, channel, enabled)
+        VALUES (set_preference.user_id, set_preference.type, set_preference.channel, set_preference.enabled)
+        ON CONFLICT ON CONSTRAINT preferences_pkey DO UPDATE
+           SET enabled = excluded.enabled, updated_at = pg_catalog.now();
+    END IF;
+    RETURN inbox.preferences(user_id);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.set_preference(text, text, text, boolean) IS
+    'Turns channel (in_app, email) on or off for the user and type (* for every type); NULL forgets the choice. Returns inbox.preferences(user_id).';
+
+-- ---------------------------------------------------------------------------------------------
+-- Webhook endpoints
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.webhooks (
+    id              bigint      GENERATED ALWAYS AS IDENTITY,
+    user_id         text,                -- NULL: every user's events
+    url             text        NOT NULL,
+    events          text[]      NOT NULL,
+    types           text[],              -- NULL: every type
+    workspace_id    text,                -- NULL: every workspace
+    secret          text        NOT NULL, -- whsec_ + base64 of the signing key
+    enabled         boolean     NOT NULL DEFAULT true,
+    disabled_reason text,
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT webhooks_pkey PRIMARY KEY (id),
+    CONSTRAINT webhooks_url_length CHECK (pg_catalog.length(url) <= 2048),
+    CONSTRAINT webhooks_secret_format CHECK (secret OPERATOR(pg_catalog.~) '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$')
+);
+
+COMMENT ON TABLE inbox.webhooks IS
+    'Webhook endpoints (Standard Webhooks 1.0): the events, types and workspace they want, for one user or every user. Configuration, not per-user data (on Citus a reference table).';
+
+REVOKE ALL ON inbox.webhooks FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('inbox.webhooks', '');
+
+-- The events a webhook can ask for: the change feed's (inbox.events).
+CREATE FUNCTION inbox.webhook_events()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT '{notification.created,notification.updated,notification.deleted,notification.restored,notification.purged,notification.read_all,notification.bulk,notification.seen}'::text[]
+$$;
+
+CREATE FUNCTION inbox._webhook_json(w inbox.webhooks)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id', 'wh_' || w.id, 'userId', w.user_id, 'url', w.url, 'events', pg_catalog.to_jsonb(w.events),
+        'types', pg_catalog.to_jsonb(w.types), 'workspaceId', w.workspace_id, 'enabled', w.enabled,
+        'disabledReason', w.disabled_reason, 'createdAt', inbox.iso_time(w.created_at))
+$$;
+
+-- 'wh_42' -> 42; raises P0002 for anything else, as for an unknown webhook.
+CREATE FUNCTION inbox._webhook_id(id text)
+RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF id OPERATOR(pg_catalog.~) '^wh_[1-9][0-9]{0,17}$' THEN
+        RETURN pg_catalog.substr(id, 4)::bigint;
+    END IF;
+    RAISE EXCEPTION 'webhook % not found', id USING ERRCODE = 'no_data_found';
+END
+$$;
+
+-- Raises unless `url` is an http(s) URL whose host is not on a loopback, private, link-local or
+-- otherwise internal address, unless pg_inbox.webhook_allow_private is on. Names are checked by
+-- their spelling here (localhost, *.localhost, *.internal, ...); the server checks the address
+-- a name resolves to before it connects.
+CREATE FUNCTION inbox._check_webhook_url(url text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    parts text[] := pg_catalog.regexp_match(url,
+        '^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?(/[^[:space:][:cntrl:]]*)?$');
+    host text;
+    address inet;
+BEGIN
+    IF url IS NULL OR pg_catalog.length(url) > 2048 OR parts IS NULL THEN
+        RAISE EXCEPTION 'url: expected an http or https URL of at most 2048 characters, got %',
+              coalesce(pg_catalog.quote_literal(pg_catalog.left(url, 100)), 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF parts[2] IS NOT NULL AND pg_catalog.substr(parts[2], 2)::int NOT BETWEEN 1 AND 65535 THEN
+        RAISE EXCEPTION 'url: port % is out of range', pg_catalog.substr(parts[2], 2)
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._setting('pg_inbox.webhook_allow_private', 'off') IN ('on', 'true', '1', 'yes') THEN
+        RETURN;
+    END IF;
+    host := pg_catalog.lower(pg_catalog.btrim(parts[1], '[]'));
+    BEGIN
+        address := host::inet;
+    EXCEPTION WHEN invalid_text_representation THEN
+        address := NULL;
+    END;
+    IF host = 'localhost' OR host LIKE '%.localhost' OR host LIKE '%.local' OR host LIKE '%.internal'
+       OR host NOT LIKE '%.%' AND address IS NULL
+       OR address IS NOT NULL AND (
+              address <<= ANY ('{0.0.0.0/8,10.0.0.0/8,100.64.0.0/10,127.0.0.0/8,169.254.0.0/16,172.16.0.0/12,192.0.0.0/24,192.168.0.0/16,198.18.0.0/15,224.0.0.0/3}'::inet[])
+              OR address <<= ANY ('{::/128,::1/128,::ffff:0:0/96,fc00::/7,fe80::/10,ff00::/8}'::inet[])) THEN
+        RAISE EXCEPTION 'url: % is a loopback, private or internal address', host
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Webhooks go to public addresses; SET pg_inbox.webhook_allow_private = on allows others (for tests).';
+    END IF;
+END
+$$;
+
+CREATE FUNCTION inbox.create_webhook(url text, events text[], types text[] DEFAULT NULL,
+                                     workspace_id text DEFAULT NULL, user_id text DEFAULT NULL,
+                                     secret text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    bad text;
+    created inbox.webhooks;
+    key bytea;
+BEGIN
+    PERFORM inbox._check_webhook_url(url);
+    IF events IS NULL OR pg_catalog.cardinality(events) = 0 THEN
+        RAISE EXCEPTION 'events: expected at least one event' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Events: ' || pg_catalog.array_to_string(inbox.webhook_events(), ', ') || '.';
+    END IF;
+    SELECT e INTO bad FROM pg_catalog.unnest(events) AS e WHERE e IS NULL OR e <> ALL (inbox.webhook_events()) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'events: unknown event %', coalesce(pg_catalog.quote_literal(bad), 'null')
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Events: ' || pg_catalog.array_to_string(inbox.webhook_events(), ', ') || '.';
+    END IF;
+    IF types IS NOT NULL THEN
+        SELECT t INTO bad FROM pg_catalog.unnest(types) AS t
+         WHERE t IS NULL OR t OPERATOR(pg_catalog.!~) '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$' LIMIT 1;
+        IF FOUND OR pg_catalog.cardinality(types) = 0 THEN
+            RAISE EXCEPTION 'types: expected type names, got %', coalesce(pg_catalog.quote_literal(bad), 'an empty list')
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF workspace_id = '' OR user_id = '' THEN
+        RAISE EXCEPTION '%: must not be empty', CASE WHEN user_id = '' THEN 'userId' ELSE 'workspaceId' END
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF secret IS NULL THEN
+        key := pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex');
+        secret := 'whsec_' || pg_catalog.encode(key, 'base64');
+    ELSIF secret OPERATOR(pg_catalog.!~) '^whsec_[A-Za-z0-9+/]{32,88}={0,2}$' THEN
+        RAISE EXCEPTION 'secret: expected whsec_ and the base64 of 24 to 64 bytes'
+              USING ERRCODE = 'invalid_parameter_value';
+    ELSE
+        BEGIN
+            key := pg_catalog.decode(pg_catalog.substr(secret, 7), 'base64');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            RAISE EXCEPTION 'secret: expected whsec_ and the base64 of 24 to 64 bytes'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END;
+        IF pg_catalog.octet_length(key) NOT BETWEEN 24 AND 64 THEN
+            RAISE EXCEPTION 'secret: expected whsec_ and the base64 of 24 to 64 bytes, got % bytes', pg_catalog.octet_length(key)
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    INSERT INTO inbox.webhooks AS w (user_id, url, events, types, workspace_id, secret)
+    VALUES (create_webhook.user_id, create_webhook.url, create_webhook.events, create_webhook.types,
+            create_webhook.workspace_id, create_webhook.secret)
+    RETURNING w.* INTO created;
+    -- The secret is shown this once.
+    RETURN inbox._webhook_json(created) || pg_catalog.jsonb_build_object('secret', created.secret);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.create_webhook(text, text[], text[], text, text, text) IS
+    'Registers a webhook endpoint for events (inbox.webhook_events()), optionally only some types, one workspace, one user; returns it with its signing secret (whsec_..., shown once).';
+
+CREATE FUNCTION inbox.webhooks()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN coalesce((SELECT pg_catalog.jsonb_agg(inbox._webhook_json(ROW(w.*)::inbox.webhooks) ORDER BY w.id)
+                       FROM inbox.webhooks w), '[]');
+END
+$$;
+
+CREATE FUNCTION inbox.delete_webhook(id text)
+RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    DELETE FROM inbox.webhooks w WHERE w.id = inbox._webhook_id(delete_webhook.id);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'webhook % not found', id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.delete_webhook(text) IS
+    'Removes a webhook endpoint; its pending deliveries are cancelled when claimed.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The outbox
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.deliveries (
+    user_id          text        NOT NULL,
+    id               uuid        NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    channel          text        NOT NULL,
+    webhook_id       bigint,                -- channel webhook
+    address          text,                  -- channel email: the recipient's address
+    event            text        NOT NULL,
+    type             text,
+    notification_ids bigint[]    NOT NULL DEFAULT '{}',  -- an e-mail digest lists several
+    digest           boolean     NOT NULL DEFAULT false, -- still collecting until due_at
+    payload          jsonb,                 -- a webhook's body, as it was when the event happened
+    state            text        NOT NULL DEFAULT 'pending',
+    attempts         integer     NOT NULL DEFAULT 0,
+    -- pending: when it is due (the next try, or the end of a claim's lease)
+    due_at           timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    lease            uuid,                  -- the current claim
+    last_status      integer,
+    last_error       text,
+    created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    finished_at      timestamptz,
+    CONSTRAINT deliveries_pkey PRIMARY KEY (user_id, id),
+    CONSTRAINT deliveries_channel CHECK (channel IN ('email', 'webhook')),
+    CONSTRAINT deliveries_state CHECK (state IN ('pending', 'delivered', 'failed', 'cancelled'))
+);
+
+COMMENT ON TABLE inbox.deliveries IS
+    'The outbox: one row per e-mail or webhook call to make, filled from inbox.events in the transaction of the change. Workers claim due rows (inbox.claim_deliveries) and report each attempt (inbox.finish_deliveries); finished rows are pruned after pg_inbox.delivery_retention (inbox.prune_deliveries).';
+
+-- What the workers claim: due rows, oldest first, across users.
+CREATE INDEX deliveries_due_idx ON inbox.deliveries (due_at) WHERE state = 'pending';
+-- What pruning removes.
+CREATE INDEX deliveries_finished_idx ON inbox.deliveries (finished_at) WHERE state <> 'pending';
+-- The log of one webhook.
+CREATE INDEX deliveries_webhook_idx ON inbox.deliveries (webhook_id, created_at DESC) WHERE webhook_id IS NOT NULL;
+-- The one open digest of a user and type, which new notifications join.
+CREATE UNIQUE INDEX deliveries_open_digest_idx ON inbox.deliveries (user_id, type)
+    WHERE digest AND state = 'pending' AND attempts = 0;
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.deliveries', '');
+
+-- The delivery log: one row per attempt.
+CREATE TABLE inbox.delivery_attempts (
+    user_id     text        NOT NULL,
+    delivery_id uuid        NOT NULL,
+    attempt     integer     NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    outcome     text        NOT NULL,  -- delivered, retry, failed, gone
+    status      integer,               -- HTTP status, SMTP reply code; NULL when none came
+    duration_ms integer,
+    error       text,
+    CONSTRAINT delivery_attempts_pkey PRIMARY KEY (user_id, delivery_id, attempt),
+    FOREIGN KEY (user_id, delivery_id) REFERENCES inbox.deliveries (user_id, id) ON DELETE CASCADE,
+    CONSTRAINT delivery_attempts_error_length CHECK (pg_catalog.length(error) <= 1000)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.delivery_attempts', '');
+
+-- The stable id of a delivery (Standard Webhooks' webhook-id; the same on every attempt).
+CREATE FUNCTION inbox._delivery_public_id(id uuid)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT 'msg_' || pg_catalog.replace(id::text, '-', '')
+$$;
+
+CREATE FUNCTION inbox._delivery_uuid(id text)
+RETURNS uuid
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF id OPERATOR(pg_catalog.~) '^msg_[0-9a-f]{32}$' THEN
+        RETURN pg_catalog.substr(id, 5)::uuid;
+    END IF;
+    RAISE EXCEPTION 'delivery % not found', id USING ERRCODE = 'no_data_found';
+END
+$$;
+
+-- The e-mail address of a user, found through the relation named recipient
+-- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
+-- pg_inbox.email_column names; NULL when e-mail is not set up (with a warning when it is set up
+-- wrongly). Returns the SQL of a subquery
+-- over new_events, the address of `e.user_id`, for the trigger to splice in (identifiers quoted
+-- after a catalog check).
+CREATE FUNCTION inbox._email_address_sql()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    email_column text := inbox._setting('pg_inbox.email_column', '');
+    r inbox.relations;
+    target regclass;
+    key_type regtype;
+BEGIN
+    IF email_column = '' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO r FROM inbox.relations x WHERE x.name = 'recipient';
+    -- A set-up mistake warns and sends no e-mail: it never makes the change itself fail.
+    IF NOT FOUND THEN
+        RAISE WARNING 'pg_inbox.email_column is set but no relation is named recipient: no e-mail is queued'
+              USING HINT = 'SELECT inbox.define_relation(''recipient'', ''userId'', ''public.users'', ''id''); or RESET pg_inbox.email_column.';
+        RETURN NULL;
+    END IF;
+    target := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table));
+    SELECT a.atttypid::regtype INTO key_type FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = target AND a.attname = r.target_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF target IS NULL OR key_type IS NULL OR r.source_column <> 'user_id' OR NOT EXISTS (
+        SELECT FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = target AND a.attname = email_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE WARNING 'pg_inbox.email_column: column % of the recipient relation''s table %.% does not exist: no e-mail is queued',
+              email_column, r.target_schema, r.target_table
+              USING DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
+        RETURN NULL;
+    END IF;
+    RETURN pg_catalog.format(
+        '(SELECT a.%I::text FROM %s a WHERE %s LIMIT 1)', email_column, target,
+        CASE WHEN key_type IN ('text'::regtype, 'character varying'::regtype)
+             THEN pg_catalog.format('a.%I = e.user_id', r.target_column)
+             ELSE pg_catalog.format('a.%I::text = e.user_id', r.target_column) END);
+END
+$$;
+
+-- Whether anything is to be delivered at all: the cost of a change when nothing is set up is
+-- this probe, once per statement.
+CREATE FUNCTION inbox._delivery_configured()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN inbox._setting('pg_inbox.email_column', '') <> ''
+        OR EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
+END
+$$;
+
+-- Queues the deliveries of the events the statement inserted (transition table new_events):
+-- an e-mail per created notification whose type and recipient want one (or a place in the
+-- open digest of its type), and a webhook call per event and endpoint that asks for it.
+CREATE FUNCTION inbox._deliveries_after_events() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    address_sql text;
+    at text := inbox.iso_time(pg_catalog.now());
+BEGIN
+    IF NOT inbox._delivery_configured() THEN
+        RETURN NULL;
+    END IF;
+    address_sql := inbox._email_address_sql();
+    IF address_sql IS NOT NULL AND EXISTS (SELECT FROM new_events e WHERE e.event = 'notification.created') THEN
+        -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+        EXECUTE pg_catalog.format($q$
+            WITH wanted AS (
+                SELECT e.user_id, n.id, n.type, t.email_digest, %s AS address
+                  FROM new_events e
+                  JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+                  LEFT JOIN inbox.notification_types t ON t.name = n.type
+                 WHERE e.event = 'notification.created'
+                   AND inbox._channel_on(e.user_id, n.type, 'email')),
+            single AS (
+                INSERT INTO inbox.deliveries (user_id, channel, address, event, type, notification_ids)
+                SELECT w.user_id, 'email', w.address, 'notification.created', w.type, ARRAY[w.id]
+                  FROM wanted w WHERE w.email_digest IS NULL AND w.address <> '')
+            INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+            SELECT w.user_id, 'email', pg_catalog.min(w.address), 'notification.created', w.type,
+                   pg_catalog.array_agg(w.id ORDER BY w.id), true, pg_catalog.now() + pg_catalog.min(w.email_digest)
+              FROM wanted w WHERE w.email_digest IS NOT NULL AND w.address <> ''
+             GROUP BY w.user_id, w.type
+            ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+            DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids
+        $q$, address_sql);
+    END IF;
+    -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+    INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
+    SELECT e.user_id, 'webhook', w.id, e.event, n.type,
+           CASE WHEN e.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[e.notification_id] END,
+           pg_catalog.jsonb_build_object(
+               'type', e.event, 'timestamp', at,
+               'data', CASE WHEN n.id IS NOT NULL THEN inbox.to_json(ROW(n.*)::inbox.notifications)
+                            WHEN e.notification_id IS NOT NULL
+                            THEN pg_catalog.jsonb_build_object('id', inbox.public_id(e.notification_id), 'userId', e.user_id)
+                            ELSE coalesce(e.data, '{}') || pg_catalog.jsonb_build_object('userId', e.user_id) END)
+      FROM new_events e
+      JOIN inbox.webhooks w ON w.enabled AND e.event = ANY (w.events)
+                           AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                           AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+     WHERE w.types IS NULL OR e.notification_id IS NULL OR n.type = ANY (w.types);
+    RETURN NULL;
+END
+$$;
+
+-- Once per statement that appends to the feed; the transition table holds its events.
+CREATE TRIGGER deliveries_after_insert AFTER INSERT ON inbox.events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._deliveries_after_events();
+
+-- ---------------------------------------------------------------------------------------------
+-- Workers: claim, finish, prune
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox._hmac_sha256(key bytea, data bytea)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgi_hmac_sha256'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The unsubscribe token of a user and type: both in base64url, and an HMAC-SHA256 (truncated to
+-- 128 bits) over them with the installation's key (inbox.cursor_secrets).
+CREATE FUNCTION inbox._b64url(data bytea)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(data, 'base64'), E'+/\n', '-_'), '=')
+$$;
+
+CREATE FUNCTION inbox._unb64url(data text)
+RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RETURN pg_catalog.decode(pg_catalog.translate(data, '-_', '+/')
+                             || pg_catalog.repeat('=', (4 - pg_catalog.length(data) % 4) % 4), 'base64');
+END
+$$;
+
+CREATE FUNCTION inbox._unsubscribe_mac(user_id text, type text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN inbox._b64url(pg_catalog.substr(inbox._hmac_sha256(
+        (SELECT s.secret FROM inbox.cursor_secrets s ORDER BY s.created_at, s.secret LIMIT 1),
+        pg_catalog.convert_to('unsubscribe' || pg_catalog.chr(10) || user_id || pg_catalog.chr(10) || type, 'UTF8')), 1, 16));
+END
+$$;
+
+CREATE FUNCTION inbox._unsubscribe_token(user_id text, type text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN inbox._b64url(pg_catalog.convert_to(user_id, 'UTF8')) || '.'
+        || inbox._b64url(pg_catalog.convert_to(type, 'UTF8')) || '.' || inbox._unsubscribe_mac(user_id, type);
+END
+$$;
+
+-- The (user, type) of a token; raises P0002 for a token that is not one of ours.
+CREATE FUNCTION inbox._unsubscribe_target(token text, OUT user_id text, OUT type text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    parts text[] := CASE WHEN pg_catalog.length(token) <= 600
+                         THEN pg_catalog.regexp_match(token, '^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})$') END;
+BEGIN
+    IF parts IS NOT NULL THEN
+        BEGIN
+            user_id := pg_catalog.convert_from(inbox._unb64url(parts[1]), 'UTF8');
+            type := pg_catalog.convert_from(inbox._unb64url(parts[2]), 'UTF8');
+        EXCEPTION WHEN invalid_parameter_value OR character_not_in_repertoire OR untranslatable_character THEN
+            user_id := NULL;
+        END;
+        IF user_id IS NOT NULL AND inbox._unsubscribe_mac(user_id, type) = parts[3] THEN
+            RETURN;
+        END IF;
+    END IF;
+    RAISE EXCEPTION 'unsubscribe link not found' USING ERRCODE = 'no_data_found',
+          DETAIL = 'The link is not one this server sent, or its key was replaced.';
+END
+$$;
+
+-- Claims up to `limit` due deliveries of `channels` for `lease_for` and returns what to send: the target (URL or
+-- address), the body, and the headers (webhook: the signed Standard Webhooks headers; e-mail:
+-- the subject, the Message-ID's local part, the unsubscribe token). A row whose lease runs out
+-- before it is finished is due again, under the same id. Rows that can no longer be sent (their
+-- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here.
+CREATE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    claim uuid := pg_catalog.gen_random_uuid();
+    d record;
+    w inbox.webhooks;
+    stamp text := pg_catalog.floor(EXTRACT(epoch FROM pg_catalog.now()))::bigint::text;
+    msg text;
+    subject text;
+    lines text;
+    count integer;
+    first_id bigint;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR d IN
+        WITH due AS (
+            SELECT x.user_id, x.id FROM inbox.deliveries x
+             WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)
+             ORDER BY x.due_at LIMIT "limit"
+               FOR UPDATE SKIP LOCKED)
+        UPDATE inbox.deliveries x
+           SET lease = claim, attempts = x.attempts + 1, due_at = pg_catalog.now() + lease_for,
+               digest = false
+          FROM due WHERE x.user_id = due.user_id AND x.id = due.id
+        RETURNING x.*
+    LOOP
+        user_id := d.user_id;
+        id := inbox._delivery_public_id(d.id);
+        lease := claim;
+        channel := d.channel;
+        attempt := d.attempts;
+        IF d.channel = 'webhook' THEN
+            SELECT * INTO w FROM inbox.webhooks x WHERE x.id = d.webhook_id;
+            IF NOT FOUND OR NOT w.enabled THEN
+                UPDATE inbox.deliveries x SET state = 'cancelled', finished_at = pg_catalog.now(), lease = NULL,
+                       last_error = 'the webhook endpoint was removed or disabled'
+                 WHERE x.user_id = d.user_id AND x.id = d.id;
+                CONTINUE;
+            END IF;
+            target := w.url;
+            body := d.payload::text;
+            msg := id || '.' || stamp || '.' || body;
+            headers := pg_catalog.jsonb_build_object(
+                'webhook-id', id, 'webhook-timestamp', stamp,
+                'webhook-signature', 'v1,' || pg_catalog.translate(pg_catalog.encode(inbox._hmac_sha256(
+                    pg_catalog.decode(pg_catalog.substr(w.secret, 7), 'base64'),
+                    pg_catalog.convert_to(msg, 'UTF8')), 'base64'), E'\n', ''));
+        ELSE
+            SELECT pg_catalog.count(*)::int, pg_catalog.min(n.id),
+                   pg_catalog.min(n.title) FILTER (WHERE n.id = d.notification_ids[1]),
+                   pg_catalog.string_agg(
+                       CASE WHEN pg_catalog.cardinality(d.notification_ids) > 1 THEN '* ' ELSE '' END
+                       || coalesce(n.title, n.type)
+                       || coalesce(E'\n\n' || n.body, '')
+                       || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                       E'\n\n' ORDER BY n.created_at, n.id)
+              INTO count, first_id, subject, lines
+              FROM inbox.notifications n
+             WHERE n.user_id = d.user_id AND n.id = ANY (d.notification_ids) AND n.deleted_at IS NULL;
+            IF count = 0 THEN
+                UPDATE inbox.deliveries x SET state = 'cancelled', finished_at = pg_catalog.now(), lease = NULL,
+                       last_error = 'every notification of the e-mail was deleted'
+                 WHERE x.user_id = d.user_id AND x.id = d.id;
+                CONTINUE;
+            END IF;
+            target := d.address;
+            body := lines || E'\n';
+            headers := pg_catalog.jsonb_build_object(
+                'subject', CASE WHEN pg_catalog.cardinality(d.notification_ids) > 1
+                                THEN count || ' new notifications'
+                                ELSE coalesce(subject, d.type, 'New notification') END,
+                -- A retry is the same message; a digest is its own.
+                'messageId', CASE WHEN pg_catalog.cardinality(d.notification_ids) > 1 THEN id
+                                  ELSE inbox.public_id(first_id) END,
+                'unsubscribe', inbox._unsubscribe_token(d.user_id, d.type),
+                'type', d.type);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
+    'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox.';
+
+-- Records attempts: a JSON array of {"userId", "id", "lease", "status", "error", "durationMs",
+-- "retryAfter"} (status: the HTTP status or SMTP reply code, 0 or absent when none came). What an
+-- answer means:
+--   webhook: 2xx delivered; 410 the endpoint is disabled and the delivery failed; 408, 429, 5xx
+--            and no answer (timeout, refused, reset) are retried; any other 4xx fails at once (the
+--            receiver refused the request: sending it again would not change that);
+--   e-mail:  2xx delivered; 5xx (a permanent SMTP failure) fails at once; 4xx and no answer are
+--            retried.
+-- A retry is due after the backoff schedule (or a 429/503's Retry-After), unless that was the
+-- last attempt (pg_inbox.delivery_max_attempts): then the delivery failed. A report whose lease
+-- is no longer the row's (the lease ran out and another worker claimed it) is ignored. Returns
+-- how many reports were recorded.
+CREATE FUNCTION inbox.finish_deliveries(results jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    max_attempts integer := inbox._setting('pg_inbox.delivery_max_attempts', '10')::integer;
+    recorded integer;
+    finished timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+    IF pg_catalog.jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'results: expected a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- One statement for the whole batch: the reports whose lease is still the row's, what each
+    -- answer means, the attempt logged, the row rescheduled or finished, a gone endpoint disabled.
+    WITH reports AS (
+        SELECT r."userId" AS user_id, inbox._delivery_uuid(r.id) AS id, r.lease,
+               NULLIF(r.status, 0) AS code, pg_catalog.left(r.error, 1000) AS error,
+               r."durationMs" AS duration_ms, r."retryAfter" AS retry_after
+          FROM pg_catalog.jsonb_to_recordset(results)
+               AS r("userId" text, id text, lease uuid, status integer, error text, "durationMs" integer, "retryAfter" integer)),
+    current AS (
+        SELECT d.user_id, d.id, d.channel, d.attempts, d.webhook_id, r.code, r.error, r.duration_ms, r.retry_after
+          FROM inbox.deliveries d JOIN reports r ON d.user_id = r.user_id AND d.id = r.id AND d.lease = r.lease
+         WHERE d.state = 'pending'
+           FOR UPDATE OF d),
+    answered AS (
+        SELECT c.*, CASE WHEN c.code BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN c.channel = 'webhook' AND c.code = 410 THEN 'gone'
+                         WHEN c.code IS NULL OR c.code >= 500 AND c.channel = 'webhook' OR c.code IN (408, 429)
+                              OR c.code BETWEEN 400 AND 499 AND c.channel = 'email'
+                         THEN CASE WHEN c.attempts >= max_attempts THEN 'failed' ELSE 'retry' END
+                         ELSE 'failed' END AS outcome
+          FROM current c),
+    planned AS (
+        SELECT a.*, CASE WHEN a.code IN (429, 503) AND a.retry_after > 0
+                         THEN pg_catalog.make_interval(secs => least(a.retry_after, 86400))
+                         ELSE inbox._delivery_backoff(a.attempts) END AS wait
+          FROM answered a),
+    logged AS (
+        INSERT INTO inbox.delivery_attempts (user_id, delivery_id, attempt, outcome, status, duration_ms, error)
+        SELECT p.user_id, p.id, p.attempts, p.outcome, p.code, p.duration_ms, p.error FROM planned p
+        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING),
+    disabled AS (
+        UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE w.enabled AND w.id IN (SELECT p.webhook_id FROM planned p WHERE p.outcome = 'gone'))
+    UPDATE inbox.deliveries d
+       SET state = CASE WHEN p.outcome = 'retry' THEN 'pending' WHEN p.outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
+           due_at = pg_catalog.now() + p.wait,
+           finished_at = CASE WHEN p.outcome = 'retry' THEN NULL ELSE finished END,
+           lease = NULL, last_status = p.code, last_error = p.error
+      FROM planned p
+     WHERE d.user_id = p.user_id AND d.id = p.id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+    RETURN recorded;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.finish_deliveries(jsonb) IS
+    'For the server''s delivery workers: records attempts and schedules retries (see the function''s header for what each answer means).';
+
+-- Removes up to `batch` delivered, failed or cancelled rows older than
+-- pg_inbox.delivery_retention (default 7 days), with their attempts; returns how many.
+CREATE FUNCTION inbox.prune_deliveries(batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    DELETE FROM inbox.deliveries x
+     USING (SELECT y.user_id, y.id FROM inbox.deliveries y
+             WHERE y.state <> 'pending'
+               AND y.finished_at < pg_catalog.now() - inbox._setting('pg_inbox.delivery_retention', '7 days')::interval
+             ORDER BY y.finished_at LIMIT batch) old
+     WHERE x.user_id = old.user_id AND x.id = old.id;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_deliveries(integer) IS
+    'Removes at most batch finished deliveries (and their attempts) older than pg_inbox.delivery_retention; returns how many. The server''s workers call it every minute.';
+
+-- ---------------------------------------------------------------------------------------------
+-- The delivery log of a webhook, and replaying one
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox._delivery_json(d inbox.deliveries)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN pg_catalog.jsonb_build_object(
+        'id', inbox._delivery_public_id(d.id), 'userId', d.user_id, 'channel', d.channel,
+        'event', d.event, 'type', d.type, 'state', d.state, 'attempts', d.attempts,
+        'nextAttemptAt', CASE WHEN d.state = 'pending' THEN inbox.iso_time(d.due_at) END,
+        'lastStatus', d.last_status, 'lastError', d.last_error,
+        'createdAt', inbox.iso_time(d.created_at), 'finishedAt', inbox.iso_time(d.finished_at),
+        'log', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                           'attempt', a.attempt, 'at', inbox.iso_time(a.at), 'outcome', a.outcome,
+                           'status', a.status, 'durationMs', a.duration_ms, 'error', a.error) ORDER BY a.attempt)
+                           FROM inbox.delivery_attempts a
+                          WHERE a.user_id = d.user_id AND a.delivery_id = d.id), '[]'));
+END
+$$;
+
+CREATE FUNCTION inbox.webhook_deliveries(webhook text, "limit" integer DEFAULT 50)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    wanted bigint := inbox._webhook_id(webhook);
+BEGIN
+    IF NOT EXISTS (SELECT FROM inbox.webhooks w WHERE w.id = wanted) THEN
+        RAISE EXCEPTION 'webhook % not found', webhook USING ERRCODE = 'no_data_found';
+    END IF;
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 1000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN coalesce((SELECT pg_catalog.jsonb_agg(inbox._delivery_json(ROW(x.*)::inbox.deliveries) ORDER BY x.created_at DESC, x.id)
+                       FROM (SELECT * FROM inbox.deliveries d WHERE d.webhook_id = wanted
+                              ORDER BY d.created_at DESC, d.id LIMIT "limit") x), '[]');
+END
+$$;
+
+COMMENT ON FUNCTION inbox.webhook_deliveries(text, integer) IS
+    'The newest deliveries of a webhook endpoint with their attempts (outcome, status, duration).';
+
+CREATE FUNCTION inbox.retry_delivery(webhook text, id text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    d inbox.deliveries;
+BEGIN
+    UPDATE inbox.deliveries x
+       SET state = 'pending', due_at = pg_catalog.now(), finished_at = NULL, lease = NULL
+     WHERE x.webhook_id = inbox._webhook_id(webhook) AND x.id = inbox._delivery_uuid(retry_delivery.id)
+       AND x.state <> 'pending'
+    RETURNING x.* INTO d;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT FROM inbox.deliveries x WHERE x.webhook_id = inbox._webhook_id(webhook)
+                     AND x.id = inbox._delivery_uuid(retry_delivery.id)) THEN
+            RAISE EXCEPTION 'delivery % is still pending', id USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        RAISE EXCEPTION 'delivery % not found', id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN inbox._delivery_json(d);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.retry_delivery(text, text) IS
+    'Sends a finished delivery of a webhook once more (same id), now.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Unsubscribe (RFC 8058 one-click): the link in each e-mail turns that type's e-mail off
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox.unsubscribe(token text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target record;
+BEGIN
+    SELECT * INTO target FROM inbox._unsubscribe_target(token);
+    IF EXISTS (SELECT FROM inbox.notification_types t WHERE t.name = target.type AND t.critical) THEN
+        RAISE EXCEPTION 'type: % is critical and cannot be turned off', target.type
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO inbox.preferences AS p (user_id, type, channel, enabled)
+    VALUES (target.user_id, target.type, 'email', false)
+    ON CONFLICT ON CONSTRAINT preferences_pkey DO UPDATE SET enabled = false, updated_at = pg_catalog.now();
+    RETURN pg_catalog.jsonb_build_object('unsubscribed', true, 'type', target.type, 'channel', 'email');
+END
+$$;
+
+COMMENT ON FUNCTION inbox.unsubscribe(text) IS
+    'POST /api/unsubscribe/{token} (the List-Unsubscribe link of an e-mail): turns that type''s e-mail off for that person.';
+
+-- The page a GET of the link shows: what the button does, and the button (a GET changes nothing:
+-- mail scanners follow links).
+CREATE FUNCTION inbox.unsubscribe_page(token text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    target record;
+    html_type text;
+BEGIN
+    SELECT * INTO target FROM inbox._unsubscribe_target(token);
+    html_type := pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+                     target.type, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;');
+    RETURN '<!doctype html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>'
+        || '<h1>Unsubscribe</h1><p>Stop e-mails about <strong>' || html_type || '</strong> notifications?</p>'
+        || '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        || '<button type="submit">Unsubscribe</button></form></body></html>';
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- REST: preferences, webhooks, unsubscribe
+-- ---------------------------------------------------------------------------------------------
+
+CREATE FUNCTION inbox.rest_preferences(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
+    params jsonb := inbox._rest_params(query, ARRAY['user_id']);
+BEGIN
+    RETURN inbox.preferences(inbox._rest_user(caller, params));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_preferences(text, jsonb) IS
+    'GET /api/preferences: the caller''s preferences (an admin names another user with user_id).';
+
+-- body: one {"type", "channel", "enabled"} or an array of them; all or nothing.
+CREATE FUNCTION inbox.rest_set_preferences(token text, body jsonb, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:write');
+    params jsonb := inbox._rest_params(query, ARRAY['user_id']);
+    target text := inbox._rest_user(caller, params);
+    items jsonb := CASE WHEN pg_catalog.jsonb_typeof(body) = 'object' THEN pg_catalog.jsonb_build_array(body) ELSE body END;
+    item jsonb;
+    i integer := 0;
+    key text;
+BEGIN
+    IF pg_catalog.jsonb_typeof(items) IS DISTINCT FROM 'array' OR pg_catalog.jsonb_array_length(items) = 0 THEN
+        RAISE EXCEPTION 'body: expected a preference {"type", "channel", "enabled"} or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR item IN SELECT e FROM pg_catalog.jsonb_array_elements(items) AS e LOOP
+        IF pg_catalog.jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'preferences[%]: expected an object', i USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT k INTO key FROM pg_catalog.jsonb_object_keys(item) AS k WHERE k NOT IN ('type', 'channel', 'enabled') LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'preferences[%].%: unknown field', i, key USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF pg_catalog.jsonb_typeof(item->'type') IS DISTINCT FROM 'string'
+           OR pg_catalog.jsonb_typeof(item->'channel') IS DISTINCT FROM 'string'
+           OR pg_catalog.jsonb_typeof(item->'enabled') NOT IN ('boolean', 'null') THEN
+            RAISE EXCEPTION 'preferences[%]: expected "type" and "channel" strings and "enabled" true, false or null', i
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        BEGIN
+            PERFORM inbox.set_preference(target, item->>'type', item->>'channel', (item->>'enabled')::boolean);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            DECLARE
+                message text;
+                hint text;
+            BEGIN
+                GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+                RAISE EXCEPTION 'preferences[%].%', i, message USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+            END;
+        END;
+        i := i + 1;
+    END LOOP;
+    RETURN inbox.preferences(target);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_set_preferences(text, jsonb, jsonb) IS
+    'PUT /api/preferences: sets the caller''s preferences, one {"type", "channel", "enabled"} or an array (all or nothing); returns them.';
+
+CREATE FUNCTION inbox.rest_create_webhook(token text, body jsonb, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'admin');
+    key text;
+BEGIN
+    PERFORM inbox._rest_params(query, '{}');
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'body: expected a webhook object {"url", "events", ...}' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO key FROM pg_catalog.jsonb_object_keys(body) AS k
+     WHERE k NOT IN ('url', 'events', 'types', 'workspaceId', 'userId', 'secret') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%: unknown field', key USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Fields: url, events, types, workspaceId, userId, secret.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(body->'url') IS DISTINCT FROM 'string' THEN
+        RAISE EXCEPTION 'url: required, a string' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF pg_catalog.jsonb_typeof(body->'events') IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(body->'events') e WHERE pg_catalog.jsonb_typeof(e) <> 'string') THEN
+        RAISE EXCEPTION 'events: required, an array of event names' USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Events: ' || pg_catalog.array_to_string(inbox.webhook_events(), ', ') || '.';
+    END IF;
+    IF body ? 'types' AND (pg_catalog.jsonb_typeof(body->'types') IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(body->'types') e WHERE pg_catalog.jsonb_typeof(e) <> 'string')) THEN
+        RAISE EXCEPTION 'types: expected an array of type names' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT k INTO key FROM pg_catalog.unnest(ARRAY['workspaceId', 'userId', 'secret']) AS k
+     WHERE body ? k AND pg_catalog.jsonb_typeof(body->k) NOT IN ('string', 'null') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION '%: expected a string', key USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN inbox.create_webhook(
+        body->>'url', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(body->'events')),
+        CASE WHEN body ? 'types' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(body->'types')) END,
+        body->>'workspaceId', body->>'userId', body->>'secret');
+END
+$$;
+
+CREATE FUNCTION inbox.rest_webhooks(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'admin');
+BEGIN
+    PERFORM inbox._rest_params(query, '{}');
+    RETURN pg_catalog.jsonb_build_object('data', inbox.webhooks());
+END
+$$;
+
+CREATE FUNCTION inbox.rest_delete_webhook(token text, id text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'admin');
+BEGIN
+    PERFORM inbox._rest_params(query, '{}');
+    PERFORM inbox.delete_webhook(id);
+    RETURN '{"success": true}';
+END
+$$;
+
+CREATE FUNCTION inbox.rest_webhook_deliveries(token text, id text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'admin');
+    params jsonb := inbox._rest_params(query, ARRAY['limit']);
+BEGIN
+    IF params ? 'limit' AND params->>'limit' OPERATOR(pg_catalog.!~) '^[0-9]{1,4}$' THEN
+        RAISE EXCEPTION 'limit: expected 1 to 1000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('data',
+        inbox.webhook_deliveries(id, coalesce((params->>'limit')::integer, 50)));
+END
+$$;
+
+CREATE FUNCTION inbox.rest_retry_delivery(token text, id text, delivery text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'admin');
+BEGIN
+    PERFORM inbox._rest_params(query, '{}');
+    RETURN inbox.retry_delivery(id, delivery);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_create_webhook(text, jsonb, jsonb) IS
+    'POST /api/webhooks (admin): registers an endpoint; the answer carries its secret, once.';
+COMMENT ON FUNCTION inbox.rest_webhooks(text, jsonb) IS 'GET /api/webhooks (admin): the endpoints, without secrets.';
+COMMENT ON FUNCTION inbox.rest_delete_webhook(text, text, jsonb) IS 'DELETE /api/webhooks/{id} (admin).';
+COMMENT ON FUNCTION inbox.rest_webhook_deliveries(text, text, jsonb) IS
+    'GET /api/webhooks/{id}/deliveries (admin): the newest deliveries and their attempts.';
+COMMENT ON FUNCTION inbox.rest_retry_delivery(text, text, text, jsonb) IS
+    'POST /api/webhooks/{id}/deliveries/{delivery}/retry (admin): sends a finished delivery once more.';
+
+REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;

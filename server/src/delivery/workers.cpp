@@ -1,0 +1,217 @@
+#include "delivery/workers.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include <curl/curl.h>
+#include <pqxx/pqxx>
+
+#include "delivery/transfer.hpp"
+#include "log.hpp"
+
+namespace pgi::server {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct DeliveryWorkers::Worker {
+  Worker(const Config &config, int index, std::atomic<bool> &stopping)
+      : config(config), index(index), stopping(stopping), multi(curl_multi_init()) {
+    if (multi == nullptr)
+      throw std::runtime_error("curl_multi_init failed");
+    channels = config.smtp_url.empty() ? "{webhook}" : "{email,webhook}";
+  }
+  ~Worker() { curl_multi_cleanup(multi); }
+
+  void wake() { curl_multi_wakeup(multi); }
+  void run();
+
+ private:
+  bool connected();
+  void claim();
+  void collect();
+  void report();
+  void prune();
+  void lost_database(const std::exception &e);
+
+  const Config &config;
+  const int index;
+  std::atomic<bool> &stopping;
+  CURLM *multi;
+  std::string channels;
+  std::optional<pqxx::connection> db;
+  std::map<CURL *, std::unique_ptr<Transfer>> in_flight;
+  nlohmann::json finished = nlohmann::json::array();
+  Clock::time_point next_claim = Clock::now();
+  Clock::time_point next_prune = Clock::now();
+  Clock::time_point next_connect = Clock::now();
+};
+
+bool DeliveryWorkers::Worker::connected() {
+  if (db && db->is_open())
+    return true;
+  if (Clock::now() < next_connect)
+    return false;
+  try {
+    db.emplace(config.database_url);
+    pqxx::nontransaction tx(*db);
+    tx.exec("SET statement_timeout = " + std::to_string(config.statement_timeout_ms));
+    tx.exec("SET application_name = 'pg_inbox delivery'");
+    tx.exec("SET client_min_messages = warning");
+    return true;
+  } catch (const std::exception &e) {
+    lost_database(e);
+    return false;
+  }
+}
+
+void DeliveryWorkers::Worker::lost_database(const std::exception &e) {
+  log_line("delivery worker " + std::to_string(index) + ": " + e.what());
+  db.reset();
+  next_connect = Clock::now() + milliseconds(1000);
+}
+
+void DeliveryWorkers::Worker::claim() {
+  std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
+  if (room == 0 || Clock::now() < next_claim || !connected())
+    return;
+  std::size_t claimed = 0;
+  try {
+    pqxx::nontransaction tx(*db);
+    pqxx::result rows = tx.exec_params(
+        "SELECT user_id, id, lease, channel, target, headers, body "
+        "FROM inbox.claim_deliveries($1, $2::pg_catalog.interval, $3::pg_catalog.text[])",
+        static_cast<int>(room), std::to_string(config.delivery_lease_ms) + " milliseconds",
+        channels);
+    for (const auto &r : rows) {
+      Claimed c{r[0].as<std::string>(),
+                r[1].as<std::string>(),
+                r[2].as<std::string>(),
+                r[3].as<std::string>(),
+                r[4].is_null() ? "" : r[4].as<std::string>(),
+                r[6].is_null() ? "" : r[6].as<std::string>(),
+                nlohmann::json::parse(r[5].is_null() ? "{}" : r[5].c_str())};
+      auto transfer = std::make_unique<Transfer>(config, std::move(c));
+      ++claimed;
+      if (transfer->done()) {
+        finished.push_back(transfer->report());
+        continue;
+      }
+      CURL *easy = transfer->easy();
+      in_flight.emplace(easy, std::move(transfer));
+      curl_multi_add_handle(multi, easy);
+    }
+  } catch (const pqxx::broken_connection &e) {
+    lost_database(e);
+  } catch (const std::exception &e) {
+    // (No pg_inbox in the database yet, or an older one: look again in a while, not every poll.)
+    log_line("delivery worker " + std::to_string(index) + ": claim failed: " + e.what());
+    next_claim = Clock::now() + milliseconds(5000);
+    return;
+  }
+  // A full batch: there may be more at once; otherwise look again after the poll interval.
+  next_claim =
+      claimed == room ? Clock::now() : Clock::now() + milliseconds(config.delivery_poll_ms);
+}
+
+void DeliveryWorkers::Worker::collect() {
+  int left = 0;
+  while (CURLMsg *m = curl_multi_info_read(multi, &left)) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    auto found = in_flight.find(m->easy_handle);
+    if (found == in_flight.end())
+      continue;
+    finished.push_back(found->second->report(m->data.result));
+    curl_multi_remove_handle(multi, m->easy_handle);
+    in_flight.erase(found);
+  }
+}
+
+void DeliveryWorkers::Worker::report() {
+  if (finished.empty() || !connected())
+    return;
+  try {
+    pqxx::nontransaction tx(*db);
+    tx.exec_params("SELECT inbox.finish_deliveries($1::pg_catalog.jsonb)", finished.dump());
+    finished = nlohmann::json::array();
+  } catch (const pqxx::broken_connection &e) {
+    lost_database(e);  // kept, reported once the connection is back (or the leases run out)
+  } catch (const std::exception &e) {
+    log_line("delivery worker " + std::to_string(index) + ": report failed: " + e.what());
+    finished = nlohmann::json::array();  // the leases bring the rows back
+  }
+}
+
+void DeliveryWorkers::Worker::prune() {
+  if (index != 0 || Clock::now() < next_prune || !connected())
+    return;
+  next_prune = Clock::now() + milliseconds(60000);
+  try {
+    pqxx::nontransaction tx(*db);
+    tx.exec("SELECT inbox.prune_deliveries(10000)");
+  } catch (const pqxx::broken_connection &e) {
+    lost_database(e);
+  } catch (const std::exception &e) {
+    log_line("delivery worker 0: prune failed: " + std::string(e.what()));
+  }
+}
+
+void DeliveryWorkers::Worker::run() {
+  while (!stopping) {
+    claim();
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    collect();
+    report();
+    prune();
+    // Wait for a socket, a timer of curl's, the next claim, or wake().
+    auto until_claim = std::chrono::duration_cast<milliseconds>(next_claim - Clock::now()).count();
+    int wait = static_cast<int>(std::clamp<long long>(until_claim, 0, config.delivery_poll_ms));
+    if (in_flight.size() >= static_cast<std::size_t>(config.delivery_concurrency))
+      wait = config.delivery_poll_ms;
+    if (!finished.empty())
+      wait = std::min(wait, 100);  // a report waiting for the database to come back
+    curl_multi_poll(multi, nullptr, 0, wait, nullptr);
+  }
+  for (auto &[easy, transfer] : in_flight)
+    curl_multi_remove_handle(multi, easy);
+  in_flight.clear();
+  report();
+}
+
+DeliveryWorkers::DeliveryWorkers(const Config &config) : config_(config) {}
+
+DeliveryWorkers::~DeliveryWorkers() {
+  stop();
+}
+
+void DeliveryWorkers::start() {
+  for (int i = 0; i < config_.delivery_workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(config_, i, stopping_));
+    Worker *worker = workers_.back().get();
+    threads_.emplace_back([worker] {
+      try {
+        worker->run();
+      } catch (const std::exception &e) {
+        log_line(std::string("delivery worker stopped: ") + e.what());
+      }
+    });
+  }
+}
+
+void DeliveryWorkers::stop() {
+  stopping_ = true;
+  for (auto &w : workers_)
+    w->wake();
+  for (std::thread &t : threads_) {
+    if (t.joinable())
+      t.join();
+  }
+  threads_.clear();
+  workers_.clear();
+}
+
+}  // namespace pgi::server

@@ -1,0 +1,44 @@
+// The delivery workers: threads that send what the outbox (inbox.deliveries) holds.
+//
+// Each worker has its own PostgreSQL connection (never one of the REST pool's, so a slow receiver
+// or a busy outbox never holds up a route) and one libcurl multi handle: every webhook call and
+// SMTP session in flight is a socket in that handle, so a slow or dead receiver costs a socket,
+// not a thread. A worker claims due rows (inbox.claim_deliveries: FOR UPDATE SKIP LOCKED, under
+// a lease) up to --delivery-concurrency in flight, and reports each finished transfer back in
+// batches (inbox.finish_deliveries), which decides between delivered, retry and failed. Rows it
+// cannot report (it crashed, the database went away) come back when their lease runs out, under
+// the same id: delivery is at least once. Several workers and several servers share one outbox.
+// Worker 0 also prunes finished rows (inbox.prune_deliveries) once a minute.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+
+namespace pgi::server {
+
+class DeliveryWorkers {
+ public:
+  explicit DeliveryWorkers(const Config &config);
+  ~DeliveryWorkers();  // stops and joins
+  DeliveryWorkers(const DeliveryWorkers &) = delete;
+  DeliveryWorkers &operator=(const DeliveryWorkers &) = delete;
+
+  // Starts --delivery-workers threads (none for 0).
+  void start();
+  // Stops claiming; the transfers in flight are abandoned (their leases bring them back).
+  void stop();
+
+  struct Worker;
+
+ private:
+  const Config &config_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pgi::server

@@ -1,0 +1,134 @@
+-- Delivery (issue 15): the outbox filled from the change feed, claim under a lease, what each
+-- answer means, preferences, webhook endpoints, unsubscribe tokens, pruning. The server's
+-- workers and the real SMTP and HTTP parts are in tests/delivery.sh.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS pg_inbox CASCADE;
+CREATE EXTENSION pg_inbox;
+DROP TABLE IF EXISTS public.delivery_users;
+\set VERBOSITY terse
+\set SHOW_CONTEXT never
+CREATE TABLE public.delivery_users (id text PRIMARY KEY, email text);
+INSERT INTO public.delivery_users VALUES ('dana', 'dana@example.org'), ('eve', NULL);
+SELECT inbox.define_relation('recipient', 'userId', 'public.delivery_users', 'id') IS NOT NULL AS defined;
+SET pg_inbox.webhook_allow_private = on;
+SET pg_inbox.delivery_backoff_scale = 0;
+
+-- HMAC-SHA256 as Standard Webhooks signs (the specification's example).
+SELECT 'v1,' || encode(inbox._hmac_sha256(decode('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64'),
+       convert_to('msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}', 'UTF8')), 'base64') AS signature;
+
+-- Nothing configured: a create queues nothing.
+SELECT inbox.create('dana', '{"title": "quiet"}') IS NOT NULL AS created;
+SELECT count(*) AS queued FROM inbox.deliveries;
+
+-- E-mail on: one per create, to the address of the recipient relation; none without an address.
+SET pg_inbox.email_column = 'email';
+SELECT inbox.create('dana', '{"title": "Build finished", "body": "main is green", "data": {"url": "https://ci/42"}}') ->> 'id' AS first_id \gset
+SELECT inbox.create('eve', '{"title": "no address"}') IS NOT NULL AS created;
+SELECT user_id, channel, address, event, type, state, attempts FROM inbox.deliveries ORDER BY created_at;
+-- Not on an update.
+SELECT inbox.mark_read('dana', :'first_id') IS NOT NULL AS marked;
+SELECT count(*) AS queued FROM inbox.deliveries;
+-- A rolled-back create queues nothing.
+BEGIN;
+SELECT inbox.create('dana', '{"title": "rolled back"}') IS NOT NULL AS created;
+ROLLBACK;
+SELECT count(*) AS queued FROM inbox.deliveries;
+
+-- Claim: what the worker sends; the lease hides the row from a second claim.
+SELECT channel, attempt, target, headers->>'subject' AS subject, headers->>'messageId' = :'first_id' AS stable_message_id,
+       body, lease IS NOT NULL AS leased
+  FROM inbox.claim_deliveries(10);
+SELECT count(*) AS claimed_again FROM inbox.claim_deliveries(10);
+-- The unsubscribe token names dana and info, and turns that type's e-mail off.
+SELECT inbox.unsubscribe(inbox._unsubscribe_token('dana', 'info'));
+SELECT inbox.unsubscribe('ZGFuYQ.aW5mbw.AAAAAAAAAAAAAAAAAAAAAA');
+SELECT p->'channels' AS info_channels FROM jsonb_array_elements(inbox.preferences('dana')->'data') p WHERE p->>'type' = 'info';
+SELECT inbox.create('dana', '{"title": "after unsubscribing"}') IS NOT NULL AS created;
+SELECT count(*) AS queued FROM inbox.deliveries;
+SELECT inbox.set_preference('dana', 'info', 'email', NULL)->'all' AS all_choices;
+
+-- A report: SMTP 451 (later), then 250. A report with another lease is ignored.
+SELECT user_id, id AS delivery_id, lease AS claim FROM inbox.deliveries d, LATERAL (SELECT 1) x
+ WHERE channel = 'email' LIMIT 1 \gset
+SELECT inbox.finish_deliveries(jsonb_build_array(jsonb_build_object(
+    'userId', 'dana', 'id', inbox._delivery_public_id(:'delivery_id'), 'lease', gen_random_uuid(), 'status', 250))) AS recorded;
+SELECT inbox.finish_deliveries(jsonb_build_array(jsonb_build_object(
+    'userId', 'dana', 'id', inbox._delivery_public_id(:'delivery_id'), 'lease', :'claim', 'status', 451, 'error', 'try later'))) AS recorded;
+SELECT state, attempts, last_status, last_error, lease IS NULL AS released FROM inbox.deliveries WHERE id = :'delivery_id';
+SELECT lease AS claim FROM inbox.claim_deliveries(10) \gset
+SELECT inbox.finish_deliveries(jsonb_build_array(jsonb_build_object(
+    'userId', 'dana', 'id', inbox._delivery_public_id(:'delivery_id'), 'lease', :'claim', 'status', 250, 'durationMs', 12))) AS recorded;
+SELECT state, attempts, finished_at IS NOT NULL AS finished FROM inbox.deliveries WHERE id = :'delivery_id';
+SELECT attempt, outcome, status, duration_ms, error FROM inbox.delivery_attempts WHERE delivery_id = :'delivery_id' ORDER BY attempt;
+
+-- Webhooks: bad input, then one endpoint with a known secret.
+SELECT inbox.create_webhook('ftp://example.org/', '{notification.created}');
+SELECT inbox.create_webhook('https://example.org/', '{notification.exploded}');
+SELECT inbox.create_webhook('https://example.org/', '{}');
+SELECT inbox.create_webhook('https://example.org/', '{notification.created}', secret => 'whsec_' || repeat('A', 120));
+SELECT inbox.create_webhook('https://example.org/', '{notification.created}', secret => 'whsec_AAAA');
+SET pg_inbox.webhook_allow_private = off;
+SELECT inbox.create_webhook('http://192.168.1.10/hook', '{notification.created}');
+SELECT inbox.create_webhook('http://[::1]:8080/hook', '{notification.created}');
+SELECT inbox.create_webhook('http://localhost/hook', '{notification.created}');
+SET pg_inbox.webhook_allow_private = on;
+SELECT count(*) AS webhooks FROM inbox.webhooks;
+SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created,notification.updated}', types => '{warning}',
+                            secret => 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw') - 'createdAt' AS webhook;
+SELECT inbox.create('dana', '{"title": "not a warning"}') IS NOT NULL AS created;
+SELECT inbox.create('dana', '{"title": "disk", "type": "warning"}') IS NOT NULL AS created;
+SELECT inbox.mark_all_read('dana') AS read_all;
+SELECT channel, event, type, payload->'data'->>'title' AS title, payload->'data'->>'userId' AS user_id
+  FROM inbox.deliveries WHERE channel = 'webhook' ORDER BY created_at, event;
+-- The signature the worker sends verifies against the endpoint's secret.
+SELECT headers->>'webhook-signature' = 'v1,' || encode(inbox._hmac_sha256(decode('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64'),
+           convert_to(id || '.' || (headers->>'webhook-timestamp') || '.' || body, 'UTF8')), 'base64') AS verifies,
+       headers->>'webhook-id' = id AS id_header
+  FROM inbox.claim_deliveries(10, channels => '{webhook}') ORDER BY body;
+-- 410 disables the endpoint.
+SELECT inbox.finish_deliveries(jsonb_agg(jsonb_build_object('userId', user_id, 'id', inbox._delivery_public_id(id),
+                                                            'lease', lease, 'status', 410))) AS recorded
+  FROM inbox.deliveries WHERE channel = 'webhook';
+SELECT (w->>'enabled')::boolean AS enabled, w->>'disabledReason' AS reason FROM jsonb_array_elements(inbox.webhooks()) w;
+SELECT jsonb_array_length(inbox.webhook_deliveries('wh_1')) AS logged;
+SELECT inbox.webhook_deliveries('wh_999');
+SELECT inbox.retry_delivery('wh_1', 'msg_00000000000000000000000000000000');
+
+-- The last attempt fails; 4xx fails at once; 5xx and no answer retry.
+SET pg_inbox.delivery_max_attempts = 2;
+SELECT inbox.create('dana', '{"title": "retried"}') IS NOT NULL AS created;
+SELECT user_id, id AS delivery_id FROM inbox.deliveries WHERE state = 'pending' ORDER BY created_at DESC LIMIT 1 \gset
+SELECT inbox.finish_deliveries(jsonb_agg(jsonb_build_object('userId', c.user_id, 'id', c.id, 'lease', c.lease, 'status', 0, 'error', 'refused')))
+  FROM inbox.claim_deliveries(10) c;
+SELECT inbox.finish_deliveries(jsonb_agg(jsonb_build_object('userId', c.user_id, 'id', c.id, 'lease', c.lease)))
+  FROM inbox.claim_deliveries(10) c;
+SELECT state, attempts FROM inbox.deliveries WHERE id = :'delivery_id';
+SELECT string_agg(outcome, ', ' ORDER BY attempt) AS outcomes FROM inbox.delivery_attempts WHERE delivery_id = :'delivery_id';
+
+-- Preferences: * and a type, a critical type, bad input.
+SELECT inbox.register_type('security', 'New sign-in', channels => '{in_app,email}', critical => true) IS NOT NULL AS registered;
+SELECT inbox.register_type('comment', email_digest => '1 hour') IS NOT NULL AS registered;
+SELECT inbox.register_type('quiet', channels => '{in_app}') IS NOT NULL AS registered;
+SELECT inbox.register_type('bad', channels => '{sms}');
+SELECT inbox.set_preference('dana', '*', 'email', false)->'all' AS all_choices;
+SELECT p->>'type' AS type, p->'channels' AS channels, p->'critical' AS critical, p->'emailDigest' AS digest
+  FROM jsonb_array_elements(inbox.preferences('dana')->'data') p ORDER BY 1;
+SELECT inbox.set_preference('dana', 'security', 'email', false);
+SELECT inbox.set_preference('dana', 'nope', 'email', false);
+SELECT inbox.set_preference('dana', 'info', 'pigeon', false);
+
+-- A digest: the notifications of the window join one delivery.
+SELECT inbox.set_preference('dana', '*', 'email', NULL) IS NOT NULL AS reset;
+SELECT inbox.create_many('[{"userId": "dana", "type": "comment", "title": "c1"}, {"userId": "dana", "type": "comment", "title": "c2"}]') IS NOT NULL AS created;
+SELECT inbox.create('dana', '{"type": "comment", "title": "c3"}') IS NOT NULL AS created;
+SELECT count(*) AS digests, max(cardinality(notification_ids)) AS notifications, bool_and(due_at > now() + '59 minutes') AS due_at_window_end
+  FROM inbox.deliveries WHERE type = 'comment';
+
+-- Pruning: finished rows past the retention, with their attempts.
+SET pg_inbox.delivery_retention = '0 seconds';
+SELECT inbox.prune_deliveries(1) AS pruned;
+SELECT inbox.prune_deliveries() > 0 AS pruned_more;
+SELECT count(*) FILTER (WHERE state <> 'pending') AS finished_left, count(*) FILTER (WHERE state = 'pending') > 0 AS pending_kept
+  FROM inbox.deliveries;
+RESET pg_inbox.delivery_retention;
