@@ -179,7 +179,10 @@ DECLARE
     last_id   bigint;
     unread_now bigint;
 BEGIN
-    threshold := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    -- Creates are never summarised: each new notification is content a client shows and the
+    -- outbox (55_delivery.sql) delivers; only changes of existing rows become one summary.
+    threshold := CASE WHEN (events[1]).event = 'notification.created' THEN 2147483647
+                      WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
     IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
         -- One row changed (a create, a click): two plain statements. (A second delta of another
         -- user is a row that did not change: it adds up to zero.)
@@ -305,7 +308,9 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     d record;
-    threshold integer := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    -- (Creates are never summarised: see the function above.)
+    threshold integer := CASE WHEN (events[1]).event = 'notification.created' THEN 2147483647
+                              WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
     positions inbox.feed_position[] := '{}';
     last_id   bigint;
     unread_now bigint;

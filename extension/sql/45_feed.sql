@@ -16,8 +16,9 @@
 -- of one user appends one event for that user instead of one a row: notification.read_all when
 -- every one of those rows only went from unread to read (a read-all), notification.bulk
 -- otherwise (clients refetch). Their data is {"workspaceId": w} (w when every row was in
--- workspace w, else null); a bulk's also has "count", the rows changed. A fan-out changes one
--- row of each of its users: one notification.created each (a summary cannot span users).
+-- workspace w, else null); a bulk's also has "count", the rows changed. Creates are never
+-- summarised (each is content to show and to deliver: 55_delivery.sql); a fan-out is one
+-- notification.created a user anyway (a summary cannot span users).
 --
 -- Settings (read with current_setting(), so ALTER DATABASE / ALTER ROLE / SET all work):
 --   inbox.feed_retention          interval, default '24 hours': how long events are kept
