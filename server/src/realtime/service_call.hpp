@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "errors.hpp"
+#include "log.hpp"
 
 namespace pgi::server {
 
@@ -24,7 +25,12 @@ void RealtimeService::call(Executor executor, const char *statement,
     }
     boost::asio::post(executor, [done = std::move(done), rows = std::move(rows),
                                  error = std::move(error)]() mutable {
-      done(std::move(rows), error ? &*error : nullptr);
+      // A stream's handler runs on the event loop: whatever it throws ends there, logged.
+      try {
+        done(std::move(rows), error ? &*error : nullptr);
+      } catch (const std::exception &e) {
+        log_line(std::string("stream: unexpected error: ") + e.what());
+      }
     });
   });
 }

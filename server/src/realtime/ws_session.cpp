@@ -339,7 +339,7 @@ void WsSession::subscribe(const Json &message) {
                                                       : uid_text(sub.uid).get<std::string>();
                   Json frame = {{"type", "subscription"}, {"event", "init"}};
                   if (!sub.event) {
-                    Json read = Json::parse(rows.at(0).at(1).value_or("{}"), nullptr, false);
+                    Json read = Json::parse(rows.at(0).at(0).value_or("{}"), nullptr, false);
                     Json data = read.value("data", Json::array());
                     if (!sub.item.is_null())
                       data = data.empty() ? Json() : data.at(0);
