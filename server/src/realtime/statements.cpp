@@ -42,8 +42,8 @@ std::vector<PreparedStatement> realtime_statements() {
       {sql::kFeedTokens,
        "SELECT t.token FROM pg_catalog.jsonb_array_elements_text($1::pg_catalog.jsonb) AS "
        "t(token) WHERE NOT EXISTS (SELECT FROM inbox.tokens k WHERE k.token_hash "
-       "OPERATOR(pg_catalog.=) inbox._token_hash(t.token) AND k.expires_at "
-       "OPERATOR(pg_catalog.>) pg_catalog.now())"},
+       "OPERATOR(pg_catalog.=) inbox._token_hash(t.token) AND (k.expires_at IS NULL OR "
+       "k.expires_at OPERATOR(pg_catalog.>) pg_catalog.now()))"},
   };
 }
 
