@@ -1,5 +1,7 @@
 #include "realtime/ws_session.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -326,43 +328,71 @@ void WsSession::subscribe(const Json &message) {
   if (!sub.item.is_null())
     query["filter"] = {{"_and", Json::array({sub.query.value("filter", Json::object()),
                                              {{"id", {{"_eq", sub.item}}}}})}};
-  service_.call(ws_.get_executor(), sql::kWsRead, {token(), query.dump()},
-                [self = shared_from_this(), sub = std::move(sub)](RealtimeService::Rows rows,
-                                                                  const ApiError *failure) mutable {
-                  if (self->closed_)
-                    return;
-                  if (failure) {
-                    return self->error("subscribe", directus_name(failure->directus),
-                                       failure->message);
-                  }
-                  std::string key = sub.uid.is_null() ? "\x01" + std::to_string(++self->anonymous_)
-                                                      : uid_text(sub.uid).get<std::string>();
-                  Json frame = {{"type", "subscription"}, {"event", "init"}};
-                  if (!sub.event) {
-                    Json read = Json::parse(rows.at(0).at(0).value_or("{}"), nullptr, false);
-                    Json data = read.value("data", Json::array());
-                    if (!sub.item.is_null())
-                      data = data.empty() ? Json() : data.at(0);
-                    frame["data"] = data;
-                    if (read.contains("meta"))
-                      frame["meta"] = read["meta"];
-                  }
-                  if (!sub.uid.is_null())
-                    frame["uid"] = uid_text(sub.uid);
-                  self->subscriptions_[key] = std::move(sub);
-                  self->follow(true);
-                  self->send(frame);
-                });
+  // Its place among the socket's subscriptions is taken now, so frames follow the order of the
+  // subscribe messages whatever order the init reads finish in.
+  std::string key = sub.uid.is_null() ? "\x01" + std::to_string(++anonymous_)
+                                      : uid_text(sub.uid).get<std::string>();
+  unsigned generation = ++generation_;
+  sub.generation = generation;
+  if (Subscription *same = find(key))
+    *same = sub;  // a subscribe with the uid of another replaces it
+  else
+    subscriptions_.emplace_back(key, sub);
+  service_.call(
+      ws_.get_executor(), sql::kWsRead, {token(), query.dump()},
+      [self = shared_from_this(), sub = std::move(sub), key, generation](
+          RealtimeService::Rows rows, const ApiError *failure) mutable {
+        if (self->closed_)
+          return;
+        Subscription *placed = self->find(key);
+        if (placed == nullptr || placed->generation != generation)
+          return;  // unsubscribed or replaced meanwhile
+        if (failure) {
+          self->remove(key);
+          return self->error("subscribe", directus_name(failure->directus), failure->message);
+        }
+        Json frame = {{"type", "subscription"}, {"event", "init"}};
+        if (!sub.event) {
+          Json read = Json::parse(rows.at(0).at(0).value_or("{}"), nullptr, false);
+          Json data = read.value("data", Json::array());
+          if (!sub.item.is_null())
+            data = data.empty() ? Json() : data.at(0);
+          frame["data"] = data;
+          if (read.contains("meta"))
+            frame["meta"] = read["meta"];
+        }
+        if (!sub.uid.is_null())
+          frame["uid"] = uid_text(sub.uid);
+        placed->ready = true;
+        self->follow(true);
+        self->send(frame);
+      });
+}
+
+void WsSession::remove(const std::string &key) {
+  subscriptions_.erase(std::remove_if(subscriptions_.begin(), subscriptions_.end(),
+                                      [&key](const auto &s) { return s.first == key; }),
+                       subscriptions_.end());
+  if (subscriptions_.empty())
+    follow(false);
+}
+
+WsSession::Subscription *WsSession::find(const std::string &key) {
+  for (auto &[k, sub] : subscriptions_) {
+    if (k == key)
+      return &sub;
+  }
+  return nullptr;
 }
 
 void WsSession::unsubscribe(const Json &message) {
   Json uid = message.value("uid", Json());
-  if (uid.is_null())
+  if (uid.is_null()) {
     subscriptions_.clear();
-  else
-    subscriptions_.erase(uid_text(uid).get<std::string>());
-  if (subscriptions_.empty())
     follow(false);
+  } else {
+    remove(uid_text(uid).get<std::string>());
+  }
   Json frame = {{"type", "subscription"}, {"event", "unsubscribe"}};
   if (!uid.is_null())
     frame["uid"] = uid_text(uid);
@@ -404,7 +434,7 @@ void WsSession::on_events() {
     if (caller_->workspace_id && e.workspace_id != caller_->workspace_id)
       continue;
     for (const auto &[key, sub] : subscriptions_) {
-      if (sub.event && *sub.event != action)
+      if (!sub.ready || (sub.event && *sub.event != action))
         continue;
       if (!sub.item.is_null() && sub.item.dump() != std::to_string(*e.key) &&
           sub.item != Json(std::to_string(*e.key)))
@@ -429,10 +459,10 @@ void WsSession::on_events() {
   auto frames = [self = shared_from_this(),
                  plan = std::move(plan)](const std::vector<Json> &results) {
     for (const Planned &p : plan) {
-      auto found = self->subscriptions_.find(p.sub);
-      if (found == self->subscriptions_.end())
+      const Subscription *found = self->find(p.sub);
+      if (found == nullptr)
         continue;
-      const Subscription &sub = found->second;
+      const Subscription &sub = *found;
       Json frame = {{"type", "subscription"}, {"event", p.action}};
       if (p.read < 0) {
         Json key = std::to_string(p.key);

@@ -26,7 +26,7 @@
 #pragma once
 
 #include <deque>
-#include <map>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +65,8 @@ class WsSession : public Subscriber, public std::enable_shared_from_this<WsSessi
     std::optional<std::string> event;  // create, update or delete; nullopt: all
     Json query;                        // the client's query (an object)
     Json item;                         // null: the whole collection
+    bool ready = false;                // its init reply went out: events follow
+    unsigned generation = 0;           // which subscribe message made it
   };
   struct Caller {
     std::string user_id;
@@ -99,7 +101,11 @@ class WsSession : public Subscriber, public std::enable_shared_from_this<WsSessi
   mutable std::mutex token_mutex_;
   std::string token_;
   std::optional<Caller> caller_;
-  std::map<std::string, Subscription> subscriptions_;  // by uid, or a key of their own
+  // By uid (or a key of their own), in the order they were made: frames go out in that order.
+  std::vector<std::pair<std::string, Subscription>> subscriptions_;
+  Subscription *find(const std::string &key);
+  void remove(const std::string &key);
+  unsigned generation_ = 0;
   unsigned anonymous_ = 0;
   std::string followed_;  // the hub key followed ("" an admin's every user), when following
   bool following_ = false;
