@@ -26,6 +26,8 @@ const ROUTES = [
   'GET /openapi.json',
   'POST /graphql/system',
   'GET /graphql/system',
+  'GET /api/notifications/stream',
+  'GET /websocket',
 ];
 
 test('unknown routes are 404 JSON, whatever the method', async () => {

@@ -338,35 +338,35 @@ void WsSession::subscribe(const Json &message) {
     *same = sub;  // a subscribe with the uid of another replaces it
   else
     subscriptions_.emplace_back(key, sub);
-  service_.call(
-      ws_.get_executor(), sql::kWsRead, {token(), query.dump()},
-      [self = shared_from_this(), sub = std::move(sub), key, generation](
-          RealtimeService::Rows rows, const ApiError *failure) mutable {
-        if (self->closed_)
-          return;
-        Subscription *placed = self->find(key);
-        if (placed == nullptr || placed->generation != generation)
-          return;  // unsubscribed or replaced meanwhile
-        if (failure) {
-          self->remove(key);
-          return self->error("subscribe", directus_name(failure->directus), failure->message);
-        }
-        Json frame = {{"type", "subscription"}, {"event", "init"}};
-        if (!sub.event) {
-          Json read = Json::parse(rows.at(0).at(0).value_or("{}"), nullptr, false);
-          Json data = read.value("data", Json::array());
-          if (!sub.item.is_null())
-            data = data.empty() ? Json() : data.at(0);
-          frame["data"] = data;
-          if (read.contains("meta"))
-            frame["meta"] = read["meta"];
-        }
-        if (!sub.uid.is_null())
-          frame["uid"] = uid_text(sub.uid);
-        placed->ready = true;
-        self->follow(true);
-        self->send(frame);
-      });
+  service_.call(ws_.get_executor(), sql::kWsRead, {token(), query.dump()},
+                [self = shared_from_this(), sub = std::move(sub), key, generation](
+                    RealtimeService::Rows rows, const ApiError *failure) mutable {
+                  if (self->closed_)
+                    return;
+                  Subscription *placed = self->find(key);
+                  if (placed == nullptr || placed->generation != generation)
+                    return;  // unsubscribed or replaced meanwhile
+                  if (failure) {
+                    self->remove(key);
+                    return self->error("subscribe", directus_name(failure->directus),
+                                       failure->message);
+                  }
+                  Json frame = {{"type", "subscription"}, {"event", "init"}};
+                  if (!sub.event) {
+                    Json read = Json::parse(rows.at(0).at(0).value_or("{}"), nullptr, false);
+                    Json data = read.value("data", Json::array());
+                    if (!sub.item.is_null())
+                      data = data.empty() ? Json() : data.at(0);
+                    frame["data"] = data;
+                    if (read.contains("meta"))
+                      frame["meta"] = read["meta"];
+                  }
+                  if (!sub.uid.is_null())
+                    frame["uid"] = uid_text(sub.uid);
+                  placed->ready = true;
+                  self->follow(true);
+                  self->send(frame);
+                });
 }
 
 void WsSession::remove(const std::string &key) {
