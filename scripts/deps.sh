@@ -9,6 +9,7 @@ packages=(
   libpqxx-dev libboost1.81-dev nlohmann-json3-dev   # Boost: Beast and Asio, header-only
   curl
   python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
+  chromium  # tests/stream/browser.test.mjs: EventSource in a real browser (puppeteer-core)
 )
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 # Building Citus from source (tests/citus.sh, bench-citus; ../shared/vendor/README.md): asked for

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The realtime streams, black-box: the node:test suites in tests/stream/ (server-sent events,
-# the Directus WebSocket through @directus/sdk and raw frames, the faults: kill -9 of the server,
-# PostgreSQL stopped under open streams, a slow reader, --max-streams). Each file starts its own
+# the Directus WebSocket through @directus/sdk and raw frames, EventSource in headless Chromium,
+# the faults: kill -9 of the server, PostgreSQL stopped under open streams, a slow reader,
+# --max-streams). Each file starts its own
 # servers (server/pg_inbox_server) against one database of the test cluster; the fault suite
 # stops PostgreSQL, so the files run one after another. Ends with "N passed, N failed".
 set -uo pipefail
