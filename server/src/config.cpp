@@ -116,6 +116,28 @@ std::vector<Option> options() {
                                        "'");
          c.webhook_allow_private = v == "on";
        }},
+      {"feed-poll-ms", "FEED_POLL_MS", "interval of the one change-feed poller (default 10)",
+       integer(&Config::feed_poll_ms, 1, 60000, "--feed-poll-ms")},
+      {"stream-buffer-bytes", "STREAM_BUFFER_BYTES",
+       "a stream whose client leaves more unsent bytes is closed (default 1048576)",
+       size(&Config::stream_buffer_bytes, 4096, 1LL << 30, "--stream-buffer-bytes")},
+      {"stream-ping-ms", "STREAM_PING_MS", "interval of the SSE \": ping\" comment (default 15000)",
+       integer(&Config::stream_ping_ms, 10, 3600000, "--stream-ping-ms")},
+      {"max-streams", "MAX_STREAMS",
+       "open SSE streams and WebSockets; beyond, 503 with Retry-After (default 10000)",
+       integer(&Config::max_streams, 0, 1000000, "--max-streams")},
+      {"stream-token-check-ms", "STREAM_TOKEN_CHECK_MS",
+       "streams of a revoked or expired token end within this (default 30000)",
+       integer(&Config::stream_token_check_ms, 100, 3600000, "--stream-token-check-ms")},
+      {"ws-auth-timeout-ms", "WS_AUTH_TIMEOUT_MS",
+       "a WebSocket must authenticate within this (default 10000)",
+       integer(&Config::ws_auth_timeout_ms, 10, 3600000, "--ws-auth-timeout-ms")},
+      {"ws-heartbeat-ms", "WS_HEARTBEAT_MS",
+       "WebSocket heartbeat: a ping this often, closed when unanswered (default 30000)",
+       integer(&Config::ws_heartbeat_ms, 10, 3600000, "--ws-heartbeat-ms")},
+      {"ws-max-message-bytes", "WS_MAX_MESSAGE_BYTES",
+       "largest WebSocket message read; larger is an error frame (default 65536)",
+       size(&Config::ws_max_message_bytes, 256, 1 << 20, "--ws-max-message-bytes")},
   };
 }
 
