@@ -85,6 +85,10 @@ std::vector<Option> options() {
       {"pool-wait-ms", "POOL_WAIT_MS",
        "longest wait for a free connection, else 503 (default 5000)",
        integer(&Config::pool_wait_ms, 1, 3600000, "--pool-wait-ms")},
+      {"ui-dir", "UI_DIR",
+       "folder of the browser UI served at / and /ui/ (default: ui/ beside the server's folder, "
+       "else share/pg_inbox/ui/ there)",
+       [](Config &c, const std::string &v) { c.ui_dir = v; }},
   };
 }
 

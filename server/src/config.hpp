@@ -27,6 +27,7 @@ struct Config {
   int write_timeout_ms = 10000;  // a response the client does not take within this is dropped
   int statement_timeout_ms = 5000;  // PostgreSQL cancels a longer statement (503)
   int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
+  std::string ui_dir;  // the browser UI's files (routes/ui_files.hpp); "" = beside the server
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

@@ -18,6 +18,7 @@
 #include "metrics.hpp"
 #include "routes/dispatcher.hpp"
 #include "routes/table.hpp"
+#include "routes/ui_files.hpp"
 
 using namespace pgi::server;
 
@@ -48,7 +49,10 @@ int main(int argc, char **argv) {
             {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
              "SET client_min_messages = warning"});
   Metrics metrics;
-  Dispatcher dispatcher(config, pool, metrics);
+  UiFiles ui(config.ui_dir);
+  log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
+           " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
+  Dispatcher dispatcher(config, pool, metrics, ui);
   HttpServer server(
       config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {

@@ -8,8 +8,9 @@
 //   retry       whether the call may run again on a fresh connection when the first broke
 //   reply       how the statement's row becomes the response
 //   status      the success status, for replies that pass the JSON through
-//   transport   an exchange (one request, one response); streams (SSE, WebSocket) are for the
-//               realtime routes to add
+//   transport   an exchange (one request, one response), or a file of the browser UI
+//               (routes/ui_files.hpp: answered from memory, no statement, no reply); streams (SSE,
+//               WebSocket) are for the realtime routes to add
 //
 // The metrics label a request with its row's pattern. The rows of one path share a dialect.
 #pragma once
@@ -22,6 +23,7 @@
 #include "http/http_server.hpp"
 #include "metrics.hpp"
 #include "routes/dialect.hpp"
+#include "routes/ui_files.hpp"
 
 namespace pgi::server {
 
@@ -42,6 +44,7 @@ enum class Retry {
 
 enum class Transport {
   kExchange,
+  kFile,  // one of the UI's files (routes/ui_files.hpp), by the row's pattern
 };
 
 struct Statement {
@@ -51,11 +54,12 @@ struct Statement {
   std::string sql = {};
 };
 
-// What a reply has to hand: the server's configuration, pool and metrics.
+// What a reply has to hand: the server's configuration, pool and metrics, and the UI's files.
 struct Services {
   const Config &config;
   Pool &pool;
   const Metrics &metrics;
+  const UiFiles &ui;
 };
 
 struct Route;
