@@ -10,6 +10,8 @@ packages=(
   curl
   python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
 )
+# The browser suite (tests/ui.sh): headless Chromium, driven by puppeteer-core (tests/package.json).
+packages+=(chromium fonts-dejavu-core)
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 # Building Citus from source (tests/citus.sh, bench-citus; ../shared/vendor/README.md): asked for
 # only when no citus.so is installed, so that a plain `make test` installs none of it.

@@ -306,8 +306,9 @@ export class InboxClient {
    * @param {T} notification one object, or an array of them
    * @returns {Promise<T extends any[] ? Notification[] : Notification>}
    */
-  send(notification) {
-    return this._request('POST', '/api/notifications', { body: notification });
+  async send(notification) {
+    const answer = await this._request('POST', '/api/notifications', { body: notification });
+    return Array.isArray(notification) ? answer.data : answer;
   }
 
   /**
@@ -464,7 +465,7 @@ button { font: inherit; color: inherit; cursor: pointer; }
 .read .title { font-weight: 500; }
 .body { margin: 2px 0 0; color: var(--_fg); overflow-wrap: anywhere; }
 .time { display: block; margin-top: 4px; color: var(--_muted); font-size: 12px; }
-.actions { display: flex; flex-direction: column; gap: 2px; }
+.actions { display: flex; align-items: flex-start; gap: 2px; }
 .action {
   border: 0; background: none; color: var(--_muted); width: 28px; height: 28px; padding: 0;
   border-radius: 6px; font-size: 15px; line-height: 28px;
@@ -474,7 +475,8 @@ button { font: inherit; color: inherit; cursor: pointer; }
 .empty, .notice { margin: 0; padding: 28px 14px; text-align: center; color: var(--_muted); }
 .error { margin: 0; padding: 14px; color: #8c1d18; background: #fceeee; border-bottom: 1px solid var(--_border); }
 .error strong { display: block; }
-.footer { padding: 6px 14px; font-size: 12px; color: var(--_muted); min-height: 1em; }
+.footer { padding: 6px 14px; font-size: 12px; color: var(--_muted); }
+.footer:empty { display: none; }
 .sr-only {
   position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0;
@@ -499,10 +501,12 @@ export function relativeTime(when, now = new Date(), locale = undefined) {
   const seconds = Math.round((then.getTime() - now.getTime()) / 1000);
   const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
   const abs = Math.abs(seconds);
+  // Rounded half away from zero, the same in the past and the future (Math.round is not).
+  const units = (size) => Math.sign(seconds) * Math.round(abs / size);
   if (abs < 45) return rtf.format(0, 'second');
-  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
-  if (abs < 86400) return rtf.format(Math.round(seconds / 3600), 'hour');
-  if (abs < 7 * 86400) return rtf.format(Math.round(seconds / 86400), 'day');
+  if (abs < 3600) return rtf.format(units(60), 'minute');
+  if (abs < 86400) return rtf.format(units(3600), 'hour');
+  if (abs < 7 * 86400) return rtf.format(units(86400), 'day');
   return then.toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
@@ -722,6 +726,7 @@ export class PgInboxElement extends HTMLElement {
       if (generation === this._generation) {
         this._loading = false;
         this._list.setAttribute('aria-busy', 'false');
+        this._render();
         this._maybeLoadMore();
       }
     }
@@ -775,10 +780,11 @@ export class PgInboxElement extends HTMLElement {
       // Resumed streams send what was missed; a fresh one starts at the head, so reload.
       if (!resumed || this._firstLoad) this.refresh();
       this._firstLoad = false;
-    } else if (status === 'error') {
+    } else if (status === 'error' && error instanceof InboxAuthError) {
       this._fail(error);
-    } else if (status === 'unavailable') {
-      // A server without the stream: the inbox works, and the count is polled.
+    } else if (status === 'unavailable' || status === 'error') {
+      // A server without the stream, or that refuses it for another reason than the token:
+      // the inbox works, and the count is polled.
       if (this._firstLoad) this.refresh();
       this._firstLoad = false;
       clearInterval(this._poll);
