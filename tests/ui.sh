@@ -35,7 +35,7 @@ export BASE_URL="http://127.0.0.1:$port"
 
 passed=0
 failed=0
-run_node_suites ui/static.test.mjs ui/client.test.mjs ui/inbox.test.mjs ui/live.test.mjs
+run_node_suites ui/static.test.mjs ui/client.test.mjs ui/stream_client.test.mjs ui/inbox.test.mjs ui/live.test.mjs
 echo "screenshots: $UI_ARTIFACTS"
 echo "$passed passed, $failed failed"
 ((failed == 0))

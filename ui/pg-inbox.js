@@ -328,7 +328,7 @@ export class InboxClient {
     let retryMs = 2000;
     const run = async () => {
       for (let attempt = 0; !stop.signal.aborted; ) {
-        onStatus(attempt === 0 ? 'connecting' : 'reconnecting', {});
+        if (attempt === 0) onStatus('connecting', {});
         const connection = new AbortController();
         const abort = () => connection.abort();
         stop.signal.addEventListener('abort', abort, { once: true });
