@@ -198,7 +198,7 @@ export class InboxClient {
   /** @returns {Promise<string>} */
   async _token() {
     const t = typeof this.token === 'function' ? await this.token() : this.token;
-    if (!t) throw new InboxAuthError(401, 'unauthorized', 'no token: set the token of the user');
+    if (!t) throw new InboxAuthError(401, 'no_token', 'no token: set the token of the user');
     return t;
   }
 
@@ -689,7 +689,8 @@ export class PgInboxElement extends HTMLElement {
     });
     this._setError(null);
     if (!this.token) {
-      this._setError(new InboxAuthError(401, 'unauthorized', 'no token: set the token attribute'));
+      this._setError(new InboxAuthError(401, 'no_token', 'no token: set the token attribute'));
+      this._render();
       return;
     }
     // The stream first, then the first page: whatever changes after the stream started is in
@@ -777,8 +778,9 @@ export class PgInboxElement extends HTMLElement {
     this._streamStatus = status;
     this.setAttribute('data-stream', status);
     if (status === 'live') {
-      // Resumed streams send what was missed; a fresh one starts at the head, so reload.
-      if (!resumed || this._firstLoad) this.refresh();
+      // Resumed streams send what was missed; a fresh one starts at the head, so reload (and
+      // after an error the stream's return is the moment to try again).
+      if (!resumed || this._firstLoad || this._error) this.refresh();
       this._firstLoad = false;
     } else if (status === 'error' && error instanceof InboxAuthError) {
       this._fail(error);
@@ -1051,9 +1053,11 @@ export class PgInboxElement extends HTMLElement {
       return;
     }
     const auth = error instanceof InboxAuthError;
-    const title = auth
-      ? 'Your session has expired. Sign in again to see your notifications.'
-      : 'Notifications could not be loaded.';
+    const title = !auth
+      ? 'Notifications could not be loaded.'
+      : error.code === 'no_token'
+        ? 'Sign in to see your notifications.'
+        : 'Your session has expired. Sign in again to see your notifications.';
     this._errorBox.replaceChildren();
     const strong = document.createElement('strong');
     strong.textContent = title;

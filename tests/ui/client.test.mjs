@@ -164,6 +164,7 @@ test('errors are typed and carry the API code, status and message', async () => 
   assert.equal(r.badToken.code, 'unauthorized');
   assert.equal(r.badToken.status, 401);
   assert.equal(r.noToken.auth, true);
+  assert.equal(r.noToken.code, 'no_token');
   assert.equal(r.unreachable.name, 'InboxNetworkError');
   assert.equal(r.unreachable.code, 'network_error');
   assert.equal(r.unreachable.status, 0);

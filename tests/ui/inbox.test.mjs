@@ -200,6 +200,17 @@ test('an expired token shows a clear error state', async () => {
   await again.close();
 });
 
+test('without a token the bell asks to sign in', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${process.env.BASE_URL}/`); // the demo page without a token in its URL
+  await page.waitForFunction(() => document.querySelector('pg-inbox').dataset.state === 'error');
+  assert.equal(await page.evaluate(() => document.getElementById('no-token').hidden), false);
+  const s = await inboxState(page);
+  assert.match(s.error, /Sign in to see your notifications/);
+  assert.match(s.error, /no_token/);
+  await page.close();
+});
+
 test('keyboard: Enter opens, arrows move between notifications, Escape closes to the bell', async () => {
   const user = unique('keys');
   const tok = token(user);
