@@ -46,7 +46,7 @@ pg_inbox is running.
   token      $token   (user demo-user: read, write, send)
 
 Open the demo (the bell of demo-user, and a form that sends it notifications):
-  $base/#token=$token&user=demo-user
+  $base/demo#token=$token&user=demo-user
 
 Try:
   curl -s -X POST $base/api/notifications -H "Authorization: Bearer $token" \\

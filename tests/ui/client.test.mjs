@@ -10,7 +10,7 @@ before(async () => {
   await startServer();
   browser = await launch();
   page = await browser.newPage();
-  await page.goto(`${BASE}/`);
+  await page.goto(`${BASE}/demo`);
 });
 after(async () => {
   await browser?.close();

@@ -100,7 +100,7 @@ export async function launch() {
 }
 
 // A tab on the demo page as `user`; page errors fail the test that reads them.
-export async function openDemo(browser, tok, user, { path: at = '/' } = {}) {
+export async function openDemo(browser, tok, user, { path: at = '/demo' } = {}) {
   const page = await browser.newPage();
   await page.setViewport({ width: 900, height: 640 });
   page.errors = [];

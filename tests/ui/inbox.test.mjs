@@ -202,7 +202,7 @@ test('an expired token shows a clear error state', async () => {
 
 test('without a token the bell asks to sign in', async () => {
   const page = await browser.newPage();
-  await page.goto(`${process.env.BASE_URL}/`); // the demo page without a token in its URL
+  await page.goto(`${process.env.BASE_URL}/demo`); // the demo page without a token in its URL
   await page.waitForFunction(() => document.querySelector('pg-inbox').dataset.state === 'error');
   assert.equal(await page.evaluate(() => document.getElementById('no-token').hidden), false);
   const s = await inboxState(page);

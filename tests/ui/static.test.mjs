@@ -9,13 +9,15 @@ const ROOT = process.env.ROOT;
 before(() => startServer());
 after(() => stopServer());
 
-test('the demo page is served at / as HTML', async () => {
-  const res = await fetch(`${BASE}/`);
+test('the demo page is served at /demo as HTML; / stays unrouted', async () => {
+  const res = await fetch(`${BASE}/demo`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
   assert.equal(res.headers.get('cache-control'), 'no-cache');
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
   assert.equal(await res.text(), fs.readFileSync(`${ROOT}/ui/demo.html`, 'utf8'));
+  const root = await fetch(`${BASE}/`);
+  assert.equal(root.status, 404);
 });
 
 test('the client module and the demo script are served as JavaScript, byte for byte', async () => {
@@ -37,7 +39,7 @@ test('ETag: a matching If-None-Match is 304 without a body; another tag is 200',
   assert.equal(await again.text(), '');
   const other = await fetch(`${BASE}/ui/pg-inbox.js`, { headers: { 'if-none-match': '"0000000000000000"' } });
   assert.equal(other.status, 200);
-  const html = await fetch(`${BASE}/`);
+  const html = await fetch(`${BASE}/demo`);
   assert.notEqual(html.headers.get('etag'), etag, 'each file has its own tag');
 });
 
@@ -50,7 +52,7 @@ test('HEAD answers the headers of GET without the body', async () => {
 test('only the listed files: other names, folders and traversals are 404 in the API envelope', async () => {
   for (const target of [
     '/ui/', '/ui/demo.html', '/ui/pg-inbox.js.map', '/ui/../README.md', '/ui/%2e%2e/README.md',
-    '/ui/..%2fREADME.md', '/ui/%2e%2e%2fserver%2fsrc%2fmain.cpp', '/index.html', '/demo.html',
+    '/ui/..%2fREADME.md', '/ui/%2e%2e%2fserver%2fsrc%2fmain.cpp', '/index.html', '/demo.html', '/demo/', '/ui/demo',
     '/ui/pg-inbox.js/', '/ui//pg-inbox.js', '/..%2f..%2fetc%2fpasswd',
   ]) {
     const res = await fetch(`${BASE}${target}`);

@@ -39,7 +39,7 @@ before(async () => {
   mockUrl = `http://127.0.0.1:${mock.address().port}`;
   browser = await launch();
   page = await browser.newPage();
-  await page.goto(`${BASE}/`);
+  await page.goto(`${BASE}/demo`);
 });
 after(async () => {
   await browser?.close();

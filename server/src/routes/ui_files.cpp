@@ -13,7 +13,7 @@
 namespace pgi::server {
 
 const UiFile kUiFiles[] = {
-    {"GET /", "demo.html", "text/html; charset=utf-8"},
+    {"GET /demo", "demo.html", "text/html; charset=utf-8"},
     {"GET /ui/demo.js", "demo.js", "text/javascript; charset=utf-8"},
     {"GET /ui/pg-inbox.js", "pg-inbox.js", "text/javascript; charset=utf-8"},
 };
