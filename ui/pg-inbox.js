@@ -702,57 +702,48 @@ export class PgInboxElement extends HTMLElement {
   }
 
   /** Reloads the first page and the count (after a reset, a bulk change, a reconnect). */
-  async refresh() {
-    const generation = ++this._generation;
-    this._loading = true;
-    this._list.setAttribute('aria-busy', 'true');
-    try {
-      const [page, count] = await Promise.all([
-        this._client.list({ limit: this._pageSize(), filter: { archived: false } }),
-        this._client.unreadCount(),
-      ]);
-      if (generation !== this._generation) return;
-      this._items = new Map();
-      this._order = [];
-      for (const n of page.data) this._put(n, this._order.length);
-      this._endCursor = page.pageInfo.endCursor;
-      this._hasNext = page.pageInfo.hasNextPage;
-      for (const [id, pending] of this._undo) if (!this._items.has(id)) this._insertSorted(pending.notification);
-      this._setUnread(count);
-      this._setError(null);
-      this._render();
-    } catch (e) {
-      if (generation === this._generation) this._fail(e);
-    } finally {
-      if (generation === this._generation) {
-        this._loading = false;
-        this._list.setAttribute('aria-busy', 'false');
-        this._render();
-        this._maybeLoadMore();
-      }
-    }
+  refresh() {
+    return this._loadPage(true);
   }
 
   /** Loads the next page (keyset: after the last loaded notification). */
-  async loadMore() {
-    if (this._loading || !this._hasNext) return;
-    const generation = this._generation;
+  loadMore() {
+    if (this._loading || !this._hasNext) return Promise.resolve();
+    return this._loadPage(false);
+  }
+
+  // The first page (with the count; it replaces what is shown) or the next one. A reload started
+  // since makes this one's answer moot: the newer generation wins.
+  async _loadPage(first) {
+    const generation = first ? ++this._generation : this._generation;
     this._loading = true;
     this._list.setAttribute('aria-busy', 'true');
-    this._footer.textContent = 'Loading more…';
+    if (!first) this._footer.textContent = 'Loading more…';
     try {
-      const page = await this._client.list({
-        limit: this._pageSize(),
-        after: this._endCursor,
-        filter: { archived: false },
-      });
+      const [page, count] = await Promise.all([
+        this._client.list({
+          limit: this._pageSize(),
+          after: first ? undefined : this._endCursor,
+          filter: { archived: false },
+        }),
+        first ? this._client.unreadCount() : null,
+      ]);
       if (generation !== this._generation) return;
+      if (first) {
+        this._items = new Map();
+        this._order = [];
+      }
       for (const n of page.data) {
         if (!this._items.has(n.id) && !this._undo.has(n.id)) this._put(n, this._order.length);
       }
-      this._endCursor = page.pageInfo.endCursor ?? this._endCursor;
+      this._endCursor = page.pageInfo.endCursor ?? (first ? null : this._endCursor);
       this._hasNext = page.pageInfo.hasNextPage;
-      this._render();
+      if (first) {
+        // A row deleted here and still offering its undo keeps its place.
+        for (const [id, p] of this._undo) if (!this._items.has(id)) this._insertSorted(p.notification);
+        this._setUnread(count);
+        this._setError(null);
+      }
     } catch (e) {
       if (generation === this._generation) this._fail(e);
     } finally {
@@ -760,6 +751,7 @@ export class PgInboxElement extends HTMLElement {
         this._loading = false;
         this._list.setAttribute('aria-busy', 'false');
         this._footer.textContent = '';
+        this._render();
         // A short page may leave the list without a scroll bar: keep going until it has one.
         this._maybeLoadMore();
       }
@@ -859,21 +851,32 @@ export class PgInboxElement extends HTMLElement {
 
   // --- actions -------------------------------------------------------------------------------
 
+  // Sends a change the panel already shows: then the server's answer (`then`), an announcement,
+  // and the count when no stream keeps it; on failure `undo`, the error, and a reload.
+  async _commit(request, { announce, then, undo } = {}) {
+    try {
+      const answer = await request;
+      then?.(answer);
+      if (announce) this._announce(announce);
+      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
+      this._render();
+    } catch (e) {
+      undo?.();
+      this._fail(e);
+      this.refresh();
+    }
+  }
+
   /** Marks every notification read (of the workspace, when one is set). */
   async markAllRead() {
     const before = this._unread;
     for (const n of this._items.values()) if (!n.read) this._items.set(n.id, { ...n, read: true });
     this._setUnread(0);
     this._render();
-    try {
-      await this._client.markAllRead();
-      this._announce('All notifications marked as read');
-      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
-    } catch (e) {
-      this._setUnread(before);
-      this._fail(e);
-      this.refresh();
-    }
+    await this._commit(this._client.markAllRead(), {
+      announce: 'All notifications marked as read',
+      undo: () => this._setUnread(before),
+    });
   }
 
   /** Opens a notification: marks it read and tells the page (`pg-inbox-open`). */
@@ -884,21 +887,20 @@ export class PgInboxElement extends HTMLElement {
     if (!n.read) await this._markRead(id);
   }
 
+  // The server's copy of a notification, if the panel still shows it.
+  _replace(id) {
+    return (n) => {
+      if (this._items.has(id)) this._items.set(id, n);
+    };
+  }
+
   async _markRead(id) {
     const n = this._items.get(id);
     if (!n || n.read) return;
     this._items.set(id, { ...n, read: true });
     if (this._unread) this._setUnread(this._unread - 1);
     this._render();
-    try {
-      const updated = await this._client.markRead(id);
-      if (this._items.has(id)) this._items.set(id, updated);
-      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
-      this._render();
-    } catch (e) {
-      this._fail(e);
-      this.refresh();
-    }
+    await this._commit(this._client.markRead(id), { then: this._replace(id) });
   }
 
   async _archive(id) {
@@ -908,14 +910,7 @@ export class PgInboxElement extends HTMLElement {
     this._drop(id);
     if (!n.read && this._unread) this._setUnread(this._unread - 1);
     this._render();
-    try {
-      await this._client.archive(id);
-      this._announce('Notification archived');
-      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
-    } catch (e) {
-      this._fail(e);
-      this.refresh();
-    }
+    await this._commit(this._client.archive(id), { announce: 'Notification archived' });
   }
 
   async _delete(id) {
@@ -931,33 +926,21 @@ export class PgInboxElement extends HTMLElement {
     if (!n.read && this._unread) this._setUnread(this._unread - 1);
     this._render();
     this._nodes.get(id)?.querySelector('[data-action="undo"]')?.focus();
-    try {
-      await this._client.remove(id);
-      this._announce('Notification deleted. Undo is available for a few seconds.');
-      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
-    } catch (e) {
-      this._clearUndo(id);
-      this._fail(e);
-      this.refresh();
-    }
+    await this._commit(this._client.remove(id), {
+      announce: 'Notification deleted. Undo is available for a few seconds.',
+      undo: () => this._clearUndo(id),
+    });
   }
 
   async _restore(id) {
-    const pending = this._undo.get(id);
-    if (!pending) return;
+    if (!this._undo.has(id)) return;
     this._clearUndo(id);
     this._render();
     this._nodes.get(id)?.focus();
-    try {
-      const restored = await this._client.restore(id);
-      if (this._items.has(id)) this._items.set(id, restored);
-      this._announce('Notification restored');
-      if (this._streamStatus !== 'live') this._setUnread(await this._client.unreadCount());
-      this._render();
-    } catch (e) {
-      this._fail(e);
-      this.refresh();
-    }
+    await this._commit(this._client.restore(id), {
+      announce: 'Notification restored',
+      then: this._replace(id),
+    });
   }
 
   _clearUndo(id) {

@@ -44,6 +44,17 @@ export async function create(tok, user, items) {
   return (await res.json()).data;
 }
 
+// Polls `query` (SQL) until it returns `expected`, for up to 2 s; returns what it returned last.
+export async function eventually(query, expected) {
+  let got;
+  for (let i = 0; i < 40; i++) {
+    got = sql(query);
+    if (got === expected) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return got;
+}
+
 // --- the server ---------------------------------------------------------------------------------
 
 let server = null;

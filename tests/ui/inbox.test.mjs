@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import {
-  clickIn, create, inboxState, launch, openDemo, screenshot, sql, startServer, stopServer, token,
+  clickIn, create, eventually, inboxState, launch, openDemo, screenshot, sql, startServer, stopServer, token,
   unique, waitForInbox,
 } from './harness.mjs';
 
@@ -21,7 +21,7 @@ after(async () => {
   await stopServer();
 });
 
-const unreadOver = (user) => Number(sql(`SELECT inbox.unread_count('${user}')`));
+const unreadOf = (user) => `SELECT inbox.unread_count('${user}')`;
 
 test('the badge shows the unread count, and the panel the newest first', async () => {
   const user = unique('badge');
@@ -65,8 +65,7 @@ test('opening a notification marks it read and the badge drops', async () => {
   assert.equal(await opened, second.id, 'pg-inbox-open names the notification');
   await waitForInbox(page, (s, id) => s.badge === '1' && !s.unreadIds.includes(id), { arg: second.id });
   // The server agrees.
-  for (let i = 0; i < 20 && unreadOver(user) !== 1; i++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(unreadOver(user), 1);
+  assert.equal(await eventually(unreadOf(user), '1'), '1');
   assert.equal(sql(`SELECT inbox.get('${user}', '${second.id}')->>'read'`), 'true');
   assert.equal(sql(`SELECT inbox.get('${user}', '${first.id}')->>'read'`), 'false');
   await screenshot(page, 'opened');
@@ -82,8 +81,7 @@ test('mark all read empties the badge', async () => {
   await clickIn(page, '.bell');
   await clickIn(page, '.mark-all');
   await waitForInbox(page, (s) => s.badge === '' && s.unreadIds.length === 0 && s.ids.length === 4);
-  for (let i = 0; i < 20 && unreadOver(user) !== 0; i++) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(unreadOver(user), 0);
+  assert.equal(await eventually(unreadOf(user), '0'), '0');
   assert.equal((await inboxState(page)).bellLabel, 'Notifications, none unread');
   await screenshot(page, 'all-read');
   await page.close();
@@ -103,19 +101,15 @@ test('delete then undo restores the notification in its place', async () => {
     {},
     target,
   );
-  for (let i = 0; i < 40 && sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}' AND deleted_at IS NOT NULL`) !== '1'; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}' AND deleted_at IS NOT NULL`), '1');
+  const deleted = `SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}' AND deleted_at IS NOT NULL`;
+  assert.equal(await eventually(deleted, '1'), '1');
   await waitForInbox(page, (s) => s.badge === '2');
   await screenshot(page, 'deleted-with-undo');
   await clickIn(page, `.item[data-id="${target}"] [data-action="undo"]`);
   await waitForInbox(page, (s, ids) => JSON.stringify(s.ids) === JSON.stringify(ids) && s.badge === '3', {
     arg: made.map((n) => n.id).reverse(),
   });
-  for (let i = 0; i < 40 && sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}' AND deleted_at IS NULL`) !== '3'; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  assert.equal(await eventually(deleted, '0'), '0');
   assert.equal(sql(`SELECT inbox.get('${user}', '${target}')->>'deletedAt'`), '');
   await page.close();
 });
@@ -129,10 +123,7 @@ test('archive takes a notification out of the panel and the unread count', async
   await clickIn(page, '.bell');
   await clickIn(page, `.item[data-id="${b.id}"] [data-action="archive"]`);
   await waitForInbox(page, (s, id) => s.ids.length === 1 && s.ids[0] === id && s.badge === '1', { arg: a.id });
-  for (let i = 0; i < 40 && sql(`SELECT inbox.get('${user}', '${b.id}')->>'archived'`) !== 'true'; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal(sql(`SELECT inbox.get('${user}', '${b.id}')->>'archived'`), 'true');
+  assert.equal(await eventually(`SELECT inbox.get('${user}', '${b.id}')->>'archived'`, 'true'), 'true');
   await page.close();
 });
 
