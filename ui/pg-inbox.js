@@ -631,6 +631,7 @@ export class PgInboxElement extends HTMLElement {
     this._stop();
     for (const t of this._timers) clearInterval(t);
     this._timers = [];
+    for (const id of [...this._undo.keys()]) this._clearUndo(id);
   }
 
   attributeChangedCallback(name, before, after) {
@@ -676,7 +677,17 @@ export class PgInboxElement extends HTMLElement {
     this._generation += 1;
   }
 
+  // Attributes set one after another (an upgrade sets each) restart once.
   _restart() {
+    if (this._restartQueued) return;
+    this._restartQueued = true;
+    queueMicrotask(() => {
+      this._restartQueued = false;
+      this._start();
+    });
+  }
+
+  _start() {
     if (!this.isConnected) return;
     this._stop();
     this._client = new InboxClient({
@@ -769,6 +780,7 @@ export class PgInboxElement extends HTMLElement {
   _onStreamStatus(status, { error, resumed } = {}) {
     this._streamStatus = status;
     this.setAttribute('data-stream', status);
+    if (!this._loading) this._footer.textContent = status === 'reconnecting' ? 'Connection lost: reconnecting…' : '';
     if (status === 'live') {
       // Resumed streams send what was missed; a fresh one starts at the head, so reload (and
       // after an error the stream's return is the moment to try again).
