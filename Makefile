@@ -63,7 +63,7 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 # at the top. Beast and Asio are header-only (Debian's libboost1.81-dev): nothing to link but
 # -pthread.
 SERVER      = server/pg_inbox_server
-SERVER_DIRS = server/src server/src/http server/src/routes server/src/db
+SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/src/realtime
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))

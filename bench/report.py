@@ -144,6 +144,17 @@ def sql_rows(rec, settings):
         ("Fan-out to {:,} recipients returning them (inbox.fan_out; informational)".format(n),
          ("fan_out_objects", "ours"), ("fan_out_objects", "baseline"),
          "hand-written INSERT ... SELECT RETURNING the same JSON", None, ""),
+        # Issue 14: the change feed's cost (a latency ratio of 1.18 is 0.85x the throughput).
+        ("Create one, with the change feed", ("feed_create_one", "ours"), ("feed_create_one", "baseline"),
+         "the same without it (inbox.feed = off)", ("<=", 1.18), " (≥ 0.85x the throughput)"),
+        ("Fan-out to {:,} recipients, with the change feed".format(n), ("feed_fan_out", "ours"),
+         ("feed_fan_out", "baseline"), "the same without it (inbox.feed = off)", ("<=", 1.18),
+         " (≥ 0.85x the throughput)"),
+        ("Read-all, user with {:,} unread: one notification.read_all summary (informational)".format(readall),
+         ("feed_read_all", "ours"), ("feed_read_all", "baseline"), "one event a row (no summary threshold)", None, ""),
+        ("Create one while one poller calls inbox.poll_events every 5 ms (the choice)",
+         ("feed_wake", "ours"), ("feed_wake", "baseline"), "create + NOTIFY at commit, one LISTEN session",
+         None, ""),
     ]
     rows = []
     for op, ours_key, base_key, base_label, target, note in spec:

@@ -124,6 +124,7 @@ step_read_all
 step_create_one
 step_batch
 step_fan_out
+step_feed
 
 # --- the results -----------------------------------------------------------------------------
 python3 - "$WORK/meta.json" <<PY

@@ -288,3 +288,55 @@ step_fan_out() {
 
 # --- 4. HTTP (bench/http.sh) ----------------------------------------------------------------------
 step_http() { http_steps; }
+
+# --- 5. the change feed (issue 14) ----------------------------------------------------------------
+# Create one and fan-out with the feed against the same with the session's feed switched off
+# (inbox.feed = off: the counter triggers append no event; everything else is the same), and
+# the wake-up of the server: polling (create alone while one poller calls inbox.poll_events
+# every 5 ms) against NOTIFY (create + pg_notify at commit, one LISTEN session), at the busiest
+# SQL level. A read-all of BENCH_READALL_ROWS rows: one summary event against one event a row.
+need_feed() {
+  has_function 'inbox.poll_events(text,integer)' && return 0
+  skip "$1" "inbox.poll_events(text, integer) is not installed (the change feed, extension/sql/45_feed.sql)"
+  return 1
+}
+
+# beside SCRIPT VAR=VALUE... -- COMMAND...: COMMAND, with one more pgbench session running SCRIPT
+# for as long (the poller, or the listener); its output is kept in $WORK/beside.SCRIPT.out.
+beside() {
+  local script=$1 defs=() pid
+  shift
+  while [[ $1 != -- ]]; do
+    defs+=(-D "$1")
+    shift
+  done
+  shift
+  pgbench -n -M prepared -c 1 -j 1 -T "${PGB_T:-$BENCH_T}" -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" \
+    -f "$BENCH/pgbench/$script" "${defs[@]}" "$BENCH_DB" >"$WORK/beside.$script.out" 2>&1 &
+  pid=$!
+  "$@"
+  wait "$pid" || true
+}
+
+step_feed() {
+  need_feed feed_create_one || return 0
+  local c busiest
+  busiest=$(tr ' ' '\n' <<<"$BENCH_SQL_CLIENTS" | sort -n | tail -1)
+  for c in $BENCH_SQL_CLIENTS; do
+    pgb feed_create_one ours "$c" create_one.ours.sql
+    PGOPTIONS='-c inbox.feed=off' pgb feed_create_one baseline "$c" create_one.ours.sql
+  done
+  for c in $BENCH_SQL_CLIENTS; do
+    PGB_EXTRA="recipients=$BENCH_USERS" pgb feed_fan_out ours "$c" fan_out.ours.sql
+    PGB_EXTRA="recipients=$BENCH_USERS" PGOPTIONS='-c inbox.feed=off' pgb feed_fan_out baseline "$c" fan_out.ours.sql
+  done
+  for c in $BENCH_SQL_CLIENTS; do
+    pgb feed_read_all ours "$c" read_all.ours.sql -D readall_rows="$BENCH_READALL_ROWS"
+    PGOPTIONS='-c inbox.feed_summary_threshold=2147483647' \
+      pgb feed_read_all baseline "$c" read_all.ours.sql -D readall_rows="$BENCH_READALL_ROWS"
+  done
+  beside feed_poll.sql cursor=none -- pgb feed_wake ours "$busiest" create_one.ours.sql
+  beside feed_listen.sql -- pgb feed_wake baseline "$busiest" feed_notify.sql
+  record kind=feed step=feed_wake polls="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+    "$WORK/beside.feed_poll.sql.out")" seconds="${PGB_T:-$BENCH_T}"
+}

@@ -1433,3 +1433,1057 @@ BEGIN
                                 NOT many);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 14: the change feed (00_schema, 45_feed, 80_citus). The counter triggers append the
+-- events of every change to inbox.events, taking each user's gapless ids in the counter upsert
+-- (inbox.user_counters.last_event_id); inbox.changes, inbox.feed_head, inbox.poll_events,
+-- inbox.prune_events and inbox._append_event are new. A database updated from 0.1.0 starts
+-- every user at event 0: its feed begins with the update.
+-- ---------------------------------------------------------------------------------------------
+
+-- (Added without a default and then filled: a fast default would leave the column a "missing
+-- value" that a fresh install does not have.)
+ALTER TABLE inbox.user_counters ADD COLUMN last_event_id bigint;
+UPDATE inbox.user_counters SET last_event_id = 0;
+ALTER TABLE inbox.user_counters ALTER COLUMN last_event_id SET DEFAULT 0,
+                                ALTER COLUMN last_event_id SET NOT NULL;
+
+-- One change of one notification for the change feed (45_feed.sql), as a counter trigger sees
+-- it: the event's name, what it moved the user's unread count by, and whether the change was
+-- only a mark-read (a statement of many of those becomes one notification.read_all summary).
+CREATE TYPE inbox.feed_event AS (
+    user_id         text,
+    notification_id bigint,
+    workspace_id    text,
+    event           text,
+    unread          bigint,
+    read_only       boolean
+);
+
+-- A user's counter row after a statement: where its new event ids end, its unread count, and
+-- how many events of the user the statement had (before a summary replaced them).
+CREATE TYPE inbox.feed_position AS (
+    user_id       text,
+    last_event_id bigint,
+    unread        bigint,
+    events        bigint
+);
+
+-- The counter functions take the statement's events (a new parameter: dropped and created).
+DROP FUNCTION inbox._apply_counter_deltas(inbox.counter_delta[], boolean);
+DROP FUNCTION inbox._apply_counter_deltas_by_user(inbox.counter_delta[], boolean);
+DROP FUNCTION inbox._apply_trigger_deltas(boolean, inbox.counter_delta[], boolean);
+
+-- Adds a set of signed row contributions to the counter tables and the group summaries.
+-- Without refresh_groups, the statement changed none of what a summary shows besides its counts
+-- (latest notification, type, sample actors), so they are not read again: that re-read is most
+-- of the cost of marking one grouped notification read.
+--
+-- Each counter table is touched by one statement over all the deltas: the form for the table
+-- itself. On a Citus cluster the triggers fire on each shard instead and use the next function.
+--
+-- `events` (NULL when the feed is off) are the statement's changes for the change feed: the
+-- user's counter row takes their ids in the same upsert (last_event_id, under the row lock the
+-- counters take anyway, so the feed adds no lock), and inbox._event_rows turns them into rows
+-- of inbox.events, a user with more than inbox._feed_threshold() of them getting one summary.
+CREATE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[], refresh_groups boolean DEFAULT true,
+                                            events inbox.feed_event[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    threshold integer;
+BEGIN
+    IF events IS NULL THEN
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
+        SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
+          FROM pg_catalog.unnest(deltas) AS d
+         GROUP BY d.user_id
+        HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+         ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted;
+    ELSE
+        threshold := inbox._feed_threshold();
+        WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+                     FROM pg_catalog.unnest(deltas) AS x
+                    GROUP BY x.user_id),
+             e AS (SELECT x.user_id, pg_catalog.count(*) AS n
+                     FROM pg_catalog.unnest(events) AS x
+                    GROUP BY x.user_id),
+             moved AS (
+            INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+            SELECT coalesce(d.user_id, e.user_id), coalesce(d.active, 0), coalesce(d.unread, 0),
+                   coalesce(d.deleted, 0), inbox._feed_ids(e.n, threshold)
+              FROM d FULL JOIN e ON e.user_id = d.user_id
+             WHERE e.n IS NOT NULL OR d.active <> 0 OR d.unread <> 0 OR d.deleted <> 0
+             ORDER BY 1
+            ON CONFLICT (user_id) DO UPDATE
+               SET active  = c.active  + excluded.active,
+                   unread  = c.unread  + excluded.unread,
+                   deleted = c.deleted + excluded.deleted,
+                   last_event_id = c.last_event_id + excluded.last_event_id
+            RETURNING c.user_id, c.last_event_id, c.unread)
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
+                                          threshold) AS r;
+    END IF;
+
+    INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
+    SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.workspace_id IS NOT NULL
+     GROUP BY d.user_id, d.workspace_id
+    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+     ORDER BY d.user_id, d.workspace_id
+    ON CONFLICT (user_id, workspace_id) DO UPDATE
+       SET active  = c.active  + excluded.active,
+           unread  = c.unread  + excluded.unread,
+           deleted = c.deleted + excluded.deleted;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(deltas) AS d WHERE d.group_key IS NOT NULL) THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+    SELECT d.user_id, d.group_key, sum(d.active), sum(d.unread)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.group_key IS NOT NULL
+     GROUP BY d.user_id, d.group_key
+     ORDER BY d.user_id, d.group_key
+    ON CONFLICT (user_id, group_key) DO UPDATE
+       SET notifications_count = g.notifications_count + excluded.notifications_count,
+           unread_count        = g.unread_count + excluded.unread_count;
+
+    -- Every group the statement touched, even with a zero delta (an edit of its latest row).
+    IF refresh_groups THEN
+        UPDATE inbox.notification_groups AS g
+           SET (latest_at, latest_id, type) =
+                   (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                     WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                     ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+               sample_actor_ids = ARRAY(
+                   SELECT a.actor_id FROM (
+                       SELECT n.created_at, n.id, r.actor_id, r.ord
+                         FROM (SELECT * FROM inbox.notifications n
+                                WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                                ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                              pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                    GROUP BY a.actor_id
+                    ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                    LIMIT 8)
+          FROM (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+                 WHERE d.group_key IS NOT NULL) AS t
+         WHERE g.user_id = t.user_id AND g.group_key = t.group_key;
+    END IF;
+
+    DELETE FROM inbox.notification_groups AS g
+     USING (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+             WHERE d.group_key IS NOT NULL) AS t
+     WHERE g.user_id = t.user_id AND g.group_key = t.group_key AND g.notifications_count = 0;
+END
+$$;
+
+-- The same work on a shard of a Citus cluster, where the triggers fire with that shard's rows.
+-- A statement there may only touch shards on this node, and Citus routes a statement to one
+-- shard only when its user_id is a constant: a join with the deltas would go to every shard. So
+-- each user, workspace and group is one statement keyed by the loop's user_id, rows touched in
+-- the order of the function above. (One node keeps that function: this form, a statement per
+-- user, costs about half as much again on a grouped fan-out of 10,000.)
+--
+-- The feed's events likewise: each user's ids come from that user's counter upsert, and each
+-- event row is one INSERT ... VALUES routed to the user's shard of inbox.events (a user has at
+-- most inbox._feed_threshold() of them a statement; beyond, one summary).
+CREATE FUNCTION inbox._apply_counter_deltas_by_user(deltas inbox.counter_delta[], refresh_groups boolean,
+                                                    events inbox.feed_event[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    d record;
+    threshold integer := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    positions inbox.feed_position[] := '{}';
+    last_id   bigint;
+    unread_now bigint;
+BEGIN
+    FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
+                    coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
+                    e.n, inbox._feed_ids(e.n, threshold) AS ids
+               FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+                       FROM pg_catalog.unnest(deltas) AS x
+                      GROUP BY x.user_id) AS a
+               FULL JOIN (SELECT x.user_id, pg_catalog.count(*) AS n
+                            FROM pg_catalog.unnest(events) AS x
+                           GROUP BY x.user_id) AS e ON e.user_id = a.user_id
+              WHERE e.n IS NOT NULL OR a.active <> 0 OR a.unread <> 0 OR a.deleted <> 0
+              ORDER BY 1 LOOP
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+        VALUES (d.user_id, d.active, d.unread, d.deleted, d.ids)
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               last_event_id = c.last_event_id + excluded.last_event_id
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        IF d.ids > 0 THEN
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        VALUES (d.user_id, d.id, d.event, d.notification_id, d.workspace_id, d.unread, d.data);
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.workspace_id, sum(x.active) AS active, sum(x.unread) AS unread,
+                    sum(x.deleted) AS deleted
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.workspace_id IS NOT NULL
+              GROUP BY x.user_id, x.workspace_id
+             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0
+              ORDER BY x.user_id, x.workspace_id LOOP
+        INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
+        VALUES (d.user_id, d.workspace_id, d.active, d.unread, d.deleted)
+        ON CONFLICT (user_id, workspace_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted;
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.group_key, sum(x.active) AS active, sum(x.unread) AS unread
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.group_key IS NOT NULL
+              GROUP BY x.user_id, x.group_key
+              ORDER BY x.user_id, x.group_key LOOP
+        INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+        VALUES (d.user_id, d.group_key, d.active, d.unread)
+        ON CONFLICT (user_id, group_key) DO UPDATE
+           SET notifications_count = g.notifications_count + excluded.notifications_count,
+               unread_count        = g.unread_count + excluded.unread_count;
+        IF refresh_groups THEN
+            UPDATE inbox.notification_groups AS g
+               SET (latest_at, latest_id, type) =
+                       (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                         WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                         ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+                   sample_actor_ids = ARRAY(
+                       SELECT a.actor_id FROM (
+                           SELECT n.created_at, n.id, r.actor_id, r.ord
+                             FROM (SELECT * FROM inbox.notifications n
+                                    WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                                    ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                                  pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                        GROUP BY a.actor_id
+                        ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                        LIMIT 8)
+             WHERE g.user_id = d.user_id AND g.group_key = d.group_key;
+        END IF;
+        DELETE FROM inbox.notification_groups AS g
+         WHERE g.user_id = d.user_id AND g.group_key = d.group_key AND g.notifications_count = 0;
+    END LOOP;
+END
+$$;
+
+-- Applies a trigger's deltas: on inbox.notifications itself in bulk, on a Citus shard
+-- (inbox.notifications_102008, ...) user by user.
+CREATE FUNCTION inbox._apply_trigger_deltas(on_table boolean, deltas inbox.counter_delta[], refresh_groups boolean,
+                                            events inbox.feed_event[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF on_table THEN
+        PERFORM inbox._apply_counter_deltas(deltas, refresh_groups, events);
+    ELSE
+        PERFORM inbox._apply_counter_deltas_by_user(deltas, refresh_groups, events);
+    END IF;
+END
+$$;
+
+-- On a shard the transition tables have the shard's row type, hence ROW(n.*)::inbox.notifications
+-- for a whole row.
+--
+-- The same triggers feed the change feed (45_feed.sql): each passes its rows' events, built
+-- from the transition tables (no JSON: inbox.changes reads the payload when it is delivered),
+-- or NULL when the session has switched the feed off (inbox._feed_on()).
+CREATE OR REPLACE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
+                       (n.deleted_at IS NULL AND n.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM new_rows n) END);
+    RETURN NULL;
+END
+$$;
+
+-- A row's event: notification.deleted when it was soft-deleted, notification.restored when it
+-- came back, notification.updated for any other change (read, unread, archive, unarchive, a
+-- field, an actor aggregating into it). A row whose user_id changed left one user's inbox
+-- (notification.purged) and entered another's (notification.created); a row that did not change
+-- at all has no event.
+CREATE OR REPLACE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n
+        UNION ALL
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o),
+        -- Group summaries are read again only when a grouped row changed what they show, or
+        -- moved (a read, unread or archive does not).
+        EXISTS (SELECT FROM old_rows o
+                  LEFT JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+                 WHERE (o.group_key IS NOT NULL OR n.group_key IS NOT NULL)
+                   AND (n.id IS NULL
+                        OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
+                           IS DISTINCT FROM
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))),
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(coalesce(n.user_id, o.user_id), coalesce(n.id, o.id), coalesce(n.workspace_id, o.workspace_id),
+                       CASE WHEN n.id IS NULL THEN 'notification.purged'
+                            WHEN o.id IS NULL THEN 'notification.created'
+                            WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'notification.deleted'
+                            WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'notification.restored'
+                            ELSE 'notification.updated'
+                       END,
+                       coalesce((n.deleted_at IS NULL AND n.read_at IS NULL)::int, 0)
+                       - coalesce((o.deleted_at IS NULL AND o.read_at IS NULL)::int, 0),
+                       coalesce(o.read_at IS NULL AND n.read_at IS NOT NULL
+                                AND (o.workspace_id, o.type, o.title, o.body, o.data, o.actor_id, o.collection, o.item,
+                                     o.group_key, o.recent_actor_ids, o.actor_count, o.archived_at, o.deleted_at,
+                                     o.created_at)
+                                    IS NOT DISTINCT FROM
+                                    (n.workspace_id, n.type, n.title, n.body, n.data, n.actor_id, n.collection, n.item,
+                                     n.group_key, n.recent_actor_ids, n.actor_count, n.archived_at, n.deleted_at,
+                                     n.created_at), false))::inbox.feed_event
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+             WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)
+             ORDER BY coalesce(n.id, o.id)) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
+                       -(o.deleted_at IS NULL AND o.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM old_rows o
+             ORDER BY o.id) END);
+    RETURN NULL;
+END
+$$;
+
+-- On Citus a TRUNCATE of inbox.notifications fires this on the coordinator's table (which then
+-- truncates the counter tables, cluster-wide, once) and again on every shard, where it must not:
+-- one truncate of every counter shard per notifications shard deadlocks.
+--
+-- The change feed goes with the counters (45_feed.sql, "TRUNCATE"): inbox.events is emptied and
+-- every user's event ids start again at 1.
+CREATE OR REPLACE FUNCTION inbox._counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'notifications' THEN
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Recomputes every counter from the rows (after a restore, or to prove them exact).
+-- It reads every user's rows: on a Citus cluster, every shard (see 80_citus.sql).
+CREATE OR REPLACE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    -- The feed's positions are no count of rows: they are kept, not rebuilt.
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
+                                           FROM inbox.user_counters c WHERE c.last_event_id > 0);
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM inbox.notifications n));
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+END
+$$;
+
+CREATE TABLE inbox.events (
+    user_id         text        NOT NULL,
+    id              bigint      NOT NULL,
+    event           text        NOT NULL,
+    -- The notification's internal id; NULL for summaries.
+    notification_id bigint,
+    workspace_id    text,
+    -- The user's unread count after this change when the change moved it, else NULL.
+    unread          bigint,
+    -- A summary's object; NULL for the events of one notification (inbox.changes reads it).
+    data            jsonb,
+    -- The writing transaction: inbox.poll_events reads by it (on a Citus cluster, the id of
+    -- the worker's transaction: xids are per node).
+    xid             xid8        NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT events_pkey PRIMARY KEY (user_id, id)
+);
+
+-- The poller's reads (inbox.poll_events) and the pruning (inbox.prune_events): xids only grow,
+-- so each insert lands on the index's rightmost page.
+CREATE INDEX events_xid_idx ON inbox.events (xid);
+
+COMMENT ON TABLE inbox.events IS
+    'The change feed: per user, gapless event ids in commit order (inbox.changes, inbox.poll_events). Appended by the counter triggers; pruned by inbox.prune_events().';
+
+-- Whether this session's changes go into the feed (the setting inbox.feed, default on).
+CREATE FUNCTION inbox._feed_on()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN coalesce(nullif(pg_catalog.current_setting('inbox.feed', true), '')::boolean, true);
+EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION 'inbox.feed: expected on or off, got "%"', pg_catalog.current_setting('inbox.feed', true)
+          USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+
+-- How many events of one user one statement may append before they become one summary.
+CREATE FUNCTION inbox._feed_threshold()
+RETURNS integer
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    setting text := nullif(pg_catalog.current_setting('inbox.feed_summary_threshold', true), '');
+    threshold integer;
+BEGIN
+    IF setting IS NULL THEN
+        RETURN 50;
+    END IF;
+    BEGIN
+        threshold := setting::integer;
+    EXCEPTION WHEN OTHERS THEN
+        threshold := NULL;
+    END;
+    IF threshold IS NULL OR threshold < 1 THEN
+        RAISE EXCEPTION 'inbox.feed_summary_threshold: expected an integer of at least 1, got "%"', setting
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN threshold;
+END
+$$;
+
+-- The retention window (the setting inbox.feed_retention, default 24 hours).
+CREATE FUNCTION inbox._feed_retention()
+RETURNS interval
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    setting text := nullif(pg_catalog.current_setting('inbox.feed_retention', true), '');
+    retention interval;
+BEGIN
+    IF setting IS NULL THEN
+        RETURN interval '24 hours';
+    END IF;
+    BEGIN
+        retention := setting::interval;
+    EXCEPTION WHEN OTHERS THEN
+        retention := NULL;
+    END;
+    IF retention IS NULL OR retention < interval '0' THEN
+        RAISE EXCEPTION 'inbox.feed_retention: expected a positive interval, got "%"', setting
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN retention;
+END
+$$;
+
+-- How many ids a user's `n` events of one statement take: one summary beyond the threshold.
+CREATE FUNCTION inbox._feed_ids(n bigint, threshold integer)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN n IS NULL THEN 0 WHEN n > threshold THEN 1 ELSE n END
+$$;
+
+-- The rows of inbox.events for a statement's events, given each user's counter row after the
+-- upsert that took their ids (`positions`: last_event_id is the last of them, unread the count
+-- after the statement, events how many the user had). A user's events are numbered in the order
+-- the trigger listed them, each with the unread count after it when it moved it; beyond the
+-- threshold, one summary.
+--
+-- A fan-out is one event for each of many users: that case is one hash join, no grouping and no
+-- sort (grouping and ranking 10,000 users' events cost more than appending them). PL/pgSQL, so
+-- that the three statements are planned once a session.
+CREATE FUNCTION inbox._event_rows(events inbox.feed_event[], positions inbox.feed_position[], threshold integer)
+RETURNS TABLE (user_id text, id bigint, event text, notification_id bigint, workspace_id text,
+               unread bigint, data jsonb)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id, x.event, x.notification_id, x.workspace_id,
+           CASE WHEN x.unread <> 0 THEN p.unread END, NULL::jsonb
+      FROM pg_catalog.unnest(events) AS x JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events = 1;
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(positions) AS p WHERE p.events > 1) THEN
+        RETURN;
+    END IF;
+    -- Several events of a user, up to the threshold: numbered in order.
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id - p.events + pg_catalog.row_number() OVER w, x.event, x.notification_id,
+           x.workspace_id, CASE WHEN x.unread <> 0 THEN (p.unread - sum(x.unread) OVER all_of_user + sum(x.unread) OVER w)::bigint END,
+           NULL::jsonb
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events > 1 AND p.events <= threshold
+    WINDOW w AS (PARTITION BY x.user_id ORDER BY x.ord),
+           all_of_user AS (PARTITION BY x.user_id);
+    -- Beyond it: one summary.
+    RETURN QUERY
+    SELECT s.user_id, p.last_event_id,
+           CASE WHEN s.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL::bigint, s.scope,
+           CASE WHEN s.moved <> 0 THEN p.unread END,
+           CASE WHEN s.read_only THEN pg_catalog.jsonb_build_object('workspaceId', s.scope)
+                ELSE pg_catalog.jsonb_build_object('workspaceId', s.scope, 'count', p.events) END
+      FROM (SELECT x.user_id, sum(x.unread) AS moved, bool_and(x.read_only) AS read_only,
+                   CASE WHEN pg_catalog.count(x.workspace_id) = pg_catalog.count(*)
+                         AND min(x.workspace_id) = max(x.workspace_id) THEN min(x.workspace_id) END AS scope
+              FROM pg_catalog.unnest(events) AS x
+             GROUP BY x.user_id) AS s
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = s.user_id
+     WHERE p.events > threshold;
+END
+$$;
+
+-- Appends one event for a user outside the counter triggers, taking the next id of the user
+-- the same way (the counter row's lock, held to commit): for a change that touches no row of
+-- inbox.notifications one by one, such as a constant-time read-all (issue 19), which appends
+-- notification.read_all with data {"workspaceId": w-or-null}. Call it AFTER changing the
+-- counters: with unread_moved, the event carries the user's unread count as it then is.
+-- Returns the event's id. Honours inbox.feed (returns NULL when off).
+CREATE FUNCTION inbox._append_event(user_id text, event text, workspace_id text DEFAULT NULL,
+                                    data jsonb DEFAULT NULL, unread_moved boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    new_id bigint;
+    unread_now bigint;
+BEGIN
+    IF NOT inbox._feed_on() THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id) VALUES (_append_event.user_id, 1)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET last_event_id = c.last_event_id + 1
+    RETURNING c.last_event_id, c.unread INTO new_id, unread_now;
+    INSERT INTO inbox.events (user_id, id, event, workspace_id, unread, data)
+    VALUES (_append_event.user_id, new_id, _append_event.event, _append_event.workspace_id,
+            CASE WHEN unread_moved THEN unread_now END, _append_event.data);
+    RETURN new_id;
+END
+$$;
+
+CREATE FUNCTION inbox.feed_head(user_id text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head bigint;
+BEGIN
+    SELECT c.last_event_id INTO head FROM inbox.user_counters c WHERE c.user_id = feed_head.user_id;
+    RETURN coalesce(head, 0);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.feed_head(text) IS
+    'The id of the user''s last event in the change feed (0 when none): where a new stream starts.';
+
+-- The user's events after `after`, in id order. The data of an event of one notification is
+-- read now (the row as it is now, in the API shape), so the triggers build no JSON; a row that
+-- is gone, and a purge, give {"id": "<public id>"}. Resumable points are the user's oldest kept
+-- event id - 1 up to the head (with no event kept, the head alone); any other `after` is an error
+-- (22023) that a stream turns into `reset`. With workspace_id, the events of that workspace and
+-- the summaries whose scope is that workspace or none.
+--
+-- PL/pgSQL cannot name a parameter as a column of its result (workspace_id): inbox.changes is
+-- the SQL declaration over inbox._changes, whose parameter is `scope`.
+CREATE FUNCTION inbox._changes(user_id text, after bigint, "limit" integer, scope text)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head   bigint := inbox.feed_head(_changes.user_id);
+    oldest bigint;
+BEGIN
+    IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NULL THEN
+        RETURN;  -- the head only: inbox.feed_head() says where it is
+    END IF;
+    IF after > head OR after < 0 THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The last event of this user is %s.', head);
+    END IF;
+    SELECT min(e.id) INTO oldest FROM inbox.events e WHERE e.user_id = _changes.user_id;
+    IF after < coalesce(oldest - 1, head) THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = CASE WHEN oldest IS NULL
+                                  THEN pg_catalog.format('It is older than the retention window: no event is kept, the last was %s.', head)
+                                  ELSE pg_catalog.format('It is older than the retention window: the oldest kept event is %s.', oldest)
+                             END;
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.event, e.workspace_id, e.unread,
+           CASE WHEN e.notification_id IS NULL THEN e.data
+                WHEN n.id IS NULL OR e.event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(e.notification_id))
+                ELSE inbox.to_json(ROW(n.*)::inbox.notifications)
+           END
+      FROM inbox.events e
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     WHERE e.user_id = _changes.user_id AND e.id > after
+       AND (_changes.scope IS NULL OR e.workspace_id = _changes.scope
+            OR (e.notification_id IS NULL AND e.workspace_id IS NULL))
+     ORDER BY e.id
+     LIMIT _changes."limit";
+END
+$$;
+
+CREATE FUNCTION inbox.changes(user_id text, after bigint DEFAULT NULL, "limit" integer DEFAULT 100,
+                              workspace_id text DEFAULT NULL)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE sql STABLE
+AS $$
+    SELECT * FROM inbox._changes(user_id, after, "limit", workspace_id)
+$$;
+
+COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
+    'The user''s change-feed events after event `after`, in order (at most `limit`), with each notification as it is now. An `after` outside the kept window raises 22023 (a stream sends reset).';
+
+-- On one node, inbox.events; on a Citus cluster the events of the node it runs on (its shards
+-- of inbox.events, by the names Citus's catalog gives them), which inbox.poll_events reads node
+-- by node: xids are per node (80_citus.sql).
+CREATE FUNCTION inbox._feed_local_source()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN 'inbox.events';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''SELECT * FROM %s'', pg_catalog.shard_name(s.logicalrelid, s.shardid)),
+                                          '' UNION ALL '' ORDER BY s.shardid)
+               FROM pg_catalog.pg_dist_shard s
+               JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE s.logicalrelid = ''inbox.events''::regclass
+                AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)'
+       INTO shards;
+    -- A node without a shard of it reads an empty set of the same columns.
+    RETURN '(' || coalesce(shards, 'SELECT * FROM inbox.events WHERE false') || ')';
+END
+$$;
+
+-- The server's one poller: what committed since `cursor`, across all users, so that it knows
+-- which users have new events (it then reads them with inbox.changes). Its cost does not depend
+-- on how many streams are connected.
+--
+-- Xids are assigned in one order and commit in another, so "the events after the last xid seen"
+-- would skip one whose transaction took its xid early and committed late. The cursor holds
+--   x  every event with a lower xid has been returned or never will exist (x was the xmin of a
+--      snapshot: every transaction below it had ended, committed or not);
+--   p  a snapshot whose visible events have all been returned;
+--   k  while a page of the final range [x, xmin) is being read, the last (xid, user, id) of it.
+-- A poll takes its snapshot s (xmin m), then returns
+--   (a) the events with x <= xid < m not visible in p (final: no more can appear there), by
+--       (xid, user_id, id) after k, at most `limit`. A full page keeps x and p and moves k.
+--   (b) otherwise, then, the events with xid >= m that s sees and p did not: the recent ones,
+--       committed while an older transaction still runs. If they fit in the rest of the limit,
+--       p becomes s; if not, those that fit are returned, p stays and they come again later
+--       (as (a) once final). x becomes m.
+-- So no event is ever skipped, and an event comes twice only after a full page. A long-running
+-- writing transaction holds m back; (b) then reads every event since it started, each poll
+-- (bounded by the retention window; README, "Change feed").
+--
+-- Rows come ordered by user and id. A user's lower id can come in a later poll than a higher
+-- one (other users' pages in between): consumers drop what they have passed, and read a user's
+-- events with inbox.changes(user, after => last id passed), which returns every id in order.
+-- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
+-- cursor. The cursor is opaque text (JSON today).
+--
+-- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    c      jsonb;
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    page   inbox.events[];
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    out_cursor jsonb;
+    source text := inbox._feed_local_source();
+BEGIN
+    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF _poll_node.cursor IS NULL THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    BEGIN
+        c  := _poll_node.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+
+    -- (a) the final range.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
+    room := _poll_node."limit" - pg_catalog.cardinality(page);
+    IF room = 0 THEN
+        last := page[pg_catalog.cardinality(page)];
+        out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                    'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
+    ELSE
+        -- (b) the recent ones, one more than fits to know whether they all did.
+        EXECUTE pg_catalog.format(
+            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                           LIMIT $4)', source)
+           INTO recent USING m, s, p, room + 1;
+        IF pg_catalog.cardinality(recent) <= room THEN
+            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
+        ELSE
+            recent := recent[1:room];
+            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text);
+        END IF;
+        page := page || recent;
+    END IF;
+
+    next_cursor := out_cursor::text;
+    IF pg_catalog.cardinality(page) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
+                   FROM pg_catalog.unnest(page) AS e
+                  ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
+    'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
+
+-- Removes events older than the retention window (inbox.feed_retention), at most `batch` of
+-- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
+-- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
+-- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
+CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
+    removed bigint;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
+    END IF;
+    DELETE FROM inbox.events e
+     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_events(integer) IS
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+
+-- 80_citus: inbox.events is distributed with the notifications; inbox.changes and
+-- inbox.feed_head are delegated; the poller and the pruning visit every node.
+
+-- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
+-- colocated with inbox.notifications (first), and the global ones as reference tables.
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true)
+$$;
+
+-- The functions Citus delegates to the node that holds the user named by their first argument.
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.undistribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+-- The notifications going back are no change: the feed's events are copied as they are, and
+-- each user's last event id is kept (see below).
+SET inbox.feed = off
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    copy text;
+    saved bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.undistribute()');
+    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
+    -- with CASCADE, which would take every function of this extension that uses the row type
+    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
+    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
+    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
+    END LOOP;
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
+        -- The counters are not copied: inserting the notifications back rebuilds them.
+        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
+                                     'inbox.notification_groups'::regclass);
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
+                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
+                                  t.relation);
+    END LOOP;
+    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
+    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
+    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE inbox._citus_managed(c.relation)
+              ORDER BY c.o DESC LOOP
+        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
+              ORDER BY c.o LOOP
+        copy := 'pg_inbox_saved_' || t.relname;
+        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
+        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        saved := saved + n;
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
+    END LOOP;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
+    RETURN pg_catalog.jsonb_build_object('rows', saved);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.undistribute() IS
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
+
+-- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
+-- transaction of the node that holds its shard: xids are per node, and the snapshot that says
+-- which of them have committed is that node's. So the poll runs on every node (one
+-- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
+-- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
+-- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
+-- starts from now: it held no shard of the feed before, or a shard moved to it (below).
+-- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
+-- they were written on; on the new node they count as that node's xids. An event written just
+-- before such a move can be missed by the poller (the stream learns of its user's next event and
+-- reads every id from inbox.changes, which is per user and exact), and moved events can come
+-- again. `limit` is a node's: a poll returns at most `limit` events of each node.
+CREATE OR REPLACE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    me   integer;
+    mine text;
+    result jsonb;
+BEGIN
+    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
+     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
+    mine := (cursor::jsonb)->'nodes'->>(me::text);
+    SELECT pg_catalog.jsonb_build_object(
+               'node', me,
+               'cursor', pg_catalog.max(p.next_cursor),
+               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
+                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
+      INTO result
+      FROM inbox._poll_node(mine, "limit") AS p;
+    RETURN result::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c       jsonb;
+    answer  record;
+    part    jsonb;
+    nodes   jsonb := '{}';
+    found   jsonb := '[]';
+BEGIN
+    IF cursor IS NOT NULL THEN
+        BEGIN
+            c := cursor::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            c := NULL;
+        END;
+        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid feed cursor'
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+        END IF;
+    END IF;
+    FOR answer IN SELECT r.nodeid, r.success, r.result
+                    FROM pg_catalog.run_command_on_all_nodes(
+                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
+        IF NOT answer.success THEN
+            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
+                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
+                                       ELSE 'connection_failure' END,
+                        DETAIL = answer.result;
+        END IF;
+        part := answer.result::jsonb;
+        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
+        found := found || (part->'rows');
+    END LOOP;
+    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
+    IF pg_catalog.jsonb_array_length(found) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
+                   FROM pg_catalog.jsonb_array_elements(found) AS e
+                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff.
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;

@@ -103,7 +103,7 @@ if distributed_db $db >"$work/setup.log" 2>&1; then
     echo "$bad"
   fi
   tables=$(sql coordinator $db -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inbox.%'")
-  check $([[ $tables == 11 ]]; echo $?) "Citus manages the 11 tables of pg_inbox (pg_dist_partition: $tables)"
+  check $([[ $tables == 12 ]]; echo $?) "Citus manages the 12 tables of pg_inbox (pg_dist_partition: $tables)"
 else
   check 1 "inbox.distribute() distributes a database of the cluster" "$(cat "$work/setup.log")"
 fi
@@ -150,15 +150,22 @@ say "undistribute"
 before=$(sql coordinator $db -c "SET citus.multi_task_query_log_level = off" \
   -c "SELECT count(*), sum(hashtext(inbox.to_json(ROW(n.*)::inbox.notifications)::text)) FROM inbox.notifications n")
 tokens=$(sql coordinator $db -c "SELECT count(*) FROM inbox.tokens")
+feed=(-c "SELECT count(*), sum(hashtext(user_id || ':' || id || ':' || event)) FROM inbox.events"
+      -c "SELECT sum(last_event_id) FROM inbox.user_counters")
+feed_before=$(sql coordinator $db -c "SET citus.multi_task_query_log_level = off" "${feed[@]}" 2>&1 | tr '\n' ' ')
 out=$(sql coordinator $db -c "SELECT inbox.undistribute()" 2>&1)
 check $? "inbox.undistribute()" "$out"
 after=$(sql coordinator $db -c "SELECT count(*), sum(hashtext(inbox.to_json(ROW(n.*)::inbox.notifications)::text)) FROM inbox.notifications n")
 check $([[ $before == "$after" ]]; echo $?) "every notification is back on the coordinator as it was ($after)"
 check $([[ $tokens == "$(sql coordinator $db -c "SELECT count(*) FROM inbox.tokens")" ]]; echo $?) "and every token ($tokens)"
+feed_after=$(sql coordinator $db "${feed[@]}" 2>&1 | tr '\n' ' ')
+check $([[ $feed_before == "$feed_after" ]]; echo $?) "and the change feed: every event, every user's last event id (before: $feed_before; after: $feed_after)"
 left=$(sql coordinator $db -c "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'inbox.%'")
 shards=$(sql worker1 $db -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'inbox'::regnamespace AND relname ~ '_[0-9]+$'")
 check $([[ $left == 0 && $shards == 0 ]]; echo $?) "Citus forgets the tables and the shards are gone (tables: $left, shards on a worker: $shards)"
-exact=$(sql coordinator $db -c "SELECT count(*) FROM (SELECT user_id, active, unread, deleted FROM inbox.user_counters EXCEPT SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM inbox.notifications GROUP BY user_id) AS d")
+# (A user whose notifications are all gone keeps a counter row of zeros: it holds the position of
+# the user's change feed.)
+exact=$(sql coordinator $db -c "SELECT count(*) FROM (SELECT user_id, active, unread, deleted FROM inbox.user_counters c WHERE (active, unread, deleted) <> (0, 0, 0) OR EXISTS (SELECT FROM inbox.notifications n WHERE n.user_id = c.user_id) EXCEPT SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL) FROM inbox.notifications GROUP BY user_id) AS d")
 check $([[ $exact == 0 ]]; echo $?) "the counters are rebuilt exact ($exact differ)"
 single=$(sql coordinator $db -c "SELECT inbox.create('single', '{\"title\": \"after\"}')->>'title'" -c "SELECT inbox.unread_count('single')" 2>&1 | tr '\n' ' ')
 check $([[ $single == "after 1 " ]]; echo $?) "the API works on the coordinator alone ($single)"

@@ -160,6 +160,10 @@ ask "$work/answers.before"
 # --- the update -----------------------------------------------------------------------------
 check "ALTER EXTENSION pg_inbox UPDATE reaches $default_version" "$default_version" \
   "$(q "ALTER EXTENSION pg_inbox UPDATE; SELECT extversion FROM pg_extension WHERE extname = 'pg_inbox'")"
+# Issue 14: the change feed starts with the update, every existing user at event 0.
+check "after the update every user's change feed is at event 0, with no event" "0 0 0" \
+  "$(q "SELECT concat_ws(' ', (SELECT count(*) FROM inbox.user_counters WHERE last_event_id <> 0),
+                             (SELECT count(*) FROM inbox.events), inbox.feed_head('ann'))")"
 check "a fresh CREATE EXTENSION pg_inbox installs $default_version" "$default_version" \
   "$(psql_ -d "$fresh" -c "CREATE EXTENSION pg_inbox" \
      -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_inbox'" 2>&1)"
@@ -317,6 +321,11 @@ q "$counters" >"$work/counters.kept"
 q "SELECT inbox.rebuild_counters()" >/dev/null
 q "$counters" >"$work/counters.rebuilt"
 check_files "inbox.rebuild_counters() finds nothing to correct" "$work/counters.kept" "$work/counters.rebuilt"
+check "the writes after the update are in the change feed, each user's ids gapless from 1" "t t" \
+  "$(q "SELECT concat_ws(' ', bool_and(e.n = c.last_event_id AND e.lo = 1 AND e.hi = c.last_event_id),
+                             (SELECT count(*) > 0 FROM inbox.changes('ann', 0)))
+          FROM (SELECT user_id, count(*) AS n, min(id) AS lo, max(id) AS hi FROM inbox.events GROUP BY user_id) AS e
+          JOIN inbox.user_counters c USING (user_id)")"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

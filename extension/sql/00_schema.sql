@@ -79,7 +79,10 @@ CREATE TABLE inbox.user_counters (
     user_id text   NOT NULL PRIMARY KEY,
     active  bigint NOT NULL DEFAULT 0,
     unread  bigint NOT NULL DEFAULT 0,
-    deleted bigint NOT NULL DEFAULT 0
+    deleted bigint NOT NULL DEFAULT 0,
+    -- The id of the user's last event in inbox.events (45_feed.sql): taken under this row's
+    -- lock, held to commit, so a user's event ids are gapless and commit in order.
+    last_event_id bigint NOT NULL DEFAULT 0
 );
 
 CREATE TABLE inbox.workspace_counters (
@@ -133,6 +136,27 @@ CREATE TYPE inbox.counter_delta AS (
     deleted      bigint
 );
 
+-- One change of one notification for the change feed (45_feed.sql), as a counter trigger sees
+-- it: the event's name, what it moved the user's unread count by, and whether the change was
+-- only a mark-read (a statement of many of those becomes one notification.read_all summary).
+CREATE TYPE inbox.feed_event AS (
+    user_id         text,
+    notification_id bigint,
+    workspace_id    text,
+    event           text,
+    unread          bigint,
+    read_only       boolean
+);
+
+-- A user's counter row after a statement: where its new event ids end, its unread count, and
+-- how many events of the user the statement had (before a summary replaced them).
+CREATE TYPE inbox.feed_position AS (
+    user_id       text,
+    last_event_id bigint,
+    unread        bigint,
+    events        bigint
+);
+
 -- Adds a set of signed row contributions to the counter tables and the group summaries.
 -- Without refresh_groups, the statement changed none of what a summary shows besides its counts
 -- (latest notification, type, sample actors), so they are not read again: that re-read is most
@@ -140,21 +164,56 @@ CREATE TYPE inbox.counter_delta AS (
 --
 -- Each counter table is touched by one statement over all the deltas: the form for the table
 -- itself. On a Citus cluster the triggers fire on each shard instead and use the next function.
-CREATE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[], refresh_groups boolean DEFAULT true)
+--
+-- `events` (NULL when the feed is off) are the statement's changes for the change feed: the
+-- user's counter row takes their ids in the same upsert (last_event_id, under the row lock the
+-- counters take anyway, so the feed adds no lock), and inbox._event_rows turns them into rows
+-- of inbox.events, a user with more than inbox._feed_threshold() of them getting one summary.
+CREATE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[], refresh_groups boolean DEFAULT true,
+                                            events inbox.feed_event[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    threshold integer;
 BEGIN
-    INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
-    SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
-      FROM pg_catalog.unnest(deltas) AS d
-     GROUP BY d.user_id
-    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
-     ORDER BY d.user_id
-    ON CONFLICT (user_id) DO UPDATE
-       SET active  = c.active  + excluded.active,
-           unread  = c.unread  + excluded.unread,
-           deleted = c.deleted + excluded.deleted;
+    IF events IS NULL THEN
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
+        SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
+          FROM pg_catalog.unnest(deltas) AS d
+         GROUP BY d.user_id
+        HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+         ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted;
+    ELSE
+        threshold := inbox._feed_threshold();
+        WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+                     FROM pg_catalog.unnest(deltas) AS x
+                    GROUP BY x.user_id),
+             e AS (SELECT x.user_id, pg_catalog.count(*) AS n
+                     FROM pg_catalog.unnest(events) AS x
+                    GROUP BY x.user_id),
+             moved AS (
+            INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+            SELECT coalesce(d.user_id, e.user_id), coalesce(d.active, 0), coalesce(d.unread, 0),
+                   coalesce(d.deleted, 0), inbox._feed_ids(e.n, threshold)
+              FROM d FULL JOIN e ON e.user_id = d.user_id
+             WHERE e.n IS NOT NULL OR d.active <> 0 OR d.unread <> 0 OR d.deleted <> 0
+             ORDER BY 1
+            ON CONFLICT (user_id) DO UPDATE
+               SET active  = c.active  + excluded.active,
+                   unread  = c.unread  + excluded.unread,
+                   deleted = c.deleted + excluded.deleted,
+                   last_event_id = c.last_event_id + excluded.last_event_id
+            RETURNING c.user_id, c.last_event_id, c.unread)
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
+                                          threshold) AS r;
+    END IF;
 
     INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
     SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted)
@@ -217,24 +276,48 @@ $$;
 -- each user, workspace and group is one statement keyed by the loop's user_id, rows touched in
 -- the order of the function above. (One node keeps that function: this form, a statement per
 -- user, costs about half as much again on a grouped fan-out of 10,000.)
-CREATE FUNCTION inbox._apply_counter_deltas_by_user(deltas inbox.counter_delta[], refresh_groups boolean)
+--
+-- The feed's events likewise: each user's ids come from that user's counter upsert, and each
+-- event row is one INSERT ... VALUES routed to the user's shard of inbox.events (a user has at
+-- most inbox._feed_threshold() of them a statement; beyond, one summary).
+CREATE FUNCTION inbox._apply_counter_deltas_by_user(deltas inbox.counter_delta[], refresh_groups boolean,
+                                                    events inbox.feed_event[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
     d record;
+    threshold integer := CASE WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    positions inbox.feed_position[] := '{}';
+    last_id   bigint;
+    unread_now bigint;
 BEGIN
-    FOR d IN SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
-               FROM pg_catalog.unnest(deltas) AS x
-              GROUP BY x.user_id
-             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0
-              ORDER BY x.user_id LOOP
-        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
-        VALUES (d.user_id, d.active, d.unread, d.deleted)
+    FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
+                    coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
+                    e.n, inbox._feed_ids(e.n, threshold) AS ids
+               FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+                       FROM pg_catalog.unnest(deltas) AS x
+                      GROUP BY x.user_id) AS a
+               FULL JOIN (SELECT x.user_id, pg_catalog.count(*) AS n
+                            FROM pg_catalog.unnest(events) AS x
+                           GROUP BY x.user_id) AS e ON e.user_id = a.user_id
+              WHERE e.n IS NOT NULL OR a.active <> 0 OR a.unread <> 0 OR a.deleted <> 0
+              ORDER BY 1 LOOP
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+        VALUES (d.user_id, d.active, d.unread, d.deleted, d.ids)
         ON CONFLICT (user_id) DO UPDATE
            SET active  = c.active  + excluded.active,
                unread  = c.unread  + excluded.unread,
-               deleted = c.deleted + excluded.deleted;
+               deleted = c.deleted + excluded.deleted,
+               last_event_id = c.last_event_id + excluded.last_event_id
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        IF d.ids > 0 THEN
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        VALUES (d.user_id, d.id, d.event, d.notification_id, d.workspace_id, d.unread, d.data);
     END LOOP;
 
     FOR d IN SELECT x.user_id, x.workspace_id, sum(x.active) AS active, sum(x.unread) AS unread,
@@ -299,31 +382,45 @@ $$;
 
 -- Applies a trigger's deltas: on inbox.notifications itself in bulk, on a Citus shard
 -- (inbox.notifications_102008, ...) user by user.
-CREATE FUNCTION inbox._apply_trigger_deltas(on_table boolean, deltas inbox.counter_delta[], refresh_groups boolean)
+CREATE FUNCTION inbox._apply_trigger_deltas(on_table boolean, deltas inbox.counter_delta[], refresh_groups boolean,
+                                            events inbox.feed_event[] DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
     IF on_table THEN
-        PERFORM inbox._apply_counter_deltas(deltas, refresh_groups);
+        PERFORM inbox._apply_counter_deltas(deltas, refresh_groups, events);
     ELSE
-        PERFORM inbox._apply_counter_deltas_by_user(deltas, refresh_groups);
+        PERFORM inbox._apply_counter_deltas_by_user(deltas, refresh_groups, events);
     END IF;
 END
 $$;
 
 -- On a shard the transition tables have the shard's row type, hence ROW(n.*)::inbox.notifications
 -- for a whole row.
+--
+-- The same triggers feed the change feed (45_feed.sql): each passes its rows' events, built
+-- from the transition tables (no JSON: inbox.changes reads the payload when it is delivered),
+-- or NULL when the session has switched the feed off (inbox._feed_on()).
 CREATE FUNCTION inbox._counters_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n), true);
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
+                       (n.deleted_at IS NULL AND n.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM new_rows n) END);
     RETURN NULL;
 END
 $$;
 
+-- A row's event: notification.deleted when it was soft-deleted, notification.restored when it
+-- came back, notification.updated for any other change (read, unread, archive, unarchive, a
+-- field, an actor aggregating into it). A row whose user_id changed left one user's inbox
+-- (notification.purged) and entered another's (notification.created); a row that did not change
+-- at all has no event.
 CREATE FUNCTION inbox._counters_after_update() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -340,7 +437,29 @@ BEGIN
                    AND (n.id IS NULL
                         OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
                            IS DISTINCT FROM
-                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))));
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))),
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(coalesce(n.user_id, o.user_id), coalesce(n.id, o.id), coalesce(n.workspace_id, o.workspace_id),
+                       CASE WHEN n.id IS NULL THEN 'notification.purged'
+                            WHEN o.id IS NULL THEN 'notification.created'
+                            WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'notification.deleted'
+                            WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'notification.restored'
+                            ELSE 'notification.updated'
+                       END,
+                       coalesce((n.deleted_at IS NULL AND n.read_at IS NULL)::int, 0)
+                       - coalesce((o.deleted_at IS NULL AND o.read_at IS NULL)::int, 0),
+                       coalesce(o.read_at IS NULL AND n.read_at IS NOT NULL
+                                AND (o.workspace_id, o.type, o.title, o.body, o.data, o.actor_id, o.collection, o.item,
+                                     o.group_key, o.recent_actor_ids, o.actor_count, o.archived_at, o.deleted_at,
+                                     o.created_at)
+                                    IS NOT DISTINCT FROM
+                                    (n.workspace_id, n.type, n.title, n.body, n.data, n.actor_id, n.collection, n.item,
+                                     n.group_key, n.recent_actor_ids, n.actor_count, n.archived_at, n.deleted_at,
+                                     n.created_at), false))::inbox.feed_event
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+             WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)
+             ORDER BY coalesce(n.id, o.id)) END);
     RETURN NULL;
 END
 $$;
@@ -350,7 +469,12 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o), true);
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
+                       -(o.deleted_at IS NULL AND o.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM old_rows o
+             ORDER BY o.id) END);
     RETURN NULL;
 END
 $$;
@@ -358,12 +482,15 @@ $$;
 -- On Citus a TRUNCATE of inbox.notifications fires this on the coordinator's table (which then
 -- truncates the counter tables, cluster-wide, once) and again on every shard, where it must not:
 -- one truncate of every counter shard per notifications shard deadlocks.
+--
+-- The change feed goes with the counters (45_feed.sql, "TRUNCATE"): inbox.events is emptied and
+-- every user's event ids start again at 1.
 CREATE FUNCTION inbox._counters_after_truncate() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
     IF TG_TABLE_NAME = 'notifications' THEN
-        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events;
     END IF;
     RETURN NULL;
 END
@@ -390,10 +517,17 @@ RETURNS void
 LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
+DECLARE
+    -- The feed's positions are no count of rows: they are kept, not rebuilt.
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
+                                           FROM inbox.user_counters c WHERE c.last_event_id > 0);
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     PERFORM inbox._apply_counter_deltas(ARRAY(
         SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM inbox.notifications n));
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
 END
 $$;
 

@@ -33,6 +33,7 @@ AS $$
            ('inbox.notification_groups'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),
@@ -56,7 +57,8 @@ AS $$
                  'inbox.purge(text,text)', 'inbox.purge(text,text[])',
                  'inbox.delete(text,text)', 'inbox.delete(text,text[])',
                  'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
-                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)']::regprocedure[]
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
 $$;
 
 -- Raises unless this is the coordinator of a Citus cluster, in a database with Citus.
@@ -215,6 +217,9 @@ CREATE FUNCTION inbox.undistribute()
 RETURNS jsonb
 LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
+-- The notifications going back are no change: the feed's events are copied as they are, and
+-- each user's last event id is kept (see below).
+SET inbox.feed = off
 AS $$
 DECLARE
     t record;
@@ -240,6 +245,9 @@ BEGIN
                                   'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
                                   t.relation);
     END LOOP;
+    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
+    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
+    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
     FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
                JOIN pg_catalog.pg_class r ON r.oid = c.relation
               WHERE inbox._citus_managed(c.relation)
@@ -266,12 +274,117 @@ BEGIN
         saved := saved + n;
         EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
     END LOOP;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
     RETURN pg_catalog.jsonb_build_object('rows', saved);
 END
 $$;
 
 COMMENT ON FUNCTION inbox.undistribute() IS
-    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types and keys kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster.';
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
+
+-- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
+-- transaction of the node that holds its shard: xids are per node, and the snapshot that says
+-- which of them have committed is that node's. So the poll runs on every node (one
+-- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
+-- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
+-- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
+-- starts from now: it held no shard of the feed before, or a shard moved to it (below).
+-- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
+-- they were written on; on the new node they count as that node's xids. An event written just
+-- before such a move can be missed by the poller (the stream learns of its user's next event and
+-- reads every id from inbox.changes, which is per user and exact), and moved events can come
+-- again. `limit` is a node's: a poll returns at most `limit` events of each node.
+CREATE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    me   integer;
+    mine text;
+    result jsonb;
+BEGIN
+    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
+     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
+    mine := (cursor::jsonb)->'nodes'->>(me::text);
+    SELECT pg_catalog.jsonb_build_object(
+               'node', me,
+               'cursor', pg_catalog.max(p.next_cursor),
+               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
+                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
+      INTO result
+      FROM inbox._poll_node(mine, "limit") AS p;
+    RETURN result::text;
+END
+$$;
+
+CREATE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c       jsonb;
+    answer  record;
+    part    jsonb;
+    nodes   jsonb := '{}';
+    found   jsonb := '[]';
+BEGIN
+    IF cursor IS NOT NULL THEN
+        BEGIN
+            c := cursor::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            c := NULL;
+        END;
+        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid feed cursor'
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+        END IF;
+    END IF;
+    FOR answer IN SELECT r.nodeid, r.success, r.result
+                    FROM pg_catalog.run_command_on_all_nodes(
+                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
+        IF NOT answer.success THEN
+            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
+                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
+                                       ELSE 'connection_failure' END,
+                        DETAIL = answer.result;
+        END IF;
+        part := answer.result::jsonb;
+        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
+        found := found || (part->'rows');
+    END LOOP;
+    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
+    IF pg_catalog.jsonb_array_length(found) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
+                   FROM pg_catalog.jsonb_array_elements(found) AS e
+                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
+END
+$$;
+
+CREATE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff.
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;
 
 REVOKE ALL ON FUNCTION inbox.distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.undistribute() FROM PUBLIC;

@@ -27,6 +27,15 @@ struct Config {
   int write_timeout_ms = 10000;  // a response the client does not take within this is dropped
   int statement_timeout_ms = 5000;  // PostgreSQL cancels a longer statement (503)
   int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
+  // Realtime (server/src/realtime/): the feed poller, the SSE and WebSocket streams.
+  int feed_poll_ms = 10;                      // the one poller's interval
+  std::size_t stream_buffer_bytes = 1 << 20;  // a client with more unsent bytes is dropped
+  int stream_ping_ms = 15000;                 // SSE ": ping" comment interval
+  int max_streams = 10000;                    // SSE streams and WebSockets; beyond, 503
+  int stream_token_check_ms = 30000;          // revoked or expired tokens end their streams
+  int ws_auth_timeout_ms = 10000;             // a WebSocket must authenticate within this
+  int ws_heartbeat_ms = 30000;                // WebSocket heartbeat ping interval
+  std::size_t ws_max_message_bytes = 65536;   // larger client messages: an error frame
   std::string ui_dir;  // the browser UI's files (routes/ui_files.hpp); "" = beside the server
 };
 

@@ -16,6 +16,8 @@
 #include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "realtime/service.hpp"
+#include "realtime/statements.hpp"
 #include "routes/dispatcher.hpp"
 #include "routes/table.hpp"
 #include "routes/ui_files.hpp"
@@ -45,10 +47,14 @@ int main(int argc, char **argv) {
   // A PostgreSQL host that does not answer must not hold a request for the OS's TCP timeout.
   setenv("PGCONNECT_TIMEOUT", "3", 0);
 
-  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), prepared_statements(),
+  std::vector<PreparedStatement> statements = prepared_statements();
+  for (PreparedStatement &s : realtime_statements())
+    statements.push_back(std::move(s));
+  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), std::move(statements),
             {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
              "SET client_min_messages = warning"});
-  Metrics metrics;
+  RealtimeService realtime(config, pool);
+  Metrics metrics(&realtime.stats());
   UiFiles ui(config.ui_dir);
   log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
            " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
@@ -64,7 +70,8 @@ int main(int argc, char **argv) {
         const std::string &method = request.method();
         log_line((method.empty() ? "-" : method) + " " + (method.empty() ? "-" : request.path()) +
                  " " + std::to_string(status) + " " + duration);
-      });
+      },
+      &realtime);
 
   std::thread signals([&server, stop_signals] {
     int signal = 0;

@@ -164,6 +164,36 @@ SELECT pg_temp.ok('inbox.directus_update_one', (inbox.directus_update_one(:'tok'
 SELECT pg_temp.ok('inbox.directus aggregate', inbox.directus_read(:'tok', '{"aggregate": {"count": "*"}}')::text LIKE '%count%');
 SELECT pg_temp.ok('inbox.graphql', inbox.graphql('{ notifications(limit: 1) { id subject } }', NULL, NULL, :'tok')::text LIKE '{"data":{"notifications":[{%');
 
+-- The change feed (issue 14): events appended on the shards by the triggers there, each user's
+-- ids gapless; inbox.changes and inbox.feed_head delegated to the user's node (one shard); the
+-- poller reads every node, each with its own xids.
+SELECT pg_temp.ok('the feed of alice: gapless ids from 1, as many as her head',
+                  (SELECT count(*) = inbox.feed_head('alice') AND min(id) = 1 AND max(id) = inbox.feed_head('alice')
+                     FROM inbox.changes('alice', 0, 10000)));
+SELECT inbox.feed_head('alice') AS head \gset
+SELECT pg_temp.ok('every kind of change of alice is in her feed',
+                  (SELECT array_agg(DISTINCT event ORDER BY event) FROM inbox.changes('alice', 0, 10000))
+                  = ARRAY['notification.created', 'notification.deleted', 'notification.purged', 'notification.restored', 'notification.updated']);
+SELECT pg_temp.ok('a fan-out appends one event a recipient, on each recipient''s shard',
+                  (SELECT count(*) FROM inbox.changes('frank', 0)) = 1);
+SELECT pg_temp.ok('inbox.changes returns the notification as it is now',
+                  (SELECT data->>'title' FROM inbox.changes('frank', 0)) = 'fan');
+SELECT pg_temp.raises('resuming beyond the head is 22023', format($$SELECT * FROM inbox.changes('alice', %s)$$, :head + 1), '22023');
+SELECT max(next_cursor) AS cursor FROM inbox.poll_events() \gset
+SELECT inbox.create('alice', '{"title": "polled"}') IS NOT NULL AS created \gset
+SELECT pg_temp.ok('inbox.fan_out_count to users on every node', inbox.fan_out_count(ARRAY['p1', 'p2', 'p3', 'p4', 'p5', 'p6'], '{"title": "p"}') = 6);
+SELECT pg_temp.ok('inbox.poll_events (every node, by design) finds the events committed since its cursor',
+                  (SELECT array_agg(user_id || ':' || id ORDER BY user_id, id) FROM inbox.poll_events(:'cursor') WHERE user_id IS NOT NULL)
+                  = ARRAY['alice:' || (:head + 1), 'p1:1', 'p2:1', 'p3:1', 'p4:1', 'p5:1', 'p6:1']);
+SELECT pg_temp.ok('the poller''s cursor is a node''s cursor for each node',
+                  (SELECT count(*) FROM jsonb_object_keys((SELECT max(next_cursor) FROM inbox.poll_events(:'cursor'))::jsonb->'nodes')) >= 2);
+SELECT pg_temp.ok('a poll from its next cursor finds nothing new',
+                  (SELECT count(user_id) FROM inbox.poll_events((SELECT max(next_cursor) FROM inbox.poll_events(:'cursor')))) = 0);
+SELECT pg_temp.raises('a bad poller cursor is 22023', $$SELECT * FROM inbox.poll_events('{"x": 1}')$$, '22023');
+UPDATE inbox.events SET created_at = '2000-01-01' WHERE user_id = 'p1';
+SELECT pg_temp.ok('inbox.prune_events (every shard, by design)', inbox.prune_events() = 1);
+SELECT pg_temp.raises('after a prune, resuming before the oldest kept event is 22023', $$SELECT * FROM inbox.changes('p1', 0)$$, '22023');
+
 -- Counters, rebuild, truncate
 SELECT pg_temp.ok('every counter equals the count of its rows', pg_temp.counters_exact());
 SELECT inbox.rebuild_counters();
@@ -173,4 +203,5 @@ SET LOCAL citus.multi_task_query_log_level = off;
 TRUNCATE inbox.notifications CASCADE;
 SELECT pg_temp.ok('TRUNCATE inbox.notifications empties the counters too',
                   (SELECT count(*) FROM inbox.user_counters) + (SELECT count(*) FROM inbox.notification_groups) = 0);
+SELECT pg_temp.ok('TRUNCATE inbox.notifications empties the change feed too', (SELECT count(*) FROM inbox.events) = 0);
 ROLLBACK;

@@ -1,0 +1,485 @@
+-- ---------------------------------------------------------------------------------------------
+-- 45_feed: the change feed (issue 14; README, "Change feed").
+--
+-- Every change to a user's notifications appends events to inbox.events in the same
+-- transaction, from the statement triggers that keep the counters (00_schema.sql): a plain-SQL
+-- INSERT, UPDATE or DELETE is in the feed as much as a call of the API. An event exists if and
+-- only if its change committed.
+--
+-- Ids: `id` is the user's own event id, 1, 2, 3, ... with no gap, in commit order. It is taken
+-- in the counter upsert (inbox.user_counters.last_event_id) under the row lock that upsert
+-- holds to commit: a second transaction for the same user waits for the first to commit or roll
+-- back before it takes its ids, so ids commit in order and a rollback leaves no gap. A consumer
+-- that has event n of a user and sees n + 2 knows that n + 1 exists (inbox.changes returns it).
+--
+-- Summaries: a statement that changes more than inbox.feed_summary_threshold (default 50) rows
+-- of one user appends one event for that user instead of one a row: notification.read_all when
+-- every one of those rows only went from unread to read (a read-all), notification.bulk
+-- otherwise (clients refetch). Their data is {"workspaceId": w} (w when every row was in
+-- workspace w, else null); a bulk's also has "count", the rows changed. A fan-out changes one
+-- row of each of its users: one notification.created each (a summary cannot span users).
+--
+-- Settings (read with current_setting(), so ALTER DATABASE / ALTER ROLE / SET all work):
+--   inbox.feed_retention          interval, default '24 hours': how long events are kept
+--                                 (inbox.prune_events removes older ones).
+--   inbox.feed_summary_threshold  integer >= 1, default 50 (measured: bench/README.md).
+--   inbox.feed                    on (default) / off: a benchmarking and maintenance switch.
+--                                 With off, the session's changes append NO event and take no
+--                                 id: streaming clients miss them without knowing. Never set
+--                                 it on a database with live streams except to reload data
+--                                 that clients will refetch anyway.
+--
+-- TRUNCATE inbox.notifications empties inbox.events with the counters, and every user's event
+-- ids start again at 1. It is a reset: stop the servers first (their streams end; clients come
+-- back with an id beyond the new head and get `reset`). A client that comes back only after new
+-- events have carried the head past its old id cannot tell: on a live system, DELETE instead
+-- (the feed carries it: one notification.bulk a user beyond the threshold).
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE inbox.events (
+    user_id         text        NOT NULL,
+    id              bigint      NOT NULL,
+    event           text        NOT NULL,
+    -- The notification's internal id; NULL for summaries.
+    notification_id bigint,
+    workspace_id    text,
+    -- The user's unread count after this change when the change moved it, else NULL.
+    unread          bigint,
+    -- A summary's object; NULL for the events of one notification (inbox.changes reads it).
+    data            jsonb,
+    -- The writing transaction: inbox.poll_events reads by it (on a Citus cluster, the id of
+    -- the worker's transaction: xids are per node).
+    xid             xid8        NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT events_pkey PRIMARY KEY (user_id, id)
+);
+
+-- The poller's reads (inbox.poll_events) and the pruning (inbox.prune_events): xids only grow,
+-- so each insert lands on the index's rightmost page.
+CREATE INDEX events_xid_idx ON inbox.events (xid);
+
+COMMENT ON TABLE inbox.events IS
+    'The change feed: per user, gapless event ids in commit order (inbox.changes, inbox.poll_events). Appended by the counter triggers; pruned by inbox.prune_events().';
+
+-- Whether this session's changes go into the feed (the setting inbox.feed, default on).
+CREATE FUNCTION inbox._feed_on()
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN coalesce(nullif(pg_catalog.current_setting('inbox.feed', true), '')::boolean, true);
+EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION 'inbox.feed: expected on or off, got "%"', pg_catalog.current_setting('inbox.feed', true)
+          USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+
+-- How many events of one user one statement may append before they become one summary.
+CREATE FUNCTION inbox._feed_threshold()
+RETURNS integer
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    setting text := nullif(pg_catalog.current_setting('inbox.feed_summary_threshold', true), '');
+    threshold integer;
+BEGIN
+    IF setting IS NULL THEN
+        RETURN 50;
+    END IF;
+    BEGIN
+        threshold := setting::integer;
+    EXCEPTION WHEN OTHERS THEN
+        threshold := NULL;
+    END;
+    IF threshold IS NULL OR threshold < 1 THEN
+        RAISE EXCEPTION 'inbox.feed_summary_threshold: expected an integer of at least 1, got "%"', setting
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN threshold;
+END
+$$;
+
+-- The retention window (the setting inbox.feed_retention, default 24 hours).
+CREATE FUNCTION inbox._feed_retention()
+RETURNS interval
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    setting text := nullif(pg_catalog.current_setting('inbox.feed_retention', true), '');
+    retention interval;
+BEGIN
+    IF setting IS NULL THEN
+        RETURN interval '24 hours';
+    END IF;
+    BEGIN
+        retention := setting::interval;
+    EXCEPTION WHEN OTHERS THEN
+        retention := NULL;
+    END;
+    IF retention IS NULL OR retention < interval '0' THEN
+        RAISE EXCEPTION 'inbox.feed_retention: expected a positive interval, got "%"', setting
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN retention;
+END
+$$;
+
+-- How many ids a user's `n` events of one statement take: one summary beyond the threshold.
+CREATE FUNCTION inbox._feed_ids(n bigint, threshold integer)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN n IS NULL THEN 0 WHEN n > threshold THEN 1 ELSE n END
+$$;
+
+-- The rows of inbox.events for a statement's events, given each user's counter row after the
+-- upsert that took their ids (`positions`: last_event_id is the last of them, unread the count
+-- after the statement, events how many the user had). A user's events are numbered in the order
+-- the trigger listed them, each with the unread count after it when it moved it; beyond the
+-- threshold, one summary.
+--
+-- A fan-out is one event for each of many users: that case is one hash join, no grouping and no
+-- sort (grouping and ranking 10,000 users' events cost more than appending them). PL/pgSQL, so
+-- that the three statements are planned once a session.
+CREATE FUNCTION inbox._event_rows(events inbox.feed_event[], positions inbox.feed_position[], threshold integer)
+RETURNS TABLE (user_id text, id bigint, event text, notification_id bigint, workspace_id text,
+               unread bigint, data jsonb)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id, x.event, x.notification_id, x.workspace_id,
+           CASE WHEN x.unread <> 0 THEN p.unread END, NULL::jsonb
+      FROM pg_catalog.unnest(events) AS x JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events = 1;
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(positions) AS p WHERE p.events > 1) THEN
+        RETURN;
+    END IF;
+    -- Several events of a user, up to the threshold: numbered in order.
+    RETURN QUERY
+    SELECT x.user_id, p.last_event_id - p.events + pg_catalog.row_number() OVER w, x.event, x.notification_id,
+           x.workspace_id, CASE WHEN x.unread <> 0 THEN (p.unread - sum(x.unread) OVER all_of_user + sum(x.unread) OVER w)::bigint END,
+           NULL::jsonb
+      FROM pg_catalog.unnest(events) WITH ORDINALITY AS x(user_id, notification_id, workspace_id, event, unread, read_only, ord)
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = x.user_id
+     WHERE p.events > 1 AND p.events <= threshold
+    WINDOW w AS (PARTITION BY x.user_id ORDER BY x.ord),
+           all_of_user AS (PARTITION BY x.user_id);
+    -- Beyond it: one summary.
+    RETURN QUERY
+    SELECT s.user_id, p.last_event_id,
+           CASE WHEN s.read_only THEN 'notification.read_all' ELSE 'notification.bulk' END, NULL::bigint, s.scope,
+           CASE WHEN s.moved <> 0 THEN p.unread END,
+           CASE WHEN s.read_only THEN pg_catalog.jsonb_build_object('workspaceId', s.scope)
+                ELSE pg_catalog.jsonb_build_object('workspaceId', s.scope, 'count', p.events) END
+      FROM (SELECT x.user_id, sum(x.unread) AS moved, bool_and(x.read_only) AS read_only,
+                   CASE WHEN pg_catalog.count(x.workspace_id) = pg_catalog.count(*)
+                         AND min(x.workspace_id) = max(x.workspace_id) THEN min(x.workspace_id) END AS scope
+              FROM pg_catalog.unnest(events) AS x
+             GROUP BY x.user_id) AS s
+      JOIN pg_catalog.unnest(positions) AS p ON p.user_id = s.user_id
+     WHERE p.events > threshold;
+END
+$$;
+
+-- Appends one event for a user outside the counter triggers, taking the next id of the user
+-- the same way (the counter row's lock, held to commit): for a change that touches no row of
+-- inbox.notifications one by one, such as a constant-time read-all (issue 19), which appends
+-- notification.read_all with data {"workspaceId": w-or-null}. Call it AFTER changing the
+-- counters: with unread_moved, the event carries the user's unread count as it then is.
+-- Returns the event's id. Honours inbox.feed (returns NULL when off).
+CREATE FUNCTION inbox._append_event(user_id text, event text, workspace_id text DEFAULT NULL,
+                                    data jsonb DEFAULT NULL, unread_moved boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    new_id bigint;
+    unread_now bigint;
+BEGIN
+    IF NOT inbox._feed_on() THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id) VALUES (_append_event.user_id, 1)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET last_event_id = c.last_event_id + 1
+    RETURNING c.last_event_id, c.unread INTO new_id, unread_now;
+    INSERT INTO inbox.events (user_id, id, event, workspace_id, unread, data)
+    VALUES (_append_event.user_id, new_id, _append_event.event, _append_event.workspace_id,
+            CASE WHEN unread_moved THEN unread_now END, _append_event.data);
+    RETURN new_id;
+END
+$$;
+
+CREATE FUNCTION inbox.feed_head(user_id text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head bigint;
+BEGIN
+    SELECT c.last_event_id INTO head FROM inbox.user_counters c WHERE c.user_id = feed_head.user_id;
+    RETURN coalesce(head, 0);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.feed_head(text) IS
+    'The id of the user''s last event in the change feed (0 when none): where a new stream starts.';
+
+-- The user's events after `after`, in id order. The data of an event of one notification is
+-- read now (the row as it is now, in the API shape), so the triggers build no JSON; a row that
+-- is gone, and a purge, give {"id": "<public id>"}. Resumable points are the user's oldest kept
+-- event id - 1 up to the head (with no event kept, the head alone); any other `after` is an error
+-- (22023) that a stream turns into `reset`. With workspace_id, the events of that workspace and
+-- the summaries whose scope is that workspace or none.
+--
+-- PL/pgSQL cannot name a parameter as a column of its result (workspace_id): inbox.changes is
+-- the SQL declaration over inbox._changes, whose parameter is `scope`.
+CREATE FUNCTION inbox._changes(user_id text, after bigint, "limit" integer, scope text)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head   bigint := inbox.feed_head(_changes.user_id);
+    oldest bigint;
+BEGIN
+    IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NULL THEN
+        RETURN;  -- the head only: inbox.feed_head() says where it is
+    END IF;
+    IF after > head OR after < 0 THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The last event of this user is %s.', head);
+    END IF;
+    SELECT min(e.id) INTO oldest FROM inbox.events e WHERE e.user_id = _changes.user_id;
+    IF after < coalesce(oldest - 1, head) THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = CASE WHEN oldest IS NULL
+                                  THEN pg_catalog.format('It is older than the retention window: no event is kept, the last was %s.', head)
+                                  ELSE pg_catalog.format('It is older than the retention window: the oldest kept event is %s.', oldest)
+                             END;
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.event, e.workspace_id, e.unread,
+           CASE WHEN e.notification_id IS NULL THEN e.data
+                WHEN n.id IS NULL OR e.event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(e.notification_id))
+                ELSE inbox.to_json(ROW(n.*)::inbox.notifications)
+           END
+      FROM inbox.events e
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     WHERE e.user_id = _changes.user_id AND e.id > after
+       AND (_changes.scope IS NULL OR e.workspace_id = _changes.scope
+            OR (e.notification_id IS NULL AND e.workspace_id IS NULL))
+     ORDER BY e.id
+     LIMIT _changes."limit";
+END
+$$;
+
+CREATE FUNCTION inbox.changes(user_id text, after bigint DEFAULT NULL, "limit" integer DEFAULT 100,
+                              workspace_id text DEFAULT NULL)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE sql STABLE
+AS $$
+    SELECT * FROM inbox._changes(user_id, after, "limit", workspace_id)
+$$;
+
+COMMENT ON FUNCTION inbox.changes(text, bigint, integer, text) IS
+    'The user''s change-feed events after event `after`, in order (at most `limit`), with each notification as it is now. An `after` outside the kept window raises 22023 (a stream sends reset).';
+
+-- On one node, inbox.events; on a Citus cluster the events of the node it runs on (its shards
+-- of inbox.events, by the names Citus's catalog gives them), which inbox.poll_events reads node
+-- by node: xids are per node (80_citus.sql).
+CREATE FUNCTION inbox._feed_local_source()
+RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    shards text;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN 'inbox.events';
+    END IF;
+    EXECUTE 'SELECT pg_catalog.string_agg(pg_catalog.format(''SELECT * FROM %s'', pg_catalog.shard_name(s.logicalrelid, s.shardid)),
+                                          '' UNION ALL '' ORDER BY s.shardid)
+               FROM pg_catalog.pg_dist_shard s
+               JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+              WHERE s.logicalrelid = ''inbox.events''::regclass
+                AND pl.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)'
+       INTO shards;
+    -- A node without a shard of it reads an empty set of the same columns.
+    RETURN '(' || coalesce(shards, 'SELECT * FROM inbox.events WHERE false') || ')';
+END
+$$;
+
+-- The server's one poller: what committed since `cursor`, across all users, so that it knows
+-- which users have new events (it then reads them with inbox.changes). Its cost does not depend
+-- on how many streams are connected.
+--
+-- Xids are assigned in one order and commit in another, so "the events after the last xid seen"
+-- would skip one whose transaction took its xid early and committed late. The cursor holds
+--   x  every event with a lower xid has been returned or never will exist (x was the xmin of a
+--      snapshot: every transaction below it had ended, committed or not);
+--   p  a snapshot whose visible events have all been returned;
+--   k  while a page of the final range [x, xmin) is being read, the last (xid, user, id) of it.
+-- A poll takes its snapshot s (xmin m), then returns
+--   (a) the events with x <= xid < m not visible in p (final: no more can appear there), by
+--       (xid, user_id, id) after k, at most `limit`. A full page keeps x and p and moves k.
+--   (b) otherwise, then, the events with xid >= m that s sees and p did not: the recent ones,
+--       committed while an older transaction still runs. If they fit in the rest of the limit,
+--       p becomes s; if not, those that fit are returned, p stays and they come again later
+--       (as (a) once final). x becomes m.
+-- So no event is ever skipped, and an event comes twice only after a full page. A long-running
+-- writing transaction holds m back; (b) then reads every event since it started, each poll
+-- (bounded by the retention window; README, "Change feed").
+--
+-- Rows come ordered by user and id. A user's lower id can come in a later poll than a higher
+-- one (other users' pages in between): consumers drop what they have passed, and read a user's
+-- events with inbox.changes(user, after => last id passed), which returns every id in order.
+-- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
+-- cursor. The cursor is opaque text (JSON today).
+--
+-- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    c      jsonb;
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    page   inbox.events[];
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    out_cursor jsonb;
+    source text := inbox._feed_local_source();
+BEGIN
+    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF _poll_node.cursor IS NULL THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    BEGIN
+        c  := _poll_node.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+
+    -- (a) the final range.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
+    room := _poll_node."limit" - pg_catalog.cardinality(page);
+    IF room = 0 THEN
+        last := page[pg_catalog.cardinality(page)];
+        out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                    'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
+    ELSE
+        -- (b) the recent ones, one more than fits to know whether they all did.
+        EXECUTE pg_catalog.format(
+            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                           LIMIT $4)', source)
+           INTO recent USING m, s, p, room + 1;
+        IF pg_catalog.cardinality(recent) <= room THEN
+            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
+        ELSE
+            recent := recent[1:room];
+            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text);
+        END IF;
+        page := page || recent;
+    END IF;
+
+    next_cursor := out_cursor::text;
+    IF pg_catalog.cardinality(page) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
+                   FROM pg_catalog.unnest(page) AS e
+                  ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+CREATE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
+    'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
+
+-- Removes events older than the retention window (inbox.feed_retention), at most `batch` of
+-- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
+-- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
+-- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
+CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
+    removed bigint;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
+    END IF;
+    DELETE FROM inbox.events e
+     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_events(integer) IS
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
