@@ -843,7 +843,8 @@ export class PgInboxElement extends HTMLElement {
 
   /** Puts `n` at its place by creation time, if that place is within what is loaded. */
   _insertSorted(n) {
-    let at = this._order.findIndex((id) => this._items.get(id).createdAt < n.createdAt);
+    // Among equal times the later arrival is the newer (the API's order breaks ties by id).
+    let at = this._order.findIndex((id) => this._items.get(id).createdAt <= n.createdAt);
     if (at < 0) {
       if (this._hasNext) return;  // older than every loaded one: a later page brings it
       at = this._order.length;

@@ -172,8 +172,10 @@ export async function waitForInbox(page, predicate, { timeout = 5000, arg } = {}
   }
 }
 
-// Clicks inside the element's shadow root.
+// Clicks inside the element's shadow root, in the front tab (a hidden tab draws no frames, and a
+// click waits for one).
 export async function clickIn(page, selector) {
+  await page.bringToFront();
   const handle = await page.evaluateHandle(
     (sel) => document.querySelector('pg-inbox').shadowRoot.querySelector(sel),
     selector,
