@@ -22,6 +22,7 @@
 #include "realtime/statements.hpp"
 #include "routes/dispatcher.hpp"
 #include "routes/table.hpp"
+#include "routes/ui_files.hpp"
 
 using namespace pgi::server;
 
@@ -58,7 +59,10 @@ int main(int argc, char **argv) {
              "SET client_min_messages = warning"});
   RealtimeService realtime(config, pool);
   Metrics metrics(&realtime.stats());
-  Dispatcher dispatcher(config, pool, metrics);
+  UiFiles ui(config.ui_dir);
+  log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
+           " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
+  Dispatcher dispatcher(config, pool, metrics, ui);
   HttpServer server(
       config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
