@@ -2259,6 +2259,263 @@ BEGIN
         RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
     ELSE
         RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
+    'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
+
+-- Removes events older than the retention window (inbox.feed_retention), at most `batch` of
+-- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
+-- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
+-- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
+-- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
+-- a shard, every shard (80_citus.sql).
+CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
+    removed bigint;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
+    END IF;
+    DELETE FROM inbox.events e
+     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_events(integer) IS
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+
+-- 80_citus: inbox.events is distributed with the notifications; inbox.changes and
+-- inbox.feed_head are delegated; the poller and the pruning visit every node.
+
+-- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
+-- colocated with inbox.notifications (first), and the global ones as reference tables.
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true)
+$$;
+
+-- The functions Citus delegates to the node that holds the user named by their first argument.
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.undistribute()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+-- The notifications going back are no change: the feed's events are copied as they are, and
+-- each user's last event id is kept (see below).
+SET inbox.feed = off
+AS $$
+DECLARE
+    t record;
+    f regprocedure;
+    copy text;
+    saved bigint := 0;
+    n bigint;
+BEGIN
+    PERFORM inbox._citus_coordinator('inbox.undistribute()');
+    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
+    -- with CASCADE, which would take every function of this extension that uses the row type
+    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
+    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
+    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
+    FOREACH f IN ARRAY inbox._citus_functions() LOOP
+        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
+    END LOOP;
+    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
+        -- The counters are not copied: inserting the notifications back rebuilds them.
+        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
+                                     'inbox.notification_groups'::regclass);
+        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
+                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
+                                  t.relation);
+    END LOOP;
+    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
+    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
+    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE inbox._citus_managed(c.relation)
+              ORDER BY c.o DESC LOOP
+        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
+        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
+    END LOOP;
+    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
+    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
+              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
+                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
+               JOIN pg_catalog.pg_class r ON r.oid = c.relation
+              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
+              ORDER BY c.o LOOP
+        copy := 'pg_inbox_saved_' || t.relname;
+        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
+        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        saved := saved + n;
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
+    END LOOP;
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
+    RETURN pg_catalog.jsonb_build_object('rows', saved);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.undistribute() IS
+    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
+
+-- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
+-- transaction of the node that holds its shard: xids are per node, and the snapshot that says
+-- which of them have committed is that node's. So the poll runs on every node (one
+-- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
+-- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
+-- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
+-- starts from now: it held no shard of the feed before, or a shard moved to it (below).
+-- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
+-- they were written on; on the new node they count as that node's xids. An event written just
+-- before such a move can be missed by the poller (the stream learns of its user's next event and
+-- reads every id from inbox.changes, which is per user and exact), and moved events can come
+-- again. `limit` is a node's: a poll returns at most `limit` events of each node.
+CREATE OR REPLACE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    me   integer;
+    mine text;
+    result jsonb;
+BEGIN
+    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
+     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
+    mine := (cursor::jsonb)->'nodes'->>(me::text);
+    SELECT pg_catalog.jsonb_build_object(
+               'node', me,
+               'cursor', pg_catalog.max(p.next_cursor),
+               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
+                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
+      INTO result
+      FROM inbox._poll_node(mine, "limit") AS p;
+    RETURN result::text;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c       jsonb;
+    answer  record;
+    part    jsonb;
+    nodes   jsonb := '{}';
+    found   jsonb := '[]';
+BEGIN
+    IF cursor IS NOT NULL THEN
+        BEGIN
+            c := cursor::jsonb;
+        EXCEPTION WHEN OTHERS THEN
+            c := NULL;
+        END;
+        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
+            RAISE EXCEPTION 'invalid feed cursor'
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+        END IF;
+    END IF;
+    FOR answer IN SELECT r.nodeid, r.success, r.result
+                    FROM pg_catalog.run_command_on_all_nodes(
+                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
+        IF NOT answer.success THEN
+            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
+                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
+                                       ELSE 'connection_failure' END,
+                        DETAIL = answer.result;
+        END IF;
+        part := answer.result::jsonb;
+        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
+        found := found || (part->'rows');
+    END LOOP;
+    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
+    IF pg_catalog.jsonb_array_length(found) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
+                   FROM pg_catalog.jsonb_array_elements(found) AS e
+                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff.
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- Issue 16 (65_mastodon, 66_diaspora, 80_citus): the Mastodon and Diaspora notification APIs,
 -- the markers table, and inbox._citus_tables with it.
 -- ---------------------------------------------------------------------------------------------
@@ -3206,47 +3463,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
-    'The server''s poller: change-feed events committed since `cursor` across all users (NULL: from now), never skipping one that commits late; a row may come again. Returns next_cursor on every row (one row with NULL user_id when none).';
-
--- Removes events older than the retention window (inbox.feed_retention), at most `batch` of
--- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
--- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
--- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
--- a shard, every shard (80_citus.sql).
-CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
-RETURNS bigint
-LANGUAGE plpgsql
-SET citus.multi_task_query_log_level = off
-AS $$
-DECLARE
-    cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
-    removed bigint;
-BEGIN
-    IF batch IS NULL OR batch < 1 THEN
-        RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF inbox._citus_managed('inbox.events') THEN
-        RETURN inbox._citus_prune_events(cutoff, batch);
-    END IF;
-    DELETE FROM inbox.events e
-     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
-     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    RETURN removed;
-END
-$$;
-
-COMMENT ON FUNCTION inbox.prune_events(integer) IS
-    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
-
--- 80_citus: inbox.events is distributed with the notifications; inbox.changes and
--- inbox.feed_head are delegated; the poller and the pruning visit every node.
-
--- The tables Citus manages, in the order they are distributed: per-user ones by user_id,
--- colocated with inbox.notifications (first), and the global ones as reference tables.
 COMMENT ON FUNCTION inbox.diaspora_notifications(text, jsonb, text) IS
     'GET /diaspora/api/v1/notifications: the caller''s notifications as Diaspora objects, newest first (only_after, only_unread, type, per_page, before=<guid>), and the Link header to the next page.';
 
@@ -3303,7 +3519,6 @@ AS $$
            ('inbox.notification_groups'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
-           ('inbox.events'::regclass, false),
            ('inbox.mastodon_markers'::regclass, false),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
@@ -3312,198 +3527,6 @@ AS $$
            ('inbox.cursor_secrets'::regclass, true)
 $$;
 
--- The functions Citus delegates to the node that holds the user named by their first argument.
-CREATE OR REPLACE FUNCTION inbox._citus_functions()
-RETURNS regprocedure[]
-LANGUAGE sql STABLE
-AS $$
-    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
-                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
-                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
-                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
-                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
-                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
-                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
-                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
-                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
-                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
-                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
-                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
-                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
-$$;
-
-CREATE OR REPLACE FUNCTION inbox.undistribute()
-RETURNS jsonb
-LANGUAGE plpgsql
-SET citus.multi_task_query_log_level = off
--- The notifications going back are no change: the feed's events are copied as they are, and
--- each user's last event id is kept (see below).
-SET inbox.feed = off
-AS $$
-DECLARE
-    t record;
-    f regprocedure;
-    copy text;
-    saved bigint := 0;
-    n bigint;
-BEGIN
-    PERFORM inbox._citus_coordinator('inbox.undistribute()');
-    -- Citus's undistribute_table() cannot be used: it recreates the table and drops the old one
-    -- with CASCADE, which would take every function of this extension that uses the row type
-    -- with it (it refuses, as the extension owns the table). Instead the rows are copied out,
-    -- Citus forgets the tables (its own steps for a dropped table: metadata on the workers,
-    -- shards, metadata here), and the rows go back into the tables, which stay where they are.
-    FOREACH f IN ARRAY inbox._citus_functions() LOOP
-        PERFORM pg_catalog.citus_unmark_object_distributed('pg_catalog.pg_proc'::regclass, f::oid, 0, false);
-    END LOOP;
-    FOR t IN SELECT c.relation FROM inbox._citus_tables() AS c WHERE inbox._citus_managed(c.relation) LOOP
-        -- The counters are not copied: inserting the notifications back rebuilds them.
-        CONTINUE WHEN t.relation IN ('inbox.user_counters'::regclass, 'inbox.workspace_counters'::regclass,
-                                     'inbox.notification_groups'::regclass);
-        EXECUTE pg_catalog.format('CREATE TEMPORARY TABLE %I ON COMMIT DROP AS SELECT * FROM %s',
-                                  'pg_inbox_saved_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = t.relation),
-                                  t.relation);
-    END LOOP;
-    -- The change feed's positions are no count of rows: kept, where the counters are rebuilt.
-    CREATE TEMPORARY TABLE pg_inbox_saved_feed_heads ON COMMIT DROP AS
-    SELECT c.user_id, c.last_event_id FROM inbox.user_counters c WHERE c.last_event_id > 0;
-    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
-               JOIN pg_catalog.pg_class r ON r.oid = c.relation
-              WHERE inbox._citus_managed(c.relation)
-              ORDER BY c.o DESC LOOP
-        PERFORM pg_catalog.master_remove_distributed_table_metadata_from_workers(t.relation, 'inbox', t.relname);
-        PERFORM pg_catalog.citus_drop_all_shards(t.relation, 'inbox', t.relname);
-        PERFORM pg_catalog.master_remove_partition_metadata(t.relation, 'inbox', t.relname);
-    END LOOP;
-    -- And the TRUNCATE trigger Citus put on each (citus_truncate_trigger, internal).
-    FOR t IN SELECT g.tgname, g.tgrelid::regclass AS relation FROM pg_catalog.pg_trigger g
-              WHERE g.tgfoid = 'pg_catalog.citus_truncate_trigger()'::regprocedure
-                AND g.tgrelid IN (SELECT c.relation FROM inbox._citus_tables() AS c) LOOP
-        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
-    END LOOP;
-    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
-    FOR t IN SELECT c.relation, r.relname FROM inbox._citus_tables() WITH ORDINALITY AS c(relation, reference, o)
-               JOIN pg_catalog.pg_class r ON r.oid = c.relation
-              WHERE pg_catalog.to_regclass('pg_temp.pg_inbox_saved_' || r.relname) IS NOT NULL
-              ORDER BY c.o LOOP
-        copy := 'pg_inbox_saved_' || t.relname;
-        EXECUTE pg_catalog.format('DELETE FROM %s', t.relation);
-        EXECUTE pg_catalog.format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM pg_temp.%I', t.relation, copy);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        saved := saved + n;
-        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', copy);
-    END LOOP;
-    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
-    SELECT h.user_id, h.last_event_id FROM pg_temp.pg_inbox_saved_feed_heads h ORDER BY h.user_id
-    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
-    DROP TABLE pg_temp.pg_inbox_saved_feed_heads;
-    RETURN pg_catalog.jsonb_build_object('rows', saved);
-END
-$$;
-
-COMMENT ON FUNCTION inbox.undistribute() IS
-    'On the coordinator: brings every pg_inbox table back onto the coordinator as a plain table (rows, tokens, types, keys and the change feed kept; counters rebuilt) and drops the shards. Run it before DROP EXTENSION pg_inbox on a Citus cluster; restart change-feed pollers after it.';
-
--- The change feed's poller on a Citus cluster (45_feed.sql). An event's xid is the id of the
--- transaction of the node that holds its shard: xids are per node, and the snapshot that says
--- which of them have committed is that node's. So the poll runs on every node (one
--- run_command_on_all_nodes a poll: a connection a node, in parallel), each over its own shards
--- with its own part of the cursor ({"nodes": {"<nodeid>": <that node's cursor>}}), exactly as on
--- one node: nothing is skipped on any node. A node the cursor does not know (a node added since)
--- starts from now: it held no shard of the feed before, or a shard moved to it (below).
--- What it does not cover: a shard moved by the rebalancer carries its events' xids from the node
--- they were written on; on the new node they count as that node's xids. An event written just
--- before such a move can be missed by the poller (the stream learns of its user's next event and
--- reads every id from inbox.changes, which is per user and exact), and moved events can come
--- again. `limit` is a node's: a poll returns at most `limit` events of each node.
-CREATE OR REPLACE FUNCTION inbox._citus_poll_node(cursor text, "limit" integer)
-RETURNS text
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    me   integer;
-    mine text;
-    result jsonb;
-BEGIN
-    SELECT n.nodeid INTO me FROM pg_catalog.pg_dist_node n
-     WHERE n.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) AND n.noderole = 'primary';
-    mine := (cursor::jsonb)->'nodes'->>(me::text);
-    SELECT pg_catalog.jsonb_build_object(
-               'node', me,
-               'cursor', pg_catalog.max(p.next_cursor),
-               'rows', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.user_id, p.id, p.event, p.workspace_id, p.unread))
-                                  FILTER (WHERE p.user_id IS NOT NULL), '[]'))
-      INTO result
-      FROM inbox._poll_node(mine, "limit") AS p;
-    RETURN result::text;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION inbox._citus_poll_events(cursor text, "limit" integer)
-RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    c       jsonb;
-    answer  record;
-    part    jsonb;
-    nodes   jsonb := '{}';
-    found   jsonb := '[]';
-BEGIN
-    IF cursor IS NOT NULL THEN
-        BEGIN
-            c := cursor::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            c := NULL;
-        END;
-        IF pg_catalog.jsonb_typeof(c->'nodes') IS DISTINCT FROM 'object' THEN
-            RAISE EXCEPTION 'invalid feed cursor'
-                  USING ERRCODE = 'invalid_parameter_value',
-                        HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
-        END IF;
-    END IF;
-    FOR answer IN SELECT r.nodeid, r.success, r.result
-                    FROM pg_catalog.run_command_on_all_nodes(
-                             pg_catalog.format('SELECT inbox._citus_poll_node(%L, %s)', cursor, "limit")) AS r LOOP
-        IF NOT answer.success THEN
-            RAISE EXCEPTION 'the change feed of node % could not be polled', answer.nodeid
-                  USING ERRCODE = CASE WHEN answer.result LIKE '%invalid feed cursor%' THEN 'invalid_parameter_value'
-                                       ELSE 'connection_failure' END,
-                        DETAIL = answer.result;
-        END IF;
-        part := answer.result::jsonb;
-        nodes := nodes || pg_catalog.jsonb_build_object(part->>'node', part->'cursor');
-        found := found || (part->'rows');
-    END LOOP;
-    next_cursor := pg_catalog.jsonb_build_object('nodes', nodes)::text;
-    IF pg_catalog.jsonb_array_length(found) = 0 THEN
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT next_cursor, e->>0, (e->>1)::bigint, e->>2, e->>3, (e->>4)::bigint
-                   FROM pg_catalog.jsonb_array_elements(found) AS e
-                  ORDER BY (e->>0) COLLATE "C", (e->>1)::bigint;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
-RETURNS bigint
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    removed bigint;
-BEGIN
-    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
-    -- older than the cutoff.
-    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
-      FROM pg_catalog.run_command_on_shards('inbox.events',
-               -- (run_command_on_shards puts the shard's name for each %1$s.)
-               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
-                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
-                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
-    RETURN removed;
-END
-$$;
 -- ---------------------------------------------------------------------------------------------
 -- Issue 15: delivery (55_delivery, 80_citus): the outbox inbox.deliveries filled from inbox.events, its
 -- log, preferences, webhook endpoints, the type registry's channels, critical and email_digest
