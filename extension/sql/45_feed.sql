@@ -226,6 +226,21 @@ $$;
 COMMENT ON FUNCTION inbox.feed_head(text) IS
     'The id of the user''s last event in the change feed (0 when none): where a new stream starts.';
 
+-- The data of an event as every consumer gets it (inbox.changes for the streams, the outbox's
+-- webhooks): a summary's own object; {"id"} for a purged notification or one whose row is gone;
+-- else the notification in the API shape as it is now. `n` is the row found for the event, or
+-- a row of NULLs.
+CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN notification_id IS NULL THEN data
+                WHEN n.id IS NULL OR event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
+                ELSE inbox.to_json(n)
+           END
+$$;
+
 -- The user's events after `after`, in id order. The data of an event of one notification is
 -- read now (the row as it is now, in the API shape), so the triggers build no JSON; a row that
 -- is gone, and a purge, give {"id": "<public id>"}. Resumable points are the user's oldest kept
@@ -266,11 +281,7 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT e.id, e.event, e.workspace_id, e.unread,
-           CASE WHEN e.notification_id IS NULL THEN e.data
-                WHEN n.id IS NULL OR e.event = 'notification.purged'
-                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(e.notification_id))
-                ELSE inbox.to_json(ROW(n.*)::inbox.notifications)
-           END
+           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications)
       FROM inbox.events e
       LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
      WHERE e.user_id = _changes.user_id AND e.id > after

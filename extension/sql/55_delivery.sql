@@ -578,10 +578,10 @@ BEGIN
            CASE WHEN e.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[e.notification_id] END,
            pg_catalog.jsonb_build_object(
                'type', e.event, 'timestamp', at,
-               'data', CASE WHEN n.id IS NOT NULL THEN inbox.to_json(ROW(n.*)::inbox.notifications)
-                            WHEN e.notification_id IS NOT NULL
-                            THEN pg_catalog.jsonb_build_object('id', inbox.public_id(e.notification_id), 'userId', e.user_id)
-                            ELSE coalesce(e.data, '{}') || pg_catalog.jsonb_build_object('userId', e.user_id) END)
+               -- The event's data as the streams get it (45_feed.sql), always naming the user.
+               'data', inbox._event_data(e.event, e.notification_id, coalesce(e.data, '{}'),
+                                         ROW(n.*)::inbox.notifications)
+                       || pg_catalog.jsonb_build_object('userId', e.user_id))
       FROM new_events e
       JOIN inbox.webhooks w ON w.enabled AND e.event = ANY (w.events)
                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
