@@ -412,6 +412,31 @@ $$;
 COMMENT ON FUNCTION inbox.mastodon_notification(text, text) IS
     'GET /api/v1/notifications/:id: one notification as a Mastodon entity (404 for an unknown id, another user''s, or one that is not an id).';
 
+-- The streams' notifications (GET /api/v1/streaming): the caller's active notifications among
+-- `ids` (internal ids, a JSON array of strings or numbers, as the change feed names them), as
+-- the Notification entities the v1 list answers (inbox.mastodon_json with its account and status
+-- rows: one shape), in id order. A gone notification, another user's or another workspace's is
+-- left out. One read of the user's rows by primary key, for a whole batch of events.
+CREATE FUNCTION inbox.mastodon_stream_notifications(token text, ids jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    keys bigint[] := ARRAY(SELECT k::bigint FROM pg_catalog.jsonb_array_elements_text(coalesce(ids, '[]')) AS k
+                            WHERE k ~ '^[0-9]{1,18}$');
+BEGIN
+    RETURN inbox._mastodon_entities(coalesce((
+        SELECT pg_catalog.jsonb_agg(inbox.mastodon_json(n) ORDER BY n.id)
+          FROM inbox.notifications n
+         WHERE n.user_id = caller.user_id AND n.id = ANY (keys) AND n.deleted_at IS NULL
+           AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)), '[]'));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mastodon_stream_notifications(text, jsonb) IS
+    'The Mastodon streams'' payloads: the caller''s active notifications among a JSON array of internal ids, as the Notification entities GET /api/v1/notifications answers, in id order.';
+
 -- Dismiss is pg_inbox's soft delete: the notification leaves every Mastodon list and can be
 -- restored through the native API.
 CREATE FUNCTION inbox.mastodon_dismiss(token text, id text)
@@ -540,6 +565,42 @@ BEGIN
 END
 $$;
 
+-- The upper end of a v2 page by min_id, as Mastodon pages groups by min_id: the user's rows
+-- above min_id (below max_id, if given) read oldest first by the engine, `lim` at a time (keyset
+-- seeks on (user_id, id), never an offset), until `lim` distinct groups have begun; the page is
+-- those groups over (min_id, the id returned], so it is the page just after min_id, closest to
+-- it. NULL when no row is above min_id.
+CREATE FUNCTION inbox._mastodon_groups_above(user_id text, engine jsonb, min_id bigint, max_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    lim integer := (engine->>'limit')::integer;
+    after bigint := min_id;
+    keys text[] := '{}';
+    last_id bigint;
+    chunk jsonb;
+    r jsonb;
+BEGIN
+    LOOP
+        chunk := inbox._social_list(user_id, engine, 'mastodon', max_id, NULL, after)->'data';
+        -- The chunk comes newest first: read it oldest first.
+        FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o) ORDER BY c.o DESC LOOP
+            IF NOT (r->>'group_key' = ANY (keys)) THEN
+                IF pg_catalog.cardinality(keys) = lim THEN
+                    RETURN last_id;  -- a group beyond the page begins here
+                END IF;
+                keys := keys || (r->>'group_key');
+            END IF;
+            last_id := (r->>'id')::bigint;
+        END LOOP;
+        EXIT WHEN pg_catalog.jsonb_array_length(chunk) < lim;
+        after := last_id;
+    END LOOP;
+    RETURN last_id;
+END
+$$;
+
 CREATE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
                                       OUT body jsonb, OUT link text)
 LANGUAGE plpgsql STABLE
@@ -549,7 +610,8 @@ DECLARE
     params jsonb := coalesce(query, '{}');
     engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
     max_id bigint := inbox._mastodon_id_param(params, 'max_id');
-    since_id bigint := coalesce(inbox._mastodon_id_param(params, 'since_id'), inbox._mastodon_id_param(params, 'min_id'));
+    since_id bigint := inbox._mastodon_id_param(params, 'since_id');
+    min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
     groups jsonb;
 BEGIN
@@ -557,6 +619,11 @@ BEGIN
     IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
         RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
               USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_id IS NOT NULL THEN
+        -- The groups just above min_id (with min_id, Mastodon pages by it and not since_id).
+        since_id := min_id;
+        max_id := coalesce(inbox._mastodon_groups_above(caller.user_id, engine, min_id, max_id), min_id) + 1;
     END IF;
     page := inbox._social_groups(caller.user_id, engine || '{"total": false}', max_id, since_id);
     groups := page->'data';

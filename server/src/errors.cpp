@@ -145,6 +145,22 @@ MastodonError mastodon_error(const ApiError &error) {
   return {status, dump_json({{"error", error.message}})};
 }
 
+MastodonStreamingError mastodon_streaming_error(const ApiError &error, bool token_given) {
+  int status = error.status;
+  std::string message = error.message;
+  if (!token_given) {
+    status = 401;
+    message = "Missing access token";
+  } else if (error.status == 401) {
+    message = "Invalid access token";
+  } else if (error.status == 403) {
+    status = 401;
+    message = "Access token does not have the required scopes";
+  }
+  std::string body = dump_json({{"error", message}});
+  return {status, std::move(message), std::move(body)};
+}
+
 std::string diaspora_error_body(const ApiError &error) {
   return dump_json({{"code", error.status}, {"message", error.message}});
 }

@@ -76,6 +76,17 @@ struct MastodonError {
 };
 MastodonError mastodon_error(const ApiError &error);
 
+// The error as Mastodon's streaming server answers it (streaming/errors.js): every token problem
+// is 401 ("Missing access token" without one, "Invalid access token", "Access token does not
+// have the required scopes" for 403); anything else keeps its status and message. `body` is
+// {"error": "..."}; `message` is the text alone (a refused upgrade sends it as X-Error-Message).
+struct MastodonStreamingError {
+  int status;
+  std::string message;
+  std::string body;
+};
+MastodonStreamingError mastodon_streaming_error(const ApiError &error, bool token_given);
+
 // The error as Diaspora's API answers it: {"code": status, "message": "..."}.
 std::string diaspora_error_body(const ApiError &error);
 

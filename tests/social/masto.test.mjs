@@ -127,3 +127,29 @@ test('v2 grouped notifications: groups, their accounts and statuses, one group, 
   for await (const p of masto.v2.notifications.list({ limit: 1 })) keys.push(...p.notificationGroups.map((g) => g.groupKey));
   assert.deepEqual(keys, [`ungrouped-${mention}`]);
 });
+
+test('v2 min_id: the groups just above min_id, closest to it, newest first; since_id: the newest', async () => {
+  const user = unique('m-groups-min');
+  // Oldest to newest: m0, fav, fav, m1, m2, fav, m3 (the favourites one group).
+  const [m0] = seed(user, 1, ['mention']);
+  const favs = seed(user, 2, ['favourite'], { groupKey: 'fav:103186126728896492' });
+  const [m1, m2] = seed(user, 2, ['mention']);
+  favs.push(...seed(user, 1, ['favourite'], { groupKey: 'fav:103186126728896492' }));
+  const [m3] = seed(user, 1, ['mention']);
+  const masto = client(user);
+  const keys = (page) => page.notificationGroups.map((g) => g.groupKey);
+  // Above m0, two groups begin first: the favourites (its two rows there) and m1.
+  const above = await masto.v2.notifications.fetch({ minId: m0, limit: 2 });
+  assert.deepEqual(keys(above), [`ungrouped-${m1}`, 'fav:103186126728896492']);
+  assert.equal(above.notificationGroups[1].notificationsCount, 2, 'the rows of the page only');
+  assert.equal(above.notificationGroups[1].mostRecentNotificationId, favs[1]);
+  // since_id pages from the newest end instead.
+  const since = await masto.v2.notifications.fetch({ sinceId: m0, limit: 2 });
+  assert.deepEqual(keys(since), [`ungrouped-${m3}`, 'fav:103186126728896492']);
+  // Above m1: m2 and the favourites' newest row, before m3 would begin a third group.
+  const up = await masto.v2.notifications.fetch({ minId: m1, limit: 2 });
+  assert.deepEqual(keys(up), ['fav:103186126728896492', `ungrouped-${m2}`]);
+  assert.equal(up.notificationGroups[0].notificationsCount, 1);
+  assert.deepEqual(await masto.v2.notifications.fetch({ minId: favs[2], limit: 2 }).then(keys), [`ungrouped-${m3}`]);
+  assert.deepEqual(await masto.v2.notifications.fetch({ minId: m3 }).then(keys), []);
+});

@@ -85,7 +85,9 @@ struct HttpResponse {
 };
 
 // The long-lived routes: the route table's transport of a request.
-enum class StreamKind { kNone, kEventStream, kWebSocket };
+// kEventStream / kWebSocket: pg_inbox's SSE and Directus's realtime protocol; kMastodon*:
+// Mastodon's streaming API (the same feed, Mastodon's payloads and framing).
+enum class StreamKind { kNone, kEventStream, kWebSocket, kMastodonEventStream, kMastodonWebSocket };
 
 class StreamService;  // http/stream_handoff.hpp
 

@@ -7,6 +7,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/status.hpp>
 
+#include "realtime/mastodon_session.hpp"
 #include "realtime/sse_session.hpp"
 #include "realtime/ws_session.hpp"
 
@@ -33,10 +34,16 @@ void RealtimeService::run(std::function<void()> work) {
 }
 
 void RealtimeService::take(std::unique_ptr<StreamHandoff> handoff) {
-  if (handoff->kind == StreamKind::kWebSocket)
-    std::make_shared<WsSession>(*this, std::move(*handoff))->start();
-  else
-    std::make_shared<SseSession>(*this, std::move(*handoff))->start();
+  switch (handoff->kind) {
+    case StreamKind::kWebSocket:
+      return std::make_shared<WsSession>(*this, std::move(*handoff))->start();
+    case StreamKind::kMastodonEventStream:
+    case StreamKind::kMastodonWebSocket:
+      return std::make_shared<MastodonSession>(*this, std::move(*handoff))->start();
+    case StreamKind::kEventStream:
+    case StreamKind::kNone:
+      return std::make_shared<SseSession>(*this, std::move(*handoff))->start();
+  }
 }
 
 void RealtimeService::stop() {

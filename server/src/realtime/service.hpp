@@ -5,6 +5,8 @@
 //
 //   GET /api/notifications/stream   server-sent events (realtime/sse_session.hpp)
 //   GET /websocket                  Directus's realtime protocol (realtime/ws_session.hpp)
+//   GET /api/v1/streaming[/user[/notification]]
+//                                   Mastodon's streaming API (realtime/mastodon_session.hpp)
 //
 // A stream costs a socket, a strand and a buffer bounded by --stream-buffer-bytes; never a
 // thread. Beyond --max-streams a new stream is answered 503 with Retry-After.

@@ -34,6 +34,12 @@ std::vector<PreparedStatement> realtime_statements() {
        "SELECT q.n, inbox.directus_read($1, q.query)::text FROM "
        "pg_catalog.jsonb_array_elements($2::pg_catalog.jsonb) WITH ORDINALITY AS q(query, n) "
        "ORDER BY q.n"},
+      {sql::kMastodonAuth,
+       "SELECT (s.c).user_id, (s.c).workspace_id, (s.c).admin OR 'notifications:read' "
+       "OPERATOR(pg_catalog.=) ANY ((s.c).scopes) FROM (SELECT inbox.authenticate($1) AS c) s"},
+      {sql::kMastodonRead,
+       "SELECT e.n::text FROM pg_catalog.jsonb_array_elements("
+       "inbox.mastodon_stream_notifications($1, $2::pg_catalog.jsonb)) AS e(n)"},
       {sql::kFeedPoll, "SELECT next_cursor, user_id, id FROM inbox.poll_events($1, $2)"},
       {sql::kFeedFetch,
        "SELECT u.user_id, " + kEventSelect +

@@ -30,6 +30,11 @@ inline constexpr const char *kWsAuth = "ws_auth";
 inline constexpr const char *kWsRead = "ws_read";
 // (token, queries json array) -> (ordinality, directus_read text) for each query.
 inline constexpr const char *kWsReadMany = "ws_read_many";
+// Mastodon's streams: (token) -> user_id, workspace_id, whether the token may read
+// notifications ('t'/'f'); 28000 for a token that does not authenticate.
+inline constexpr const char *kMastodonAuth = "mastodon_stream_auth";
+// (token, internal ids json array) -> the Notification entity of each, as text, in id order.
+inline constexpr const char *kMastodonRead = "mastodon_stream_read";
 // The poller: (cursor, limit) -> next_cursor, user_id, id.
 inline constexpr const char *kFeedPoll = "feed_poll";
 // ([{user_id, after, n}] json) -> user_id, then the event columns.

@@ -101,12 +101,19 @@ StreamKind Dispatcher::stream_kind(const HttpRequest &request) const {
       return StreamKind::kNone;
     case Transport::kSse:
       return StreamKind::kEventStream;
-    case Transport::kWebSocket: {
+    case Transport::kMastodonSse:
+      return StreamKind::kMastodonEventStream;
+    case Transport::kWebSocket:
+    case Transport::kMastodonWebSocket: {
       std::optional<std::string> upgrade = request.header("Upgrade");
       bool websocket = upgrade && upgrade->size() == 9 &&
                        std::equal(upgrade->begin(), upgrade->end(), "websocket",
                                   [](char a, char b) { return std::tolower(a) == b; });
-      return websocket ? StreamKind::kWebSocket : StreamKind::kNone;
+      if (!websocket)
+        return StreamKind::kNone;
+      return route_table()[found.match.route].transport == Transport::kWebSocket
+                 ? StreamKind::kWebSocket
+                 : StreamKind::kMastodonWebSocket;
     }
   }
   return StreamKind::kNone;

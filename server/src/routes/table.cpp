@@ -75,10 +75,25 @@ HttpResponse reply_metrics(const Route &route, std::vector<std::string> &&,
 // A stream route answers only when its request is not a stream (HEAD, a GET without the
 // upgrade): the stream itself is the realtime layer's.
 HttpResponse reply_not_a_stream(const Route &route, std::vector<std::string> &&, const Services &) {
-  ApiError error = http_error(400, route.transport == Transport::kWebSocket
-                                       ? "expected a WebSocket upgrade request"
-                                       : "expected GET for an event stream");
+  bool websocket =
+      route.transport == Transport::kWebSocket || route.transport == Transport::kMastodonWebSocket;
+  ApiError error = http_error(
+      400, websocket ? "expected a WebSocket upgrade request" : "expected GET for an event stream");
   throw ApiFailure(error);
+}
+
+// Mastodon's streaming server: its health check, and a channel it does not stream (checked
+// before the token, as Mastodon's authentication middleware does).
+HttpResponse reply_streaming_health(const Route &route, std::vector<std::string> &&,
+                                    const Services &) {
+  HttpResponse out = respond(route, 200, "OK");
+  out.content_type = "text/plain";
+  return out;
+}
+
+HttpResponse reply_unknown_channel(const Route &route, std::vector<std::string> &&,
+                                   const Services &) {
+  return respond(route, 400, R"({"error":"Unknown channel requested"})");
 }
 
 HttpResponse reply_openapi(const Route &route, std::vector<std::string> &&, const Services &) {
@@ -422,6 +437,35 @@ const std::vector<Route> &route_table() {
        {A::kToken, A::kId, A::kBody},
        kSafe,
        reply_json},
+      // Mastodon's streaming API (realtime/mastodon_session.hpp): the notifications of the
+      // change feed as Mastodon's `notification` events, over SSE and a WebSocket.
+      {"GET /api/v1/streaming/user/notification",
+       mastodon,
+       {},
+       {A::kToken},
+       kSafe,
+       reply_not_a_stream,
+       200,
+       Transport::kMastodonSse},
+      {"GET /api/v1/streaming/user",
+       mastodon,
+       {},
+       {A::kToken},
+       kSafe,
+       reply_not_a_stream,
+       200,
+       Transport::kMastodonSse},
+      {"GET /api/v1/streaming",
+       mastodon,
+       {},
+       {A::kToken},
+       kSafe,
+       reply_not_a_stream,
+       200,
+       Transport::kMastodonWebSocket},
+      {"GET /api/v1/streaming/health", mastodon, {}, {}, kSafe, reply_streaming_health},
+      {"GET /api/v1/streaming/{channel}", mastodon, {}, {}, kSafe, reply_unknown_channel},
+      {"GET /api/v1/streaming/{channel}/{sub}", mastodon, {}, {}, kSafe, reply_unknown_channel},
       // Directus's realtime WebSocket for directus_notifications (realtime/ws_session.hpp).
       {"GET /websocket",
        directus,

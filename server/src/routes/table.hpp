@@ -48,9 +48,11 @@ enum class Retry {
 
 enum class Transport {
   kExchange,
-  kFile,       // one of the UI's files (routes/ui_files.hpp), by the row's pattern
-  kSse,        // text/event-stream (realtime/sse_session.hpp)
-  kWebSocket,  // Directus's realtime protocol (realtime/ws_session.hpp)
+  kFile,               // one of the UI's files (routes/ui_files.hpp), by the row's pattern
+  kSse,                // text/event-stream (realtime/sse_session.hpp)
+  kWebSocket,          // Directus's realtime protocol (realtime/ws_session.hpp)
+  kMastodonSse,        // Mastodon's streaming API over SSE (realtime/mastodon_session.hpp)
+  kMastodonWebSocket,  // Mastodon's streaming API over a WebSocket (the same)
 };
 
 struct Statement {
