@@ -5,7 +5,8 @@
 # Account and Status and Diaspora's person and post (the relations mastodon_account,
 # mastodon_status, diaspora_person, diaspora_target), then the node:test suites in
 # tests/social/: the real client masto.js, the wire (Link header and entity fields byte by
-# byte, errors), and every example of seeds 003 (Diaspora) and 004 (Mastodon).
+# byte, errors), every example of seeds 003 (Diaspora) and 004 (Mastodon), and Mastodon's
+# streaming API (masto.js's streaming client, raw WebSocket frames, SSE read through fetch).
 # Ends with "N passed, N failed".
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/node_suites.bash"
