@@ -204,6 +204,11 @@ SELECT pg_temp.ok('inbox.mastodon_notifications by max_id', (SELECT jsonb_array_
 SELECT pg_temp.ok('inbox.mastodon_notification', inbox.mastodon_notification(:'mtok', :'mbody'::jsonb->0->>'id')->>'type' = 'favourite');
 SELECT pg_temp.ok('inbox.mastodon_unread_count', inbox.mastodon_unread_count(:'mtok', '{"types": ["favourite"]}')->>'count' = '2');
 SELECT pg_temp.ok('inbox.mastodon_groups', (SELECT jsonb_array_length(body->'notification_groups') FROM inbox.mastodon_groups(:'mtok', '{}', NULL)) = 2);
+SELECT pg_temp.ok('inbox.mastodon_groups by min_id (the groups just above it)',
+                  (SELECT body->'notification_groups'->0->>'group_key' FROM inbox.mastodon_groups(:'mtok', jsonb_build_object('min_id', :'mbody'::jsonb->1->>'id', 'limit', '1'), NULL)) = 'fav:1');
+SELECT pg_temp.ok('inbox.mastodon_stream_notifications (the streams'' payloads) is the v1 entity',
+                  inbox.mastodon_stream_notifications(:'mtok', jsonb_build_array(:'mbody'::jsonb->0->>'id', 'x'))->0
+                  = inbox.mastodon_notification(:'mtok', :'mbody'::jsonb->0->>'id'));
 SELECT pg_temp.ok('inbox.mastodon_group_accounts', jsonb_array_length(inbox.mastodon_group_accounts(:'mtok', 'fav:1')) = 2);
 SELECT pg_temp.ok('inbox.mastodon_set_markers marks read up to the marker',
                   inbox.mastodon_set_markers(:'mtok', jsonb_build_object('notifications', jsonb_build_object('last_read_id', :'mbody'::jsonb->1->>'id')))->'notifications'->>'version' = '0'
