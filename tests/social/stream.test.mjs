@@ -248,3 +248,47 @@ test('a revoked token ends the stream (the poller\'s token check)', async () => 
   sql(`SELECT inbox.revoke_token('${tok}')`);
   assert.ok(await s.until((x) => x.ended, 5000), 'the stream ended');
 });
+
+test('bounds: beyond --max-streams a Mastodon stream is 503 with Retry-After; SIGTERM ends the open ones', async () => {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const server = spawn(`${process.env.ROOT}/server/pg_inbox_server`,
+    ['--database-url', process.env.HTTP_DATABASE_URL, '--port', String(port), '--max-streams', '1'],
+    { stdio: 'ignore' });
+  const exited = new Promise((r) => server.on('exit', r));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${base}/readyz`)).ok) break; } catch {}
+      await sleep(100);
+    }
+    const user = unique('ms-bounds');
+    const tok = reader(user);
+    const controller = new AbortController();
+    const first = await fetch(`${base}/api/v1/streaming/user/notification?access_token=${tok}`, { signal: controller.signal });
+    assert.equal(first.status, 200);
+    let text = '';
+    let ended = false;
+    const done = (async () => {
+      const decoder = new TextDecoder();
+      try { for await (const c of first.body) text += decoder.decode(c, { stream: true }); } catch {}
+      ended = true;
+    })();
+    const refused = await fetch(`${base}/api/v1/streaming/user/notification?access_token=${tok}`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '5');
+    const ws = await socket(`${base.replace('http', 'ws')}/api/v1/streaming?stream=user:notification`, [tok]);
+    assert.equal(ws.refused?.status, 503);
+    server.kill('SIGTERM');
+    await Promise.race([done, sleep(5000)]);
+    assert.ok(ended, 'SIGTERM ended the stream');
+    assert.ok(text.startsWith(':)\n'), text);
+    controller.abort();
+  } finally {
+    server.kill('SIGKILL');
+    await exited;
+  }
+});
