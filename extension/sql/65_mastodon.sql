@@ -416,7 +416,8 @@ COMMENT ON FUNCTION inbox.mastodon_notification(text, text) IS
 -- `ids` (internal ids, a JSON array of strings or numbers, as the change feed names them), as
 -- the Notification entities the v1 list answers (inbox.mastodon_json with its account and status
 -- rows: one shape), in id order. A gone notification, another user's or another workspace's is
--- left out. One read of the user's rows by primary key, for a whole batch of events.
+-- left out. One read of the user's rows by primary key, for a whole batch of events (the row
+-- passed as ROW(n.*)::inbox.notifications: on a Citus shard n has the shard's row type).
 CREATE FUNCTION inbox.mastodon_stream_notifications(token text, ids jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -427,7 +428,7 @@ DECLARE
                             WHERE k ~ '^[0-9]{1,18}$');
 BEGIN
     RETURN inbox._mastodon_entities(coalesce((
-        SELECT pg_catalog.jsonb_agg(inbox.mastodon_json(n) ORDER BY n.id)
+        SELECT pg_catalog.jsonb_agg(inbox.mastodon_json(ROW(n.*)::inbox.notifications) ORDER BY n.id)
           FROM inbox.notifications n
          WHERE n.user_id = caller.user_id AND n.id = ANY (keys) AND n.deleted_at IS NULL
            AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)), '[]'));
