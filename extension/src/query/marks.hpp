@@ -1,0 +1,38 @@
+// The read and seen marks of issue 19, as the engine's SQL. Pure C++.
+//
+// inbox.marks holds per user a read mark (read_before: a read-all) and seen marks (per user and
+// per workspace: a seen-all). A notification is read when its read_at is set or its last change
+// (updated_at) is before the user's read mark, and then read at the mark; it is seen when its
+// seen_at is set or it was created at or before the newer of its user's and its workspace's
+// seen mark. Every predicate, sort key and value over read_at or seen_at goes through here, so
+// the list, its filters and shorthands, its cursors and its counts agree with inbox.to_json.
+#pragma once
+
+#include <string>
+
+#include "query/model.hpp"
+#include "query/sql.hpp"
+
+namespace pgi::query {
+
+// The user's read mark (a timestamptz, NULL without one). With `user_id` bound: one lookup for
+// the statement (an InitPlan); without (list_all): correlated with the row `alias`.
+std::string read_mark_sql(const std::string &alias);
+std::string read_mark_sql(SqlBuilder &builder, const std::string &user_id);
+
+// The seen mark in force for the row `alias` (correlated: it depends on the row's workspace).
+std::string seen_mark_sql(const std::string &alias);
+
+// The value of `field` on the row as the API shows it: the marks applied to read_at and seen_at,
+// the plain column otherwise. `read_mark` is a read_mark_sql.
+std::string field_value_sql(const Field &field, const std::string &alias,
+                            const std::string &read_mark);
+
+// `read` (true) or unread (false) as the API shows it. Unread keeps the fragment
+// `alias.read_at IS NULL`, so the partial indexes on unread rows apply.
+std::string read_state_sql(bool read, const std::string &alias, const std::string &read_mark);
+
+// Not expired at the statement's time (issue 19): every list, count and group keeps to it.
+std::string not_expired_sql(const std::string &alias);
+
+}  // namespace pgi::query
