@@ -112,8 +112,9 @@ CREATE TABLE inbox.workspace_counters (
 );
 
 -- Issue 19: the marks of "everything up to now", per user ('' workspace_key) and per user and
--- workspace. read_before (whole inbox only): a read-all; a notification whose last change is
--- before it and whose own read_at is NULL is read, at read_before. seen_before: a seen-all;
+-- workspace. read_before (whole inbox only): the last read-all; an active notification whose
+-- last change is before it and whose own read_at is NULL is read, at the first of read_marks
+-- (every read-all not settled yet, in order) after its last change. seen_before: a seen-all;
 -- a notification created at or before it (the newer of the user's and its workspace's) is
 -- seen. Set in O(1) by inbox.mark_all_read and inbox.mark_seen; inbox.settle_read_marks
 -- writes read_before into the rows it covers, in batches, and then clears it.
@@ -121,9 +122,11 @@ CREATE TABLE inbox.marks (
     user_id       text        NOT NULL,
     workspace_key text        NOT NULL DEFAULT '',
     read_before   timestamptz,
+    read_marks    timestamptz[],
     seen_before   timestamptz,
     CONSTRAINT marks_pkey PRIMARY KEY (user_id, workspace_key),
-    CONSTRAINT marks_read_whole_inbox CHECK (read_before IS NULL OR workspace_key = '')
+    CONSTRAINT marks_read_whole_inbox CHECK (read_before IS NULL OR workspace_key = ''),
+    CONSTRAINT marks_read_last CHECK (read_before IS NOT DISTINCT FROM read_marks[pg_catalog.array_upper(read_marks, 1)])
 );
 
 COMMENT ON TABLE inbox.marks IS
@@ -339,15 +342,6 @@ AS $$
                sign * (n.deleted_at IS NULL AND n.read_at IS NULL
                        AND NOT coalesce(n.updated_at < read_before, false))::int,
                sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
-$$;
-
--- Issue 19. Is a row with this read_at and last change read under the read mark read_before?
--- The one definition of "read" with marks; the engine's SQL spells the same.
-CREATE FUNCTION inbox._is_read(read_at timestamptz, updated_at timestamptz, read_before timestamptz)
-RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT read_at IS NOT NULL OR coalesce(updated_at < read_before, false)
 $$;
 
 -- Issue 19. The read marks of the users a statement changed rows of, read after locking their

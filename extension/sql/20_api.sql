@@ -15,6 +15,7 @@ DECLARE
     -- subquery in the INSERT would keep Citus from routing it to one shard).
     lifetimes jsonb := (SELECT pg_catalog.jsonb_object_agg(t.name, t.lifetime) FROM inbox.notification_types t
                          WHERE t.lifetime IS NOT NULL);
+    at        timestamptz := pg_catalog.now();
 BEGIN
     -- PL/pgSQL rather than SQL: the INSERT is planned once per session and its plan cached,
     -- where a SQL function planned it again on every call (about 250 us of a 700 us create).
@@ -31,7 +32,7 @@ BEGIN
                 objects[1]->>'groupKey',
                 CASE WHEN objects[1]->>'actorId' IS NULL THEN '{}' ELSE ARRAY[objects[1]->>'actorId'] END,
                 (objects[1]->>'actorId' IS NOT NULL)::int,
-                inbox._expires_at(objects[1], lifetimes))
+                inbox._expires_at(objects[1], lifetimes, at))
         RETURNING n.*;
         RETURN;
     END IF;
@@ -43,21 +44,21 @@ BEGIN
            coalesce(o->'data', '{}'), o->>'actorId', o->>'collection', o->>'item', o->>'groupKey',
            CASE WHEN o->>'actorId' IS NULL THEN '{}' ELSE ARRAY[o->>'actorId'] END,
            (o->>'actorId' IS NOT NULL)::int,
-           inbox._expires_at(o, lifetimes)
+           inbox._expires_at(o, lifetimes, at)
       FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(objects)) WITH ORDINALITY AS u(user_id, o, ord)
      ORDER BY u.ord
     RETURNING n.*;
 END
 $$;
 
--- Issue 19. When a created notification expires: its expiresAt (null: never), else its type's
--- lifetime after now (lifetimes: type name -> interval), else never.
-CREATE FUNCTION inbox._expires_at(o jsonb, lifetimes jsonb)
+-- Issue 19. When a notification created at `at` expires: its expiresAt (null: never), else its
+-- type's lifetime after `at` (lifetimes: type name -> interval), else never.
+CREATE FUNCTION inbox._expires_at(o jsonb, lifetimes jsonb, at timestamptz)
 RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN o ? 'expiresAt' THEN (o->>'expiresAt')::timestamptz
-                ELSE pg_catalog.now() + (lifetimes->>coalesce(o->>'type', 'info'))::interval END
+                ELSE at + (lifetimes->>coalesce(o->>'type', 'info'))::interval END
 $$;
 
 -- Issue 19. Every expiresAt of a create input is an ISO-8601 time (22023 naming the field).
@@ -232,6 +233,7 @@ DECLARE
     -- Issue 19: the user's read mark. A row it covers is read; a change other than unread
     -- writes that into the row, as its own change would otherwise uncover it.
     mark    timestamptz := inbox._read_mark(user_id);
+    marks   timestamptz[] := inbox._read_marks(user_id);
 BEGIN
     IF action = 'update' THEN
         PERFORM inbox._check_fields(changes, 'update', 'changes');
@@ -254,7 +256,8 @@ BEGIN
         RETURN QUERY
         UPDATE inbox.notifications n SET
                read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
-                                  ELSE coalesce(n.read_at, CASE WHEN n.updated_at < mark THEN mark END) END,
+                                  ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
                archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
                deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
                updated_at  = at
@@ -311,7 +314,8 @@ BEGIN
 
     UPDATE inbox.notifications n SET
            read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
-                              ELSE coalesce(n.read_at, CASE WHEN n.updated_at < mark THEN mark END) END,
+                              ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
            archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
            deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
            type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
@@ -466,9 +470,11 @@ BEGIN
     SELECT x.unread INTO expired FROM inbox._expired_counts(user_id, NULL) AS x;
     changed := changed + before - left_ - expired;
 
-    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before)
-    VALUES (mark_all_read.user_id, '', at)
-    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET read_before = excluded.read_before;
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before, read_marks)
+    VALUES (mark_all_read.user_id, '', at, ARRAY[at])
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE
+       SET read_before = excluded.read_before,
+           read_marks = coalesce(m.read_marks, '{}') OPERATOR(pg_catalog.||) excluded.read_before;
 
     UPDATE inbox.user_counters c SET unread = left_
      WHERE c.user_id = mark_all_read.user_id AND c.unread <> left_;
@@ -505,7 +511,7 @@ DECLARE
 BEGIN
     RETURN QUERY
     SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
-           count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.updated_at, mark)),
+           count(*) FILTER (WHERE n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)),
            count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
       FROM inbox.notifications n
      WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()

@@ -40,13 +40,13 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     mark timestamptz := inbox._read_mark(user_id);
+    marks timestamptz[] := inbox._read_marks(user_id);
     done bigint;
-    more bigint;
 BEGIN
     IF mark IS NULL THEN
         RETURN 0;
     END IF;
-    UPDATE inbox.notifications n SET read_at = mark
+    UPDATE inbox.notifications n SET read_at = inbox._mark_after(marks, n.updated_at)
      WHERE n.user_id = settle_read_marks.user_id
        AND n.id = ANY (ARRAY(SELECT x.id FROM inbox.notifications x
                               WHERE x.user_id = settle_read_marks.user_id AND x.deleted_at IS NULL
@@ -54,17 +54,6 @@ BEGIN
                               LIMIT batch))
        AND n.read_at IS NULL AND n.updated_at < mark;
     GET DIAGNOSTICS done = ROW_COUNT;
-    IF done < batch THEN
-        UPDATE inbox.notifications n SET read_at = mark
-         WHERE n.user_id = settle_read_marks.user_id
-           AND n.id = ANY (ARRAY(SELECT x.id FROM inbox.notifications x
-                                  WHERE x.user_id = settle_read_marks.user_id AND x.deleted_at IS NOT NULL
-                                    AND x.read_at IS NULL AND x.updated_at < mark
-                                  LIMIT batch - done))
-           AND n.read_at IS NULL AND n.updated_at < mark;
-        GET DIAGNOSTICS more = ROW_COUNT;
-        done := done + more;
-    END IF;
     IF done > 0 THEN
         RETURN done;
     END IF;
@@ -72,7 +61,8 @@ BEGIN
     -- the group summaries' unread counts from the rows, then the mark goes.
     PERFORM FROM inbox.user_counters c WHERE c.user_id = settle_read_marks.user_id FOR NO KEY UPDATE;
     IF EXISTS (SELECT FROM inbox.notifications x
-                WHERE x.user_id = settle_read_marks.user_id AND x.read_at IS NULL AND x.updated_at < mark) THEN
+                WHERE x.user_id = settle_read_marks.user_id AND x.deleted_at IS NULL
+                  AND x.read_at IS NULL AND x.updated_at < mark) THEN
         RETURN 0;  -- committed meanwhile: the next step writes them
     END IF;
     UPDATE inbox.notification_groups g
@@ -80,7 +70,7 @@ BEGIN
                             WHERE x.user_id = settle_read_marks.user_id AND x.group_key = g.group_key
                               AND x.deleted_at IS NULL AND x.read_at IS NULL)
      WHERE g.user_id = settle_read_marks.user_id;
-    UPDATE inbox.marks m SET read_before = NULL
+    UPDATE inbox.marks m SET read_before = NULL, read_marks = NULL
      WHERE m.user_id = settle_read_marks.user_id AND m.workspace_key = '';
     RETURN -1;
 END

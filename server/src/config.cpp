@@ -85,6 +85,9 @@ std::vector<Option> options() {
       {"pool-wait-ms", "POOL_WAIT_MS",
        "longest wait for a free connection, else 503 (default 5000)",
        integer(&Config::pool_wait_ms, 1, 3600000, "--pool-wait-ms")},
+      {"prune-interval", "PRUNE_INTERVAL",
+       "seconds between retention runs (inbox.prune_step; default 0: never)",
+       integer(&Config::prune_interval_s, 0, 604800, "--prune-interval")},
   };
 }
 

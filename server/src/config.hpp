@@ -27,6 +27,7 @@ struct Config {
   int write_timeout_ms = 10000;  // a response the client does not take within this is dropped
   int statement_timeout_ms = 5000;  // PostgreSQL cancels a longer statement (503)
   int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
+  int prune_interval_s = 0;  // run inbox.prune_step to the end this often (0: never; issue 19)
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

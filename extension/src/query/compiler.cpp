@@ -105,10 +105,11 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
   {
     SqlBuilder b;
     // The API shape with the marks of issue 19: the read mark once for the statement.
-    std::string shape = q.shape.native ? "inbox._shape(" + notification_row("n") + ", " +
-                                             statement_read_mark(q, b, "n") + ", " +
-                                             seen_mark_sql("n") + ")"
-                                       : q.shape.select;
+    std::string shape = q.shape.select;
+    if (q.shape.native)
+      shape = "inbox._shape(" + notification_row("n") + ", " +
+              (q.user_id ? read_marks_sql(b, *q.user_id) : read_marks_sql("n")) + ", " +
+              seen_mark_sql("n") + ")";
     std::string sql = "SELECT " + expanded_shape(shape, q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, "n");

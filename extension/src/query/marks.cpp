@@ -13,6 +13,17 @@ std::string read_mark_sql(SqlBuilder &b, const std::string &user_id) {
          " AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
 }
 
+std::string read_marks_sql(const std::string &alias) {
+  return "(SELECT mk.read_marks FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
+         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+}
+
+std::string read_marks_sql(SqlBuilder &b, const std::string &user_id) {
+  return "(SELECT mk.read_marks FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
+         b.bind(builtin(SqlType::kText), user_id, "user_id") +
+         " AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+}
+
 std::string seen_mark_sql(const std::string &alias) {
   return "(SELECT pg_catalog.max(mk.seen_before) FROM inbox.marks mk WHERE mk.user_id "
          "OPERATOR(pg_catalog.=) " +
@@ -24,8 +35,9 @@ std::string field_value_sql(const Field &f, const std::string &alias,
                             const std::string &read_mark) {
   const std::string n = alias + ".";
   if (f.column == "read_at")
-    return "COALESCE(" + n + "read_at, CASE WHEN " + n + "updated_at OPERATOR(pg_catalog.<) " +
-           read_mark + " THEN " + read_mark + " END)";
+    return "COALESCE(" + n + "read_at, CASE WHEN " + n + "deleted_at IS NULL AND " + n +
+           "updated_at OPERATOR(pg_catalog.<) " + read_mark + " THEN inbox._mark_after(" +
+           read_marks_sql(alias) + ", " + n + "updated_at) END)";
   if (f.column == "seen_at") {
     std::string mark = seen_mark_sql(alias);
     return "COALESCE(" + n + "seen_at, CASE WHEN " + n + "created_at OPERATOR(pg_catalog.<=) " +
@@ -36,8 +48,8 @@ std::string field_value_sql(const Field &f, const std::string &alias,
 
 std::string read_state_sql(bool read, const std::string &alias, const std::string &read_mark) {
   const std::string n = alias + ".";
-  std::string covered =
-      "COALESCE(" + n + "updated_at OPERATOR(pg_catalog.<) " + read_mark + ", false)";
+  std::string covered = "(" + n + "deleted_at IS NULL AND COALESCE(" + n +
+                        "updated_at OPERATOR(pg_catalog.<) " + read_mark + ", false))";
   if (read)
     return "(" + n + "read_at IS NOT NULL OR " + covered + ")";
   return "(" + n + "read_at IS NULL AND NOT " + covered + ")";

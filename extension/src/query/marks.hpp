@@ -1,8 +1,9 @@
 // The read and seen marks of issue 19, as the engine's SQL. Pure C++.
 //
 // inbox.marks holds per user a read mark (read_before: a read-all) and seen marks (per user and
-// per workspace: a seen-all). A notification is read when its read_at is set or its last change
-// (updated_at) is before the user's read mark, and then read at the mark; it is seen when its
+// per workspace: a seen-all). A notification is read when its read_at is set or it is active and
+// its last change (updated_at) is before the user's read mark, and then read at the mark (a
+// change after the mark writes the mark into read_at); it is seen when its
 // seen_at is set or it was created at or before the newer of its user's and its workspace's
 // seen mark. Every predicate, sort key and value over read_at or seen_at goes through here, so
 // the list, its filters and shorthands, its cursors and its counts agree with inbox.to_json.
@@ -15,10 +16,15 @@
 
 namespace pgi::query {
 
-// The user's read mark (a timestamptz, NULL without one). With `user_id` bound: one lookup for
-// the statement (an InitPlan); without (list_all): correlated with the row `alias`.
+// The user's last read mark (a timestamptz, NULL without one). With `user_id` bound: one lookup
+// for the statement (an InitPlan); without (list_all): correlated with the row `alias`.
 std::string read_mark_sql(const std::string &alias);
 std::string read_mark_sql(SqlBuilder &builder, const std::string &user_id);
+
+// Every read mark of the user not settled yet, in order (a timestamptz[]): a covered row was
+// read at the first after its last change.
+std::string read_marks_sql(const std::string &alias);
+std::string read_marks_sql(SqlBuilder &builder, const std::string &user_id);
 
 // The seen mark in force for the row `alias` (correlated: it depends on the row's workspace).
 std::string seen_mark_sql(const std::string &alias);
