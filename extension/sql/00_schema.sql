@@ -79,10 +79,6 @@ CREATE INDEX notifications_expires_idx ON inbox.notifications
 -- transaction began (the rest its read mark covers) and counts what stays unread from here.
 CREATE INDEX notifications_unread_changed_idx ON inbox.notifications
     (user_id, updated_at) WHERE deleted_at IS NULL AND read_at IS NULL;
--- Issue 19. Admin reports across users (inbox.list_all without user_id), newest first; and
--- retention's "read rows older than", oldest first.
-CREATE INDEX notifications_created_idx ON inbox.notifications
-    (created_at DESC, id DESC) WHERE deleted_at IS NULL;
 -- Issue 19. Retention across users (inbox.prune_step): expired rows, and rows soft-deleted
 -- long ago. Partial: a row that never expires, or is not deleted, costs them nothing.
 CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at IS NOT NULL;

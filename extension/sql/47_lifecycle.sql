@@ -5,7 +5,8 @@
 -- inbox.prune_step in a loop, one transaction a call).
 -- ---------------------------------------------------------------------------------------------
 
--- The retention policy: one row. NULL turns a rule off.
+-- The retention policy: at most one row; without one, the defaults below. NULL turns a rule
+-- off. Set it with INSERT ... ON CONFLICT (one) DO UPDATE (README, "Retention").
 CREATE TABLE inbox.retention (
     one           boolean  NOT NULL DEFAULT true,
     -- purge soft-deleted notifications this long after their deletion
@@ -25,9 +26,8 @@ CREATE TABLE inbox.retention (
 );
 
 COMMENT ON TABLE inbox.retention IS
-    'The retention policy inbox.prune applies (one row; NULL turns a rule off): deleted_after, expired_after, read_after, keep_per_type, batch_size.';
+    'The retention policy inbox.prune applies (at most one row, else the defaults; NULL turns a rule off): deleted_after, expired_after, read_after, keep_per_type, batch_size.';
 
-INSERT INTO inbox.retention DEFAULT VALUES;
 SELECT pg_catalog.pg_extension_config_dump('inbox.retention', '');
 
 -- Writes a user's read mark into the rows it covers, at most `batch` of them, and once none is
@@ -98,6 +98,9 @@ DECLARE
     u      text;
 BEGIN
     SELECT * INTO policy FROM inbox.retention LIMIT 1;
+    IF NOT FOUND THEN
+        policy := ROW(true, interval '30 days', interval '0', NULL, NULL, 10000)::inbox.retention;
+    END IF;
     batch := coalesce(batch, policy.batch_size, 10000);
     IF batch < 1 THEN
         RAISE EXCEPTION 'batch: expected a positive number of rows, got %', batch
@@ -158,7 +161,7 @@ BEGIN
          WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
                                       WHERE y.deleted_at IS NULL AND y.read_at IS NOT NULL
                                         AND y.created_at < pg_catalog.now() - policy.read_after
-                                      ORDER BY y.created_at DESC, y.id DESC LIMIT batch);
+                                      ORDER BY y.id LIMIT batch);  -- oldest first (notifications_id_idx)
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n > 0 THEN
             RETURN QUERY SELECT 'read'::text, n, 'read'::text;

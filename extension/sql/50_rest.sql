@@ -239,7 +239,6 @@ AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:read');
     params jsonb := inbox._rest_params(query, ARRAY['workspace_id', 'user_id']);
-BEGIN
     user_ text := inbox._rest_user(caller, params);
     workspace text := inbox._rest_workspace(caller, params);
 BEGIN

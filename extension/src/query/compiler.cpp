@@ -105,15 +105,15 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
   {
     SqlBuilder b;
     // The API shape with the marks of issue 19: the read mark once for the statement.
-    std::string shape = q.shape.select;
-    if (q.shape.native)
-      shape = "inbox._shape(" + notification_row("n") + ", " +
-              (q.user_id ? read_marks_sql(b, *q.user_id) : read_marks_sql("n")) + ", " +
-              seen_mark_sql("n") + ")";
+    std::string shape = q.shape.select, marks;
+    if (q.shape.native) {
+      shape = shape_sql("n", "mk");
+      marks = " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
+    }
     std::string sql = "SELECT " + expanded_shape(shape, q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, "n");
-    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, "n");
+    sql += " FROM " + std::string(kTable) + " n" + marks + " WHERE " + compile_where(q, b, "n");
     if (side != CursorSide::kNone)
       sql += " AND " + keyset_predicate(scan, cursor, false, b, "n");
     sql += " ORDER BY ";

@@ -18,17 +18,31 @@ std::string read_marks_sql(const std::string &alias) {
          alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
 }
 
-std::string read_marks_sql(SqlBuilder &b, const std::string &user_id) {
-  return "(SELECT mk.read_marks FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-         b.bind(builtin(SqlType::kText), user_id, "user_id") +
-         " AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
-}
-
 std::string seen_mark_sql(const std::string &alias) {
   return "(SELECT pg_catalog.max(mk.seen_before) FROM inbox.marks mk WHERE mk.user_id "
          "OPERATOR(pg_catalog.=) " +
          alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) ANY (ARRAY['', " +
          "COALESCE(" + alias + ".workspace_id, '')]))";
+}
+
+std::string marks_row_sql(const std::string *user_id, SqlBuilder &b, const std::string &alias) {
+  std::string user =
+      user_id ? b.bind(builtin(SqlType::kText), *user_id, "user_id") : alias + ".user_id";
+  // OFFSET 0: kept a subquery, so its columns reach inbox._shape as plain values and the
+  // planner still inlines it (an argument holding a subquery, used twice, would stop that).
+  return "(SELECT (SELECT x.read_marks FROM inbox.marks x WHERE x.user_id OPERATOR(pg_catalog.=) " +
+         user +
+         " AND x.workspace_key OPERATOR(pg_catalog.=) '') AS read_marks, "
+         "(SELECT pg_catalog.jsonb_object_agg(x.workspace_key, x.seen_before) FROM inbox.marks x "
+         "WHERE x.user_id OPERATOR(pg_catalog.=) " +
+         user + " AND x.seen_before IS NOT NULL) AS seen OFFSET 0)";
+}
+
+std::string shape_sql(const std::string &alias, const std::string &marks) {
+  return "inbox._shape(" + notification_row(alias) + ", " + marks + ".read_marks, GREATEST((" +
+         marks + ".seen OPERATOR(pg_catalog.->>) '')::pg_catalog.timestamptz, (" + marks +
+         ".seen OPERATOR(pg_catalog.->>) COALESCE(" + alias +
+         ".workspace_id, ''))::pg_catalog.timestamptz))";
 }
 
 std::string field_value_sql(const Field &f, const std::string &alias,

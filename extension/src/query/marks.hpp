@@ -24,10 +24,17 @@ std::string read_mark_sql(SqlBuilder &builder, const std::string &user_id);
 // Every read mark of the user not settled yet, in order (a timestamptz[]): a covered row was
 // read at the first after its last change.
 std::string read_marks_sql(const std::string &alias);
-std::string read_marks_sql(SqlBuilder &builder, const std::string &user_id);
 
 // The seen mark in force for the row `alias` (correlated: it depends on the row's workspace).
 std::string seen_mark_sql(const std::string &alias);
+
+// A one-row subquery of the user's marks for the API shape: read_marks (timestamptz[]) and seen
+// (jsonb: workspace key -> seen mark). With `user_id` bound: read once for the statement;
+// without: for each row of `alias` (put it in a LATERAL join).
+std::string marks_row_sql(const std::string *user_id, SqlBuilder &builder, const std::string &alias);
+
+// The API shape of the row `alias` with the marks of the marks_row_sql subquery `marks`.
+std::string shape_sql(const std::string &alias, const std::string &marks);
 
 // The value of `field` on the row as the API shows it: the marks applied to read_at and seen_at,
 // the plain column otherwise. `read_mark` is a read_mark_sql.
