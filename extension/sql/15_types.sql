@@ -41,7 +41,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT pg_catalog.jsonb_build_object('name', t.name, 'description', t.description,
                                          'aggregate', t.aggregate, 'builtin', t.builtin,
-                                         'lifetime', t.lifetime::text)
+                                         'lifetimeSeconds', pg_catalog.date_part('epoch', t.lifetime)::bigint)
 $$;
 
 CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,

@@ -40,6 +40,9 @@ std::optional<Statement> counter_total(const Query &q) {
     workspace = b.bind(builtin(SqlType::kText), *q.workspace_id);
     where += " AND c.workspace_id OPERATOR(pg_catalog.=) " + workspace;
   }
+  if (!lifecycle_schema())
+    return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
+                    "), 0)");
   // Less the expired rows not purged yet (issue 19): the counters count them until a purge.
   return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
                   "), 0) OPERATOR(pg_catalog.-) (SELECT " + value +
@@ -68,7 +71,8 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "deleted_at IS NULL");
   if (q.deleted == DeletedMode::kOnlyDeleted)
     parts.push_back(n + "deleted_at IS NOT NULL");
-  parts.push_back(not_expired_sql(alias));
+  if (lifecycle_schema())
+    parts.push_back(not_expired_sql(alias));
   if (q.workspace_id)
     parts.push_back(n + "workspace_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.workspace_id, "workspace_id"));
@@ -106,7 +110,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     SqlBuilder b;
     // The API shape with the marks of issue 19: the read mark once for the statement.
     std::string shape = q.shape.select, marks;
-    if (q.shape.native) {
+    if (q.shape.native && lifecycle_schema()) {
       shape = shape_sql("n", "mk");
       marks = " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
     }

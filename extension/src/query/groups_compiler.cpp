@@ -109,6 +109,8 @@ bool groups_from_summaries(const Query &q) {
 
 Statement summaries_exact_statement(const std::string &user_id) {
   SqlBuilder b;
+  if (!lifecycle_schema())
+    return b.finish("SELECT true");
   std::string user = b.bind(builtin(SqlType::kText), user_id);
   return b.finish("SELECT NOT EXISTS (SELECT FROM inbox.marks m WHERE m.user_id = " + user +
                   " AND m.workspace_key = '' AND m.read_before IS NOT NULL) AND NOT EXISTS "

@@ -1,13 +1,23 @@
 #include "query/marks.hpp"
 
 namespace pgi::query {
+namespace {
+bool lifecycle_present = true;
+}
+
+void set_lifecycle_schema(bool present) { lifecycle_present = present; }
+bool lifecycle_schema() { return lifecycle_present; }
 
 std::string read_mark_sql(const std::string &alias) {
+  if (!lifecycle_present)
+    return "NULL::pg_catalog.timestamptz";
   return "(SELECT mk.read_before FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
          alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
 }
 
 std::string read_mark_sql(SqlBuilder &b, const std::string &user_id) {
+  if (!lifecycle_present)
+    return "NULL::pg_catalog.timestamptz";
   return "(SELECT mk.read_before FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
          b.bind(builtin(SqlType::kText), user_id, "user_id") +
          " AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
@@ -48,6 +58,8 @@ std::string shape_sql(const std::string &alias, const std::string &marks) {
 std::string field_value_sql(const Field &f, const std::string &alias,
                             const std::string &read_mark) {
   const std::string n = alias + ".";
+  if (!lifecycle_present)
+    return n + f.column;
   if (f.column == "read_at")
     return "COALESCE(" + n + "read_at, CASE WHEN " + n + "deleted_at IS NULL AND " + n +
            "updated_at OPERATOR(pg_catalog.<) " + read_mark + " THEN inbox._mark_after(" +
@@ -62,6 +74,8 @@ std::string field_value_sql(const Field &f, const std::string &alias,
 
 std::string read_state_sql(bool read, const std::string &alias, const std::string &read_mark) {
   const std::string n = alias + ".";
+  if (!lifecycle_present)
+    return n + (read ? "read_at IS NOT NULL" : "read_at IS NULL");
   std::string covered = "(" + n + "deleted_at IS NULL AND COALESCE(" + n +
                         "updated_at OPERATOR(pg_catalog.<) " + read_mark + ", false))";
   if (read)
@@ -70,6 +84,8 @@ std::string read_state_sql(bool read, const std::string &alias, const std::strin
 }
 
 std::string not_expired_sql(const std::string &alias) {
+  if (!lifecycle_present)
+    return "true";
   return "(" + alias + ".expires_at IS NULL OR " + alias +
          ".expires_at OPERATOR(pg_catalog.>) pg_catalog.now())";
 }

@@ -16,6 +16,13 @@
 
 namespace pgi::query {
 
+// Whether the installed schema has the lifecycle (inbox.marks, expires_at). The library also
+// serves databases still on an older install script (0.1.0 before ALTER EXTENSION UPDATE),
+// whose schema has neither: then every function below leaves them out. Set by the pg layer
+// when it opens SPI (pg/spi_run.cpp), before any statement is compiled.
+void set_lifecycle_schema(bool present);
+bool lifecycle_schema();
+
 // The user's last read mark (a timestamptz, NULL without one). With `user_id` bound: one lookup
 // for the statement (an InitPlan); without (list_all): correlated with the row `alias`.
 std::string read_mark_sql(const std::string &alias);
