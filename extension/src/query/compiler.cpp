@@ -45,8 +45,8 @@ std::optional<Statement> counter_total(const Query &q) {
                     "), 0)");
   // Less the expired rows not purged yet (issue 19): the counters count them until a purge.
   return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
-                  "), 0) OPERATOR(pg_catalog.-) (SELECT " + value +
-                  " FROM inbox._expired_counts(" + user + ", " + workspace + ") c)");
+                  "), 0) OPERATOR(pg_catalog.-) (SELECT " + value + " FROM inbox._expired_counts(" +
+                  user + ", " + workspace + ") c)");
 }
 
 }  // namespace
@@ -112,7 +112,8 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     std::string shape = q.shape.select, marks;
     if (q.shape.native && lifecycle_schema()) {
       shape = shape_sql("n", "mk");
-      marks = " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
+      marks =
+          " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
     }
     std::string sql = "SELECT " + expanded_shape(shape, q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)

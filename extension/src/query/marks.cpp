@@ -5,8 +5,12 @@ namespace {
 bool lifecycle_present = true;
 }
 
-void set_lifecycle_schema(bool present) { lifecycle_present = present; }
-bool lifecycle_schema() { return lifecycle_present; }
+void set_lifecycle_schema(bool present) {
+  lifecycle_present = present;
+}
+bool lifecycle_schema() {
+  return lifecycle_present;
+}
 
 std::string read_mark_sql(const std::string &alias) {
   if (!lifecycle_present)

@@ -38,7 +38,8 @@ std::string seen_mark_sql(const std::string &alias);
 // A one-row subquery of the user's marks for the API shape: read_marks (timestamptz[]) and seen
 // (jsonb: workspace key -> seen mark). With `user_id` bound: read once for the statement;
 // without: for each row of `alias` (put it in a LATERAL join).
-std::string marks_row_sql(const std::string *user_id, SqlBuilder &builder, const std::string &alias);
+std::string marks_row_sql(const std::string *user_id, SqlBuilder &builder,
+                          const std::string &alias);
 
 // The API shape of the row `alias` with the marks of the marks_row_sql subquery `marks`.
 std::string shape_sql(const std::string &alias, const std::string &marks);

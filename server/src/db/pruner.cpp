@@ -50,8 +50,8 @@ void Pruner::prune_once() {
           break;
       }
       pqxx::work step(connection);
-      pqxx::row r = step.exec_params1(
-          "SELECT kind, removed, next_cursor FROM inbox.prune_step($1)", cursor);
+      pqxx::row r =
+          step.exec_params1("SELECT kind, removed, next_cursor FROM inbox.prune_step($1)", cursor);
       step.commit();
       ++steps;
       removed[r[0].as<std::string>()] += r[1].as<long long>();
