@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "db/pool.hpp"
 #include "delivery/workers.hpp"
+#include "db/pruner.hpp"
 #include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
              "SET client_min_messages = warning"});
   Metrics metrics;
   Dispatcher dispatcher(config, pool, metrics);
+  Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
       config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
@@ -89,6 +91,7 @@ int main(int argc, char **argv) {
     pthread_kill(signals.native_handle(), SIGTERM);
   }
   signals.join();
+  pruner.stop();
   log_line("stopped");
   return served ? 0 : 1;
 }
