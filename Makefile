@@ -59,11 +59,12 @@ extension/pg_inbox--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)) e
 # --- the HTTP server ----------------------------------------------------------------------
 # server/src has one folder a layer: http/ (the event loop: Boost.Beast and Asio behind a small
 # interface, and what a request brings), routes/ (the one route table, the dialects and the
-# dispatcher), db/ (the pool and the database call); config, log, errors, metrics and main sit
+# dispatcher), db/ (the pool and the database call), realtime/ (the feed poller and the live
+# streams: SSE, WebSocket); config, log, errors, metrics and main sit
 # at the top. Beast and Asio are header-only (Debian's libboost1.81-dev): nothing to link but
 # -pthread.
 SERVER      = server/pg_inbox_server
-SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/src/delivery
+SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/src/delivery server/src/realtime
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
@@ -115,6 +116,9 @@ format-check:
 	@clang-format --dry-run --Werror $(CPP_FILES)
 bench:
 	bench/run.sh full
+	bench/stream.sh
+bench-stream:
+	bench/stream.sh
 bench-smoke:
 	bench/run.sh smoke
 bench-peer:

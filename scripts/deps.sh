@@ -11,6 +11,7 @@ packages=(
   python3   # bench/report.py (the benchmark smoke suite) and tests/upgrade/normalise_dump.py
   libcurl4-openssl-dev  # the server's delivery workers: webhooks (HTTP) and e-mail (SMTP)
   python3-aiosmtpd      # tests/delivery.sh: a real SMTP server that receives the e-mails
+  chromium  # tests/stream/browser.test.mjs: EventSource in a real browser (puppeteer-core)
 )
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 # Building Citus from source (tests/citus.sh, bench-citus; ../shared/vendor/README.md): asked for

@@ -55,6 +55,7 @@ Try:
   curl -s "$base/api/notifications/groups?limit=20" -H "Authorization: Bearer $token"   # Mastodon-style groups
   curl -s $base/api/notification-types -H "Authorization: Bearer $token"
   curl -s "$base/notifications?limit=5&meta=*" -H "Authorization: Bearer $token"     # Directus-compatible
+  curl -N "$base/api/notifications/stream?access_token=$token"                     # live: server-sent events
 
 Stop with: make stop
 TXT

@@ -39,6 +39,15 @@ struct Config {
   std::string public_url;           // the base of the unsubscribe links (default http://host:port)
   bool webhook_allow_private = false;  // let webhooks reach loopback and private addresses
   int prune_interval_s = 0;  // run inbox.prune_step to the end this often (0: never; issue 19)
+  // Realtime (server/src/realtime/): the feed poller, the SSE and WebSocket streams.
+  int feed_poll_ms = 10;                      // the one poller's interval
+  std::size_t stream_buffer_bytes = 1 << 20;  // a client with more unsent bytes is dropped
+  int stream_ping_ms = 15000;                 // SSE ": ping" comment interval
+  int max_streams = 10000;                    // SSE streams and WebSockets; beyond, 503
+  int stream_token_check_ms = 30000;          // revoked or expired tokens end their streams
+  int ws_auth_timeout_ms = 10000;             // a WebSocket must authenticate within this
+  int ws_heartbeat_ms = 30000;                // WebSocket heartbeat ping interval
+  std::size_t ws_max_message_bytes = 65536;   // larger client messages: an error frame
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

@@ -19,6 +19,8 @@
 #include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "realtime/service.hpp"
+#include "realtime/statements.hpp"
 #include "routes/dispatcher.hpp"
 #include "routes/table.hpp"
 
@@ -49,10 +51,14 @@ int main(int argc, char **argv) {
   // libcurl (the delivery workers) is set up once, before any thread.
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), prepared_statements(),
+  std::vector<PreparedStatement> statements = prepared_statements();
+  for (PreparedStatement &s : realtime_statements())
+    statements.push_back(std::move(s));
+  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), std::move(statements),
             {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
              "SET client_min_messages = warning"});
-  Metrics metrics;
+  RealtimeService realtime(config, pool);
+  Metrics metrics(&realtime.stats());
   Dispatcher dispatcher(config, pool, metrics);
   Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
@@ -66,7 +72,8 @@ int main(int argc, char **argv) {
         const std::string &method = request.method();
         log_line((method.empty() ? "-" : method) + " " + (method.empty() ? "-" : request.path()) +
                  " " + std::to_string(status) + " " + duration);
-      });
+      },
+      &realtime);
 
   std::thread signals([&server, stop_signals] {
     int signal = 0;

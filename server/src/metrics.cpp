@@ -79,6 +79,28 @@ std::string Metrics::render(const PoolStats &pool) const {
   gauge("pg_inbox_pool_discarded_total", "Broken connections closed.", pool.discarded, "counter");
   gauge("pg_inbox_pool_wait_timeouts_total", "Requests that found no free connection in time.",
         pool.wait_timeouts, "counter");
+  if (streams_ != nullptr) {
+    const HubStats &s = *streams_;
+    gauge("pg_inbox_streams_opened_total", "SSE streams and WebSockets admitted.", s.streams_opened,
+          "counter");
+    gauge("pg_inbox_streams_refused_total", "Streams refused beyond --max-streams (503).",
+          s.streams_refused, "counter");
+    gauge("pg_inbox_streams_slow_disconnects_total",
+          "Streams closed because their client left more than --stream-buffer-bytes unsent.",
+          s.slow_disconnects, "counter");
+    gauge("pg_inbox_stream_events_sent_total", "Feed events written to streams.", s.events_sent,
+          "counter");
+    gauge("pg_inbox_feed_polls_total", "Polls of inbox.poll_events by the one poller.", s.polls,
+          "counter");
+    gauge("pg_inbox_feed_poll_failures_total", "Failed polls or poller connections.",
+          s.poll_failures, "counter");
+    gauge("pg_inbox_stream_catch_ups_total", "Reads of inbox.changes by streams catching up.",
+          s.catch_ups, "counter");
+    gauge("pg_inbox_stream_resets_total", "reset events sent (a resume point out of the feed).",
+          s.resets, "counter");
+    gauge("pg_inbox_streams_token_ended_total", "Streams ended by a revoked or expired token.",
+          s.tokens_ended, "counter");
+  }
   return out.str();
 }
 

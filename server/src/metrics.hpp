@@ -9,11 +9,15 @@
 #include <utility>
 
 #include "db/pool.hpp"
+#include "realtime/hub.hpp"
 
 namespace pgi::server {
 
 class Metrics {
  public:
+  // `streams`: the realtime layer's counters (null: none).
+  explicit Metrics(const HubStats *streams = nullptr) : streams_(streams) {}
+
   // `route` is the route's pattern ("GET /api/notifications/{id}") or "unmatched";
   // seconds < 0 means the duration is unknown (not added to the histogram).
   void record(const std::string &route, int status, double seconds);
@@ -29,6 +33,7 @@ class Metrics {
     double sum = 0;
   };
 
+  const HubStats *const streams_;
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, unsigned long long> requests_;
   std::map<std::string, Histogram> latency_;

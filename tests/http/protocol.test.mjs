@@ -37,6 +37,8 @@ const ROUTES = [
   'POST /api/webhooks/{id}/deliveries/{delivery}/retry',
   'GET /api/unsubscribe/{token}',
   'POST /api/unsubscribe/{token}',
+  'GET /api/notifications/stream',
+  'GET /websocket',
 ];
 
 test('unknown routes are 404 JSON, whatever the method', async () => {

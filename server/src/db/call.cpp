@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include <pqxx/except>
+#include <pqxx/result>
 #include <pqxx/nontransaction>
 #include <pqxx/prepared_statement>
 
@@ -63,6 +64,17 @@ ServerMessage parse_server_message(const std::string &text) {
 
 std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wait,
                                        const DbCall &call) {
+  std::vector<DbRow> rows = call_database_rows(pool, wait, call);
+  if (rows.size() != 1)
+    throw ApiFailure(http_error(500, "internal error"));
+  std::vector<std::string> row;
+  for (std::optional<std::string> &f : rows[0])
+    row.push_back(f ? std::move(*f) : std::string("null"));
+  return row;
+}
+
+std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait,
+                                      const DbCall &call) {
   std::vector<const char *> values;
   values.reserve(call.params.size());
   for (const auto &p : call.params)
@@ -78,13 +90,19 @@ std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wai
     try {
       pqxx::nontransaction tx(lease->connection());
       pqxx::result r = tx.exec_prepared(call.statement, pqxx::prepare::make_dynamic_params(values));
-      if (r.size() != 1)
-        throw ApiFailure(http_error(500, "internal error"));
-      std::vector<std::string> row;
-      for (const pqxx::field &f : r[0]) {
-        row.emplace_back(f.is_null() ? std::string("null") : std::string(f.c_str(), f.size()));
+      std::vector<DbRow> rows;
+      rows.reserve(r.size());
+      for (pqxx::result::size_type i = 0; i < r.size(); ++i) {
+        const pqxx::row pr = r[i];
+        DbRow &row = rows.emplace_back();
+        for (const pqxx::field &f : pr) {
+          if (f.is_null())
+            row.emplace_back(std::nullopt);
+          else
+            row.emplace_back(std::string(f.c_str(), f.size()));
+        }
       }
-      return row;
+      return rows;
     } catch (const pqxx::broken_connection &e) {
       lease->discard();
       if (call.retry_safe && attempt == 1)

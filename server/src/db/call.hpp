@@ -26,6 +26,11 @@ struct DbCall {
 std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wait,
                                        const DbCall &call);
 
+// Every row of the statement (any number), each column nullopt for NULL; the same errors.
+using DbRow = std::vector<std::optional<std::string>>;
+std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait,
+                                      const DbCall &call);
+
 // The parts of a verbose libpq error text ("ERROR:  22023: message\nDETAIL:  ...\nHINT:  ...").
 struct ServerMessage {
   std::string sqlstate;  // empty if the text does not carry one

@@ -15,6 +15,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "http/framing.hpp"
+#include "http/stream_handoff.hpp"
 
 namespace pgi::server {
 
@@ -193,7 +194,18 @@ void Connection::on_body(beast::error_code ec) {
   handle();
 }
 
+void Connection::hand_over(StreamKind kind) {
+  state_ = State::kClosing;
+  auto handoff = std::unique_ptr<StreamHandoff>(new StreamHandoff{
+      kind, std::move(stream_), std::move(buffer_), parser_->release(), std::move(request_)});
+  parser_.reset();
+  shared_.streams->take(std::move(handoff));
+}
+
 void Connection::handle() {
+  if (StreamKind kind = shared_.service.stream_kind(request_);
+      kind != StreamKind::kNone && shared_.streams != nullptr && !overflow_)
+    return hand_over(kind);
   state_ = State::kHandling;
   keep_alive_ = parser_->keep_alive();
   request_.set_body(std::move(parser_->get().body()));

@@ -42,16 +42,19 @@ class Connection;
 
 // What every connection shares with the server.
 struct ConnectionShared {
-  ConnectionShared(const Config &config, const HttpService &service, HttpServer::Observer observer)
+  ConnectionShared(const Config &config, const HttpService &service, HttpServer::Observer observer,
+                   StreamService *streams)
       : config(config),
         service(service),
         observer(std::move(observer)),
+        streams(streams),
         workers(static_cast<std::size_t>(config.threads)) {}
 
   const Config &config;
   const HttpService &service;
   const HttpServer::Observer observer;
-  boost::asio::thread_pool workers;  // the blocking calls
+  StreamService *const streams;      // null: no stream routes
+  boost::asio::thread_pool workers;  // the blocking calls  // the blocking calls
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> live{0};  // open client connections
 
@@ -84,6 +87,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read_body();
   void on_body(boost::beast::error_code ec);
   void handle();
+  // Hands the connection to the StreamService (http/stream_handoff.hpp).
+  void hand_over(StreamKind kind);
   // Writes the response; `close` ends the connection after it whatever the request said.
   void reply(HttpResponse response, bool close);
   void refuse(const ApiError &error);

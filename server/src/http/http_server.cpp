@@ -14,6 +14,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "http/connection.hpp"
+#include "http/stream_handoff.hpp"
 #include "log.hpp"
 
 namespace pgi::server {
@@ -55,8 +56,8 @@ int descriptor_budget(const Config &config) {
 
 class HttpServer::Impl {
  public:
-  Impl(const Config &config, const HttpService &service, Observer observer)
-      : shared_(config, service, std::move(observer)),
+  Impl(const Config &config, const HttpService &service, Observer observer, StreamService *streams)
+      : shared_(config, service, std::move(observer), streams),
         acceptor_(loop_),
         retry_(loop_),
         max_connections_(static_cast<std::size_t>(descriptor_budget(config))) {}
@@ -85,6 +86,8 @@ class HttpServer::Impl {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
       retry_.cancel();
+      if (shared_.streams != nullptr)
+        shared_.streams->stop();
       std::lock_guard<std::mutex> lock(shared_.mutex);
       for (auto &[id, weak] : shared_.connections) {
         if (std::shared_ptr<Connection> connection = weak.lock())
@@ -128,8 +131,9 @@ class HttpServer::Impl {
   const std::size_t max_connections_;
 };
 
-HttpServer::HttpServer(const Config &config, const HttpService &service, Observer observer)
-    : impl_(std::make_unique<Impl>(config, service, std::move(observer))) {}
+HttpServer::HttpServer(const Config &config, const HttpService &service, Observer observer,
+                       StreamService *streams)
+    : impl_(std::make_unique<Impl>(config, service, std::move(observer), streams)) {}
 
 HttpServer::~HttpServer() = default;
 

@@ -24,8 +24,9 @@
 // other request is 503 and closed. Beyond the reserve a connection is closed at once.
 //
 // For the realtime routes (server-sent events, WebSocket), a connection is a strand, a
-// tcp_stream and the parser's buffer: a stream route would take them over after the head
-// instead of answering one response (the route table's transport field says which routes).
+// tcp_stream and the parser's buffer: after the head of a request the service names a stream
+// (HttpService::stream_kind), the connection hands them to the StreamService
+// (http/stream_handoff.hpp) instead of answering one response.
 #pragma once
 
 #include <chrono>
@@ -83,6 +84,11 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// The long-lived routes: the route table's transport of a request.
+enum class StreamKind { kNone, kEventStream, kWebSocket };
+
+class StreamService;  // http/stream_handoff.hpp
+
 // What the server asks of the application; all of it is about routes, none about HTTP.
 class HttpService {
  public:
@@ -97,6 +103,8 @@ class HttpService {
   // An error the HTTP layer found, written as the dialect that owns `path` writes errors
   // (`path` is empty when the request line could not be read).
   virtual HttpResponse refuse(std::string_view path, const ApiError &error) const = 0;
+  // Whether the request opens a stream, which the StreamService takes over.
+  virtual StreamKind stream_kind(const HttpRequest &) const { return StreamKind::kNone; }
 };
 
 class HttpServer {
@@ -105,7 +113,9 @@ class HttpServer {
   // and the time from the request's head to its response (seconds < 0: unknown).
   using Observer = std::function<void(const HttpRequest &request, int status, double seconds)>;
 
-  HttpServer(const Config &config, const HttpService &service, Observer observer);
+  // `streams` (may be null) takes the connections of stream routes; stop() stops it too.
+  HttpServer(const Config &config, const HttpService &service, Observer observer,
+             StreamService *streams = nullptr);
   ~HttpServer();
 
   // Serves until stop(); then refuses new connections, closes idle ones, finishes and writes

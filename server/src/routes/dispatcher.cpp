@@ -89,6 +89,28 @@ HttpResponse Dispatcher::refuse(std::string_view path, const ApiError &error) co
   return out;
 }
 
+StreamKind Dispatcher::stream_kind(const HttpRequest &request) const {
+  if (request.method() != "GET")
+    return StreamKind::kNone;
+  Lookup found = lookup(request);
+  if (found.match.outcome != Router::Outcome::kFound)
+    return StreamKind::kNone;
+  switch (route_table()[found.match.route].transport) {
+    case Transport::kExchange:
+      return StreamKind::kNone;
+    case Transport::kSse:
+      return StreamKind::kEventStream;
+    case Transport::kWebSocket: {
+      std::optional<std::string> upgrade = request.header("Upgrade");
+      bool websocket = upgrade && upgrade->size() == 9 &&
+                       std::equal(upgrade->begin(), upgrade->end(), "websocket",
+                                  [](char a, char b) { return std::tolower(a) == b; });
+      return websocket ? StreamKind::kWebSocket : StreamKind::kNone;
+    }
+  }
+  return StreamKind::kNone;
+}
+
 const char *Dispatcher::label(const HttpRequest &request) const {
   Lookup found = lookup(request);
   if (found.match.outcome != Router::Outcome::kFound)

@@ -33,6 +33,8 @@ class Dispatcher : public HttpService {
   bool operational(const HttpRequest &request) const override;
   // The error with the HTTP layer's status, in the envelope of the path's dialect.
   HttpResponse refuse(std::string_view path, const ApiError &error) const override;
+  // A GET of a kSse row, or a WebSocket upgrade of a kWebSocket row.
+  StreamKind stream_kind(const HttpRequest &request) const override;
 
   // The metrics' label for a request: its row's pattern ("GET /api/notifications/{id}"), or
   // "unmatched".

@@ -756,11 +756,66 @@ Json delivery_paths() {
       {"/api/unsubscribe/{token}",
        {{"get", std::move(unsubscribe_page)}, {"post", std::move(unsubscribe)}}},
   };
+// The realtime routes (server/src/realtime/): their bodies are streams, described in words.
+Json realtime_paths() {
+  Json stream = {
+      {"operationId", "streamNotifications"},
+      {"summary", "The caller's change feed as server-sent events"},
+      {"tags", {"notifications"}},
+      {"description",
+       "text/event-stream (Cache-Control: no-store, X-Accel-Buffering: no). It starts with "
+       "`retry: 2000`, sends a `: ping` comment every 15 s (--stream-ping-ms), and each event as "
+       "`id: <the user's event id>`, `event: <name>`, `data: <JSON>`: notification.created, "
+       ".updated, .deleted, .restored (data: the notification as the list returns it, as it is "
+       "when sent), .purged (data {\"id\"}), notification.read_all and notification.bulk "
+       "(summaries of a statement that changed many rows: refetch), unread_count (data "
+       "{\"count\"}, no id, at most one per batch) and reset (the resume point is older than the "
+       "feed keeps or unknown: refetch; its id is the head the stream goes on from). A reconnect "
+       "with Last-Event-ID (header) or last_event_id gets every event after it once, in order, "
+       "then the live ones. Scope notifications:read; the token may come as ?access_token= "
+       "(EventSource cannot send headers). Beyond --max-streams: 503 with Retry-After."},
+      {"security", {{{"bearerAuth", Json::array()}}, {{"accessToken", Json::array()}}}},
+      {"parameters",
+       {query_param("workspace_id", "Only this workspace's events.", {{"type", "string"}}),
+        query_param("user_id", "Admin tokens: whose feed.", {{"type", "string"}}),
+        query_param("last_event_id", "Resume after this event id (as the Last-Event-ID header).",
+                    {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}),
+        {{"name", "Last-Event-ID"},
+         {"in", "header"},
+         {"required", false},
+         {"schema", {{"type", "string"}, {"pattern", "^[0-9]{1,18}$"}}}}}},
+      {"responses",
+       {{"200",
+         {{"description", "The event stream."},
+          {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}}}},
+        {"400", ref("responses", "BadRequest")},
+        {"401", ref("responses", "Unauthorized")},
+        {"403", ref("responses", "Forbidden")},
+        {"503", ref("responses", "Unavailable")}}}};
+  Json websocket = {
+      {"operationId", "directusWebsocket"},
+      {"summary", "Directus 11's realtime WebSocket, for directus_notifications"},
+      {"tags", {"directus"}},
+      {"description",
+       "A WebSocket upgrade (a GET without one is 400). Messages: auth (within 10 s, or "
+       "?access_token= at the upgrade: an invalid one is 401), subscribe (collection "
+       "directus_notifications, event, query with fields and filter, item, uid) answered by an "
+       "init frame, then create/update/delete frames whose data is read as GET /notifications "
+       "shapes it; unsubscribe; ping/pong and a heartbeat every 30 s. Errors are frames "
+       "{\"type\", \"status\": \"error\", \"error\": {\"code\", \"message\"}}."},
+      {"responses",
+       {{"101", {{"description", "Switching Protocols: the WebSocket."}}},
+        {"400", {{"description", "Not a WebSocket upgrade."}}},
+        {"401", {{"description", "An invalid ?access_token=."}}},
+        {"503", {{"description", "Beyond --max-streams."}}}}}};
+  return {{"/api/notifications/stream", {{"get", std::move(stream)}}},
+          {"/websocket", {{"get", std::move(websocket)}}}};
 }
 
 Json document() {
   Json paths = notification_paths();
   paths.update(delivery_paths());
+  paths.update(realtime_paths());
   paths["/graphql/system"] = graphql_path();
   paths.update(operational_paths());
   return {

@@ -72,6 +72,15 @@ HttpResponse reply_metrics(const Route &route, std::vector<std::string> &&,
   return out;
 }
 
+// A stream route answers only when its request is not a stream (HEAD, a GET without the
+// upgrade): the stream itself is the realtime layer's.
+HttpResponse reply_not_a_stream(const Route &route, std::vector<std::string> &&, const Services &) {
+  ApiError error = http_error(400, route.transport == Transport::kWebSocket
+                                       ? "expected a WebSocket upgrade request"
+                                       : "expected GET for an event stream");
+  throw ApiFailure(error);
+}
+
 HttpResponse reply_openapi(const Route &route, std::vector<std::string> &&, const Services &) {
   return respond(route, 200, openapi_document());
 }
@@ -231,6 +240,15 @@ const std::vector<Route> &route_table() {
        kSafe,
        reply_html},
       {"POST /api/unsubscribe/{token}", native, {"unsubscribe"}, {A::kId}, kSafe, reply_json},
+      // Realtime (server/src/realtime/): the change feed as server-sent events.
+      {"GET /api/notifications/stream",
+       native,
+       {},
+       {A::kToken, A::kQuery},
+       kSafe,
+       reply_not_a_stream,
+       200,
+       Transport::kSse},
 
       // Operations.
       {"GET /healthz", native, {}, {}, kSafe, reply_health},
@@ -410,6 +428,15 @@ const std::vector<Route> &route_table() {
        {A::kToken, A::kId, A::kBody},
        kSafe,
        reply_json},
+      // Directus's realtime WebSocket for directus_notifications (realtime/ws_session.hpp).
+      {"GET /websocket",
+       directus,
+       {},
+       {A::kToken},
+       kSafe,
+       reply_not_a_stream,
+       200,
+       Transport::kWebSocket},
   };
   return *table;
 }

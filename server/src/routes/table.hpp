@@ -8,8 +8,9 @@
 //   retry       whether the call may run again on a fresh connection when the first broke
 //   reply       how the statement's row becomes the response
 //   status      the success status, for replies that pass the JSON through
-//   transport   an exchange (one request, one response); streams (SSE, WebSocket) are for the
-//               realtime routes to add
+//   transport   an exchange (one request, one response), or a stream the realtime layer takes
+//               over after the head (server-sent events, a WebSocket; server/src/realtime/): its
+//               row has no statement, the stream makes its own calls
 //
 // The metrics label a request with its row's pattern. The rows of one path share a dialect.
 #pragma once
@@ -45,6 +46,8 @@ enum class Retry {
 
 enum class Transport {
   kExchange,
+  kSse,        // text/event-stream (realtime/sse_session.hpp)
+  kWebSocket,  // Directus's realtime protocol (realtime/ws_session.hpp)
 };
 
 struct Statement {

@@ -1,0 +1,66 @@
+// The realtime layer: takes the stream routes' connections from the HTTP layer (the
+// StreamService of http/stream_handoff.hpp) and owns what they share: the hub of
+// subscriptions, the one feed poller, and a few threads for the streams' own database calls
+// (opening a stream, catching up, the Directus reads), which go through the server's pool.
+//
+//   GET /api/notifications/stream   server-sent events (realtime/sse_session.hpp)
+//   GET /websocket                  Directus's realtime protocol (realtime/ws_session.hpp)
+//
+// A stream costs a socket, a strand and a buffer bounded by --stream-buffer-bytes; never a
+// thread. Beyond --max-streams a new stream is answered 503 with Retry-After.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include "config.hpp"
+#include "db/call.hpp"
+#include "db/pool.hpp"
+#include "http/http_server.hpp"
+#include "http/stream_handoff.hpp"
+#include "realtime/hub.hpp"
+#include "realtime/poller.hpp"
+
+namespace pgi::server {
+
+class RealtimeService : public StreamService {
+ public:
+  RealtimeService(const Config &config, Pool &pool);
+  ~RealtimeService() override;
+
+  void take(std::unique_ptr<StreamHandoff> handoff) override;
+  void stop() override;
+
+  const Config &config() const { return config_; }
+  Hub &hub() { return hub_; }
+  const HubStats &stats() const { return hub_.stats; }
+
+  // Runs `call` on a database thread, then `done` with its rows or its error (an ApiFailure's
+  // error) on `executor` (the stream's strand).
+  using Rows = std::vector<DbRow>;
+  template <class Executor>
+  void call(Executor executor, const char *statement,
+            std::vector<std::optional<std::string>> params,
+            std::function<void(Rows rows, const ApiError *error)> done);
+
+ private:
+  void run(std::function<void()> work);
+
+  const Config &config_;
+  Pool &pool_;
+  Hub hub_;
+  Poller poller_;
+  boost::asio::thread_pool calls_;
+};
+
+// Writes a whole HTTP response on a stream that is not (yet) an event stream, then closes it.
+void write_and_close(std::shared_ptr<boost::beast::tcp_stream> stream, const HttpResponse &response,
+                     int write_timeout_ms);
+
+}  // namespace pgi::server
+
+#include "realtime/service_call.hpp"
