@@ -13,6 +13,8 @@ packages=(
   python3-aiosmtpd      # tests/delivery.sh: a real SMTP server that receives the e-mails
   chromium  # tests/stream/browser.test.mjs: EventSource in a real browser (puppeteer-core)
 )
+# The browser suite (tests/ui.sh): headless Chromium, driven by puppeteer-core (tests/package.json).
+packages+=(chromium fonts-dejavu-core)
 [[ ${PG_INBOX_BENCH:-} == 1 ]] && packages+=(wrk gnuplot-nox)
 # Building Citus from source (tests/citus.sh, bench-citus; ../shared/vendor/README.md): asked for
 # only when no citus.so is installed, so that a plain `make test` installs none of it.

@@ -45,6 +45,9 @@ pg_inbox is running.
   server     $base   (pid $(cat "$pidfile"), log .pg/server.log)
   token      $token   (user demo-user: read, write, send)
 
+Open the demo (the bell of demo-user, and a form that sends it notifications):
+  $base/demo#token=$token&user=demo-user
+
 Try:
   curl -s -X POST $base/api/notifications -H "Authorization: Bearer $token" \\
        -H 'Content-Type: application/json' -d '{"userId": "demo-user", "title": "Hello", "body": "First notification"}'

@@ -141,6 +141,11 @@ std::vector<Option> options() {
       {"ws-max-message-bytes", "WS_MAX_MESSAGE_BYTES",
        "largest WebSocket message read; larger is an error frame (default 65536)",
        size(&Config::ws_max_message_bytes, 256, 1 << 20, "--ws-max-message-bytes")},
+      {"ui-dir", "UI_DIR",
+       "folder of the browser UI served at /demo and /ui/ (default: ui/ beside the server's "
+       "folder, "
+       "else share/pg_inbox/ui/ there)",
+       [](Config &c, const std::string &v) { c.ui_dir = v; }},
   };
 }
 

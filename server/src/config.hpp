@@ -48,6 +48,7 @@ struct Config {
   int ws_auth_timeout_ms = 10000;             // a WebSocket must authenticate within this
   int ws_heartbeat_ms = 30000;                // WebSocket heartbeat ping interval
   std::size_t ws_max_message_bytes = 65536;   // larger client messages: an error frame
+  std::string ui_dir;  // the browser UI's files (routes/ui_files.hpp); "" = beside the server
 };
 
 // Parses the command line over the environment. Returns nullopt after writing the help to

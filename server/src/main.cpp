@@ -23,6 +23,7 @@
 #include "realtime/statements.hpp"
 #include "routes/dispatcher.hpp"
 #include "routes/table.hpp"
+#include "routes/ui_files.hpp"
 
 using namespace pgi::server;
 
@@ -59,7 +60,10 @@ int main(int argc, char **argv) {
              "SET client_min_messages = warning"});
   RealtimeService realtime(config, pool);
   Metrics metrics(&realtime.stats());
-  Dispatcher dispatcher(config, pool, metrics);
+  UiFiles ui(config.ui_dir);
+  log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
+           " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
+  Dispatcher dispatcher(config, pool, metrics, ui);
   Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
       config, dispatcher,

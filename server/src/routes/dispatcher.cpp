@@ -51,8 +51,8 @@ std::chrono::milliseconds Dispatcher::pool_wait(const HttpRequest &request) cons
   return std::max(milliseconds(0), wait - waited);
 }
 
-Dispatcher::Dispatcher(const Config &config, Pool &pool, const Metrics &metrics)
-    : services_{config, pool, metrics}, router_(patterns()) {}
+Dispatcher::Dispatcher(const Config &config, Pool &pool, const Metrics &metrics, const UiFiles &ui)
+    : services_{config, pool, metrics, ui}, router_(patterns()) {}
 
 Dispatcher::Lookup Dispatcher::lookup(std::string_view method, std::string_view path) const {
   const Dialect &owner = dialect_of_path(path);
@@ -97,6 +97,7 @@ StreamKind Dispatcher::stream_kind(const HttpRequest &request) const {
     return StreamKind::kNone;
   switch (route_table()[found.match.route].transport) {
     case Transport::kExchange:
+    case Transport::kFile:
       return StreamKind::kNone;
     case Transport::kSse:
       return StreamKind::kEventStream;
@@ -151,6 +152,8 @@ HttpResponse Dispatcher::answer(const Lookup &found, const HttpRequest &request)
 
 HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
                                const HttpRequest &request) const {
+  if (route.transport == Transport::kFile)
+    return services_.ui.respond(route.pattern, request);
   const Dialect &dialect = *route.dialect;
   std::vector<std::optional<std::string>> params;
   params.reserve(route.args.size());

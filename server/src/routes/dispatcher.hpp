@@ -6,8 +6,8 @@
 //
 // It is the HTTP layer's service (http/http_server.hpp): it tells the layer which requests wait
 // on the database (a row with a statement: run on a worker), which are the operations routes
-// (a row without a token: answered even beyond --max-connections), and writes the layer's own
-// refusals (400, 408, 413, ...) in the dialect of their path.
+// (a row without a token, the UI's files included: answered even beyond --max-connections), and
+// writes the layer's own refusals (400, 408, 413, ...) in the dialect of their path.
 #pragma once
 
 #include <chrono>
@@ -25,7 +25,7 @@ namespace pgi::server {
 
 class Dispatcher : public HttpService {
  public:
-  Dispatcher(const Config &config, Pool &pool, const Metrics &metrics);
+  Dispatcher(const Config &config, Pool &pool, const Metrics &metrics, const UiFiles &ui);
 
   // Answers any request; never throws.
   HttpResponse handle(const HttpRequest &request) const override;

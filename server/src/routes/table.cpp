@@ -109,7 +109,7 @@ const std::vector<Route> &route_table() {
   const Dialect *const mastodon = &kMastodon;
   const Dialect *const mastodon_v2 = &kMastodonV2;
   const Dialect *const diaspora = &kDiaspora;
-  static const auto *const table = new std::vector<Route>{
+  static auto *const table = new std::vector<Route>{
       // The native API: each route one call of an inbox.rest_* function (50_rest.sql).
       {"GET /api/notifications", native, {"rest_list"}, {A::kToken, A::kQuery}, kSafe, reply_json},
       {"POST /api/notifications",
@@ -438,6 +438,14 @@ const std::vector<Route> &route_table() {
        200,
        Transport::kWebSocket},
   };
+  // The browser UI's files: one row each, from their one list (routes/ui_files.cpp).
+  static const bool files_added = [] {
+    for (std::size_t i = 0; i < kUiFileCount; ++i)
+      table->push_back(
+          {kUiFiles[i].route, &kNative, {}, {}, Retry::kSafe, nullptr, 200, Transport::kFile});
+    return true;
+  }();
+  (void)files_added;
   return *table;
 }
 

@@ -8,9 +8,10 @@
 //   retry       whether the call may run again on a fresh connection when the first broke
 //   reply       how the statement's row becomes the response
 //   status      the success status, for replies that pass the JSON through
-//   transport   an exchange (one request, one response), or a stream the realtime layer takes
-//               over after the head (server-sent events, a WebSocket; server/src/realtime/): its
-//               row has no statement, the stream makes its own calls
+//   transport   an exchange (one request, one response), a file of the browser UI
+//               (routes/ui_files.hpp: answered from memory, no statement, no reply), or a stream
+//               the realtime layer takes over after the head (server-sent events, a WebSocket;
+//               server/src/realtime/): its row has no statement, the stream makes its own calls
 //
 // The metrics label a request with its row's pattern. The rows of one path share a dialect.
 #pragma once
@@ -23,6 +24,7 @@
 #include "http/http_server.hpp"
 #include "metrics.hpp"
 #include "routes/dialect.hpp"
+#include "routes/ui_files.hpp"
 
 namespace pgi::server {
 
@@ -46,6 +48,7 @@ enum class Retry {
 
 enum class Transport {
   kExchange,
+  kFile,       // one of the UI's files (routes/ui_files.hpp), by the row's pattern
   kSse,        // text/event-stream (realtime/sse_session.hpp)
   kWebSocket,  // Directus's realtime protocol (realtime/ws_session.hpp)
 };
@@ -57,11 +60,12 @@ struct Statement {
   std::string sql = {};
 };
 
-// What a reply has to hand: the server's configuration, pool and metrics.
+// What a reply has to hand: the server's configuration, pool and metrics, and the UI's files.
 struct Services {
   const Config &config;
   Pool &pool;
   const Metrics &metrics;
+  const UiFiles &ui;
 };
 
 struct Route;
