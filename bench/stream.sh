@@ -13,7 +13,8 @@ source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 : "${BENCH_STREAM_PORT:=55482}" "${BENCH_STREAM_SERVER_PORT:=18182}" "${BENCH_STREAMS:=10000}"
 : "${BENCH_STREAM_SUBSCRIBERS:=1000}" "${BENCH_STREAM_T:=10}"
-PG_BIN=$(private_pg_root)
+# (PG_BIN given: use that install, e.g. while make test uses the private root.)
+PG_BIN=${PG_BIN:-$(private_pg_root)}
 export PG_BIN PGHOST=127.0.0.1 PGPORT=$BENCH_STREAM_PORT PGUSER=postgres
 cluster=bench_stream
 "$ROOT/scripts/cluster.sh" start "$cluster" "$PGPORT" --fresh
@@ -21,9 +22,9 @@ work=$(mktemp -d)
 server_pid=
 clients_pid=
 cleanup() {
-  [[ -n $clients_pid ]] && kill "$clients_pid" 2>/dev/null
-  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
-  "$ROOT/scripts/cluster.sh" stop "$cluster"
+  [[ -n $clients_pid ]] && kill "$clients_pid" 2>/dev/null || true
+  [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+  "$ROOT/scripts/cluster.sh" stop "$cluster" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -65,6 +66,7 @@ say "$BENCH_STREAMS subscribers"
 coproc CLIENTS { node "$ROOT/bench/stream/clients.mjs" "$base" "$work/tokens" "$BENCH_STREAMS" 3600; }
 clients_pid=$CLIENTS_PID
 read -r opened <&"${CLIENTS[0]}"
+opened=$(node -e 'console.log(JSON.parse(process.argv[1]).open)' "$opened")
 rss1=$(rss_mib)
 q1=$(rate)
 l1=$(list_rps)
@@ -76,15 +78,16 @@ clients_pid=
 say "latency with $BENCH_STREAM_SUBSCRIBERS subscribers"
 cat >"$work/create.sql" <<SQL
 \set u random(1, $BENCH_STREAM_SUBSCRIBERS)
-SELECT inbox.create('u' || :u, '{"type": "bench", "title": "latency"}');
+SELECT inbox.create('u' || :u::text, '{"type": "bench", "title": "latency"}'::jsonb);
 SQL
 coproc CLIENTS { node "$ROOT/bench/stream/clients.mjs" "$base" "$work/tokens" "$BENCH_STREAM_SUBSCRIBERS" 3600; }
 clients_pid=$CLIENTS_PID
 read -r opened_small <&"${CLIENTS[0]}"
+opened_small=$(node -e 'console.log(JSON.parse(process.argv[1]).open)' "$opened_small")
 latency=()
 for r in 100 1000; do
   echo measure >&"${CLIENTS[1]}"
-  "$PG_BIN/pgbench" -n -q -M prepared -c 4 -j 2 -R "$r" -T "$BENCH_STREAM_T" -f "$work/create.sql" "$db" >"$work/pgbench.$r" 2>&1 || true
+  "$PG_BIN/pgbench" -n -M prepared -c 4 -j 2 -R "$r" -T "$BENCH_STREAM_T" -f "$work/create.sql" "$db" >"$work/pgbench.$r" 2>&1 || true
   sleep 1
   echo report >&"${CLIENTS[1]}"
   read -r line <&"${CLIENTS[0]}"
@@ -99,12 +102,12 @@ mkdir -p "$(dirname "$out")"
   echo
   echo "| measure | with subscribers | baseline (none) | ratio | goal |"
   echo "|---|---|---|---|---|"
-  echo "| streams held ($opened) | $BENCH_STREAMS | – | – | – |"
+  echo "| streams held (of $BENCH_STREAMS) | $opened | – | – | – |"
   echo "| server RSS MiB | $rss1 (after the list load: $rss1b) | $rss0 | – | < 256 |"
-  echo "| database transactions/s, subscribers idle | $q1 | $q0 | $(awk -v a="$q1" -v b="$q0" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }') | 1.0 |"
-  echo "| GET /api/notifications?limit=20 req/s (wrk -c16) | $l1 | $l0 | $(awk -v a="$l1" -v b="$l0" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }') | ≥ 0.9 |"
+  echo "| database transactions/s, subscribers idle | $q1 | $q0 | $(awk -v a="$q1" -v b="$q0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | 1.0 |"
+  echo "| GET /api/notifications?limit=20 req/s (wrk -c16) | $l1 | $l0 | $(awk -v a="$l1" -v b="$l0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') | ≥ 0.9 |"
   echo
-  echo "Commit-to-client latency, $BENCH_STREAM_SUBSCRIBERS subscribers ($opened_small), ms (receipt - createdAt; createdAt is the creating transaction's start):"
+  echo "Commit-to-client latency, $BENCH_STREAM_SUBSCRIBERS subscribers ($opened_small open), ms (receipt - createdAt; createdAt is the creating transaction's start):"
   echo
   echo "| creates/s | received | p50 | p99 | goal p99 |"
   echo "|---|---|---|---|---|"

@@ -30,12 +30,19 @@ test('every event type, in order, with consecutive ids and unread_count', async 
   const tok = token('sse_all');
   const c = await open(tok);
   await sleep(100);
+  // One change at a time: an event's data is the row as it is when sent, so each is awaited
+  // before the next change.
   const n = create('sse_all', { title: 'one' });
-  assert.equal((await api(tok, 'PUT', `/${n.id}/read`)).status, 200);
-  assert.equal((await api(tok, 'DELETE', `/${n.id}`)).status, 200);
-  assert.equal((await api(tok, 'POST', `/${n.id}/restore`)).status, 200);
-  assert.equal((await api(tok, 'DELETE', `/${n.id}`)).status, 200);
-  assert.equal((await api(tok, 'DELETE', `/${n.id}/purge`)).status, 200);
+  const step = async (k, call) => {
+    if (call) assert.equal((await call()).status, 200);
+    assert.ok(await c.until(() => c.feed().length >= k), `event ${k}`);
+  };
+  await step(1);
+  await step(2, () => api(tok, 'PUT', `/${n.id}/read`));
+  await step(3, () => api(tok, 'DELETE', `/${n.id}`));
+  await step(4, () => api(tok, 'POST', `/${n.id}/restore`));
+  await step(5, () => api(tok, 'DELETE', `/${n.id}`));
+  await step(6, () => api(tok, 'DELETE', `/${n.id}/purge`));
   for (let i = 0; i < 4; i++) create('sse_all', { title: `many ${i}` });
   assert.equal((await api(tok, 'PUT', '/read-all')).status, 200);  // 4 rows > threshold 3
   psql("UPDATE inbox.notifications SET archived_at = now() WHERE user_id = 'sse_all'");

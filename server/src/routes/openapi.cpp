@@ -756,6 +756,8 @@ Json delivery_paths() {
       {"/api/unsubscribe/{token}",
        {{"get", std::move(unsubscribe_page)}, {"post", std::move(unsubscribe)}}},
   };
+}
+
 // The realtime routes (server/src/realtime/): their bodies are streams, described in words.
 Json realtime_paths() {
   Json stream = {
