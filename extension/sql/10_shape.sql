@@ -39,8 +39,12 @@ AS $$
                 ELSE '{}'::text[] END
 $$;
 
--- The API shape of a notification: the one place that decides field names.
-CREATE FUNCTION inbox.to_json(n inbox.notifications)
+-- The API shape of a notification: the one place that decides field names. read_marks and
+-- seen_before are the marks in force for the row (issue 19; inbox.marks): the last read mark
+-- reads an active row last changed before it (at the first mark after that change), a seen
+-- mark sees a row created at or before it. SQL without subqueries, so the planner inlines it
+-- into a page query, which passes the marks.
+CREATE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -52,11 +56,16 @@ AS $$
         'title',       n.title,
         'body',        n.body,
         'data',        n.data,
-        'read',        n.read_at IS NOT NULL,
-        'readAt',      inbox.iso_time(n.read_at),
+        'read',        n.read_at IS NOT NULL
+                       OR (n.deleted_at IS NULL AND coalesce(n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)], false)),
+        'readAt',      inbox.iso_time(coalesce(n.read_at,
+                           CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
+                                THEN inbox._mark_after(read_marks, n.updated_at) END)),
+        'seenAt',      inbox.iso_time(coalesce(n.seen_at, CASE WHEN n.created_at <= seen_before THEN seen_before END)),
         'archived',    n.archived_at IS NOT NULL,
         'archivedAt',  inbox.iso_time(n.archived_at),
         'deletedAt',   inbox.iso_time(n.deleted_at),
+        'expiresAt',   inbox.iso_time(n.expires_at),
         'actorId',     n.actor_id,
         'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
         'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
@@ -67,8 +76,48 @@ AS $$
         'updatedAt',   inbox.iso_time(n.updated_at))
 $$;
 
+-- The user's last read mark, and every read mark not settled yet (issue 19).
+CREATE FUNCTION inbox._read_mark(user_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = ''
+$$;
+
+CREATE FUNCTION inbox._read_marks(user_id text)
+RETURNS timestamptz[]
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = ''
+$$;
+
+-- When a row last changed at t was read by the read marks: the first mark after t.
+CREATE FUNCTION inbox._mark_after(marks timestamptz[], t timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT min(x) FROM pg_catalog.unnest(marks) AS x WHERE x > t
+$$;
+
+-- The seen mark in force for a row of this user and workspace: the newer of the user's and the
+-- workspace's (issue 19).
+CREATE FUNCTION inbox._seen_mark(user_id text, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT max(m.seen_before) FROM inbox.marks m
+     WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, ''))
+$$;
+
+CREATE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, inbox._read_marks(n.user_id), inbox._seen_mark(n.user_id, n.workspace_id))
+$$;
+
 COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS
-    'A notification row in the API shape (camelCase, public id, UTC ISO-8601 times).';
+    'A notification row in the API shape (camelCase, public id, UTC ISO-8601 times), with the user''s read and seen marks applied.';
 
 -- The writable fields of a notification, by API name: column and JSON type.
 CREATE TABLE inbox.writable_fields (
@@ -90,6 +139,7 @@ INSERT INTO inbox.writable_fields VALUES
     ('collection',  'collection',   'string', true,  true),
     ('item',        'item',         'string', true,  true),
     ('groupKey',    'group_key',    'string', true,  true),
+    ('expiresAt',   'expires_at',   'string', true,  false),
     ('aggregate',   NULL,           'boolean', true, false);
 
 -- The notification field registry of the C++ code (src/core/notification_fields.hpp), one row

@@ -772,6 +772,7 @@ BEGIN
             ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
                           WHERE n.user_id = caller.user_id AND n.id <= last_id
                             AND n.read_at IS NULL AND n.deleted_at IS NULL
+                            AND NOT coalesce(n.updated_at < inbox._read_mark(caller.user_id), false)
                             AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
                           ORDER BY n.id);
             IF pg_catalog.cardinality(ids) > 0 THEN

@@ -51,7 +51,9 @@ AS $$
     SELECT pg_catalog.jsonb_build_object(
         'guid',           inbox.diaspora_guid(n.id),
         'type',           n.type,
-        'read',           n.read_at IS NOT NULL,
+        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
+        'read',           n.read_at IS NOT NULL
+                          OR (n.deleted_at IS NULL AND coalesce(n.updated_at < inbox._read_mark(n.user_id), false)),
         'created_at',     inbox.directus_time(n.created_at),
         'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
         'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
@@ -192,7 +194,8 @@ DECLARE
     caller inbox.caller := inbox._diaspora_caller(token, true);
     found_row inbox.notifications := inbox._diaspora_row(caller, guid);
 BEGIN
-    IF found_row.read_at IS NULL THEN
+    IF found_row.read_at IS NULL
+       AND NOT coalesce(found_row.updated_at < inbox._read_mark(caller.user_id), false) THEN
         PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
     END IF;
     RETURN inbox._diaspora_one(caller, found_row.id);

@@ -1,6 +1,7 @@
 #include "query/compiler.hpp"
 
 #include "query/filter_compiler.hpp"
+#include "query/marks.hpp"
 #include "query/order_keys.hpp"
 #include "query/order_keyset.hpp"
 #include "query/row_expand.hpp"
@@ -30,23 +31,39 @@ std::optional<Statement> counter_total(const Query &q) {
       break;
   }
   SqlBuilder b;
-  std::string where =
-      "c.user_id OPERATOR(pg_catalog.=) " + b.bind(builtin(SqlType::kText), *q.user_id);
+  std::string user = b.bind(builtin(SqlType::kText), *q.user_id);
+  std::string where = "c.user_id OPERATOR(pg_catalog.=) " + user;
   std::string table = "inbox.user_counters";
+  std::string workspace = "NULL::pg_catalog.text";
   if (q.workspace_id) {
     table = "inbox.workspace_counters";
-    where += " AND c.workspace_id OPERATOR(pg_catalog.=) " +
-             b.bind(builtin(SqlType::kText), *q.workspace_id);
+    workspace = b.bind(builtin(SqlType::kText), *q.workspace_id);
+    where += " AND c.workspace_id OPERATOR(pg_catalog.=) " + workspace;
   }
+  if (!lifecycle_schema())
+    return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
+                    "), 0)");
+  // Less the expired rows not purged yet (issue 19): the counters count them until a purge.
   return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
-                  "), 0)");
+                  "), 0) OPERATOR(pg_catalog.-) (SELECT " + value + " FROM inbox._expired_counts(" +
+                  user + ", " + workspace + ") c)");
 }
 
 }  // namespace
 
+std::string statement_read_mark(const Query &q, SqlBuilder &b, const std::string &alias) {
+  return q.user_id ? read_mark_sql(b, *q.user_id) : read_mark_sql(alias);
+}
+
 std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
   std::vector<std::string> parts;
   const std::string n = alias + ".";
+  std::string read_mark;  // bound once the predicates need it
+  auto mark = [&]() -> const std::string & {
+    if (read_mark.empty())
+      read_mark = statement_read_mark(q, b, alias);
+    return read_mark;
+  };
   if (q.user_id)
     parts.push_back(n + "user_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.user_id, "user_id"));
@@ -54,11 +71,13 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "deleted_at IS NULL");
   if (q.deleted == DeletedMode::kOnlyDeleted)
     parts.push_back(n + "deleted_at IS NOT NULL");
+  if (lifecycle_schema())
+    parts.push_back(not_expired_sql(alias));
   if (q.workspace_id)
     parts.push_back(n + "workspace_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.workspace_id, "workspace_id"));
   if (q.read)
-    parts.push_back(n + (*q.read ? "read_at IS NOT NULL" : "read_at IS NULL"));
+    parts.push_back(read_state_sql(*q.read, alias, mark()));
   if (q.type)
     parts.push_back(n + "type OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.type, "type"));
@@ -71,7 +90,7 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "id OPERATOR(pg_catalog.=) ANY (" + b.bind(std::move(p)) + ")");
   }
   if (!q.filter.is_true())
-    parts.push_back(compile_filter(q.filter, b, alias));
+    parts.push_back(compile_filter(q.filter, b, alias, mark()));
   if (parts.empty())
     return "true";
   std::string out;
@@ -89,10 +108,17 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
 
   {
     SqlBuilder b;
-    std::string sql = "SELECT " + expanded_shape(q.shape.select, q.expand, b, "n") + " AS row";
+    // The API shape with the marks of issue 19: the read mark once for the statement.
+    std::string shape = q.shape.select, marks;
+    if (q.shape.native && lifecycle_schema()) {
+      shape = shape_sql("n", "mk");
+      marks =
+          " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
+    }
+    std::string sql = "SELECT " + expanded_shape(shape, q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, "n");
-    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, "n");
+    sql += " FROM " + std::string(kTable) + " n" + marks + " WHERE " + compile_where(q, b, "n");
     if (side != CursorSide::kNone)
       sql += " AND " + keyset_predicate(scan, cursor, false, b, "n");
     sql += " ORDER BY ";

@@ -35,7 +35,11 @@ PageStatements compile_page(const Query &query, const std::vector<OrderKey> &key
                             const std::vector<Scalar> &cursor);
 
 // The WHERE condition of every statement of the query, over `alias`: scope, soft-delete mode,
-// shorthands, ids and filter. "true" when nothing narrows.
+// expiry, shorthands, ids and filter (read state through the read mark, query/marks.hpp).
 std::string compile_where(const Query &query, SqlBuilder &builder, const std::string &alias);
+
+// The user's read mark for one statement of the query: bound once when the query names its
+// user, else looked up for each row of `alias`.
+std::string statement_read_mark(const Query &query, SqlBuilder &builder, const std::string &alias);
 
 }  // namespace pgi::query

@@ -13,8 +13,10 @@
 
 namespace pgi::query {
 
-// `alias` names the notification row ("n").
-std::string compile_filter(const Node &node, SqlBuilder &builder, const std::string &alias);
+// `alias` names the notification row ("n"). `read_mark` is the user's read mark as SQL
+// (query/marks.hpp; empty: looked up for each row).
+std::string compile_filter(const Node &node, SqlBuilder &builder, const std::string &alias,
+                           const std::string &read_mark = {});
 
 // A LIKE pattern matching `value` literally, anchored as the operator asks (contains: %v%,
 // startsWith: v%, endsWith: %v, anything else: v).

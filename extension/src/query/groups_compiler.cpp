@@ -1,6 +1,8 @@
 #include "query/groups_compiler.hpp"
 
 #include "core/errors.hpp"
+#include "query/compiler.hpp"
+#include "query/marks.hpp"
 #include "query/order_keys.hpp"
 
 namespace pgi::query {
@@ -72,7 +74,9 @@ std::string summary_rows(SqlBuilder &b, const Query &q, const char *op, const Bo
 // The matching rows grouped at read time.
 std::string grouped_rows(SqlBuilder &b, const Query &q) {
   return "SELECT n.group_key, count(*)::bigint AS notifications_count, "
-         "count(*) FILTER (WHERE n.read_at IS NULL)::bigint AS unread_count, "
+         "count(*) FILTER (WHERE " +
+         read_state_sql(false, "n", statement_read_mark(q, b, "n")) +
+         ")::bigint AS unread_count, "
          "(pg_catalog.array_agg(n.type ORDER BY n.created_at DESC, n.id DESC))[1] AS type, "
          "max(n.created_at) AS latest_at, "
          "(pg_catalog.array_agg(n.id ORDER BY n.created_at DESC, n.id DESC))[1] AS latest_id, "
@@ -99,8 +103,19 @@ const std::vector<OrderKey> &group_order() {
 }
 
 bool groups_from_summaries(const Query &q) {
-  return q.user_id && q.deleted == DeletedMode::kActive && !q.workspace_id && !q.read && !q.type &&
-         !q.ids && q.filter.is_true();
+  return q.user_id && q.summaries_exact && q.deleted == DeletedMode::kActive && !q.workspace_id &&
+         !q.read && !q.type && !q.ids && q.filter.is_true();
+}
+
+Statement summaries_exact_statement(const std::string &user_id) {
+  SqlBuilder b;
+  if (!lifecycle_schema())
+    return b.finish("SELECT true");
+  std::string user = b.bind(builtin(SqlType::kText), user_id);
+  return b.finish("SELECT NOT EXISTS (SELECT FROM inbox.marks m WHERE m.user_id = " + user +
+                  " AND m.workspace_key = '' AND m.read_before IS NOT NULL) AND NOT EXISTS "
+                  "(SELECT FROM inbox.notifications n WHERE n.user_id = " +
+                  user + " AND n.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now())");
 }
 
 PageStatements compile_groups(const Query &q, CursorSide side, const std::vector<Scalar> &cursor) {

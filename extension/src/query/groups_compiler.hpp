@@ -10,9 +10,10 @@
 //  - No narrowing beyond the active rows: the summaries in inbox.notification_groups (kept by
 //    the counter triggers) merged with the ungrouped rows, both read in order from an index.
 //    A page costs the same whatever the inbox size.
-//  - Any filter or shorthand: the matching rows are grouped at read time, so counts, type and
-//    sample actors describe the matching notifications only. This costs in proportion to the
-//    matching rows.
+//  - Any filter or shorthand, or a user whose summaries are not exact for now (issue 19: a read
+//    mark not settled into the rows yet, an expired row not purged yet): the matching rows are
+//    grouped at read time, so counts, type and sample actors describe the matching
+//    notifications only. This costs in proportion to the matching rows.
 #pragma once
 
 #include <vector>
@@ -27,6 +28,9 @@ const std::vector<OrderKey> &group_order();
 
 // Whether `query` is answered from the summaries.
 bool groups_from_summaries(const Query &query);
+
+// One boolean: are the user's summaries exact now (Query::summaries_exact)? Two index probes.
+Statement summaries_exact_statement(const std::string &user_id);
 
 // The page, probe and total statements of a page of groups. Page columns: 1 the group as jsonb
 // (inbox._group_json), 2 latest_at, 3 latest_id. `query.order` must be empty.

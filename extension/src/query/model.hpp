@@ -296,6 +296,9 @@ inline std::string notification_row(const std::string &alias) {
 // What a row becomes in the result: an SQL expression over the notification row `n`, returning
 // jsonb. The default is the API shape; the Directus front end supplies its own object.
 struct RowShape {
+  // The API shape (inbox._shape with the read and seen marks, built by the compiler), or a
+  // front end's own expression in `select`.
+  bool native = true;
   std::string select = "inbox.to_json(" + notification_row("n") + ")";
 };
 
@@ -318,6 +321,11 @@ struct Query {
   // Related rows added to each row object under "expanded" (query/row_expand.hpp); empty: none.
   std::vector<Expansion> expand;
   bool want_total = true;
+  // Issue 19: the group summaries (inbox.notification_groups) describe the user's groups as the
+  // API shows them: no read mark and no expired row waits to be settled or purged. The caller
+  // finds out (query/groups_compiler.hpp: summaries_exact_statement); otherwise groups are
+  // formed from the rows.
+  bool summaries_exact = true;
 };
 
 }  // namespace pgi::query

@@ -2,6 +2,7 @@
 
 #include "core/errors.hpp"
 #include "query/filter_values.hpp"
+#include "query/marks.hpp"
 
 namespace pgi::query {
 namespace {
@@ -131,9 +132,12 @@ std::string order_signature(const std::vector<OrderKey> &complete) {
 }
 
 std::string key_expression(const OrderKey &key, const std::string &alias) {
+  // read/readAt/seenAt as the API shows them (the marks of issue 19), looked up for the row.
+  if (key.field.kind == ValueKind::kFlag && key.field.column == "read_at")
+    return read_state_sql(true, alias, read_mark_sql(alias));
   if (key.field.kind == ValueKind::kFlag)
     return "(" + alias + "." + key.field.column + " IS NOT NULL)";
-  return alias + "." + key.field.column;
+  return field_value_sql(key.field, alias, read_mark_sql(alias));
 }
 
 std::string order_suffix(const OrderKey &key) {
