@@ -3733,16 +3733,20 @@ $$;
 
 CREATE FUNCTION inbox._read_mark(user_id text)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = ''
+BEGIN
+    RETURN (SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = '');
+END
 $$;
 
 CREATE FUNCTION inbox._read_marks(user_id text)
 RETURNS timestamptz[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = ''
+BEGIN
+    RETURN (SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = '');
+END
 $$;
 
 CREATE FUNCTION inbox._mark_after(marks timestamptz[], t timestamptz)
@@ -3754,10 +3758,12 @@ $$;
 
 CREATE FUNCTION inbox._seen_mark(user_id text, workspace_id text)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT max(m.seen_before) FROM inbox.marks m
-     WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, ''))
+BEGIN
+    RETURN (SELECT max(m.seen_before) FROM inbox.marks m
+             WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, '')));
+END
 $$;
 
 CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)

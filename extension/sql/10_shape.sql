@@ -76,19 +76,24 @@ AS $$
         'updatedAt',   inbox.iso_time(n.updated_at))
 $$;
 
--- The user's last read mark, and every read mark not settled yet (issue 19).
+-- The user's last read mark, and every read mark not settled yet (issue 19). PL/pgSQL, as every
+-- function with parameters that touches a table (80_citus.sql).
 CREATE FUNCTION inbox._read_mark(user_id text)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = ''
+BEGIN
+    RETURN (SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = '');
+END
 $$;
 
 CREATE FUNCTION inbox._read_marks(user_id text)
 RETURNS timestamptz[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = ''
+BEGIN
+    RETURN (SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = '');
+END
 $$;
 
 -- When a row last changed at t was read by the read marks: the first mark after t.
@@ -103,10 +108,12 @@ $$;
 -- workspace's (issue 19).
 CREATE FUNCTION inbox._seen_mark(user_id text, workspace_id text)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT max(m.seen_before) FROM inbox.marks m
-     WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, ''))
+BEGIN
+    RETURN (SELECT max(m.seen_before) FROM inbox.marks m
+             WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, '')));
+END
 $$;
 
 CREATE FUNCTION inbox.to_json(n inbox.notifications)
