@@ -6037,3 +6037,99 @@ BEGIN
     RETURN at;
 END
 $$;
+
+-- Diaspora's read and the Mastodon marker honour the read marks (the predicate of inbox._shape).
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'guid',           inbox.diaspora_guid(n.id),
+        'type',           n.type,
+        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
+        'read',           n.read_at IS NOT NULL
+                          OR (n.deleted_at IS NULL AND coalesce(n.updated_at < inbox._read_mark(n.user_id), false)),
+        'created_at',     inbox.directus_time(n.created_at),
+        'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
+        'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_notification(token text, guid text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._diaspora_caller(token, true);
+    found_row inbox.notifications := inbox._diaspora_row(caller, guid);
+BEGIN
+    IF found_row.read_at IS NULL
+       AND NOT coalesce(found_row.updated_at < inbox._read_mark(caller.user_id), false) THEN
+        PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
+    END IF;
+    RETURN inbox._diaspora_one(caller, found_row.id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_set_markers(token text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    tl text;
+    value jsonb;
+    last_id bigint;
+    ids text[];
+    m inbox.mastodon_markers;
+    out jsonb := '{}';
+    stamp timestamptz := pg_catalog.now();
+BEGIN
+    IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
+        RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR tl, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(body) AS e ORDER BY e.key LOOP
+        IF tl NOT IN ('home', 'notifications') THEN
+            RAISE EXCEPTION '%: unknown timeline', tl
+                  USING ERRCODE = 'invalid_parameter_value', HINT = 'Timelines: home, notifications.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+            RAISE EXCEPTION '%: expected an object with last_read_id', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value->'last_read_id') = 'number' THEN
+            value := pg_catalog.jsonb_build_object('last_read_id', value->>'last_read_id');
+        END IF;
+        last_id := inbox._mastodon_id_param(value, 'last_read_id');
+        IF last_id IS NULL THEN
+            RAISE EXCEPTION '%[last_read_id]: required', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- As Rails' optimistic locking counts: version 0 when created, one more per change; a
+        -- marker set to where it is changes nothing.
+        -- (now() is read first: Citus takes only constants and immutable functions in DO UPDATE.)
+        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version, updated_at)
+        VALUES (caller.user_id, tl, last_id, 0, stamp)
+        ON CONFLICT (user_id, timeline) DO UPDATE
+           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = excluded.updated_at
+         WHERE k.last_read_id <> excluded.last_read_id
+        RETURNING * INTO m;
+        IF NOT FOUND THEN
+            SELECT * INTO m FROM inbox.mastodon_markers k
+             WHERE k.user_id = caller.user_id AND k.timeline = tl;
+        END IF;
+        IF tl = 'notifications' THEN
+            ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                          WHERE n.user_id = caller.user_id AND n.id <= last_id
+                            AND n.read_at IS NULL AND n.deleted_at IS NULL
+                            AND NOT coalesce(n.updated_at < inbox._read_mark(caller.user_id), false)
+                            AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                          ORDER BY n.id);
+            IF pg_catalog.cardinality(ids) > 0 THEN
+                PERFORM inbox.mark_read(caller.user_id, ids);
+            END IF;
+        END IF;
+        out := out || pg_catalog.jsonb_build_object(tl, inbox._mastodon_marker_json(m));
+    END LOOP;
+    RETURN out;
+END
+$$;
