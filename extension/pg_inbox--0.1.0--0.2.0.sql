@@ -6038,36 +6038,203 @@ BEGIN
 END
 $$;
 
--- Diaspora's read and the Mastodon marker honour the read marks (the predicate of inbox._shape).
+-- ---------------------------------------------------------------------------------------------
+-- Issue 19 on Citus: no statement reads a user's marks for each of its rows (on Citus it runs on
+-- the user's shard, where that is refused). The marks are read once per call (inbox._user_marks)
+-- and passed to the shapes (inbox._to_json, inbox._diaspora_json, inbox._event_data) and, by the
+-- query engine, bound into its statements; one read-state predicate (inbox._is_read) for every
+-- shape and the social dialects.
+-- ---------------------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION inbox.diaspora_json(n inbox.notifications)
+CREATE OR REPLACE FUNCTION inbox._is_read(read_at timestamptz, deleted_at timestamptz, updated_at timestamptz,
+                               read_before timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT read_at IS NOT NULL OR (deleted_at IS NULL AND coalesce(updated_at < read_before, false))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_at(seen_at timestamptz, created_at timestamptz, seen_before timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(seen_at, CASE WHEN created_at <= seen_before THEN seen_before END)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT pg_catalog.jsonb_build_object(
-        'guid',           inbox.diaspora_guid(n.id),
-        'type',           n.type,
-        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
-        'read',           n.read_at IS NOT NULL
-                          OR (n.deleted_at IS NULL AND coalesce(n.updated_at < inbox._read_mark(n.user_id), false)),
-        'created_at',     inbox.directus_time(n.created_at),
-        'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
-        'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+        'id',          inbox.public_id(n.id),
+        'userId',      n.user_id,
+        'workspaceId', n.workspace_id,
+        'type',        n.type,
+        'title',       n.title,
+        'body',        n.body,
+        'data',        n.data,
+        'read',        inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                      read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'readAt',      inbox.iso_time(coalesce(n.read_at,
+                           CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
+                                THEN inbox._mark_after(read_marks, n.updated_at) END)),
+        'seenAt',      inbox.iso_time(inbox._seen_at(n.seen_at, n.created_at, seen_before)),
+        'archived',    n.archived_at IS NOT NULL,
+        'archivedAt',  inbox.iso_time(n.archived_at),
+        'deletedAt',   inbox.iso_time(n.deleted_at),
+        'expiresAt',   inbox.iso_time(n.expires_at),
+        'actorId',     n.actor_id,
+        'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
+        'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
+        'collection',  n.collection,
+        'item',        n.item,
+        'groupKey',    n.group_key,
+        'createdAt',   inbox.iso_time(n.created_at),
+        'updatedAt',   inbox.iso_time(n.updated_at))
 $$;
 
-CREATE OR REPLACE FUNCTION inbox.diaspora_notification(token text, guid text)
+CREATE OR REPLACE FUNCTION inbox._user_marks(user_id text, OUT read_marks timestamptz[], OUT seen jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    SELECT m.read_marks INTO read_marks FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.workspace_key = '';
+    SELECT pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) INTO seen FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.seen_before IS NOT NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._to_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
 RETURNS jsonb
-LANGUAGE plpgsql
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, read_marks, inbox._seen_before(seen, n.workspace_id))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._to_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    caller inbox.caller := inbox._diaspora_caller(token, true);
-    found_row inbox.notifications := inbox._diaspora_row(caller, guid);
+    n bigint;
+    user_mark timestamptz;
+    own_mark timestamptz;
+    seen jsonb;
 BEGIN
-    IF found_row.read_at IS NULL
-       AND NOT coalesce(found_row.updated_at < inbox._read_mark(caller.user_id), false) THEN
-        PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
+    SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
+           max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
+      INTO user_mark, own_mark
+      FROM inbox.marks m
+     WHERE m.user_id = unseen_count.user_id
+       AND (unseen_count.workspace_id IS NULL OR m.workspace_key IN ('', unseen_count.workspace_id));
+    IF user_mark IS NULL AND own_mark IS NULL THEN
+        IF unseen_count.workspace_id IS NULL THEN
+            SELECT c.active INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+        ELSE
+            SELECT c.active INTO n FROM inbox.workspace_counters c
+             WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
+        END IF;
+        RETURN coalesce(n, 0) - coalesce((SELECT x.active FROM inbox._expired_counts(user_id, workspace_id) AS x), 0);
     END IF;
-    RETURN inbox._diaspora_one(caller, found_row.id);
+    IF unseen_count.workspace_id IS NOT NULL THEN
+        SELECT count(*) INTO n FROM inbox.notifications x
+         WHERE x.user_id = unseen_count.user_id AND x.workspace_id = unseen_count.workspace_id
+           AND x.deleted_at IS NULL AND x.seen_at IS NULL
+           AND x.created_at > coalesce(greatest(user_mark, own_mark), '-infinity')
+           AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
+        RETURN n;
+    END IF;
+    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
+    IF own_mark IS NOT NULL THEN
+        seen := (inbox._user_marks(unseen_count.user_id)).seen;
+    END IF;
+    SELECT count(*) INTO n FROM inbox.notifications x
+     WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
+       AND x.created_at > coalesce(user_mark, '-infinity')
+       AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
+       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
+    RETURN n;
+END
+$$;
+
+DROP FUNCTION inbox._seen_mark(text, text);
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications,
+                                  read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN notification_id IS NULL THEN data
+                WHEN n.id IS NULL OR event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
+                ELSE inbox._to_json(n, read_marks, seen)
+           END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._event_data(event, notification_id, data, n, m.read_marks, m.seen)
+      FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._changes(user_id text, after bigint, "limit" integer, scope text)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head   bigint := inbox.feed_head(_changes.user_id);
+    oldest bigint;
+    -- The user's marks for the shape (issue 19), read once for every event.
+    marks  record := inbox._user_marks(_changes.user_id);
+BEGIN
+    IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NULL THEN
+        RETURN;  -- the head only: inbox.feed_head() says where it is
+    END IF;
+    IF after > head OR after < 0 THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The last event of this user is %s.', head);
+    END IF;
+    SELECT min(e.id) INTO oldest FROM inbox.events e WHERE e.user_id = _changes.user_id;
+    IF after < coalesce(oldest - 1, head) THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = CASE WHEN oldest IS NULL
+                                  THEN pg_catalog.format('It is older than the retention window: no event is kept, the last was %s.', head)
+                                  ELSE pg_catalog.format('It is older than the retention window: the oldest kept event is %s.', oldest)
+                             END;
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.event, e.workspace_id, e.unread,
+           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications,
+                             marks.read_marks, marks.seen)
+      FROM inbox.events e
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     WHERE e.user_id = _changes.user_id AND e.id > after
+       AND (_changes.scope IS NULL OR e.workspace_id = _changes.scope
+            OR (e.notification_id IS NULL AND e.workspace_id IS NULL))
+     ORDER BY e.id
+     LIMIT _changes."limit";
 END
 $$;
 
@@ -6084,6 +6251,7 @@ DECLARE
     m inbox.mastodon_markers;
     out jsonb := '{}';
     stamp timestamptz := pg_catalog.now();
+    read_mark timestamptz;  -- the user's (issue 19), read once: never for each row
 BEGIN
     IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
         RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
@@ -6118,10 +6286,11 @@ BEGIN
              WHERE k.user_id = caller.user_id AND k.timeline = tl;
         END IF;
         IF tl = 'notifications' THEN
+            read_mark := inbox._read_mark(caller.user_id);
             ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
                           WHERE n.user_id = caller.user_id AND n.id <= last_id
                             AND n.read_at IS NULL AND n.deleted_at IS NULL
-                            AND NOT coalesce(n.updated_at < inbox._read_mark(caller.user_id), false)
+                            AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, read_mark)
                             AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
                           ORDER BY n.id);
             IF pg_catalog.cardinality(ids) > 0 THEN
@@ -6133,3 +6302,42 @@ BEGIN
     RETURN out;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION inbox._diaspora_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'guid',           inbox.diaspora_guid(n.id),
+        'type',           n.type,
+        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
+        'read',           inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                         read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'created_at',     inbox.directus_time(n.created_at),
+        'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
+        'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._diaspora_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_notification(token text, guid text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._diaspora_caller(token, true);
+    found_row inbox.notifications := inbox._diaspora_row(caller, guid);
+BEGIN
+    IF NOT inbox._is_read(found_row.read_at, found_row.deleted_at, found_row.updated_at,
+                          inbox._read_mark(caller.user_id)) THEN
+        PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
+    END IF;
+    RETURN inbox._diaspora_one(caller, found_row.id);
+END
+$$;
+

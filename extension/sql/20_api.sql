@@ -586,6 +586,7 @@ DECLARE
     n bigint;
     user_mark timestamptz;
     own_mark timestamptz;
+    seen jsonb;
 BEGIN
     SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
            max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
@@ -610,11 +611,15 @@ BEGIN
            AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
         RETURN n;
     END IF;
+    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
+    IF own_mark IS NOT NULL THEN
+        seen := (inbox._user_marks(unseen_count.user_id)).seen;
+    END IF;
     SELECT count(*) INTO n FROM inbox.notifications x
      WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
        AND x.created_at > coalesce(user_mark, '-infinity')
        AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
-       AND (own_mark IS NULL OR NOT coalesce(x.created_at <= inbox._seen_mark(x.user_id, x.workspace_id), false));
+       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
     RETURN n;
 END
 $$;

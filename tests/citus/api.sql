@@ -21,22 +21,26 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 -- Every counter equals the count of its rows (a cross-user check: every shard).
+-- A row is unread as the API shows it: not read, and not covered by its user's read mark
+-- (issue 19), joined on the distribution column (never looked up for each row).
 CREATE FUNCTION pg_temp.counters_exact() RETURNS boolean LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off AS $$
 BEGIN
     RETURN NOT EXISTS (
-        (SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
-                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
-                count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
-           FROM inbox.notifications GROUP BY user_id
+        (SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL) AS active,
+                count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)) AS unread,
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted
+           FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+          GROUP BY n.user_id
          EXCEPT SELECT user_id, active, unread, deleted FROM inbox.user_counters)
         UNION ALL
         (SELECT user_id, active, unread, deleted FROM inbox.user_counters
           WHERE active <> 0 OR unread <> 0 OR deleted <> 0
-         EXCEPT SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL),
-                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL),
-                count(*) FILTER (WHERE deleted_at IS NOT NULL)
-           FROM inbox.notifications GROUP BY user_id))
+         EXCEPT SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL),
+                count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)),
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+           FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+          GROUP BY n.user_id))
        AND NOT EXISTS (
         SELECT user_id, group_key, count(*) FILTER (WHERE deleted_at IS NULL)
           FROM inbox.notifications WHERE group_key IS NOT NULL GROUP BY user_id, group_key
