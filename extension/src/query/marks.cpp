@@ -79,7 +79,7 @@ std::string shape_sql(const RowShape &shape, MarkRefs &m) {
 
 std::string field_value_sql(const Field &f, MarkRefs &m) {
   const std::string n = m.alias() + ".";
-  if (!lifecycle_present)
+  if (!lifecycle_present || (f.column == "read_at" && m.no_read_mark()))
     return n + f.column;
   if (f.column == "read_at")
     return "COALESCE(" + n + "read_at, CASE WHEN " + n + "deleted_at IS NULL AND " + n +
@@ -93,8 +93,16 @@ std::string field_value_sql(const Field &f, MarkRefs &m) {
 
 std::string read_state_sql(bool read, MarkRefs &m) {
   const std::string n = m.alias() + ".";
-  if (!lifecycle_present)
+  if (!lifecycle_present || m.no_read_mark())
     return n + (read ? "read_at IS NOT NULL" : "read_at IS NULL");
+  if (m.known_read_mark()) {
+    // updated_at is NOT NULL: "not covered" is deleted, or changed at or after the mark.
+    if (read)
+      return "(" + n + "read_at IS NOT NULL OR (" + n + "deleted_at IS NULL AND " + n +
+             "updated_at OPERATOR(pg_catalog.<) " + m.read_before() + "))";
+    return "(" + n + "read_at IS NULL AND (" + n + "deleted_at IS NOT NULL OR " + n +
+           "updated_at OPERATOR(pg_catalog.>=) " + m.read_before() + "))";
+  }
   std::string covered = "(" + n + "deleted_at IS NULL AND COALESCE(" + n +
                         "updated_at OPERATOR(pg_catalog.<) " + m.read_before() + ", false))";
   if (read)

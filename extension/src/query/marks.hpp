@@ -45,6 +45,12 @@ class MarkRefs {
   const std::string &read_marks();
   const std::string &seen();
   const std::string &alias() const { return alias_; }
+  // Known to have no read mark (the UserMarks say so): read state is read_at alone, and the
+  // statements keep the plain predicates (the same text as without the lifecycle).
+  bool no_read_mark() const { return marks_ && !marks_->read_before; }
+  // Known to have one: the predicates compare with it directly (no COALESCE), so an unread
+  // list can seek notifications_unread_changed_idx to the rows changed since.
+  bool known_read_mark() const { return marks_ && marks_->read_before; }
 
  private:
   const UserMarks *marks_;
