@@ -3538,6 +3538,1063 @@ AS $$
            ('inbox.cursor_secrets'::regclass, true)
 $$;
 
+-- Issue 19 (00_schema, 10_shape, 15_types, 20_api, 25_aggregation, 47_lifecycle, 50_rest,
+-- 80_citus): the lifecycle. Seen and read marks (inbox.marks) in the shape, the engine and the
+-- counters; seenAt and expiresAt; type lifetimes; settling marks and retention (inbox.prune).
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE inbox.notifications ADD COLUMN seen_at timestamptz, ADD COLUMN expires_at timestamptz;
+-- Issue 19. Expired rows that are not purged yet, per user: every count subtracts them (one
+-- probe that usually finds nothing), and inbox.prune finds them.
+CREATE INDEX notifications_expires_idx ON inbox.notifications
+    (user_id, expires_at) WHERE expires_at IS NOT NULL;
+-- Issue 19. Unread rows by their last change: a read-all marks read the rows changed since its
+-- transaction began (the rest its read mark covers) and counts what stays unread from here.
+CREATE INDEX notifications_unread_changed_idx ON inbox.notifications
+    (user_id, updated_at) WHERE deleted_at IS NULL AND read_at IS NULL;
+-- Issue 19. Retention across users (inbox.prune_step): expired rows, and rows soft-deleted
+-- long ago. Partial: a row that never expires, or is not deleted, costs them nothing.
+CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX notifications_deleted_idx ON inbox.notifications (deleted_at) WHERE deleted_at IS NOT NULL;
+
+-- Issue 19: the marks of "everything up to now", per user ('' workspace_key) and per user and
+-- workspace. read_before (whole inbox only): the last read-all; an active notification whose
+-- last change is before it and whose own read_at is NULL is read, at the first of read_marks
+-- (every read-all not settled yet, in order) after its last change. seen_before: a seen-all;
+-- a notification created at or before it (the newer of the user's and its workspace's) is
+-- seen. Set in O(1) by inbox.mark_all_read and inbox.mark_seen; inbox.settle_read_marks
+-- writes read_before into the rows it covers, in batches, and then clears it.
+CREATE TABLE inbox.marks (
+    user_id       text        NOT NULL,
+    workspace_key text        NOT NULL DEFAULT '',
+    read_before   timestamptz,
+    read_marks    timestamptz[],
+    seen_before   timestamptz,
+    CONSTRAINT marks_pkey PRIMARY KEY (user_id, workspace_key),
+    CONSTRAINT marks_read_whole_inbox CHECK (read_before IS NULL OR workspace_key = ''),
+    CONSTRAINT marks_read_last CHECK (read_before IS NOT DISTINCT FROM read_marks[pg_catalog.array_upper(read_marks, 1)])
+);
+
+COMMENT ON TABLE inbox.marks IS
+    'Read and seen marks per user ('''' workspace_key) and per user and workspace: what inbox.mark_all_read and inbox.mark_seen set in constant time.';
+
+-- Dumped: the counters are rebuilt from the rows by the insert trigger on restore, and these
+-- marks are part of what the rows mean (pg_dump restores this table before inbox.notifications).
+SELECT pg_catalog.pg_extension_config_dump('inbox.marks', '');
+
+ALTER TABLE inbox.notification_types ADD COLUMN lifetime interval,
+    ADD CONSTRAINT notification_types_lifetime_positive CHECK (lifetime > interval '0');
+
+INSERT INTO inbox.writable_fields VALUES ('expiresAt', 'expires_at', 'string', true, false);
+
+DROP FUNCTION inbox._counter_delta(inbox.notifications, bigint);
+CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint, read_before timestamptz DEFAULT NULL)
+RETURNS inbox.counter_delta
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT ROW(n.user_id, n.workspace_id, n.group_key,
+               sign * (n.deleted_at IS NULL)::int,
+               sign * (n.deleted_at IS NULL AND n.read_at IS NULL
+                       AND NOT coalesce(n.updated_at < read_before, false))::int,
+               sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._lock_read_marks(users text[], by_user boolean)
+RETURNS TABLE (user_id text, read_before timestamptz)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    u text;
+BEGIN
+    IF NOT by_user THEN
+        PERFORM FROM inbox.user_counters c WHERE c.user_id = ANY (users)
+         ORDER BY c.user_id FOR NO KEY UPDATE;
+        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
+                      WHERE m.user_id = ANY (users) AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1 LOOP
+        PERFORM FROM inbox.user_counters c WHERE c.user_id = u FOR NO KEY UPDATE;
+        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
+                      WHERE m.user_id = u AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id), true);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
+                                  TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id
+        UNION ALL
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id),
+        -- Group summaries are read again only when a grouped row changed what they show, or
+        -- moved (a read, unread or archive does not).
+        EXISTS (SELECT FROM old_rows o
+                  LEFT JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+                 WHERE (o.group_key IS NOT NULL OR n.group_key IS NOT NULL)
+                   AND (n.id IS NULL
+                        OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
+                           IS DISTINCT FROM
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id), true);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before) FROM inbox.notifications n
+          LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''));
+END
+$$;
+
+CREATE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id',          inbox.public_id(n.id),
+        'userId',      n.user_id,
+        'workspaceId', n.workspace_id,
+        'type',        n.type,
+        'title',       n.title,
+        'body',        n.body,
+        'data',        n.data,
+        'read',        n.read_at IS NOT NULL
+                       OR (n.deleted_at IS NULL AND coalesce(n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)], false)),
+        'readAt',      inbox.iso_time(coalesce(n.read_at,
+                           CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
+                                THEN inbox._mark_after(read_marks, n.updated_at) END)),
+        'seenAt',      inbox.iso_time(coalesce(n.seen_at, CASE WHEN n.created_at <= seen_before THEN seen_before END)),
+        'archived',    n.archived_at IS NOT NULL,
+        'archivedAt',  inbox.iso_time(n.archived_at),
+        'deletedAt',   inbox.iso_time(n.deleted_at),
+        'expiresAt',   inbox.iso_time(n.expires_at),
+        'actorId',     n.actor_id,
+        'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
+        'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
+        'collection',  n.collection,
+        'item',        n.item,
+        'groupKey',    n.group_key,
+        'createdAt',   inbox.iso_time(n.created_at),
+        'updatedAt',   inbox.iso_time(n.updated_at))
+$$;
+
+CREATE FUNCTION inbox._read_mark(user_id text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN (SELECT m.read_before FROM inbox.marks m WHERE m.user_id = _read_mark.user_id AND m.workspace_key = '');
+END
+$$;
+
+CREATE FUNCTION inbox._read_marks(user_id text)
+RETURNS timestamptz[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN (SELECT m.read_marks FROM inbox.marks m WHERE m.user_id = _read_marks.user_id AND m.workspace_key = '');
+END
+$$;
+
+CREATE FUNCTION inbox._mark_after(marks timestamptz[], t timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT min(x) FROM pg_catalog.unnest(marks) AS x WHERE x > t
+$$;
+
+CREATE FUNCTION inbox._seen_mark(user_id text, workspace_id text)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN (SELECT max(m.seen_before) FROM inbox.marks m
+             WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, '')));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, inbox._read_marks(n.user_id), inbox._seen_mark(n.user_id, n.workspace_id))
+$$;
+
+COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS
+    'A notification row in the API shape (camelCase, public id, UTC ISO-8601 times), with the user''s read and seen marks applied.';
+
+CREATE OR REPLACE FUNCTION inbox._type_json(t inbox.notification_types)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object('name', t.name, 'description', t.description,
+                                         'aggregate', t.aggregate, 'builtin', t.builtin,
+                                         'lifetimeSeconds', pg_catalog.date_part('epoch', t.lifetime)::bigint)
+$$;
+
+DROP FUNCTION inbox.register_type(text, text, boolean);
+
+CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,
+                                    lifetime interval DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    registered inbox.notification_types;
+BEGIN
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate, lifetime)
+    VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false),
+            register_type.lifetime)
+    ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
+       SET description = excluded.description, aggregate = excluded.aggregate, lifetime = excluded.lifetime
+    RETURNING t.* INTO registered;
+    RETURN inbox._type_json(registered);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.register_type(text, text, boolean, interval) IS
+    'Declares a notification type (or changes its description, aggregate setting and lifetime: notifications of the type created without expiresAt expire that long after creation); returns it.';
+
+CREATE OR REPLACE FUNCTION inbox._insert(user_ids text[], objects jsonb[])
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- Issue 19: an object without expiresAt takes its type's lifetime (read here, once: a
+    -- subquery in the INSERT would keep Citus from routing it to one shard).
+    lifetimes jsonb := (SELECT pg_catalog.jsonb_object_agg(t.name, t.lifetime) FROM inbox.notification_types t
+                         WHERE t.lifetime IS NOT NULL);
+    at        timestamptz := pg_catalog.now();
+BEGIN
+    -- PL/pgSQL rather than SQL: the INSERT is planned once per session and its plan cached,
+    -- where a SQL function planned it again on every call (about 250 us of a 700 us create).
+    -- One row is an INSERT ... VALUES: on a Citus cluster that goes to the user's shard alone,
+    -- where INSERT ... SELECT is collected on the coordinator and committed in two phases.
+    IF pg_catalog.cardinality(user_ids) = 1 THEN
+        RETURN QUERY
+        INSERT INTO inbox.notifications AS n
+               (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+                recent_actor_ids, actor_count, expires_at)
+        VALUES (user_ids[1], objects[1]->>'workspaceId', coalesce(objects[1]->>'type', 'info'),
+                objects[1]->>'title', objects[1]->>'body', coalesce(objects[1]->'data', '{}'),
+                objects[1]->>'actorId', objects[1]->>'collection', objects[1]->>'item',
+                objects[1]->>'groupKey',
+                CASE WHEN objects[1]->>'actorId' IS NULL THEN '{}' ELSE ARRAY[objects[1]->>'actorId'] END,
+                (objects[1]->>'actorId' IS NOT NULL)::int,
+                inbox._expires_at(objects[1], lifetimes, at))
+        RETURNING n.*;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    INSERT INTO inbox.notifications AS n
+           (user_id, workspace_id, type, title, body, data, actor_id, collection, item, group_key,
+            recent_actor_ids, actor_count, expires_at)
+    SELECT u.user_id, o->>'workspaceId', coalesce(o->>'type', 'info'), o->>'title', o->>'body',
+           coalesce(o->'data', '{}'), o->>'actorId', o->>'collection', o->>'item', o->>'groupKey',
+           CASE WHEN o->>'actorId' IS NULL THEN '{}' ELSE ARRAY[o->>'actorId'] END,
+           (o->>'actorId' IS NOT NULL)::int,
+           inbox._expires_at(o, lifetimes, at)
+      FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(objects)) WITH ORDINALITY AS u(user_id, o, ord)
+     ORDER BY u.ord
+    RETURNING n.*;
+END
+$$;
+
+CREATE FUNCTION inbox._expires_at(o jsonb, lifetimes jsonb, at timestamptz)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN o ? 'expiresAt' THEN (o->>'expiresAt')::timestamptz
+                ELSE at + (lifetimes->>coalesce(o->>'type', 'info'))::interval END
+$$;
+
+CREATE FUNCTION inbox._check_expiry(objects jsonb[], path text, indexed boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+        CONTINUE WHEN objects[i]->>'expiresAt' IS NULL;
+        BEGIN
+            PERFORM (objects[i]->>'expiresAt')::timestamptz;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+            RAISE EXCEPTION '%: expected an ISO-8601 timestamp', inbox._path(CASE WHEN indexed THEN path || '[' || (i - 1) || ']' ELSE path END, 'expiresAt')
+                  USING ERRCODE = 'invalid_parameter_value';
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.get(user_id text, id text, include_deleted boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found_row inbox.notifications;
+BEGIN
+    SELECT * INTO found_row FROM inbox.notifications n
+     WHERE n.user_id = get.user_id AND n.id = inbox.internal_id(get.id)
+       AND (include_deleted OR n.deleted_at IS NULL)
+       AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now());
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'notification % not found', id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN inbox.to_json(found_row);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._change(user_id text, ids text[], action text, changes jsonb DEFAULT NULL)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    wanted  bigint[] := inbox._resolve_ids(ids);
+    targets inbox.notifications[];
+    bad     bigint;
+    -- restore and purge work on soft-deleted rows, delete on any row, the rest on active ones.
+    sees_deleted boolean := action IN ('restore', 'purge', 'delete');
+    -- The statements below are written for Citus too: now() taken once, outside CASE (Citus
+    -- refuses non-immutable functions in CASE), and CASE WHEN action = ... rather than
+    -- CASE action WHEN ... (which Citus folds wrongly, citus#2862).
+    at      timestamptz := pg_catalog.now();
+    -- Issue 19: the user's read mark. A row it covers is read; a change other than unread
+    -- writes that into the row, as its own change would otherwise uncover it.
+    mark    timestamptz := inbox._read_mark(user_id);
+    marks   timestamptz[] := inbox._read_marks(user_id);
+BEGIN
+    IF action = 'update' THEN
+        PERFORM inbox._check_fields(changes, 'update', 'changes');
+        IF changes = '{}' THEN
+            RAISE EXCEPTION 'changes: expected at least one field to update'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF changes ? 'type' THEN
+            PERFORM inbox._check_types(ARRAY[changes], 'changes', false);
+        END IF;
+    END IF;
+
+    -- One active row and a plain state change, the common case (a click on one notification):
+    -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
+    -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
+    -- lock order to keep. It is its own narrow statement on purpose: sharing the general
+    -- UPDATE below (every column, any id list) through a helper function measured about
+    -- 0.5 ms slower per call.
+    IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
+        RETURN QUERY
+        UPDATE inbox.notifications n SET
+               read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                                  ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+               archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
+               updated_at  = at
+         WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
+           AND CASE WHEN action = 'read'      THEN n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
+                    WHEN action = 'unread'    THEN n.read_at IS NOT NULL OR coalesce(n.updated_at < mark, false)
+                    WHEN action = 'archive'   THEN n.archived_at IS NULL
+                    WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
+                    ELSE true
+               END
+        RETURNING n.*;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- Nothing changed: the row is in that state already (returned as it is), or not there.
+        RETURN QUERY SELECT n.* FROM inbox.notifications n
+                      WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'notification % not found', inbox.public_id(wanted[1]) USING ERRCODE = 'no_data_found';
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(t.n) INTO targets
+      FROM (SELECT ROW(n.*)::inbox.notifications AS n FROM inbox.notifications n
+             WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+               AND (sees_deleted OR n.deleted_at IS NULL)
+             ORDER BY n.id
+               FOR UPDATE) AS t;
+
+    SELECT w INTO bad FROM pg_catalog.unnest(wanted) AS w
+     WHERE w <> ALL (ARRAY(SELECT (t).id FROM pg_catalog.unnest(targets) AS t)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', inbox.public_id(bad) USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF action IN ('restore', 'purge') THEN
+        SELECT (t).id INTO bad FROM pg_catalog.unnest(targets) AS t WHERE (t).deleted_at IS NULL LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'notification % is not deleted', inbox.public_id(bad)
+                  USING ERRCODE = 'object_not_in_prerequisite_state',
+                        HINT = CASE WHEN action = 'restore' THEN 'Only soft-deleted notifications can be restored.'
+                               ELSE 'Soft delete it first with inbox.soft_delete(), or delete it at once with inbox.delete().'
+                               END;
+        END IF;
+    END IF;
+
+    IF action IN ('purge', 'delete') THEN
+        DELETE FROM inbox.notifications n WHERE n.user_id = _change.user_id AND n.id = ANY (wanted);
+        RETURN QUERY SELECT (t).* FROM pg_catalog.unnest(targets) AS t
+                      ORDER BY pg_catalog.array_position(wanted, (t).id);
+        RETURN;
+    END IF;
+
+    UPDATE inbox.notifications n SET
+           read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                              ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+           archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+           deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
+           type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
+           title       = CASE WHEN changes ? 'title'      THEN changes->>'title'      ELSE n.title END,
+           body        = CASE WHEN changes ? 'body'       THEN changes->>'body'       ELSE n.body END,
+           data        = CASE WHEN changes ? 'data'       THEN changes->'data'        ELSE n.data END,
+           collection  = CASE WHEN changes ? 'collection' THEN changes->>'collection' ELSE n.collection END,
+           item        = CASE WHEN changes ? 'item'       THEN changes->>'item'       ELSE n.item END,
+           group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
+           updated_at  = at
+     WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+       AND CASE WHEN action = 'read'        THEN n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
+                WHEN action = 'unread'      THEN n.read_at IS NOT NULL OR coalesce(n.updated_at < mark, false)
+                WHEN action = 'archive'     THEN n.archived_at IS NULL
+                WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
+                WHEN action = 'soft_delete' THEN true
+                WHEN action = 'restore'     THEN true
+                WHEN action = 'update'      THEN true
+           END;
+
+    RETURN QUERY SELECT n.* FROM inbox.notifications n
+                  WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+                  ORDER BY pg_catalog.array_position(wanted, n.id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changed bigint;
+    at      timestamptz := pg_catalog.now();
+    mark    timestamptz := inbox._read_mark(user_id);
+    before  bigint;
+    left_   bigint;
+    expired bigint;
+BEGIN
+    IF mark_all_read.workspace_id IS NOT NULL THEN
+        UPDATE inbox.notifications n
+           SET read_at = at, updated_at = at
+         WHERE n.user_id = mark_all_read.user_id
+           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
+           AND n.workspace_id = mark_all_read.workspace_id
+           AND (n.expires_at IS NULL OR n.expires_at > at);
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        RETURN changed;
+    END IF;
+
+    UPDATE inbox.notifications n
+       SET read_at = at, updated_at = at
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+       AND (n.expires_at IS NULL OR n.expires_at > at);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+
+    SELECT c.unread INTO before FROM inbox.user_counters c
+     WHERE c.user_id = mark_all_read.user_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN changed;  -- no notifications at all
+    END IF;
+    -- What the mark will read besides: unread now, less what stays unread, less the expired.
+    SELECT count(*) INTO left_ FROM inbox.notifications n
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at;
+    SELECT x.unread INTO expired FROM inbox._expired_counts(user_id, NULL) AS x;
+    changed := changed + before - left_ - expired;
+
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before, read_marks)
+    VALUES (mark_all_read.user_id, '', at, ARRAY[at])
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE
+       SET read_before = excluded.read_before,
+           read_marks = coalesce(m.read_marks, '{}') OPERATOR(pg_catalog.||) excluded.read_before;
+
+    UPDATE inbox.user_counters c SET unread = left_
+     WHERE c.user_id = mark_all_read.user_id AND c.unread <> left_;
+    UPDATE inbox.workspace_counters c SET unread = coalesce(l.unread, 0)
+      FROM (SELECT w.workspace_id, l.unread
+              FROM inbox.workspace_counters w
+              LEFT JOIN (SELECT n.workspace_id, count(*) AS unread FROM inbox.notifications n
+                          WHERE n.user_id = mark_all_read.user_id AND n.workspace_id IS NOT NULL
+                            AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+                          GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+             WHERE w.user_id = mark_all_read.user_id) AS l
+     WHERE c.user_id = mark_all_read.user_id AND c.workspace_id = l.workspace_id
+       AND c.unread <> coalesce(l.unread, 0);
+    -- TODO(issue 19, h-feed): append one notification.read_all event here with
+    -- inbox._append_event(user_id, 'notification.read_all', NULL, '{"workspaceId": null}')
+    -- once 45_feed.sql provides it: this read-all changes no row, so no trigger records it.
+    RETURN greatest(changed, 0);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mark_all_read(text, text) IS
+    'Marks every unread notification of user_id read, optionally within one workspace; returns how many changed. For the whole inbox in constant time (a read mark).';
+
+CREATE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
+RETURNS TABLE (active bigint, unread bigint, deleted bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    mark timestamptz := inbox._read_mark(user_id);
+BEGIN
+    RETURN QUERY
+    SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
+           count(*) FILTER (WHERE n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)),
+           count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+      FROM inbox.notifications n
+     WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()
+       AND (_expired_counts.workspace_id IS NULL OR n.workspace_id = _expired_counts.workspace_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.unread_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF unread_count.workspace_id IS NULL THEN
+        SELECT c.unread INTO n FROM inbox.user_counters c WHERE c.user_id = unread_count.user_id;
+    ELSE
+        SELECT c.unread INTO n FROM inbox.workspace_counters c
+         WHERE c.user_id = unread_count.user_id AND c.workspace_id = unread_count.workspace_id;
+    END IF;
+    IF n IS NULL THEN
+        RETURN 0;
+    END IF;
+    RETURN n - (SELECT x.unread FROM inbox._expired_counts(user_id, workspace_id) AS x);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.unread_count(text, text) IS
+    'Unread, not deleted, not expired notifications of user_id (optionally in one workspace), from the counters: one index lookup, less the expired rows not purged yet.';
+
+CREATE FUNCTION inbox.mark_seen(user_id text, workspace_id text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz := pg_catalog.now();
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id: must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, seen_before)
+    VALUES (mark_seen.user_id, coalesce(mark_seen.workspace_id, ''), at)
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET seen_before = excluded.seen_before;
+    -- TODO(issue 19, h-feed): append one notification.seen event here with
+    -- inbox._append_event(user_id, 'notification.seen', workspace_id, {"workspaceId", "seenAt"})
+    -- once 45_feed.sql provides it.
+    RETURN at;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mark_seen(text, text) IS
+    'Marks every notification of user_id (optionally in one workspace) created up to now seen, in constant time; returns the time of the mark.';
+
+CREATE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    n bigint;
+    user_mark timestamptz;
+    own_mark timestamptz;
+BEGIN
+    SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
+           max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
+      INTO user_mark, own_mark
+      FROM inbox.marks m
+     WHERE m.user_id = unseen_count.user_id
+       AND (unseen_count.workspace_id IS NULL OR m.workspace_key IN ('', unseen_count.workspace_id));
+    IF user_mark IS NULL AND own_mark IS NULL THEN
+        IF unseen_count.workspace_id IS NULL THEN
+            SELECT c.active INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+        ELSE
+            SELECT c.active INTO n FROM inbox.workspace_counters c
+             WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
+        END IF;
+        RETURN coalesce(n, 0) - coalesce((SELECT x.active FROM inbox._expired_counts(user_id, workspace_id) AS x), 0);
+    END IF;
+    IF unseen_count.workspace_id IS NOT NULL THEN
+        SELECT count(*) INTO n FROM inbox.notifications x
+         WHERE x.user_id = unseen_count.user_id AND x.workspace_id = unseen_count.workspace_id
+           AND x.deleted_at IS NULL AND x.seen_at IS NULL
+           AND x.created_at > coalesce(greatest(user_mark, own_mark), '-infinity')
+           AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
+        RETURN n;
+    END IF;
+    SELECT count(*) INTO n FROM inbox.notifications x
+     WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
+       AND x.created_at > coalesce(user_mark, '-infinity')
+       AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
+       AND (own_mark IS NULL OR NOT coalesce(x.created_at <= inbox._seen_mark(x.user_id, x.workspace_id), false));
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.unseen_count(text, text) IS
+    'Active, not expired notifications of user_id (optionally in one workspace) not seen yet: created after the seen mark (inbox.mark_seen). O(1) before the first mark, then O(unseen).';
+
+CREATE OR REPLACE FUNCTION inbox._aggregate(user_id text, o jsonb, path text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target inbox.notifications;
+    grp    text := o->>'groupKey';
+    actor  text := o->>'actorId';
+    recent text[];
+    actors integer;
+    mark   timestamptz;  -- the user's read mark (issue 19), read under the counter row's lock
+BEGIN
+    IF grp IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Concurrent creates for one user take turns, so none inserts a second row into a group and
+    -- no actor is lost: they lock the user's counter row until commit. A row lock, unlike an
+    -- advisory lock, holds on a Citus cluster whichever node the creates come through (the row
+    -- is on the user's shard), and it costs no concurrency: every create for the user updates
+    -- that row anyway, holding the same lock until commit.
+    INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
+    mark := inbox._read_mark(user_id);
+
+    -- Unread as the API shows it: not covered by the user's read mark, and not expired (issue 19).
+    SELECT * INTO target FROM inbox.notifications n
+     WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
+       AND n.read_at IS NULL AND n.deleted_at IS NULL
+       AND NOT coalesce(n.updated_at < mark, false)
+       AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
+     ORDER BY n.created_at DESC, n.id DESC
+     LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        SELECT * INTO target FROM inbox._insert(ARRAY[user_id], ARRAY[o]);
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp());
+        RETURN target;
+    END IF;
+
+    -- A row created without aggregating has its one actor only on the row: record it first.
+    INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+    SELECT target.user_id, target.id, a, target.created_at
+      FROM pg_catalog.unnest(target.recent_actor_ids) AS a
+    ON CONFLICT DO NOTHING;
+    -- clock_timestamp, not now(): several aggregations in one transaction stay in order.
+    INSERT INTO inbox.notification_actors AS a (user_id, notification_id, actor_id, acted_at)
+    VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
+    ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
+
+    -- Read first, then one UPDATE of plain values: subqueries in the UPDATE, correlated on the
+    -- row's user_id, would make Citus send it to every shard.
+    recent := ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                     WHERE a.user_id = target.user_id AND a.notification_id = target.id
+                     ORDER BY a.acted_at DESC, a.actor_id
+                     LIMIT 10);
+    SELECT count(*) INTO actors FROM inbox.notification_actors a
+     WHERE a.user_id = target.user_id AND a.notification_id = target.id;
+    UPDATE inbox.notifications n
+       SET actor_id = actor, recent_actor_ids = recent, actor_count = actors,
+           updated_at = pg_catalog.now()
+     WHERE n.user_id = target.user_id AND n.id = target.id
+    RETURNING n.* INTO target;
+    RETURN target;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._create(user_ids text[], objects jsonb[], path text, indexed boolean)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    one_path text;
+BEGIN
+    -- Without `indexed` every object is the same input (a fan-out's template, 10,000 times):
+    -- checking the first one is checking them all.
+    PERFORM inbox._check_types(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    PERFORM inbox._check_expiry(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    IF NOT EXISTS (SELECT FROM (SELECT DISTINCT o
+                                  FROM pg_catalog.unnest(CASE WHEN indexed THEN objects ELSE objects[1:1] END) AS o) AS d
+                    WHERE inbox._wants_aggregate(d.o)) THEN
+        -- Identity values follow the insert order.
+        RETURN QUERY SELECT * FROM inbox._insert(user_ids, objects) AS n ORDER BY n.id;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+        one_path := CASE WHEN indexed THEN path || '[' || (i - 1) || ']' ELSE path END;
+        IF inbox._wants_aggregate(objects[i]) THEN
+            RETURN NEXT inbox._aggregate(user_ids[i], objects[i], one_path);
+        ELSE
+            RETURN QUERY SELECT * FROM inbox._insert(ARRAY[user_ids[i]], ARRAY[objects[i]]);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.rest_unread_count(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:read');
+    params jsonb := inbox._rest_params(query, ARRAY['workspace_id', 'user_id']);
+    user_ text := inbox._rest_user(caller, params);
+    workspace text := inbox._rest_workspace(caller, params);
+BEGIN
+    RETURN pg_catalog.jsonb_build_object('count', inbox.unread_count(user_, workspace),
+                                         'unseen', inbox.unseen_count(user_, workspace));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_unread_count(text, jsonb) IS
+    'GET /api/notifications/unread-count: {"count": n, "unseen": m}, optionally within workspace_id.';
+
+CREATE FUNCTION inbox.rest_seen(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:write');
+    params jsonb := inbox._rest_params(query, ARRAY['workspace_id', 'user_id']);
+BEGIN
+    RETURN pg_catalog.jsonb_build_object('ok', true, 'seenAt', inbox.iso_time(
+        inbox.mark_seen(inbox._rest_user(caller, params), inbox._rest_workspace(caller, params))));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_seen(text, jsonb) IS
+    'PUT /api/notifications/seen: marks every notification created up to now seen (optionally within workspace_id); returns {"ok": true, "seenAt": time}.';
+
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.marks'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true),
+           ('inbox.retention'::regclass, true)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.mark_seen(text,text)', 'inbox.unseen_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)']::regprocedure[]
+$$;
+
+-- The retention policy: at most one row; without one, the defaults below. NULL turns a rule
+-- off. Set it with INSERT ... ON CONFLICT (one) DO UPDATE (README, "Retention").
+CREATE TABLE inbox.retention (
+    one           boolean  NOT NULL DEFAULT true,
+    -- purge soft-deleted notifications this long after their deletion
+    deleted_after interval DEFAULT interval '30 days',
+    -- purge expired notifications this long after they expired (0: as soon as prune runs)
+    expired_after interval DEFAULT interval '0',
+    -- purge read notifications created longer ago than this
+    read_after    interval,
+    -- purge, per user and type, the active notifications beyond the newest this many (Mastodon)
+    keep_per_type integer,
+    -- rows a step touches at most
+    batch_size    integer  NOT NULL DEFAULT 10000,
+    CONSTRAINT retention_pkey PRIMARY KEY (one),
+    CONSTRAINT retention_one_row CHECK (one),
+    CONSTRAINT retention_keep_positive CHECK (keep_per_type > 0),
+    CONSTRAINT retention_batch_positive CHECK (batch_size BETWEEN 1 AND 1000000)
+);
+
+COMMENT ON TABLE inbox.retention IS
+    'The retention policy inbox.prune applies (at most one row, else the defaults; NULL turns a rule off): deleted_after, expired_after, read_after, keep_per_type, batch_size.';
+
+SELECT pg_catalog.pg_extension_config_dump('inbox.retention', '');
+
+-- Writes a user's read mark into the rows it covers, at most `batch` of them, and once none is
+-- left, clears the mark (and brings the group summaries' unread counts, which a read-all does
+-- not touch, back to the rows). Returns how many rows it wrote, or -1 when it cleared the mark.
+-- The rows keep their updated_at: what the API shows does not change.
+CREATE FUNCTION inbox.settle_read_marks(user_id text, batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    mark timestamptz := inbox._read_mark(user_id);
+    marks timestamptz[] := inbox._read_marks(user_id);
+    done bigint;
+BEGIN
+    IF mark IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE inbox.notifications n SET read_at = inbox._mark_after(marks, n.updated_at)
+     WHERE n.user_id = settle_read_marks.user_id
+       AND n.id = ANY (ARRAY(SELECT x.id FROM inbox.notifications x
+                              WHERE x.user_id = settle_read_marks.user_id AND x.deleted_at IS NULL
+                                AND x.read_at IS NULL AND x.updated_at < mark
+                              LIMIT batch))
+       AND n.read_at IS NULL AND n.updated_at < mark;
+    GET DIAGNOSTICS done = ROW_COUNT;
+    IF done > 0 THEN
+        RETURN done;
+    END IF;
+    -- Nothing left to write: under the counter row's lock (no counter change is in flight),
+    -- the group summaries' unread counts from the rows, then the mark goes.
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = settle_read_marks.user_id FOR NO KEY UPDATE;
+    IF EXISTS (SELECT FROM inbox.notifications x
+                WHERE x.user_id = settle_read_marks.user_id AND x.deleted_at IS NULL
+                  AND x.read_at IS NULL AND x.updated_at < mark) THEN
+        RETURN 0;  -- committed meanwhile: the next step writes them
+    END IF;
+    UPDATE inbox.notification_groups g
+       SET unread_count = (SELECT count(*) FROM inbox.notifications x
+                            WHERE x.user_id = settle_read_marks.user_id AND x.group_key = g.group_key
+                              AND x.deleted_at IS NULL AND x.read_at IS NULL)
+     WHERE g.user_id = settle_read_marks.user_id;
+    UPDATE inbox.marks m SET read_before = NULL, read_marks = NULL
+     WHERE m.user_id = settle_read_marks.user_id AND m.workspace_key = '';
+    RETURN -1;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.settle_read_marks(text, integer) IS
+    'Writes user_id''s read mark into at most batch of the rows it covers; once none is left, clears the mark. Returns the rows written, or -1 when it cleared the mark.';
+
+-- One bounded step of retention. `cursor` is where the previous step left off (NULL: start);
+-- the answer's next_cursor is where the next one goes on (NULL: done). Phases, in order:
+-- settle (read marks into rows), expired, deleted, read, overflow (per user and type beyond
+-- keep_per_type). Each step is one statement's worth of work: call it in a loop, each call in
+-- its own transaction (inbox.prune does).
+CREATE FUNCTION inbox.prune_step(cursor text DEFAULT NULL, batch integer DEFAULT NULL)
+RETURNS TABLE (kind text, removed bigint, next_cursor text)
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    policy inbox.retention;
+    phase  text := coalesce(split_part(cursor, ':', 1), 'settle');
+    after_ text := CASE WHEN position(':' IN coalesce(cursor, '')) > 0
+                        THEN substr(cursor, position(':' IN cursor) + 1) END;
+    n      bigint;
+    u      text;
+BEGIN
+    SELECT * INTO policy FROM inbox.retention LIMIT 1;
+    IF NOT FOUND THEN
+        policy := ROW(true, interval '30 days', interval '0', NULL, NULL, 10000)::inbox.retention;
+    END IF;
+    batch := coalesce(batch, policy.batch_size, 10000);
+    IF batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected a positive number of rows, got %', batch
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF phase NOT IN ('settle', 'expired', 'deleted', 'read', 'overflow', 'overflow_again') THEN
+        RAISE EXCEPTION 'cursor: not a cursor of inbox.prune_step: %', cursor
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    IF phase = 'settle' THEN
+        SELECT m.user_id INTO u FROM inbox.marks m
+         WHERE m.workspace_key = '' AND m.read_before IS NOT NULL AND m.user_id > coalesce(after_, '')
+         ORDER BY m.user_id LIMIT 1;
+        IF FOUND THEN
+            n := inbox.settle_read_marks(u, batch);
+            -- Written a batch: the same user again; cleared or nothing: the next user.
+            RETURN QUERY SELECT 'settled'::text, greatest(n, 0),
+                                'settle:' || CASE WHEN n > 0 THEN coalesce(after_, '') ELSE u END;
+            RETURN;
+        END IF;
+        phase := 'expired';
+        after_ := NULL;
+    END IF;
+
+    IF phase = 'expired' AND policy.expired_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.expires_at <= pg_catalog.now() - policy.expired_after
+                                      ORDER BY y.expires_at LIMIT batch);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'expired'::text, n, 'expired'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase IN ('settle', 'expired') THEN
+        phase := 'deleted';
+    END IF;
+
+    IF phase = 'deleted' AND policy.deleted_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.deleted_at < pg_catalog.now() - policy.deleted_after
+                                      ORDER BY y.deleted_at LIMIT batch);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'deleted'::text, n, 'deleted'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase = 'deleted' THEN
+        phase := 'read';
+    END IF;
+
+    IF phase = 'read' AND policy.read_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.deleted_at IS NULL AND y.read_at IS NOT NULL
+                                        AND y.created_at < pg_catalog.now() - policy.read_after
+                                      ORDER BY y.id LIMIT batch);  -- oldest first (notifications_id_idx)
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'read'::text, n, 'read'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase = 'read' THEN
+        phase := 'overflow';
+        after_ := NULL;
+    END IF;
+
+    IF policy.keep_per_type IS NOT NULL THEN
+        -- The next user (in user_id order, from the counters) with more active rows than a
+        -- type may keep; their rows of each type beyond the newest keep_per_type.
+        SELECT c.user_id INTO u FROM inbox.user_counters c
+         WHERE c.active > policy.keep_per_type
+           AND CASE WHEN phase = 'overflow_again' THEN c.user_id >= after_ ELSE c.user_id > coalesce(after_, '') END
+         ORDER BY c.user_id LIMIT 1;
+        IF FOUND THEN
+            DELETE FROM inbox.notifications x
+             WHERE x.user_id = u
+               AND x.id = ANY (ARRAY(
+                   SELECT y.id FROM (SELECT z.id, pg_catalog.row_number() OVER (PARTITION BY z.type
+                                                ORDER BY z.created_at DESC, z.id DESC) AS r
+                                       FROM inbox.notifications z
+                                      WHERE z.user_id = u AND z.deleted_at IS NULL) AS y
+                    WHERE y.r > policy.keep_per_type
+                    LIMIT batch));
+            GET DIAGNOSTICS n = ROW_COUNT;
+            -- A full batch: this user again; else the next one.
+            RETURN QUERY SELECT 'overflow'::text, n,
+                                CASE WHEN n >= batch THEN 'overflow_again:' ELSE 'overflow:' END || u;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT 'done'::text, 0::bigint, NULL::text;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_step(text, integer) IS
+    'One bounded step of retention (read marks settled, expired, soft-deleted, read, beyond keep_per_type per user and type): returns what it removed and the cursor of the next step (NULL: done). Call it in a loop, one transaction a call; inbox.prune does.';
+
+-- The whole of retention, committing after each step (so no step holds its locks for long): a
+-- procedure, for psql and pg_cron (CALL inbox.prune()). Reports what it removed, by kind.
+CREATE PROCEDURE inbox.prune(batch integer DEFAULT NULL, INOUT report jsonb DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    cursor_ text;
+    step record;
+BEGIN
+    report := '{"settled": 0, "expired": 0, "deleted": 0, "read": 0, "overflow": 0, "steps": 0}';
+    LOOP
+        SELECT * INTO step FROM inbox.prune_step(cursor_, batch);
+        IF step.kind <> 'done' THEN
+            report := report || pg_catalog.jsonb_build_object(step.kind, (report->>step.kind)::bigint + step.removed);
+        END IF;
+        report := report || pg_catalog.jsonb_build_object('steps', (report->>'steps')::bigint + 1);
+        COMMIT;
+        EXIT WHEN step.next_cursor IS NULL;
+        cursor_ := step.next_cursor;
+    END LOOP;
+END
+$$;
+
+COMMENT ON PROCEDURE inbox.prune(integer, jsonb) IS
+    'Applies the retention policy (inbox.retention) in bounded steps, committing after each; reports the rows removed by kind (settled: read-mark rows written, not removed).';
+
 -- ---------------------------------------------------------------------------------------------
 -- Issue 15: delivery (55_delivery, 80_citus): the outbox inbox.deliveries filled from inbox.events, its
 -- log, preferences, webhook endpoints, the type registry's channels, critical and email_digest
@@ -3568,10 +4625,11 @@ BEGIN
 END
 $$;
 
--- register_type with the delivery settings. The three-argument form (0.1.0) keeps working: a
--- call without the new arguments leaves a registered type's delivery settings as they are.
-DROP FUNCTION inbox.register_type(text, text, boolean);
+-- register_type with the delivery settings, beside the lifecycle's lifetime (15_types.sql). A
+-- call without the delivery arguments leaves a registered type's delivery settings as they are.
+DROP FUNCTION inbox.register_type(text, text, boolean, interval);
 CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,
+                                    lifetime interval DEFAULT NULL,
                                     channels text[] DEFAULT NULL, critical boolean DEFAULT NULL,
                                     email_digest interval DEFAULT NULL)
 RETURNS jsonb
@@ -3588,12 +4646,12 @@ BEGIN
         RAISE EXCEPTION 'email_digest: expected 1 second to 7 days, got %', email_digest
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO inbox.notification_types AS t (name, description, aggregate, channels, critical, email_digest)
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate, lifetime, channels, critical, email_digest)
     VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false),
-            coalesce(register_type.channels, '{in_app,email}'), coalesce(register_type.critical, false),
-            register_type.email_digest)
+            register_type.lifetime, coalesce(register_type.channels, '{in_app,email}'),
+            coalesce(register_type.critical, false), register_type.email_digest)
     ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
-       SET description = excluded.description, aggregate = excluded.aggregate,
+       SET description = excluded.description, aggregate = excluded.aggregate, lifetime = excluded.lifetime,
            channels = coalesce(register_type.channels, t.channels),
            critical = coalesce(register_type.critical, t.critical),
            email_digest = coalesce(register_type.email_digest, t.email_digest)
@@ -3602,8 +4660,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.register_type(text, text, boolean, text[], boolean, interval) IS
-    'Declares a notification type (or changes it); returns it. channels: the default channels (in_app, email); critical: a user cannot turn it off; email_digest: its e-mails are collected into one per window.';
+COMMENT ON FUNCTION inbox.register_type(text, text, boolean, interval, text[], boolean, interval) IS
+    'Declares a notification type (or changes it); returns it. lifetime: notifications of the type created without expiresAt expire that long after creation; channels: the default channels (in_app, email); critical: a user cannot turn it off; email_digest: its e-mails are collected into one per window.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings (GUCs the library defines; read with missing_ok so a session that has not loaded the
@@ -4718,6 +5776,854 @@ AS $$
            ('inbox.tokens'::regclass, true),
            ('inbox.cursor_secrets'::regclass, true)
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issues 14 and 19 together: the counter triggers both feed the change feed and read the read
+-- marks; the Citus lists name the tables and functions of both; the constant-time read-all and
+-- the seen mark append their events to the feed. (Each section above wrote its own form of
+-- these; this is the form of the fresh install.)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
+                       (n.deleted_at IS NULL AND n.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM new_rows n) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
+                                  TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id
+        UNION ALL
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id),
+        -- Group summaries are read again only when a grouped row changed what they show, or
+        -- moved (a read, unread or archive does not).
+        EXISTS (SELECT FROM old_rows o
+                  LEFT JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+                 WHERE (o.group_key IS NOT NULL OR n.group_key IS NOT NULL)
+                   AND (n.id IS NULL
+                        OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
+                           IS DISTINCT FROM
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))),
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(coalesce(n.user_id, o.user_id), coalesce(n.id, o.id), coalesce(n.workspace_id, o.workspace_id),
+                       CASE WHEN n.id IS NULL THEN 'notification.purged'
+                            WHEN o.id IS NULL THEN 'notification.created'
+                            WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'notification.deleted'
+                            WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'notification.restored'
+                            ELSE 'notification.updated'
+                       END,
+                       coalesce((n.deleted_at IS NULL AND n.read_at IS NULL)::int, 0)
+                       - coalesce((o.deleted_at IS NULL AND o.read_at IS NULL)::int, 0),
+                       coalesce(o.read_at IS NULL AND n.read_at IS NOT NULL
+                                AND (o.workspace_id, o.type, o.title, o.body, o.data, o.actor_id, o.collection, o.item,
+                                     o.group_key, o.recent_actor_ids, o.actor_count, o.archived_at, o.deleted_at,
+                                     o.created_at)
+                                    IS NOT DISTINCT FROM
+                                    (n.workspace_id, n.type, n.title, n.body, n.data, n.actor_id, n.collection, n.item,
+                                     n.group_key, n.recent_actor_ids, n.actor_count, n.archived_at, n.deleted_at,
+                                     n.created_at), false))::inbox.feed_event
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+             WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)
+             ORDER BY coalesce(n.id, o.id)) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
+                       -(o.deleted_at IS NULL AND o.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM old_rows o
+             ORDER BY o.id) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    -- The feed's positions are no count of rows: they are kept, not rebuilt.
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
+                                           FROM inbox.user_counters c WHERE c.last_event_id > 0);
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before) FROM inbox.notifications n
+          LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''));
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.marks'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.mastodon_markers'::regclass, false),
+           -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
+           ('inbox.preferences'::regclass, false),
+           ('inbox.deliveries'::regclass, false),
+           ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.webhooks'::regclass, true),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true),
+           ('inbox.retention'::regclass, true)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._citus_functions()
+RETURNS regprocedure[]
+LANGUAGE sql STABLE
+AS $$
+    SELECT ARRAY['inbox.create(text,jsonb)', 'inbox.get(text,text,boolean)',
+                 'inbox.update(text,text,jsonb)', 'inbox.update(text,text[],jsonb)',
+                 'inbox.mark_read(text,text)', 'inbox.mark_read(text,text[])',
+                 'inbox.mark_unread(text,text)', 'inbox.mark_unread(text,text[])',
+                 'inbox.archive(text,text)', 'inbox.archive(text,text[])',
+                 'inbox.unarchive(text,text)', 'inbox.unarchive(text,text[])',
+                 'inbox.soft_delete(text,text)', 'inbox.soft_delete(text,text[])',
+                 'inbox.restore(text,text)', 'inbox.restore(text,text[])',
+                 'inbox.purge(text,text)', 'inbox.purge(text,text[])',
+                 'inbox.delete(text,text)', 'inbox.delete(text,text[])',
+                 'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.mark_seen(text,text)', 'inbox.unseen_count(text,text)',
+                 'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
+                 'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changed bigint;
+    at      timestamptz := pg_catalog.now();
+    mark    timestamptz := inbox._read_mark(user_id);
+    before  bigint;
+    left_   bigint;
+    expired bigint;
+BEGIN
+    IF mark_all_read.workspace_id IS NOT NULL THEN
+        UPDATE inbox.notifications n
+           SET read_at = at, updated_at = at
+         WHERE n.user_id = mark_all_read.user_id
+           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
+           AND n.workspace_id = mark_all_read.workspace_id
+           AND (n.expires_at IS NULL OR n.expires_at > at);
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        RETURN changed;
+    END IF;
+
+    UPDATE inbox.notifications n
+       SET read_at = at, updated_at = at
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+       AND (n.expires_at IS NULL OR n.expires_at > at);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+
+    SELECT c.unread INTO before FROM inbox.user_counters c
+     WHERE c.user_id = mark_all_read.user_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN changed;  -- no notifications at all
+    END IF;
+    -- What the mark will read besides: unread now, less what stays unread, less the expired.
+    SELECT count(*) INTO left_ FROM inbox.notifications n
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at;
+    SELECT x.unread INTO expired FROM inbox._expired_counts(user_id, NULL) AS x;
+    changed := changed + before - left_ - expired;
+
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before, read_marks)
+    VALUES (mark_all_read.user_id, '', at, ARRAY[at])
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE
+       SET read_before = excluded.read_before,
+           read_marks = coalesce(m.read_marks, '{}') OPERATOR(pg_catalog.||) excluded.read_before;
+
+    UPDATE inbox.user_counters c SET unread = left_
+     WHERE c.user_id = mark_all_read.user_id AND c.unread <> left_;
+    UPDATE inbox.workspace_counters c SET unread = coalesce(l.unread, 0)
+      FROM (SELECT w.workspace_id, l.unread
+              FROM inbox.workspace_counters w
+              LEFT JOIN (SELECT n.workspace_id, count(*) AS unread FROM inbox.notifications n
+                          WHERE n.user_id = mark_all_read.user_id AND n.workspace_id IS NOT NULL
+                            AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+                          GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+             WHERE w.user_id = mark_all_read.user_id) AS l
+     WHERE c.user_id = mark_all_read.user_id AND c.workspace_id = l.workspace_id
+       AND c.unread <> coalesce(l.unread, 0);
+    -- This read-all changes no row, so no trigger records it: one notification.read_all event
+    -- (45_feed.sql) carrying the new unread count, when it read anything.
+    IF changed > 0 THEN
+        PERFORM inbox._append_event(mark_all_read.user_id, 'notification.read_all', NULL,
+                                    '{"workspaceId": null}');
+    END IF;
+    RETURN greatest(changed, 0);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_seen(user_id text, workspace_id text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz := pg_catalog.now();
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id: must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, seen_before)
+    VALUES (mark_seen.user_id, coalesce(mark_seen.workspace_id, ''), at)
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET seen_before = excluded.seen_before;
+    -- Marks no row: one notification.seen event (45_feed.sql) tells the user's other clients.
+    PERFORM inbox._append_event(mark_seen.user_id, 'notification.seen', mark_seen.workspace_id,
+                                pg_catalog.jsonb_build_object('workspaceId', mark_seen.workspace_id,
+                                                              'seenAt', inbox.iso_time(at)),
+                                false);
+    RETURN at;
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 19 on Citus: no statement reads a user's marks for each of its rows (on Citus it runs on
+-- the user's shard, where that is refused). The marks are read once per call (inbox._user_marks)
+-- and passed to the shapes (inbox._to_json, inbox._diaspora_json, inbox._event_data) and, by the
+-- query engine, bound into its statements; one read-state predicate (inbox._is_read) for every
+-- shape and the social dialects.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox._is_read(read_at timestamptz, deleted_at timestamptz, updated_at timestamptz,
+                               read_before timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT read_at IS NOT NULL OR (deleted_at IS NULL AND coalesce(updated_at < read_before, false))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_at(seen_at timestamptz, created_at timestamptz, seen_before timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(seen_at, CASE WHEN created_at <= seen_before THEN seen_before END)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id',          inbox.public_id(n.id),
+        'userId',      n.user_id,
+        'workspaceId', n.workspace_id,
+        'type',        n.type,
+        'title',       n.title,
+        'body',        n.body,
+        'data',        n.data,
+        'read',        inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                      read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'readAt',      inbox.iso_time(coalesce(n.read_at,
+                           CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
+                                THEN inbox._mark_after(read_marks, n.updated_at) END)),
+        'seenAt',      inbox.iso_time(inbox._seen_at(n.seen_at, n.created_at, seen_before)),
+        'archived',    n.archived_at IS NOT NULL,
+        'archivedAt',  inbox.iso_time(n.archived_at),
+        'deletedAt',   inbox.iso_time(n.deleted_at),
+        'expiresAt',   inbox.iso_time(n.expires_at),
+        'actorId',     n.actor_id,
+        'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
+        'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
+        'collection',  n.collection,
+        'item',        n.item,
+        'groupKey',    n.group_key,
+        'createdAt',   inbox.iso_time(n.created_at),
+        'updatedAt',   inbox.iso_time(n.updated_at))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._user_marks(user_id text, OUT read_marks timestamptz[], OUT seen jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    SELECT m.read_marks INTO read_marks FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.workspace_key = '';
+    SELECT pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) INTO seen FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.seen_before IS NOT NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._to_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, read_marks, inbox._seen_before(seen, n.workspace_id))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._to_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._change(user_id text, ids text[], action text, changes jsonb DEFAULT NULL)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    wanted  bigint[] := inbox._resolve_ids(ids);
+    targets inbox.notifications[];
+    bad     bigint;
+    -- restore and purge work on soft-deleted rows, delete on any row, the rest on active ones.
+    sees_deleted boolean := action IN ('restore', 'purge', 'delete');
+    -- The statements below are written for Citus too: now() taken once, outside CASE (Citus
+    -- refuses non-immutable functions in CASE), and CASE WHEN action = ... rather than
+    -- CASE action WHEN ... (which Citus folds wrongly, citus#2862).
+    at      timestamptz := pg_catalog.now();
+    -- Issue 19: the user's read mark. A row it covers is read; a change other than unread
+    -- writes that into the row, as its own change would otherwise uncover it.
+    mark    timestamptz := inbox._read_mark(user_id);
+    marks   timestamptz[] := inbox._read_marks(user_id);
+BEGIN
+    IF action = 'update' THEN
+        PERFORM inbox._check_fields(changes, 'update', 'changes');
+        IF changes = '{}' THEN
+            RAISE EXCEPTION 'changes: expected at least one field to update'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF changes ? 'type' THEN
+            PERFORM inbox._check_types(ARRAY[changes], 'changes', false);
+        END IF;
+    END IF;
+
+    -- One active row and a plain state change, the common case (a click on one notification):
+    -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
+    -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
+    -- lock order to keep. It is its own narrow statement on purpose: sharing the general
+    -- UPDATE below (every column, any id list) through a helper function measured about
+    -- 0.5 ms slower per call.
+    IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
+        RETURN QUERY
+        UPDATE inbox.notifications n SET
+               read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                                  ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+               archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
+               updated_at  = at
+         WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
+           AND CASE WHEN action = 'read'      THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                    WHEN action = 'unread'    THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                    WHEN action = 'archive'   THEN n.archived_at IS NULL
+                    WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
+                    ELSE true
+               END
+        RETURNING n.*;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- Nothing changed: the row is in that state already (returned as it is), or not there.
+        RETURN QUERY SELECT n.* FROM inbox.notifications n
+                      WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'notification % not found', inbox.public_id(wanted[1]) USING ERRCODE = 'no_data_found';
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(t.n) INTO targets
+      FROM (SELECT ROW(n.*)::inbox.notifications AS n FROM inbox.notifications n
+             WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+               AND (sees_deleted OR n.deleted_at IS NULL)
+             ORDER BY n.id
+               FOR UPDATE) AS t;
+
+    SELECT w INTO bad FROM pg_catalog.unnest(wanted) AS w
+     WHERE w <> ALL (ARRAY(SELECT (t).id FROM pg_catalog.unnest(targets) AS t)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', inbox.public_id(bad) USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF action IN ('restore', 'purge') THEN
+        SELECT (t).id INTO bad FROM pg_catalog.unnest(targets) AS t WHERE (t).deleted_at IS NULL LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'notification % is not deleted', inbox.public_id(bad)
+                  USING ERRCODE = 'object_not_in_prerequisite_state',
+                        HINT = CASE WHEN action = 'restore' THEN 'Only soft-deleted notifications can be restored.'
+                               ELSE 'Soft delete it first with inbox.soft_delete(), or delete it at once with inbox.delete().'
+                               END;
+        END IF;
+    END IF;
+
+    IF action IN ('purge', 'delete') THEN
+        DELETE FROM inbox.notifications n WHERE n.user_id = _change.user_id AND n.id = ANY (wanted);
+        RETURN QUERY SELECT (t).* FROM pg_catalog.unnest(targets) AS t
+                      ORDER BY pg_catalog.array_position(wanted, (t).id);
+        RETURN;
+    END IF;
+
+    UPDATE inbox.notifications n SET
+           read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                              ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+           archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+           deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
+           type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
+           title       = CASE WHEN changes ? 'title'      THEN changes->>'title'      ELSE n.title END,
+           body        = CASE WHEN changes ? 'body'       THEN changes->>'body'       ELSE n.body END,
+           data        = CASE WHEN changes ? 'data'       THEN changes->'data'        ELSE n.data END,
+           collection  = CASE WHEN changes ? 'collection' THEN changes->>'collection' ELSE n.collection END,
+           item        = CASE WHEN changes ? 'item'       THEN changes->>'item'       ELSE n.item END,
+           group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
+           updated_at  = at
+     WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+       AND CASE WHEN action = 'read'        THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                WHEN action = 'unread'      THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                WHEN action = 'archive'     THEN n.archived_at IS NULL
+                WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
+                WHEN action = 'soft_delete' THEN true
+                WHEN action = 'restore'     THEN true
+                WHEN action = 'update'      THEN true
+           END;
+
+    RETURN QUERY SELECT n.* FROM inbox.notifications n
+                  WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+                  ORDER BY pg_catalog.array_position(wanted, n.id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changed bigint;
+    at      timestamptz := pg_catalog.now();
+    mark    timestamptz := inbox._read_mark(user_id);
+    before  bigint;
+    left_   bigint;
+    expired bigint;
+BEGIN
+    IF mark_all_read.workspace_id IS NOT NULL THEN
+        UPDATE inbox.notifications n
+           SET read_at = at, updated_at = at
+         WHERE n.user_id = mark_all_read.user_id
+           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+           AND n.workspace_id = mark_all_read.workspace_id
+           AND (n.expires_at IS NULL OR n.expires_at > at);
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        RETURN changed;
+    END IF;
+
+    UPDATE inbox.notifications n
+       SET read_at = at, updated_at = at
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+       AND (n.expires_at IS NULL OR n.expires_at > at);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+
+    SELECT c.unread INTO before FROM inbox.user_counters c
+     WHERE c.user_id = mark_all_read.user_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN changed;  -- no notifications at all
+    END IF;
+    -- What the mark will read besides: unread now, less what stays unread, less the expired.
+    SELECT count(*) INTO left_ FROM inbox.notifications n
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at;
+    SELECT x.unread INTO expired FROM inbox._expired_counts(user_id, NULL) AS x;
+    changed := changed + before - left_ - expired;
+
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before, read_marks)
+    VALUES (mark_all_read.user_id, '', at, ARRAY[at])
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE
+       SET read_before = excluded.read_before,
+           read_marks = coalesce(m.read_marks, '{}') OPERATOR(pg_catalog.||) excluded.read_before;
+
+    UPDATE inbox.user_counters c SET unread = left_
+     WHERE c.user_id = mark_all_read.user_id AND c.unread <> left_;
+    UPDATE inbox.workspace_counters c SET unread = coalesce(l.unread, 0)
+      FROM (SELECT w.workspace_id, l.unread
+              FROM inbox.workspace_counters w
+              LEFT JOIN (SELECT n.workspace_id, count(*) AS unread FROM inbox.notifications n
+                          WHERE n.user_id = mark_all_read.user_id AND n.workspace_id IS NOT NULL
+                            AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+                          GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+             WHERE w.user_id = mark_all_read.user_id) AS l
+     WHERE c.user_id = mark_all_read.user_id AND c.workspace_id = l.workspace_id
+       AND c.unread <> coalesce(l.unread, 0);
+    -- This read-all changes no row, so no trigger records it: one notification.read_all event
+    -- (45_feed.sql) carrying the new unread count, when it read anything.
+    IF changed > 0 THEN
+        PERFORM inbox._append_event(mark_all_read.user_id, 'notification.read_all', NULL,
+                                    '{"workspaceId": null}');
+    END IF;
+    RETURN greatest(changed, 0);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
+RETURNS TABLE (active bigint, unread bigint, deleted bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    mark timestamptz := inbox._read_mark(user_id);
+BEGIN
+    RETURN QUERY
+    SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
+           count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)),
+           count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+      FROM inbox.notifications n
+     WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()
+       AND (_expired_counts.workspace_id IS NULL OR n.workspace_id = _expired_counts.workspace_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    n bigint;
+    user_mark timestamptz;
+    own_mark timestamptz;
+    seen jsonb;
+BEGIN
+    SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
+           max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
+      INTO user_mark, own_mark
+      FROM inbox.marks m
+     WHERE m.user_id = unseen_count.user_id
+       AND (unseen_count.workspace_id IS NULL OR m.workspace_key IN ('', unseen_count.workspace_id));
+    IF user_mark IS NULL AND own_mark IS NULL THEN
+        IF unseen_count.workspace_id IS NULL THEN
+            SELECT c.active INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+        ELSE
+            SELECT c.active INTO n FROM inbox.workspace_counters c
+             WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
+        END IF;
+        RETURN coalesce(n, 0) - coalesce((SELECT x.active FROM inbox._expired_counts(user_id, workspace_id) AS x), 0);
+    END IF;
+    IF unseen_count.workspace_id IS NOT NULL THEN
+        SELECT count(*) INTO n FROM inbox.notifications x
+         WHERE x.user_id = unseen_count.user_id AND x.workspace_id = unseen_count.workspace_id
+           AND x.deleted_at IS NULL AND x.seen_at IS NULL
+           AND x.created_at > coalesce(greatest(user_mark, own_mark), '-infinity')
+           AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
+        RETURN n;
+    END IF;
+    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
+    IF own_mark IS NOT NULL THEN
+        seen := (inbox._user_marks(unseen_count.user_id)).seen;
+    END IF;
+    SELECT count(*) INTO n FROM inbox.notifications x
+     WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
+       AND x.created_at > coalesce(user_mark, '-infinity')
+       AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
+       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._aggregate(user_id text, o jsonb, path text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target inbox.notifications;
+    grp    text := o->>'groupKey';
+    actor  text := o->>'actorId';
+    recent text[];
+    actors integer;
+    mark   timestamptz;  -- the user's read mark (issue 19), read under the counter row's lock
+BEGIN
+    IF grp IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Concurrent creates for one user take turns, so none inserts a second row into a group and
+    -- no actor is lost: they lock the user's counter row until commit. A row lock, unlike an
+    -- advisory lock, holds on a Citus cluster whichever node the creates come through (the row
+    -- is on the user's shard), and it costs no concurrency: every create for the user updates
+    -- that row anyway, holding the same lock until commit.
+    INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
+    mark := inbox._read_mark(user_id);
+
+    -- Unread as the API shows it: not covered by the user's read mark, and not expired (issue 19).
+    SELECT * INTO target FROM inbox.notifications n
+     WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
+       AND n.read_at IS NULL AND n.deleted_at IS NULL
+       AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+       AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
+     ORDER BY n.created_at DESC, n.id DESC
+     LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        SELECT * INTO target FROM inbox._insert(ARRAY[user_id], ARRAY[o]);
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp());
+        RETURN target;
+    END IF;
+
+    -- A row created without aggregating has its one actor only on the row: record it first.
+    INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+    SELECT target.user_id, target.id, a, target.created_at
+      FROM pg_catalog.unnest(target.recent_actor_ids) AS a
+    ON CONFLICT DO NOTHING;
+    -- clock_timestamp, not now(): several aggregations in one transaction stay in order.
+    INSERT INTO inbox.notification_actors AS a (user_id, notification_id, actor_id, acted_at)
+    VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
+    ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
+
+    -- Read first, then one UPDATE of plain values: subqueries in the UPDATE, correlated on the
+    -- row's user_id, would make Citus send it to every shard.
+    recent := ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                     WHERE a.user_id = target.user_id AND a.notification_id = target.id
+                     ORDER BY a.acted_at DESC, a.actor_id
+                     LIMIT 10);
+    SELECT count(*) INTO actors FROM inbox.notification_actors a
+     WHERE a.user_id = target.user_id AND a.notification_id = target.id;
+    UPDATE inbox.notifications n
+       SET actor_id = actor, recent_actor_ids = recent, actor_count = actors,
+           updated_at = pg_catalog.now()
+     WHERE n.user_id = target.user_id AND n.id = target.id
+    RETURNING n.* INTO target;
+    RETURN target;
+END
+$$;
+
+DROP FUNCTION inbox._seen_mark(text, text);
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications,
+                                  read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN notification_id IS NULL THEN data
+                WHEN n.id IS NULL OR event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
+                ELSE inbox._to_json(n, read_marks, seen)
+           END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._event_data(event, notification_id, data, n, m.read_marks, m.seen)
+      FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._changes(user_id text, after bigint, "limit" integer, scope text)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head   bigint := inbox.feed_head(_changes.user_id);
+    oldest bigint;
+    -- The user's marks for the shape (issue 19), read once for every event.
+    marks  record := inbox._user_marks(_changes.user_id);
+BEGIN
+    IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NULL THEN
+        RETURN;  -- the head only: inbox.feed_head() says where it is
+    END IF;
+    IF after > head OR after < 0 THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The last event of this user is %s.', head);
+    END IF;
+    SELECT min(e.id) INTO oldest FROM inbox.events e WHERE e.user_id = _changes.user_id;
+    IF after < coalesce(oldest - 1, head) THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = CASE WHEN oldest IS NULL
+                                  THEN pg_catalog.format('It is older than the retention window: no event is kept, the last was %s.', head)
+                                  ELSE pg_catalog.format('It is older than the retention window: the oldest kept event is %s.', oldest)
+                             END;
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.event, e.workspace_id, e.unread,
+           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications,
+                             marks.read_marks, marks.seen)
+      FROM inbox.events e
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     WHERE e.user_id = _changes.user_id AND e.id > after
+       AND (_changes.scope IS NULL OR e.workspace_id = _changes.scope
+            OR (e.notification_id IS NULL AND e.workspace_id IS NULL))
+     ORDER BY e.id
+     LIMIT _changes."limit";
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_set_markers(token text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    tl text;
+    value jsonb;
+    last_id bigint;
+    ids text[];
+    m inbox.mastodon_markers;
+    out jsonb := '{}';
+    stamp timestamptz := pg_catalog.now();
+    read_mark timestamptz;  -- the user's (issue 19), read once: never for each row
+BEGIN
+    IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
+        RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR tl, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(body) AS e ORDER BY e.key LOOP
+        IF tl NOT IN ('home', 'notifications') THEN
+            RAISE EXCEPTION '%: unknown timeline', tl
+                  USING ERRCODE = 'invalid_parameter_value', HINT = 'Timelines: home, notifications.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+            RAISE EXCEPTION '%: expected an object with last_read_id', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value->'last_read_id') = 'number' THEN
+            value := pg_catalog.jsonb_build_object('last_read_id', value->>'last_read_id');
+        END IF;
+        last_id := inbox._mastodon_id_param(value, 'last_read_id');
+        IF last_id IS NULL THEN
+            RAISE EXCEPTION '%[last_read_id]: required', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- As Rails' optimistic locking counts: version 0 when created, one more per change; a
+        -- marker set to where it is changes nothing.
+        -- (now() is read first: Citus takes only constants and immutable functions in DO UPDATE.)
+        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version, updated_at)
+        VALUES (caller.user_id, tl, last_id, 0, stamp)
+        ON CONFLICT (user_id, timeline) DO UPDATE
+           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = excluded.updated_at
+         WHERE k.last_read_id <> excluded.last_read_id
+        RETURNING * INTO m;
+        IF NOT FOUND THEN
+            SELECT * INTO m FROM inbox.mastodon_markers k
+             WHERE k.user_id = caller.user_id AND k.timeline = tl;
+        END IF;
+        IF tl = 'notifications' THEN
+            read_mark := inbox._read_mark(caller.user_id);
+            ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                          WHERE n.user_id = caller.user_id AND n.id <= last_id
+                            AND n.read_at IS NULL AND n.deleted_at IS NULL
+                            AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, read_mark)
+                            AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                          ORDER BY n.id);
+            IF pg_catalog.cardinality(ids) > 0 THEN
+                PERFORM inbox.mark_read(caller.user_id, ids);
+            END IF;
+        END IF;
+        out := out || pg_catalog.jsonb_build_object(tl, inbox._mastodon_marker_json(m));
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._diaspora_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'guid',           inbox.diaspora_guid(n.id),
+        'type',           n.type,
+        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
+        'read',           inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                         read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'created_at',     inbox.directus_time(n.created_at),
+        'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
+        'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._diaspora_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_notification(token text, guid text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._diaspora_caller(token, true);
+    found_row inbox.notifications := inbox._diaspora_row(caller, guid);
+BEGIN
+    IF NOT inbox._is_read(found_row.read_at, found_row.deleted_at, found_row.updated_at,
+                          inbox._read_mark(caller.user_id)) THEN
+        PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
+    END IF;
+    RETURN inbox._diaspora_one(caller, found_row.id);
+END
+$$;
+
 
 -- ---------------------------------------------------------------------------------------------
 -- Issue 16, Mastodon streaming (65_mastodon.sql): the streams' payloads, one shape with the v1 list

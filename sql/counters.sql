@@ -4,18 +4,23 @@ CREATE EXTENSION pg_inbox;
 RESET client_min_messages;
 \set VERBOSITY terse
 
--- The counters, and what they should be, counted from the rows. Empty when all agree.
+-- The counters, and what they should be, counted from the rows. Empty when all agree. A row
+-- is unread as the API shows it: not read, and not covered by the user's read mark (issue 19).
+CREATE VIEW pg_temp.unread_rows AS
+SELECT n.* FROM inbox.notifications n
+ WHERE n.deleted_at IS NULL AND n.read_at IS NULL
+   AND NOT coalesce(n.updated_at < inbox._read_mark(n.user_id), false);
 CREATE VIEW pg_temp.counter_errors AS
 WITH truth_user AS (
     SELECT user_id,
            count(*) FILTER (WHERE deleted_at IS NULL) AS active,
-           count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
+           count(*) FILTER (WHERE id IN (SELECT id FROM pg_temp.unread_rows)) AS unread,
            count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
       FROM inbox.notifications GROUP BY user_id),
 truth_ws AS (
     SELECT user_id, workspace_id,
            count(*) FILTER (WHERE deleted_at IS NULL) AS active,
-           count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
+           count(*) FILTER (WHERE id IN (SELECT id FROM pg_temp.unread_rows)) AS unread,
            count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
       FROM inbox.notifications WHERE workspace_id IS NOT NULL GROUP BY user_id, workspace_id)
 SELECT 'user' AS level, coalesce(t.user_id, c.user_id) AS user_id, NULL AS workspace_id,
@@ -36,7 +41,7 @@ CREATE VIEW pg_temp.group_errors AS
 WITH truth AS (
     SELECT DISTINCT ON (user_id, group_key) user_id, group_key,
            count(*) OVER w AS notifications_count,
-           count(*) FILTER (WHERE read_at IS NULL) OVER w AS unread_count,
+           count(*) FILTER (WHERE id IN (SELECT id FROM pg_temp.unread_rows)) OVER w AS unread_count,
            id AS latest_id, type, created_at AS latest_at
       FROM inbox.notifications
      WHERE deleted_at IS NULL AND group_key IS NOT NULL

@@ -39,9 +39,11 @@ SELECT field FROM inbox.writable_fields WHERE column_ IS NULL;
 -- inbox.to_json has exactly the registry's keys, each of the registry's JSON type: on a
 -- notification with every field set, and on one with none set (null only where it may be).
 SELECT inbox.create('u1', '{"workspaceId": "w1", "title": "t", "body": "b", "data": {"k": 1},
-                            "actorId": "a", "collection": "c", "item": "i", "groupKey": "g"}')->>'id' AS full_id \gset
+                            "actorId": "a", "collection": "c", "item": "i", "groupKey": "g",
+                            "expiresAt": "2999-01-01T00:00:00Z"}')->>'id' AS full_id \gset
 SELECT inbox.mark_read('u1', :'full_id') IS NOT NULL AS read,
        inbox.archive('u1', :'full_id') IS NOT NULL AS archived,
+       inbox.mark_seen('u1') IS NOT NULL AS seen,
        inbox.soft_delete('u1', :'full_id') IS NOT NULL AS deleted;
 SELECT inbox.create('u2', '{}')->>'id' AS bare_id \gset
 CREATE TEMP TABLE shapes AS

@@ -31,6 +31,10 @@ CREATE TABLE inbox.notifications (
     deleted_at   timestamptz,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Issue 19 (lifecycle). seen_at: when the row itself was marked seen (NULL: the user's seen
+    -- marks in inbox.marks decide); expires_at: when it leaves every list and count (NULL: never).
+    seen_at      timestamptz,
+    expires_at   timestamptz,
     CONSTRAINT notifications_pkey PRIMARY KEY (user_id, id),
     CONSTRAINT notifications_user_id_length      CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 255),
     CONSTRAINT notifications_workspace_id_length CHECK (pg_catalog.length(workspace_id) BETWEEN 1 AND 255),
@@ -67,6 +71,18 @@ CREATE INDEX notifications_trash_idx ON inbox.notifications
 -- Measured for issue 12: it adds about 5% to a fan-out of 10,000 (66 bytes of WAL a row, 2-8% of
 -- the time): ids only grow, so each insert lands on the index's rightmost page.
 CREATE INDEX notifications_id_idx ON inbox.notifications (id);
+-- Issue 19. Expired rows that are not purged yet, per user: every count subtracts them (one
+-- probe that usually finds nothing), and inbox.prune finds them.
+CREATE INDEX notifications_expires_idx ON inbox.notifications
+    (user_id, expires_at) WHERE expires_at IS NOT NULL;
+-- Issue 19. Unread rows by their last change: a read-all marks read the rows changed since its
+-- transaction began (the rest its read mark covers) and counts what stays unread from here.
+CREATE INDEX notifications_unread_changed_idx ON inbox.notifications
+    (user_id, updated_at) WHERE deleted_at IS NULL AND read_at IS NULL;
+-- Issue 19. Retention across users (inbox.prune_step): expired rows, and rows soft-deleted
+-- long ago. Partial: a row that never expires, or is not deleted, costs them nothing.
+CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX notifications_deleted_idx ON inbox.notifications (deleted_at) WHERE deleted_at IS NOT NULL;
 
 -- ---------------------------------------------------------------------------------------------
 -- Counters. Reading a count is one primary-key lookup whatever the inbox size. They are
@@ -93,6 +109,31 @@ CREATE TABLE inbox.workspace_counters (
     deleted      bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, workspace_id)
 );
+
+-- Issue 19: the marks of "everything up to now", per user ('' workspace_key) and per user and
+-- workspace. read_before (whole inbox only): the last read-all; an active notification whose
+-- last change is before it and whose own read_at is NULL is read, at the first of read_marks
+-- (every read-all not settled yet, in order) after its last change. seen_before: a seen-all;
+-- a notification created at or before it (the newer of the user's and its workspace's) is
+-- seen. Set in O(1) by inbox.mark_all_read and inbox.mark_seen; inbox.settle_read_marks
+-- writes read_before into the rows it covers, in batches, and then clears it.
+CREATE TABLE inbox.marks (
+    user_id       text        NOT NULL,
+    workspace_key text        NOT NULL DEFAULT '',
+    read_before   timestamptz,
+    read_marks    timestamptz[],
+    seen_before   timestamptz,
+    CONSTRAINT marks_pkey PRIMARY KEY (user_id, workspace_key),
+    CONSTRAINT marks_read_whole_inbox CHECK (read_before IS NULL OR workspace_key = ''),
+    CONSTRAINT marks_read_last CHECK (read_before IS NOT DISTINCT FROM read_marks[pg_catalog.array_upper(read_marks, 1)])
+);
+
+COMMENT ON TABLE inbox.marks IS
+    'Read and seen marks per user ('''' workspace_key) and per user and workspace: what inbox.mark_all_read and inbox.mark_seen set in constant time.';
+
+-- Dumped: the counters are rebuilt from the rows by the insert trigger on restore, and these
+-- marks are part of what the rows mean (pg_dump restores this table before inbox.notifications).
+SELECT pg_catalog.pg_extension_config_dump('inbox.marks', '');
 
 COMMENT ON TABLE inbox.user_counters IS
     'Per-user counts of active, unread and soft-deleted notifications, kept exact by triggers. Rebuilt by inbox.rebuild_counters().';
@@ -393,14 +434,43 @@ END
 $$;
 
 -- What one row contributes to the counters, with sign +1 (it appears) or -1 (it goes).
-CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint)
+-- read_before is the user's read mark (issue 19): a row it covers is read.
+CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint, read_before timestamptz DEFAULT NULL)
 RETURNS inbox.counter_delta
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT ROW(n.user_id, n.workspace_id, n.group_key,
                sign * (n.deleted_at IS NULL)::int,
-               sign * (n.deleted_at IS NULL AND n.read_at IS NULL)::int,
+               sign * (n.deleted_at IS NULL AND n.read_at IS NULL
+                       AND NOT coalesce(n.updated_at < read_before, false))::int,
                sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
+$$;
+
+-- Issue 19. The read marks of the users a statement changed rows of, read after locking their
+-- counter rows (in user_id order, as the counter statements take them). A read-all takes the
+-- same lock before it sets a mark, so the mark a trigger counts with is the one in force when
+-- its counts land: a row is never shown read and counted unread. On a Citus shard (by_user)
+-- one statement per user, each routed to the user's shard.
+CREATE FUNCTION inbox._lock_read_marks(users text[], by_user boolean)
+RETURNS TABLE (user_id text, read_before timestamptz)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    u text;
+BEGIN
+    IF NOT by_user THEN
+        PERFORM FROM inbox.user_counters c WHERE c.user_id = ANY (users)
+         ORDER BY c.user_id FOR NO KEY UPDATE;
+        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
+                      WHERE m.user_id = ANY (users) AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1 LOOP
+        PERFORM FROM inbox.user_counters c WHERE c.user_id = u FOR NO KEY UPDATE;
+        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
+                      WHERE m.user_id = u AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+    END LOOP;
+END
 $$;
 
 -- Applies a trigger's deltas: on inbox.notifications itself in bulk, on a Citus shard
@@ -425,12 +495,20 @@ $$;
 -- The same triggers feed the change feed (45_feed.sql): each passes its rows' events, built
 -- from the transition tables (no JSON: inbox.changes reads the payload when it is delivered),
 -- or NULL when the session has switched the feed off (inbox._feed_on()).
+-- Each reads the read marks of its users first (issue 19: inbox._lock_read_marks).
 CREATE FUNCTION inbox._counters_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
 BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n), true,
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id), true,
         CASE WHEN inbox._feed_on() THEN ARRAY(
             SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
                        (n.deleted_at IS NULL AND n.read_at IS NULL)::int, false)::inbox.feed_event
@@ -447,11 +525,21 @@ $$;
 CREATE FUNCTION inbox._counters_after_update() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
 BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
+                                  TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM new_rows n
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = n.user_id
         UNION ALL
-        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o),
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id),
         -- Group summaries are read again only when a grouped row changed what they show, or
         -- moved (a read, unread or archive does not).
         EXISTS (SELECT FROM old_rows o
@@ -490,9 +578,16 @@ $$;
 CREATE FUNCTION inbox._counters_after_delete() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
 BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
+      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1) FROM old_rows o), true,
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+            ON m.user_id = o.user_id), true,
         CASE WHEN inbox._feed_on() THEN ARRAY(
             SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
                        -(o.deleted_at IS NULL AND o.read_at IS NULL)::int, false)::inbox.feed_event
@@ -547,7 +642,8 @@ DECLARE
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     PERFORM inbox._apply_counter_deltas(ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1) FROM inbox.notifications n));
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before) FROM inbox.notifications n
+          LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''));
     INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
     SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
     ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;

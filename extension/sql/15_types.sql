@@ -12,10 +12,15 @@ CREATE TABLE inbox.notification_types (
     aggregate   boolean     NOT NULL DEFAULT false,
     builtin     boolean     NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Issue 19: a notification of this type created without an expiresAt expires this long
+    -- after it is created (NULL: never).
+    lifetime    interval,
     CONSTRAINT notification_types_name_format
         CHECK (name OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'),
     CONSTRAINT notification_types_description_length
-        CHECK (pg_catalog.length(description) <= 1000)
+        CHECK (pg_catalog.length(description) <= 1000),
+    CONSTRAINT notification_types_lifetime_positive
+        CHECK (lifetime > interval '0')
 );
 
 COMMENT ON TABLE inbox.notification_types IS
@@ -35,27 +40,30 @@ RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT pg_catalog.jsonb_build_object('name', t.name, 'description', t.description,
-                                         'aggregate', t.aggregate, 'builtin', t.builtin)
+                                         'aggregate', t.aggregate, 'builtin', t.builtin,
+                                         'lifetimeSeconds', pg_catalog.date_part('epoch', t.lifetime)::bigint)
 $$;
 
-CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false)
+CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,
+                                    lifetime interval DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
     registered inbox.notification_types;
 BEGIN
-    INSERT INTO inbox.notification_types AS t (name, description, aggregate)
-    VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false))
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate, lifetime)
+    VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false),
+            register_type.lifetime)
     ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
-       SET description = excluded.description, aggregate = excluded.aggregate
+       SET description = excluded.description, aggregate = excluded.aggregate, lifetime = excluded.lifetime
     RETURNING t.* INTO registered;
     RETURN inbox._type_json(registered);
 END
 $$;
 
-COMMENT ON FUNCTION inbox.register_type(text, text, boolean) IS
-    'Declares a notification type (or changes its description and aggregate setting); returns it.';
+COMMENT ON FUNCTION inbox.register_type(text, text, boolean, interval) IS
+    'Declares a notification type (or changes its description, aggregate setting and lifetime: notifications of the type created without expiresAt expire that long after creation); returns it.';
 
 CREATE FUNCTION inbox.unregister_type(name text)
 RETURNS boolean

@@ -50,6 +50,7 @@ DECLARE
     actor  text := o->>'actorId';
     recent text[];
     actors integer;
+    mark   timestamptz;  -- the user's read mark (issue 19), read under the counter row's lock
 BEGIN
     IF grp IS NULL OR actor IS NULL THEN
         RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
@@ -63,10 +64,14 @@ BEGIN
     INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
     ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
     PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
+    mark := inbox._read_mark(user_id);
 
+    -- Unread as the API shows it: not covered by the user's read mark, and not expired (issue 19).
     SELECT * INTO target FROM inbox.notifications n
      WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
        AND n.read_at IS NULL AND n.deleted_at IS NULL
+       AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+       AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
      ORDER BY n.created_at DESC, n.id DESC
      LIMIT 1
        FOR UPDATE;
@@ -119,6 +124,7 @@ BEGIN
     -- Without `indexed` every object is the same input (a fan-out's template, 10,000 times):
     -- checking the first one is checking them all.
     PERFORM inbox._check_types(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    PERFORM inbox._check_expiry(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
     IF NOT EXISTS (SELECT FROM (SELECT DISTINCT o
                                   FROM pg_catalog.unnest(CASE WHEN indexed THEN objects ELSE objects[1:1] END) AS o) AS d
                     WHERE inbox._wants_aggregate(d.o)) THEN

@@ -239,14 +239,16 @@ AS $$
 DECLARE
     caller inbox.caller := inbox.authenticate(token, 'notifications:read');
     params jsonb := inbox._rest_params(query, ARRAY['workspace_id', 'user_id']);
+    user_ text := inbox._rest_user(caller, params);
+    workspace text := inbox._rest_workspace(caller, params);
 BEGIN
-    RETURN pg_catalog.jsonb_build_object('count',
-        inbox.unread_count(inbox._rest_user(caller, params), inbox._rest_workspace(caller, params)));
+    RETURN pg_catalog.jsonb_build_object('count', inbox.unread_count(user_, workspace),
+                                         'unseen', inbox.unseen_count(user_, workspace));
 END
 $$;
 
 COMMENT ON FUNCTION inbox.rest_unread_count(text, jsonb) IS
-    'GET /api/notifications/unread-count: {"count": n}, optionally within workspace_id.';
+    'GET /api/notifications/unread-count: {"count": n, "unseen": m}, optionally within workspace_id.';
 
 CREATE FUNCTION inbox.rest_groups(token text, query jsonb)
 RETURNS jsonb
@@ -389,6 +391,23 @@ $$;
 
 COMMENT ON FUNCTION inbox.rest_read_all(text, jsonb) IS
     'PUT /api/notifications/read-all: marks every unread notification read (optionally within workspace_id); returns {"ok": true, "updated": n}.';
+
+-- Issue 19.
+CREATE FUNCTION inbox.rest_seen(token text, query jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox.authenticate(token, 'notifications:write');
+    params jsonb := inbox._rest_params(query, ARRAY['workspace_id', 'user_id']);
+BEGIN
+    RETURN pg_catalog.jsonb_build_object('ok', true, 'seenAt', inbox.iso_time(
+        inbox.mark_seen(inbox._rest_user(caller, params), inbox._rest_workspace(caller, params))));
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rest_seen(text, jsonb) IS
+    'PUT /api/notifications/seen: marks every notification created up to now seen (optionally within workspace_id); returns {"ok": true, "seenAt": time}.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Creating, with Idempotency-Key

@@ -34,10 +34,11 @@ BEGIN
 END
 $$;
 
--- register_type with the delivery settings. The three-argument form (0.1.0) keeps working: a
--- call without the new arguments leaves a registered type's delivery settings as they are.
-DROP FUNCTION inbox.register_type(text, text, boolean);
+-- register_type with the delivery settings, beside the lifecycle's lifetime (15_types.sql). A
+-- call without the delivery arguments leaves a registered type's delivery settings as they are.
+DROP FUNCTION inbox.register_type(text, text, boolean, interval);
 CREATE FUNCTION inbox.register_type(name text, description text DEFAULT '', aggregate boolean DEFAULT false,
+                                    lifetime interval DEFAULT NULL,
                                     channels text[] DEFAULT NULL, critical boolean DEFAULT NULL,
                                     email_digest interval DEFAULT NULL)
 RETURNS jsonb
@@ -54,12 +55,12 @@ BEGIN
         RAISE EXCEPTION 'email_digest: expected 1 second to 7 days, got %', email_digest
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO inbox.notification_types AS t (name, description, aggregate, channels, critical, email_digest)
+    INSERT INTO inbox.notification_types AS t (name, description, aggregate, lifetime, channels, critical, email_digest)
     VALUES (register_type.name, coalesce(register_type.description, ''), coalesce(register_type.aggregate, false),
-            coalesce(register_type.channels, '{in_app,email}'), coalesce(register_type.critical, false),
-            register_type.email_digest)
+            register_type.lifetime, coalesce(register_type.channels, '{in_app,email}'),
+            coalesce(register_type.critical, false), register_type.email_digest)
     ON CONFLICT ON CONSTRAINT notification_types_pkey DO UPDATE
-       SET description = excluded.description, aggregate = excluded.aggregate,
+       SET description = excluded.description, aggregate = excluded.aggregate, lifetime = excluded.lifetime,
            channels = coalesce(register_type.channels, t.channels),
            critical = coalesce(register_type.critical, t.critical),
            email_digest = coalesce(register_type.email_digest, t.email_digest)
@@ -68,8 +69,8 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.register_type(text, text, boolean, text[], boolean, interval) IS
-    'Declares a notification type (or changes it); returns it. channels: the default channels (in_app, email); critical: a user cannot turn it off; email_digest: its e-mails are collected into one per window.';
+COMMENT ON FUNCTION inbox.register_type(text, text, boolean, interval, text[], boolean, interval) IS
+    'Declares a notification type (or changes it); returns it. lifetime: notifications of the type created without expiresAt expire that long after creation; channels: the default channels (in_app, email); critical: a user cannot turn it off; email_digest: its e-mails are collected into one per window.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Settings (GUCs the library defines; read with missing_ok so a session that has not loaded the

@@ -31,6 +31,7 @@ AS $$
            ('inbox.user_counters'::regclass, false),
            ('inbox.workspace_counters'::regclass, false),
            ('inbox.notification_groups'::regclass, false),
+           ('inbox.marks'::regclass, false),
            ('inbox.notification_actors'::regclass, false),
            ('inbox.idempotency_keys'::regclass, false),
            ('inbox.events'::regclass, false),
@@ -44,7 +45,8 @@ AS $$
            ('inbox.writable_fields'::regclass, true),
            ('inbox.relations'::regclass, true),
            ('inbox.tokens'::regclass, true),
-           ('inbox.cursor_secrets'::regclass, true)
+           ('inbox.cursor_secrets'::regclass, true),
+           ('inbox.retention'::regclass, true)
 $$;
 
 -- The functions Citus delegates to the node that holds the user named by their first argument.
@@ -63,6 +65,7 @@ AS $$
                  'inbox.purge(text,text)', 'inbox.purge(text,text[])',
                  'inbox.delete(text,text)', 'inbox.delete(text,text[])',
                  'inbox.mark_all_read(text,text)', 'inbox.unread_count(text,text)',
+                 'inbox.mark_seen(text,text)', 'inbox.unseen_count(text,text)',
                  'inbox.list(text,jsonb)', 'inbox.groups(text,jsonb)',
                  'inbox.changes(text,bigint,integer,text)', 'inbox.feed_head(text)']::regprocedure[]
 $$;

@@ -116,6 +116,9 @@ std::vector<Option> options() {
                                        "'");
          c.webhook_allow_private = v == "on";
        }},
+      {"prune-interval", "PRUNE_INTERVAL",
+       "seconds between retention runs (inbox.prune_step; default 0: never)",
+       integer(&Config::prune_interval_s, 0, 604800, "--prune-interval")},
       {"feed-poll-ms", "FEED_POLL_MS", "interval of the one change-feed poller (default 10)",
        integer(&Config::feed_poll_ms, 1, 60000, "--feed-poll-ms")},
       {"stream-buffer-bytes", "STREAM_BUFFER_BYTES",

@@ -38,6 +38,7 @@ struct Config {
   std::string mail_from;            // the From of every e-mail: "Name <address>" or address
   std::string public_url;           // the base of the unsubscribe links (default http://host:port)
   bool webhook_allow_private = false;  // let webhooks reach loopback and private addresses
+  int prune_interval_s = 0;  // run inbox.prune_step to the end this often (0: never; issue 19)
   // Realtime (server/src/realtime/): the feed poller, the SSE and WebSocket streams.
   int feed_poll_ms = 10;                      // the one poller's interval
   std::size_t stream_buffer_bytes = 1 << 20;  // a client with more unsent bytes is dropped

@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "db/pool.hpp"
 #include "delivery/workers.hpp"
+#include "db/pruner.hpp"
 #include "http/http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
   log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
            " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
   Dispatcher dispatcher(config, pool, metrics, ui);
+  Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
       config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
@@ -100,6 +102,7 @@ int main(int argc, char **argv) {
     pthread_kill(signals.native_handle(), SIGTERM);
   }
   signals.join();
+  pruner.stop();
   log_line("stopped");
   return served ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 -- Randomized test of inbox.list: generated filters and orders, each compared with a plain SQL
 -- reference query written independently of the engine's compiler, and paged through forward
--- and backward (and forward again while rows are inserted between pages). Deterministic: the
--- generator is seeded. Run by tests/engine_random.sh; prints "N passed, N failed".
+-- and backward (and forward again while rows are inserted between pages); then the lifecycle of
+-- issue 19 (read-all as a read mark) against a copy that every change updates row by row.
+-- Deterministic: the generator is seeded. Run by tests/engine_random.sh; prints "N passed, N failed".
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pg_inbox CASCADE;
@@ -229,7 +230,9 @@ $$;
 CREATE TABLE results (n int, ok boolean, detail text);
 
 -- One case: reference, forward, backward; with `inserting`, rows are added between pages.
-CREATE FUNCTION run_case(n int, inserting boolean) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+-- `src` is the table the reference query reads: the rows themselves, or (lifecycle, below) a
+-- plain copy that every change updates row by row.
+CREATE FUNCTION run_case(n int, inserting boolean, src text DEFAULT 'inbox.notifications') RETURNS void LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     f pair := CASE WHEN chance(0.1) THEN ROW(NULL, 'true')::pair ELSE gen(0) END;
     o ordering := gen_order();
@@ -242,8 +245,8 @@ DECLARE
     pages int := 0;
     problem text;
 BEGIN
-    EXECUTE format('SELECT coalesce(array_agg(n.id ORDER BY %s), ''{}'') FROM inbox.notifications n
-                     WHERE n.user_id = ''r'' AND n.deleted_at IS NULL AND (%s)', o.sql, f.cond) INTO reference;
+    EXECUTE format('SELECT coalesce(array_agg(n.id ORDER BY %s), ''{}'') FROM %s n
+                     WHERE n.user_id = ''r'' AND n.deleted_at IS NULL AND (%s)', o.sql, src, f.cond) INTO reference;
     total := cardinality(reference);
     page := inbox.list('r', params);
     LOOP
@@ -307,6 +310,148 @@ END
 $$;
 
 DO $$ BEGIN PERFORM run_case(i, i % 4 = 0) FROM generate_series(1, current_setting('engine_random.cases')::int) AS i; END $$;
+
+-- Lifecycle (issue 19): read-all as a read mark, against a reference that updates every row.
+-- `ref` is a plain copy of user r's rows; each step changes both, in its own transaction (the
+-- mark is the transaction's start), then the counts, every row's read/readAt as the API shows
+-- it, the read shorthands' totals, the group summaries and a random list case are compared.
+CREATE TABLE ref AS SELECT * FROM inbox.notifications WHERE user_id = 'r';
+ALTER TABLE ref ADD PRIMARY KEY (id);
+
+CREATE FUNCTION some_ids(active boolean) RETURNS text[] LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(array_agg(inbox.public_id(x.id)), '{}') FROM (
+        SELECT n.id FROM inbox.notifications n WHERE n.user_id = 'r' AND (n.deleted_at IS NULL) = active
+         ORDER BY random() LIMIT 1 + floor(random() * 4)::int) x
+$$;
+
+CREATE FUNCTION internal(ids text[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT array_agg(inbox.internal_id(i)) FROM unnest(ids) i
+$$;
+
+CREATE FUNCTION lifecycle_step() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    op text := pick(ARRAY['read_all', 'read_all', 'read_all', 'read_workspace', 'unread', 'unread', 'unread',
+                          'read', 'archive', 'soft_delete', 'restore', 'add', 'settle']);
+    ids text[];
+BEGIN
+    IF op = 'read_all' THEN
+        PERFORM inbox.mark_all_read('r');
+        UPDATE ref SET read_at = now(), updated_at = CASE WHEN updated_at >= now() THEN now() ELSE updated_at END
+         WHERE read_at IS NULL AND deleted_at IS NULL;
+    ELSIF op = 'read_workspace' THEN
+        PERFORM inbox.mark_all_read('r', 'w1');
+        UPDATE ref SET read_at = now(), updated_at = now()
+         WHERE read_at IS NULL AND deleted_at IS NULL AND workspace_id = 'w1';
+    ELSIF op = 'add' THEN
+        PERFORM add_row() FROM generate_series(1, 1 + floor(random() * 3)::int);
+        INSERT INTO ref SELECT n.* FROM inbox.notifications n
+         WHERE n.user_id = 'r' AND NOT EXISTS (SELECT FROM ref f WHERE f.id = n.id);
+    ELSIF op = 'settle' THEN
+        PERFORM inbox.settle_read_marks('r', 1 + floor(random() * 40)::int);
+    ELSE
+        ids := some_ids(op <> 'restore');
+        IF cardinality(ids) = 0 THEN RETURN op || ' (none)'; END IF;
+        IF op = 'unread' THEN
+            PERFORM inbox.mark_unread('r', ids);
+            UPDATE ref SET read_at = NULL, updated_at = now() WHERE id = ANY (internal(ids)) AND read_at IS NOT NULL;
+        ELSIF op = 'read' THEN
+            PERFORM inbox.mark_read('r', ids);
+            UPDATE ref SET read_at = now(), updated_at = now() WHERE id = ANY (internal(ids)) AND read_at IS NULL;
+        ELSIF op = 'archive' THEN
+            PERFORM inbox.archive('r', ids);
+            UPDATE ref SET archived_at = now(), updated_at = now() WHERE id = ANY (internal(ids)) AND archived_at IS NULL;
+        ELSIF op = 'soft_delete' THEN
+            PERFORM inbox.soft_delete('r', ids);
+            UPDATE ref SET deleted_at = now(), updated_at = now() WHERE id = ANY (internal(ids));
+        ELSE
+            PERFORM inbox.restore('r', ids);
+            UPDATE ref SET deleted_at = NULL, updated_at = now() WHERE id = ANY (internal(ids));
+        END IF;
+    END IF;
+    RETURN op;
+END
+$$;
+
+-- What differs between the API and the reference after a step; NULL when nothing.
+CREATE FUNCTION lifecycle_check() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    problem text;
+    expected bigint;
+    got bigint;
+    groups jsonb := inbox.groups('r', '{"limit": 100}');
+BEGIN
+    SELECT count(*) INTO expected FROM ref WHERE deleted_at IS NULL AND read_at IS NULL;
+    got := inbox.unread_count('r');
+    IF got <> expected THEN RETURN format('unread_count %s, expected %s', got, expected); END IF;
+    IF (inbox.list('r', '{"read": false, "limit": 1}')->'pageInfo'->>'total')::bigint <> expected THEN
+        RETURN 'read=false total';
+    END IF;
+    IF (inbox.list('r', '{"read": true, "limit": 1}')->'pageInfo'->>'total')::bigint
+       <> (SELECT count(*) FROM ref WHERE deleted_at IS NULL AND read_at IS NOT NULL) THEN
+        RETURN 'read=true total';
+    END IF;
+    SELECT count(*) INTO expected FROM ref WHERE deleted_at IS NULL AND read_at IS NULL AND workspace_id = 'w1';
+    got := inbox.unread_count('r', 'w1');
+    IF got <> expected THEN RETURN format('unread_count w1 %s, expected %s', got, expected); END IF;
+    IF (inbox.list('r', '{"read": false, "workspace_id": "w1", "limit": 1}')->'pageInfo'->>'total')::bigint <> expected THEN
+        RETURN 'read=false w1 total';
+    END IF;
+    -- Every row (the trash too) as the API shows it.
+    SELECT format('row %s: read %s readAt %s, expected %s', inbox.public_id(n.id), inbox.to_json(n)->'read',
+                  inbox.to_json(n)->>'readAt', f.read_at) INTO problem
+      FROM inbox.notifications n JOIN ref f ON f.id = n.id
+     WHERE n.user_id = 'r'
+       AND ((inbox.to_json(n)->>'readAt') IS DISTINCT FROM inbox.iso_time(f.read_at)
+            OR (inbox.to_json(n)->>'read')::boolean <> (f.read_at IS NOT NULL))
+     LIMIT 1;
+    IF problem IS NOT NULL THEN RETURN problem; END IF;
+    -- The unread list, page by page, is the reference's unread rows newest first.
+    IF (SELECT array_agg(x.id) FROM (SELECT f.id FROM ref f WHERE f.deleted_at IS NULL AND f.read_at IS NULL
+                                       ORDER BY f.created_at DESC, f.id DESC LIMIT 100) x)
+       IS DISTINCT FROM (SELECT array_agg(inbox.internal_id(e->>'id') ORDER BY o)
+                           FROM jsonb_array_elements(inbox.list('r', '{"read": false, "limit": 100}')->'data') WITH ORDINALITY AS a(e, o)) THEN
+        RETURN 'read=false page';
+    END IF;
+    -- Group summaries: how many, and the count and unread count of each group on the first page.
+    IF (groups->'pageInfo'->>'total')::bigint <> (SELECT count(DISTINCT coalesce(f.group_key, f.id::text)) FROM ref f WHERE f.deleted_at IS NULL) THEN
+        RETURN format('groups total %s', groups->'pageInfo'->>'total');
+    END IF;
+    SELECT format('group %s: %s, expected %s', g.k, g.v, coalesce(r.v::text, 'none')) INTO problem
+      FROM (SELECT e->>'groupKey' AS k, jsonb_build_array(e->'notificationsCount', e->'unreadCount') AS v
+              FROM jsonb_array_elements(groups->'data') e) g
+      LEFT JOIN (SELECT coalesce(f.group_key, 'ungrouped-' || inbox.public_id(min(f.id))) AS k,
+                        jsonb_build_array(count(*), count(*) FILTER (WHERE f.read_at IS NULL)) AS v
+                   FROM ref f WHERE f.deleted_at IS NULL
+                  GROUP BY f.group_key, CASE WHEN f.group_key IS NULL THEN f.id END) r ON r.k = g.k
+     WHERE g.v IS DISTINCT FROM r.v
+     LIMIT 1;
+    RETURN problem;
+END
+$$;
+
+CREATE PROCEDURE lifecycle(steps int) LANGUAGE plpgsql AS $$
+DECLARE
+    op text;
+    problem text;
+BEGIN
+    FOR i IN 1..steps LOOP
+        op := lifecycle_step();
+        COMMIT;
+        BEGIN
+            problem := lifecycle_check();
+        EXCEPTION WHEN OTHERS THEN
+            problem := SQLSTATE || ' ' || SQLERRM;
+        END;
+        INSERT INTO results VALUES (100000 + i, problem IS NULL,
+                                    CASE WHEN problem IS NOT NULL THEN format('lifecycle step %s (%s): %s', i, op, problem) END);
+        -- A random list case against the reference (filters and orders over read and readAt).
+        IF i % 2 = 0 THEN PERFORM run_case(200000 + i, false, 'ref'); END IF;
+        COMMIT;
+    END LOOP;
+END
+$$;
+
+CALL lifecycle(greatest(current_setting('engine_random.cases')::int / 2, 20));
 
 \pset format unaligned
 \pset tuples_only on

@@ -173,20 +173,57 @@ test('unread-count and read-all, overall and per workspace', async () => {
   await newFor(user);
   let res = await api('GET', '/api/notifications/unread-count', { tok });
   assert.equal(res.status, 200, res.text);
-  assert.deepEqual(res.body, { count: 4 });
+  assert.deepEqual(res.body, { count: 4, unseen: 4 });
   res = await api('GET', '/api/notifications/unread-count?workspace_id=w1', { tok });
-  assert.deepEqual(res.body, { count: 2 });
+  assert.deepEqual(res.body, { count: 2, unseen: 2 });
 
   res = await api('PUT', '/api/notifications/read-all?workspace_id=w1', { tok });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body, { ok: true, updated: 2 });
-  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 2 });
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 2, unseen: 4 });
   res = await api('PUT', '/api/notifications/read-all', { tok });
   assert.deepEqual(res.body, { ok: true, updated: 2 });
   res = await api('PUT', '/api/notifications/read-all', { tok });
   assert.deepEqual(res.body, { ok: true, updated: 0 });
-  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 0 });
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 0, unseen: 4 });
   isError(assert, await api('GET', '/api/notifications/unread-count?workspace_id=', { tok }), 400, 'invalid_parameter');
+});
+
+test('seen (issue 19): PUT seen, the unseen count, seenAt; read-all as a mark; expiresAt', async () => {
+  const user = unique('seen');
+  const tok = token(user, ['notifications:read', 'notifications:write']);
+  const first = await newFor(user, { workspaceId: 'w1' });
+  assert.equal(first.seenAt, null);
+  assert.equal(first.expiresAt, null);
+  await newFor(user);
+  let res = await api('PUT', '/api/notifications/seen?workspace_id=w1', { tok });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.ok, true);
+  assert.match(res.body.seenAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 2, unseen: 1 });
+  res = await api('PUT', '/api/notifications/seen', { tok });
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 2, unseen: 0 });
+  const seen = await api('GET', `/api/notifications/${first.id}`, { tok });
+  assert.equal(seen.body.seenAt, res.body.seenAt);
+  assert.equal(seen.body.read, false);
+  // Only the owner's write scope marks seen.
+  isError(assert, await api('PUT', '/api/notifications/seen', { tok: t.aliceRead }), 403, 'forbidden');
+  // read-all, then one marked unread again: exact everywhere.
+  res = await api('PUT', '/api/notifications/read-all', { tok });
+  assert.deepEqual(res.body, { ok: true, updated: 2 });
+  assert.equal((await api('GET', `/api/notifications/${first.id}`, { tok })).body.read, true);
+  res = await api('PUT', `/api/notifications/${first.id}/unread`, { tok });
+  assert.equal(res.body.read, false);
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 1, unseen: 0 });
+  res = await api('GET', '/api/notifications?read=false', { tok });
+  assert.deepEqual(res.body.data.map((n) => n.id), [first.id]);
+  // expiresAt: an expired notification is in no list and no count.
+  const gone = await newFor(user, { expiresAt: '2020-01-01T00:00:00Z' });
+  assert.equal(gone.expiresAt, '2020-01-01T00:00:00.000000Z');
+  assert.deepEqual((await api('GET', '/api/notifications/unread-count', { tok })).body, { count: 1, unseen: 0 });
+  isError(assert, await api('GET', `/api/notifications/${gone.id}`, { tok }), 404, 'not_found');
+  res = await create(t.sender, { userId: user, expiresAt: 'tomorrow-ish' });
+  isError(assert, res, 400, 'invalid_parameter');
 });
 
 test('a caller never sees or changes another user\'s notification: 404 everywhere, row untouched', async () => {

@@ -8,7 +8,7 @@ const order = sql("SELECT string_agg(name, ',' ORDER BY ordinal) FROM inbox.fiel
 
 test('the registry keeps the order the README and seed 002 document', () => {
   assert.deepEqual(order, ['id', 'userId', 'workspaceId', 'type', 'title', 'body', 'data', 'read',
-    'readAt', 'archived', 'archivedAt', 'deletedAt', 'actorId', 'actors', 'actorCount',
+    'readAt', 'seenAt', 'archived', 'archivedAt', 'deletedAt', 'expiresAt', 'actorId', 'actors', 'actorCount',
     'collection', 'item', 'groupKey', 'createdAt', 'updatedAt']);
 });
 

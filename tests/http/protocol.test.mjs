@@ -11,6 +11,7 @@ const ROUTES = [
   'POST /api/notifications',
   'GET /api/notifications/unread-count',
   'PUT /api/notifications/read-all',
+  'PUT /api/notifications/seen',
   'GET /api/notifications/groups',
   'GET /api/notification-types',
   'GET /api/notifications/{id}',

@@ -44,7 +44,7 @@ test('GET /api/notification-types: the registry, and what happens to other types
   assert.equal(res.status, 200, res.text);
   const byName = Object.fromEntries(res.body.data.map((x) => [x.name, x]));
   for (const builtin of ['info', 'warning', 'error', 'success']) assert.equal(byName[builtin]?.builtin, true);
-  assert.deepEqual(byName[name], { name, description: 'Someone liked your post.', aggregate: true, builtin: false });
+  assert.deepEqual(byName[name], { name, description: 'Someone liked your post.', aggregate: true, builtin: false, lifetimeSeconds: null });
   assert.equal(res.body.unregisteredTypes, 'accept');
   isError(assert, await get('/api/notification-types?limit=1'), 400);
   isError(assert, await get('/api/notification-types', null), 401);

@@ -86,6 +86,11 @@ constexpr F kFields[] = {
         .sort()
         .required(),
     field("readAt", "read_at", C::kTimestamptz, kNull, J::kString).filter(K::kTimestamp).sort(),
+    // Issue 19: the row's own seen_at, else the seen mark that covers it (query/marks.hpp).
+    field("seenAt", "seen_at", C::kTimestamptz, kNull, J::kString)
+        .filter(K::kTimestamp)
+        .sort()
+        .described("When the user saw it (a seen-all covering it); null while unseen."),
     field("archived", "archived_at", C::kTimestamptz, kNull, J::kBoolean)
         .filter(K::kFlag)
         .sort()
@@ -97,6 +102,12 @@ constexpr F kFields[] = {
     field("deletedAt", "deleted_at", C::kTimestamptz, kNull, J::kString)
         .filter(K::kTimestamp)
         .sort(),
+    // Issue 19: at this time it leaves every list and count; null: never.
+    field("expiresAt", "expires_at", C::kTimestamptz, kNull, J::kString)
+        .filter(K::kTimestamp)
+        .sort()
+        .create()
+        .described("When it expires and leaves every list and count (null: never)."),
     field("actorId", "actor_id", C::kText, kNull, J::kString)
         .filter(K::kString)
         .sort()

@@ -85,8 +85,9 @@ std::string order_by(const DirectusQuery &q, bool keys_order, query::SqlBuilder 
     return "pg_catalog.array_position(" + b.bind(std::move(p)) + ", n.id)";
   }
   std::string out;
+  query::MarkRefs marks(q.query, b, "n");
   for (const query::OrderKey &k : query::complete_order(q.query.order))
-    out += (out.empty() ? "" : ", ") + query::key_expression(k, "n") + query::order_suffix(k);
+    out += (out.empty() ? "" : ", ") + query::key_expression(k, marks) + query::order_suffix(k);
   return out;
 }
 

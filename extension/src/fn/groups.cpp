@@ -34,6 +34,7 @@ PGI_FUNCTION(pgi_groups) {
     side = pgi::query::CursorSide::kBefore;
     cursor = pgi::query::decode_cursor(*q.paging.before, keys, signer, q.paging.before_path);
   }
+  pgi::spi::read_marks(q);
   pgi::query::PageStatements st = pgi::query::compile_groups(q, side, cursor);
   pgi::spi::Page page = pgi::spi::run_statements(st, side, 0, signer);
   spi.finish();

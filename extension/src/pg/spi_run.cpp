@@ -2,6 +2,7 @@
 
 #include "pg/plan_cache.hpp"
 #include "pg/spi_params.hpp"
+#include "query/marks.hpp"
 
 namespace pgi::spi {
 
@@ -9,6 +10,9 @@ Connection::Connection() {
   pg_call([&] {
     if (SPI_connect() != SPI_OK_CONNECT)
       elog(ERROR, "pg_inbox: SPI_connect failed");
+    // Issue 19: is this the schema with the lifecycle (query/marks.hpp)? A syscache look-up.
+    Oid inbox = LookupExplicitNamespace("inbox", true);
+    query::set_lifecycle_schema(OidIsValid(inbox) && OidIsValid(get_relname_relid("marks", inbox)));
   });
   open_ = true;
 }

@@ -1,6 +1,7 @@
 #include "query/compiler.hpp"
 
 #include "query/filter_compiler.hpp"
+#include "query/marks.hpp"
 #include "query/order_keys.hpp"
 #include "query/order_keyset.hpp"
 #include "query/row_expand.hpp"
@@ -16,36 +17,61 @@ std::optional<Statement> counter_total(const Query &q) {
       (q.read && q.deleted != DeletedMode::kActive))
     return std::nullopt;
   std::string value;
+  // The same count of the expired rows not purged yet (issue 19): the counters count them until
+  // a purge, so the total subtracts them.
+  int64_t expired = 0;
+  const UserMarks *m = q.marks ? &*q.marks : nullptr;
   switch (q.deleted) {
     case DeletedMode::kActive:
       value = !q.read   ? "c.active"
               : *q.read ? "c.active OPERATOR(pg_catalog.-) c.unread"
                         : "c.unread";
+      if (m)
+        expired = !q.read   ? m->expired_active
+                  : *q.read ? m->expired_active - m->expired_unread
+                            : m->expired_unread;
       break;
     case DeletedMode::kWithDeleted:
       value = "c.active OPERATOR(pg_catalog.+) c.deleted";
+      if (m)
+        expired = m->expired_active + m->expired_deleted;
       break;
     case DeletedMode::kOnlyDeleted:
       value = "c.deleted";
+      if (m)
+        expired = m->expired_deleted;
       break;
   }
   SqlBuilder b;
-  std::string where =
-      "c.user_id OPERATOR(pg_catalog.=) " + b.bind(builtin(SqlType::kText), *q.user_id);
+  std::string user = b.bind(builtin(SqlType::kText), *q.user_id);
+  std::string where = "c.user_id OPERATOR(pg_catalog.=) " + user;
   std::string table = "inbox.user_counters";
+  std::string workspace = "NULL::pg_catalog.text";
   if (q.workspace_id) {
     table = "inbox.workspace_counters";
-    where += " AND c.workspace_id OPERATOR(pg_catalog.=) " +
-             b.bind(builtin(SqlType::kText), *q.workspace_id);
+    workspace = b.bind(builtin(SqlType::kText), *q.workspace_id);
+    where += " AND c.workspace_id OPERATOR(pg_catalog.=) " + workspace;
   }
-  return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
-                  "), 0)");
+  std::string sql =
+      "SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where + "), 0)";
+  if (m)
+    sql += " OPERATOR(pg_catalog.-) " + b.bind(builtin(SqlType::kBigint), expired);
+  else if (lifecycle_schema())
+    sql += " OPERATOR(pg_catalog.-) (SELECT " + value + " FROM inbox._expired_counts(" + user +
+           ", " + workspace + ") c)";
+  return b.finish(std::move(sql));
 }
 
 }  // namespace
 
 std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
+  MarkRefs marks(q, b, alias);
+  return compile_where(q, b, marks);
+}
+
+std::string compile_where(const Query &q, SqlBuilder &b, MarkRefs &marks) {
   std::vector<std::string> parts;
+  const std::string &alias = marks.alias();
   const std::string n = alias + ".";
   if (q.user_id)
     parts.push_back(n + "user_id OPERATOR(pg_catalog.=) " +
@@ -54,11 +80,13 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "deleted_at IS NULL");
   if (q.deleted == DeletedMode::kOnlyDeleted)
     parts.push_back(n + "deleted_at IS NOT NULL");
+  if (lifecycle_schema())
+    parts.push_back(not_expired_sql(alias));
   if (q.workspace_id)
     parts.push_back(n + "workspace_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.workspace_id, "workspace_id"));
   if (q.read)
-    parts.push_back(n + (*q.read ? "read_at IS NOT NULL" : "read_at IS NULL"));
+    parts.push_back(read_state_sql(*q.read, marks));
   if (q.type)
     parts.push_back(n + "type OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.type, "type"));
@@ -71,7 +99,7 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "id OPERATOR(pg_catalog.=) ANY (" + b.bind(std::move(p)) + ")");
   }
   if (!q.filter.is_true())
-    parts.push_back(compile_filter(q.filter, b, alias));
+    parts.push_back(compile_filter(q.filter, b, marks));
   if (parts.empty())
     return "true";
   std::string out;
@@ -89,15 +117,18 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
 
   {
     SqlBuilder b;
-    std::string sql = "SELECT " + expanded_shape(q.shape.select, q.expand, b, "n") + " AS row";
+    // The API shape with the marks of issue 19, bound as values (query/marks.hpp).
+    MarkRefs marks(q, b, "n");
+    std::string sql =
+        "SELECT " + expanded_shape(shape_sql(q.shape, marks), q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
-      sql += ", " + key_expression(k, "n");
-    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, "n");
+      sql += ", " + key_expression(k, marks);
+    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, marks);
     if (side != CursorSide::kNone)
-      sql += " AND " + keyset_predicate(scan, cursor, false, b, "n");
+      sql += " AND " + keyset_predicate(scan, cursor, false, b, marks);
     sql += " ORDER BY ";
     for (size_t i = 0; i < scan.size(); ++i)
-      sql += (i ? ", " : "") + key_expression(scan[i], "n") + order_suffix(scan[i]);
+      sql += (i ? ", " : "") + key_expression(scan[i], marks) + order_suffix(scan[i]);
     if (q.paging.limit) {
       out.fetch_limit = *q.paging.limit + 1;
       sql += " LIMIT " + b.bind(builtin(SqlType::kBigint), *out.fetch_limit);
@@ -111,10 +142,11 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     // The other side of the cursor, the cursor's own row included: after a cursor the previous
     // page holds it; before a cursor the next page does.
     SqlBuilder b;
-    std::string sql = "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
-                      compile_where(q, b, "n") + " AND " +
-                      keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, "n") +
-                      ")";
+    MarkRefs marks(q, b, "n");
+    std::string sql =
+        "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
+        compile_where(q, b, marks) + " AND " +
+        keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, marks) + ")";
     out.probe = b.finish(std::move(sql));
   }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "query/marks.hpp"
 #include "query/model.hpp"
 #include "query/sql.hpp"
 
@@ -35,7 +36,9 @@ PageStatements compile_page(const Query &query, const std::vector<OrderKey> &key
                             const std::vector<Scalar> &cursor);
 
 // The WHERE condition of every statement of the query, over `alias`: scope, soft-delete mode,
-// shorthands, ids and filter. "true" when nothing narrows.
+// expiry, shorthands, ids and filter (read state through the read mark, query/marks.hpp).
 std::string compile_where(const Query &query, SqlBuilder &builder, const std::string &alias);
+// The same, sharing the statement's marks (bound once however many fragments use them).
+std::string compile_where(const Query &query, SqlBuilder &builder, MarkRefs &marks);
 
 }  // namespace pgi::query

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "query/filter_values.hpp"
+#include "query/marks.hpp"
 #include "query/relation_join.hpp"
 
 namespace pgi::query {
@@ -29,7 +30,7 @@ const char *like_operator(bool insensitive) {
 
 class Compiler {
  public:
-  explicit Compiler(SqlBuilder &b) : b_(b) {}
+  Compiler(SqlBuilder &b, MarkRefs &marks) : b_(b), marks_(marks) {}
 
   std::string node(const Node &n, const std::string &alias) {
     switch (n.kind) {
@@ -85,14 +86,19 @@ class Compiler {
 
   std::string compare(const Comparison &c, const std::string &alias) {
     const Field &f = c.field;
-    std::string e = alias + "." + f.column;
+    // The notification row's own fields as the API shows them (read and seen marks); a
+    // relation target's columns as they are.
+    bool own = alias == marks_.alias();
+    std::string e = own ? field_value_sql(f, marks_) : alias + "." + f.column;
     if (c.op == Op::kIsNull && f.kind != ValueKind::kJson)
       return e + (std::get<bool>(c.values.at(0)) ? " IS NULL" : " IS NOT NULL");
     switch (f.kind) {
       case ValueKind::kFlag: {
         // Fixed fragments, so the partial indexes (read_at IS NULL) apply.
         bool set = std::get<bool>(c.values.at(0)) == (c.op == Op::kEq);
-        return e + (set ? " IS NOT NULL" : " IS NULL");
+        if (own && f.column == "read_at")
+          return read_state_sql(set, marks_);
+        return alias + "." + f.column + (set ? " IS NOT NULL" : " IS NULL");
       }
       case ValueKind::kJson:
         return json(c, e);
@@ -217,6 +223,7 @@ class Compiler {
   }
 
   SqlBuilder &b_;
+  MarkRefs &marks_;  // over the notification row: its fields go through query/marks.hpp
 };
 
 }  // namespace
@@ -235,8 +242,8 @@ std::string like_pattern(std::string_view value, Op op) {
   return out;
 }
 
-std::string compile_filter(const Node &node, SqlBuilder &builder, const std::string &alias) {
-  return Compiler(builder).node(node, alias);
+std::string compile_filter(const Node &node, SqlBuilder &builder, MarkRefs &marks) {
+  return Compiler(builder, marks).node(node, marks.alias());
 }
 
 }  // namespace pgi::query
