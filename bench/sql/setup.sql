@@ -311,3 +311,42 @@ AS $$
         RETURNING 1)
     SELECT count(*) FROM ins
 $$;
+
+-- Issue 19 (the lifecycle step, bench/steps.sh step_lifecycle) ---------------------------------
+
+-- A fixture user with `n` unread notifications, one a minute from 2025-10-01: read-all at two
+-- sizes. Returns the row count.
+CREATE FUNCTION bench.load_unread(user_id text, n int)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH ins AS (
+        INSERT INTO inbox.notifications (user_id, type, title, body, data, created_at, updated_at)
+        SELECT load_unread.user_id, 'info', 'Weekly digest #' || k, pg_catalog.substr(bench.prose(), 1, 160),
+               pg_catalog.jsonb_build_object('digest', k, 'url', '/digests/' || k),
+               timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60),
+               timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60)
+          FROM pg_catalog.generate_series(1, n) AS k
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;
+
+-- Rows lo..hi of the prune fixture: notifications of users prune0..prune999 (one after the
+-- other, as they would have arrived) that expired a day after their creation, in 2025: what
+-- inbox.prune's expired rule removes. Returns the row count.
+CREATE FUNCTION bench.load_expired(lo bigint, hi bigint)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH ins AS (
+        INSERT INTO inbox.notifications (user_id, type, title, body, data, created_at, updated_at, expires_at)
+        SELECT 'prune' || (k % 1000), 'flash-sale', 'Sale ends soon #' || k, pg_catalog.substr(bench.prose(), 1, 120),
+               pg_catalog.jsonb_build_object('sale', k),
+               timestamptz '2025-01-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 10),
+               timestamptz '2025-01-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 10),
+               timestamptz '2025-01-02 00:00:00+00' + pg_catalog.make_interval(secs => k * 10)
+          FROM pg_catalog.generate_series(lo, hi) AS k
+         ORDER BY k
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;
