@@ -1,6 +1,7 @@
 #include "directus/fields.hpp"
 
 #include "core/notification_fields.hpp"
+#include "query/marks.hpp"
 
 namespace pgi::directus {
 
@@ -30,7 +31,27 @@ const std::vector<std::string> &search_fields() {
   return *names;
 }
 
+size_t directus_fields_count() {
+  static const size_t count = [] {
+    size_t n = 0;
+    for (const NotificationField *f : directus_notification_fields())
+      n += f->directus.extra ? 0 : 1;
+    return n;
+  }();
+  return count;
+}
+
+bool is_extra(std::string_view name) {
+  for (const NotificationField *n : directus_notification_fields()) {
+    if (n->directus.name == name)
+      return n->directus.extra;
+  }
+  return false;
+}
+
 std::string output_sql(const query::Field &field, const std::string &alias) {
+  if (field.column == "seen_at")
+    return "inbox.directus_time(" + query::field_value_sql(field, alias, "NULL") + ")";
   if (field.kind == ValueKind::kTimestamp)
     return "inbox.directus_time(" + alias + "." + field.column + ")";
   if (field.kind == ValueKind::kFlag)
