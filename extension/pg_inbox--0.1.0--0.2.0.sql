@@ -6038,6 +6038,592 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------------------------------------
+-- Issue 19 on Citus: no statement reads a user's marks for each of its rows (on Citus it runs on
+-- the user's shard, where that is refused). The marks are read once per call (inbox._user_marks)
+-- and passed to the shapes (inbox._to_json, inbox._diaspora_json, inbox._event_data) and, by the
+-- query engine, bound into its statements; one read-state predicate (inbox._is_read) for every
+-- shape and the social dialects.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox._is_read(read_at timestamptz, deleted_at timestamptz, updated_at timestamptz,
+                               read_before timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT read_at IS NOT NULL OR (deleted_at IS NULL AND coalesce(updated_at < read_before, false))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_at(seen_at timestamptz, created_at timestamptz, seen_before timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(seen_at, CASE WHEN created_at <= seen_before THEN seen_before END)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'id',          inbox.public_id(n.id),
+        'userId',      n.user_id,
+        'workspaceId', n.workspace_id,
+        'type',        n.type,
+        'title',       n.title,
+        'body',        n.body,
+        'data',        n.data,
+        'read',        inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                      read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'readAt',      inbox.iso_time(coalesce(n.read_at,
+                           CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
+                                THEN inbox._mark_after(read_marks, n.updated_at) END)),
+        'seenAt',      inbox.iso_time(inbox._seen_at(n.seen_at, n.created_at, seen_before)),
+        'archived',    n.archived_at IS NOT NULL,
+        'archivedAt',  inbox.iso_time(n.archived_at),
+        'deletedAt',   inbox.iso_time(n.deleted_at),
+        'expiresAt',   inbox.iso_time(n.expires_at),
+        'actorId',     n.actor_id,
+        'actors',      pg_catalog.to_jsonb(inbox._actors(n)),
+        'actorCount',  GREATEST(n.actor_count, (n.actor_id IS NOT NULL)::int),
+        'collection',  n.collection,
+        'item',        n.item,
+        'groupKey',    n.group_key,
+        'createdAt',   inbox.iso_time(n.created_at),
+        'updatedAt',   inbox.iso_time(n.updated_at))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._user_marks(user_id text, OUT read_marks timestamptz[], OUT seen jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    SELECT m.read_marks INTO read_marks FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.workspace_key = '';
+    SELECT pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) INTO seen FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.seen_before IS NOT NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._to_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, read_marks, inbox._seen_before(seen, n.workspace_id))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._to_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._change(user_id text, ids text[], action text, changes jsonb DEFAULT NULL)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    wanted  bigint[] := inbox._resolve_ids(ids);
+    targets inbox.notifications[];
+    bad     bigint;
+    -- restore and purge work on soft-deleted rows, delete on any row, the rest on active ones.
+    sees_deleted boolean := action IN ('restore', 'purge', 'delete');
+    -- The statements below are written for Citus too: now() taken once, outside CASE (Citus
+    -- refuses non-immutable functions in CASE), and CASE WHEN action = ... rather than
+    -- CASE action WHEN ... (which Citus folds wrongly, citus#2862).
+    at      timestamptz := pg_catalog.now();
+    -- Issue 19: the user's read mark. A row it covers is read; a change other than unread
+    -- writes that into the row, as its own change would otherwise uncover it.
+    mark    timestamptz := inbox._read_mark(user_id);
+    marks   timestamptz[] := inbox._read_marks(user_id);
+BEGIN
+    IF action = 'update' THEN
+        PERFORM inbox._check_fields(changes, 'update', 'changes');
+        IF changes = '{}' THEN
+            RAISE EXCEPTION 'changes: expected at least one field to update'
+                  USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF changes ? 'type' THEN
+            PERFORM inbox._check_types(ARRAY[changes], 'changes', false);
+        END IF;
+    END IF;
+
+    -- One active row and a plain state change, the common case (a click on one notification):
+    -- one UPDATE ... RETURNING instead of lock, check, update and re-read. Raising after the
+    -- UPDATE still changes nothing (the statement rolls back), and with one row there is no
+    -- lock order to keep. It is its own narrow statement on purpose: sharing the general
+    -- UPDATE below (every column, any id list) through a helper function measured about
+    -- 0.5 ms slower per call.
+    IF pg_catalog.cardinality(wanted) = 1 AND action IN ('read', 'unread', 'archive', 'unarchive', 'soft_delete') THEN
+        RETURN QUERY
+        UPDATE inbox.notifications n SET
+               read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                                  ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+               archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+               deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
+               updated_at  = at
+         WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
+           AND CASE WHEN action = 'read'      THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                    WHEN action = 'unread'    THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                    WHEN action = 'archive'   THEN n.archived_at IS NULL
+                    WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
+                    ELSE true
+               END
+        RETURNING n.*;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- Nothing changed: the row is in that state already (returned as it is), or not there.
+        RETURN QUERY SELECT n.* FROM inbox.notifications n
+                      WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'notification % not found', inbox.public_id(wanted[1]) USING ERRCODE = 'no_data_found';
+        END IF;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(t.n) INTO targets
+      FROM (SELECT ROW(n.*)::inbox.notifications AS n FROM inbox.notifications n
+             WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+               AND (sees_deleted OR n.deleted_at IS NULL)
+             ORDER BY n.id
+               FOR UPDATE) AS t;
+
+    SELECT w INTO bad FROM pg_catalog.unnest(wanted) AS w
+     WHERE w <> ALL (ARRAY(SELECT (t).id FROM pg_catalog.unnest(targets) AS t)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'notification % not found', inbox.public_id(bad) USING ERRCODE = 'no_data_found';
+    END IF;
+
+    IF action IN ('restore', 'purge') THEN
+        SELECT (t).id INTO bad FROM pg_catalog.unnest(targets) AS t WHERE (t).deleted_at IS NULL LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'notification % is not deleted', inbox.public_id(bad)
+                  USING ERRCODE = 'object_not_in_prerequisite_state',
+                        HINT = CASE WHEN action = 'restore' THEN 'Only soft-deleted notifications can be restored.'
+                               ELSE 'Soft delete it first with inbox.soft_delete(), or delete it at once with inbox.delete().'
+                               END;
+        END IF;
+    END IF;
+
+    IF action IN ('purge', 'delete') THEN
+        DELETE FROM inbox.notifications n WHERE n.user_id = _change.user_id AND n.id = ANY (wanted);
+        RETURN QUERY SELECT (t).* FROM pg_catalog.unnest(targets) AS t
+                      ORDER BY pg_catalog.array_position(wanted, (t).id);
+        RETURN;
+    END IF;
+
+    UPDATE inbox.notifications n SET
+           read_at     = CASE WHEN action = 'read' THEN at WHEN action = 'unread' THEN NULL
+                              ELSE coalesce(n.read_at, CASE WHEN n.deleted_at IS NULL AND n.updated_at < mark
+                                                            THEN inbox._mark_after(marks, n.updated_at) END) END,
+           archived_at = CASE WHEN action = 'archive' THEN at WHEN action = 'unarchive' THEN NULL ELSE n.archived_at END,
+           deleted_at  = CASE WHEN action = 'soft_delete' THEN at WHEN action = 'restore' THEN NULL ELSE n.deleted_at END,
+           type        = CASE WHEN changes ? 'type'       THEN changes->>'type'       ELSE n.type END,
+           title       = CASE WHEN changes ? 'title'      THEN changes->>'title'      ELSE n.title END,
+           body        = CASE WHEN changes ? 'body'       THEN changes->>'body'       ELSE n.body END,
+           data        = CASE WHEN changes ? 'data'       THEN changes->'data'        ELSE n.data END,
+           collection  = CASE WHEN changes ? 'collection' THEN changes->>'collection' ELSE n.collection END,
+           item        = CASE WHEN changes ? 'item'       THEN changes->>'item'       ELSE n.item END,
+           group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
+           updated_at  = at
+     WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+       AND CASE WHEN action = 'read'        THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                WHEN action = 'unread'      THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                WHEN action = 'archive'     THEN n.archived_at IS NULL
+                WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
+                WHEN action = 'soft_delete' THEN true
+                WHEN action = 'restore'     THEN true
+                WHEN action = 'update'      THEN true
+           END;
+
+    RETURN QUERY SELECT n.* FROM inbox.notifications n
+                  WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
+                  ORDER BY pg_catalog.array_position(wanted, n.id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    changed bigint;
+    at      timestamptz := pg_catalog.now();
+    mark    timestamptz := inbox._read_mark(user_id);
+    before  bigint;
+    left_   bigint;
+    expired bigint;
+BEGIN
+    IF mark_all_read.workspace_id IS NOT NULL THEN
+        UPDATE inbox.notifications n
+           SET read_at = at, updated_at = at
+         WHERE n.user_id = mark_all_read.user_id
+           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+           AND n.workspace_id = mark_all_read.workspace_id
+           AND (n.expires_at IS NULL OR n.expires_at > at);
+        GET DIAGNOSTICS changed = ROW_COUNT;
+        RETURN changed;
+    END IF;
+
+    UPDATE inbox.notifications n
+       SET read_at = at, updated_at = at
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+       AND (n.expires_at IS NULL OR n.expires_at > at);
+    GET DIAGNOSTICS changed = ROW_COUNT;
+
+    SELECT c.unread INTO before FROM inbox.user_counters c
+     WHERE c.user_id = mark_all_read.user_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN changed;  -- no notifications at all
+    END IF;
+    -- What the mark will read besides: unread now, less what stays unread, less the expired.
+    SELECT count(*) INTO left_ FROM inbox.notifications n
+     WHERE n.user_id = mark_all_read.user_id
+       AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at;
+    SELECT x.unread INTO expired FROM inbox._expired_counts(user_id, NULL) AS x;
+    changed := changed + before - left_ - expired;
+
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, read_before, read_marks)
+    VALUES (mark_all_read.user_id, '', at, ARRAY[at])
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE
+       SET read_before = excluded.read_before,
+           read_marks = coalesce(m.read_marks, '{}') OPERATOR(pg_catalog.||) excluded.read_before;
+
+    UPDATE inbox.user_counters c SET unread = left_
+     WHERE c.user_id = mark_all_read.user_id AND c.unread <> left_;
+    UPDATE inbox.workspace_counters c SET unread = coalesce(l.unread, 0)
+      FROM (SELECT w.workspace_id, l.unread
+              FROM inbox.workspace_counters w
+              LEFT JOIN (SELECT n.workspace_id, count(*) AS unread FROM inbox.notifications n
+                          WHERE n.user_id = mark_all_read.user_id AND n.workspace_id IS NOT NULL
+                            AND n.deleted_at IS NULL AND n.read_at IS NULL AND n.updated_at >= at
+                          GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+             WHERE w.user_id = mark_all_read.user_id) AS l
+     WHERE c.user_id = mark_all_read.user_id AND c.workspace_id = l.workspace_id
+       AND c.unread <> coalesce(l.unread, 0);
+    -- This read-all changes no row, so no trigger records it: one notification.read_all event
+    -- (45_feed.sql) carrying the new unread count, when it read anything.
+    IF changed > 0 THEN
+        PERFORM inbox._append_event(mark_all_read.user_id, 'notification.read_all', NULL,
+                                    '{"workspaceId": null}');
+    END IF;
+    RETURN greatest(changed, 0);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
+RETURNS TABLE (active bigint, unread bigint, deleted bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    mark timestamptz := inbox._read_mark(user_id);
+BEGIN
+    RETURN QUERY
+    SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
+           count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)),
+           count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+      FROM inbox.notifications n
+     WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()
+       AND (_expired_counts.workspace_id IS NULL OR n.workspace_id = _expired_counts.workspace_id);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    n bigint;
+    user_mark timestamptz;
+    own_mark timestamptz;
+    seen jsonb;
+BEGIN
+    SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
+           max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
+      INTO user_mark, own_mark
+      FROM inbox.marks m
+     WHERE m.user_id = unseen_count.user_id
+       AND (unseen_count.workspace_id IS NULL OR m.workspace_key IN ('', unseen_count.workspace_id));
+    IF user_mark IS NULL AND own_mark IS NULL THEN
+        IF unseen_count.workspace_id IS NULL THEN
+            SELECT c.active INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+        ELSE
+            SELECT c.active INTO n FROM inbox.workspace_counters c
+             WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
+        END IF;
+        RETURN coalesce(n, 0) - coalesce((SELECT x.active FROM inbox._expired_counts(user_id, workspace_id) AS x), 0);
+    END IF;
+    IF unseen_count.workspace_id IS NOT NULL THEN
+        SELECT count(*) INTO n FROM inbox.notifications x
+         WHERE x.user_id = unseen_count.user_id AND x.workspace_id = unseen_count.workspace_id
+           AND x.deleted_at IS NULL AND x.seen_at IS NULL
+           AND x.created_at > coalesce(greatest(user_mark, own_mark), '-infinity')
+           AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
+        RETURN n;
+    END IF;
+    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
+    IF own_mark IS NOT NULL THEN
+        seen := (inbox._user_marks(unseen_count.user_id)).seen;
+    END IF;
+    SELECT count(*) INTO n FROM inbox.notifications x
+     WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
+       AND x.created_at > coalesce(user_mark, '-infinity')
+       AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
+       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
+    RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._aggregate(user_id text, o jsonb, path text)
+RETURNS inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    target inbox.notifications;
+    grp    text := o->>'groupKey';
+    actor  text := o->>'actorId';
+    recent text[];
+    actors integer;
+    mark   timestamptz;  -- the user's read mark (issue 19), read under the counter row's lock
+BEGIN
+    IF grp IS NULL OR actor IS NULL THEN
+        RAISE EXCEPTION '%: needs a groupKey and an actorId to aggregate on', inbox._path(path, 'aggregate')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Concurrent creates for one user take turns, so none inserts a second row into a group and
+    -- no actor is lost: they lock the user's counter row until commit. A row lock, unlike an
+    -- advisory lock, holds on a Citus cluster whichever node the creates come through (the row
+    -- is on the user's shard), and it costs no concurrency: every create for the user updates
+    -- that row anyway, holding the same lock until commit.
+    INSERT INTO inbox.user_counters AS c (user_id) VALUES (_aggregate.user_id)
+    ON CONFLICT ON CONSTRAINT user_counters_pkey DO NOTHING;
+    PERFORM FROM inbox.user_counters c WHERE c.user_id = _aggregate.user_id FOR NO KEY UPDATE;
+    mark := inbox._read_mark(user_id);
+
+    -- Unread as the API shows it: not covered by the user's read mark, and not expired (issue 19).
+    SELECT * INTO target FROM inbox.notifications n
+     WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
+       AND n.read_at IS NULL AND n.deleted_at IS NULL
+       AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+       AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
+     ORDER BY n.created_at DESC, n.id DESC
+     LIMIT 1
+       FOR UPDATE;
+
+    IF NOT FOUND THEN
+        SELECT * INTO target FROM inbox._insert(ARRAY[user_id], ARRAY[o]);
+        INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+        VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp());
+        RETURN target;
+    END IF;
+
+    -- A row created without aggregating has its one actor only on the row: record it first.
+    INSERT INTO inbox.notification_actors (user_id, notification_id, actor_id, acted_at)
+    SELECT target.user_id, target.id, a, target.created_at
+      FROM pg_catalog.unnest(target.recent_actor_ids) AS a
+    ON CONFLICT DO NOTHING;
+    -- clock_timestamp, not now(): several aggregations in one transaction stay in order.
+    INSERT INTO inbox.notification_actors AS a (user_id, notification_id, actor_id, acted_at)
+    VALUES (target.user_id, target.id, actor, pg_catalog.clock_timestamp())
+    ON CONFLICT ON CONSTRAINT notification_actors_pkey DO UPDATE SET acted_at = excluded.acted_at;
+
+    -- Read first, then one UPDATE of plain values: subqueries in the UPDATE, correlated on the
+    -- row's user_id, would make Citus send it to every shard.
+    recent := ARRAY(SELECT a.actor_id FROM inbox.notification_actors a
+                     WHERE a.user_id = target.user_id AND a.notification_id = target.id
+                     ORDER BY a.acted_at DESC, a.actor_id
+                     LIMIT 10);
+    SELECT count(*) INTO actors FROM inbox.notification_actors a
+     WHERE a.user_id = target.user_id AND a.notification_id = target.id;
+    UPDATE inbox.notifications n
+       SET actor_id = actor, recent_actor_ids = recent, actor_count = actors,
+           updated_at = pg_catalog.now()
+     WHERE n.user_id = target.user_id AND n.id = target.id
+    RETURNING n.* INTO target;
+    RETURN target;
+END
+$$;
+
+DROP FUNCTION inbox._seen_mark(text, text);
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications,
+                                  read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN notification_id IS NULL THEN data
+                WHEN n.id IS NULL OR event = 'notification.purged'
+                THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
+                ELSE inbox._to_json(n, read_marks, seen)
+           END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._event_data(event, notification_id, data, n, m.read_marks, m.seen)
+      FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._changes(user_id text, after bigint, "limit" integer, scope text)
+RETURNS TABLE (id bigint, event text, workspace_id text, unread bigint, data jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    head   bigint := inbox.feed_head(_changes.user_id);
+    oldest bigint;
+    -- The user's marks for the shape (issue 19), read once for every event.
+    marks  record := inbox._user_marks(_changes.user_id);
+BEGIN
+    IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF after IS NULL THEN
+        RETURN;  -- the head only: inbox.feed_head() says where it is
+    END IF;
+    IF after > head OR after < 0 THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = pg_catalog.format('The last event of this user is %s.', head);
+    END IF;
+    SELECT min(e.id) INTO oldest FROM inbox.events e WHERE e.user_id = _changes.user_id;
+    IF after < coalesce(oldest - 1, head) THEN
+        RAISE EXCEPTION 'cannot resume the feed after event %', after
+              USING ERRCODE = 'invalid_parameter_value',
+                    DETAIL = CASE WHEN oldest IS NULL
+                                  THEN pg_catalog.format('It is older than the retention window: no event is kept, the last was %s.', head)
+                                  ELSE pg_catalog.format('It is older than the retention window: the oldest kept event is %s.', oldest)
+                             END;
+    END IF;
+    RETURN QUERY
+    SELECT e.id, e.event, e.workspace_id, e.unread,
+           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications,
+                             marks.read_marks, marks.seen)
+      FROM inbox.events e
+      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
+     WHERE e.user_id = _changes.user_id AND e.id > after
+       AND (_changes.scope IS NULL OR e.workspace_id = _changes.scope
+            OR (e.notification_id IS NULL AND e.workspace_id IS NULL))
+     ORDER BY e.id
+     LIMIT _changes."limit";
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_set_markers(token text, body jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token, write => true);
+    tl text;
+    value jsonb;
+    last_id bigint;
+    ids text[];
+    m inbox.mastodon_markers;
+    out jsonb := '{}';
+    stamp timestamptz := pg_catalog.now();
+    read_mark timestamptz;  -- the user's (issue 19), read once: never for each row
+BEGIN
+    IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
+        RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR tl, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(body) AS e ORDER BY e.key LOOP
+        IF tl NOT IN ('home', 'notifications') THEN
+            RAISE EXCEPTION '%: unknown timeline', tl
+                  USING ERRCODE = 'invalid_parameter_value', HINT = 'Timelines: home, notifications.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+            RAISE EXCEPTION '%: expected an object with last_read_id', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF pg_catalog.jsonb_typeof(value->'last_read_id') = 'number' THEN
+            value := pg_catalog.jsonb_build_object('last_read_id', value->>'last_read_id');
+        END IF;
+        last_id := inbox._mastodon_id_param(value, 'last_read_id');
+        IF last_id IS NULL THEN
+            RAISE EXCEPTION '%[last_read_id]: required', tl USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        -- As Rails' optimistic locking counts: version 0 when created, one more per change; a
+        -- marker set to where it is changes nothing.
+        -- (now() is read first: Citus takes only constants and immutable functions in DO UPDATE.)
+        INSERT INTO inbox.mastodon_markers AS k (user_id, timeline, last_read_id, version, updated_at)
+        VALUES (caller.user_id, tl, last_id, 0, stamp)
+        ON CONFLICT (user_id, timeline) DO UPDATE
+           SET last_read_id = excluded.last_read_id, version = k.version + 1, updated_at = excluded.updated_at
+         WHERE k.last_read_id <> excluded.last_read_id
+        RETURNING * INTO m;
+        IF NOT FOUND THEN
+            SELECT * INTO m FROM inbox.mastodon_markers k
+             WHERE k.user_id = caller.user_id AND k.timeline = tl;
+        END IF;
+        IF tl = 'notifications' THEN
+            read_mark := inbox._read_mark(caller.user_id);
+            ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
+                          WHERE n.user_id = caller.user_id AND n.id <= last_id
+                            AND n.read_at IS NULL AND n.deleted_at IS NULL
+                            AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, read_mark)
+                            AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+                          ORDER BY n.id);
+            IF pg_catalog.cardinality(ids) > 0 THEN
+                PERFORM inbox.mark_read(caller.user_id, ids);
+            END IF;
+        END IF;
+        out := out || pg_catalog.jsonb_build_object(tl, inbox._mastodon_marker_json(m));
+    END LOOP;
+    RETURN out;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._diaspora_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.jsonb_build_object(
+        'guid',           inbox.diaspora_guid(n.id),
+        'type',           n.type,
+        -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
+        'read',           inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                         read_marks[pg_catalog.array_upper(read_marks, 1)]),
+        'created_at',     inbox.directus_time(n.created_at),
+        'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
+        'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._diaspora_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.diaspora_notification(token text, guid text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._diaspora_caller(token, true);
+    found_row inbox.notifications := inbox._diaspora_row(caller, guid);
+BEGIN
+    IF NOT inbox._is_read(found_row.read_at, found_row.deleted_at, found_row.updated_at,
+                          inbox._read_mark(caller.user_id)) THEN
+        PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
+    END IF;
+    RETURN inbox._diaspora_one(caller, found_row.id);
+END
+$$;
+
 
 -- ---------------------------------------------------------------------------------------------
 -- Issue 19, dialects (60_directus): a Directus create may give pg_inbox's expires_at (the

@@ -53,6 +53,9 @@ SELECT inbox.directus_read(:'u1', '{"fields": "subject", "filter": {"expires_at"
 SELECT inbox.directus_read(:'u1', '{"fields": "subject", "sort": ["-expires_at", "id"]}')::text AS by_expiry;
 SELECT inbox.directus_read(:'u1', '{"aggregate": {"count": "*"}}')::text AS counted;
 SELECT inbox.directus_read(:'u1', '{"aggregate": {"count": "*"}, "groupBy": ["expires_at"], "sort": "expires_at"}')::text AS grouped;
+-- seen_at is the seen marks applied to a column, not a column: not grouped or aggregated.
+SELECT pg_temp.try(format($$SELECT inbox.directus_read(%L, '{"aggregate": {"count": "*"}, "groupBy": ["seen_at"]}')::text$$, :'u1'));
+SELECT pg_temp.try(format($$SELECT inbox.directus_read(%L, '{"aggregate": {"max": "seen_at"}}')::text$$, :'u1'));
 
 -- Create: expires_at as a time or null (never); seen_at, like id and timestamp, is pg_inbox's.
 SELECT pg_temp.try(format($$SELECT inbox.directus_create(%L, '{"recipient": "u1", "subject": "flash", "expires_at": "2099-06-01T00:00:00Z"}', '{"fields": "subject,expires_at"}')::text$$, :'sender'));

@@ -45,7 +45,7 @@ SELECT inbox.purge('alice', pg_temp.nid('alice', 'many 1')) IS NOT NULL AS purge
 SELECT inbox.delete('bob', pg_temp.nid('bob', 'many 2')) IS NOT NULL AS deleted;
 -- Several rows of one user in one call, below the threshold: one event each, in id order.
 SELECT jsonb_array_length(inbox.mark_read('alice', ARRAY[pg_temp.nid('alice', 'many 3'), pg_temp.nid('alice', 'fan')])) AS read;
--- A read-all below the threshold: one event a row.
+-- A read-all writes no row (issue 19): one notification.read_all event, whatever the count.
 SELECT inbox.mark_all_read('alice') AS changed;
 -- Plain SQL is in the feed too.
 UPDATE inbox.notifications SET title = 'renamed' WHERE user_id = 'carol';

@@ -23,7 +23,8 @@ SELECT 'heavy', 't' || i, '2024-01-01'::timestamptz + i * interval '1 second'
 ANALYZE inbox.notifications;
 
 -- What a plan does, in words that do not change with costs or row counts. (The scan of the
--- notifications: a page also looks up the user's read mark, one probe of marks_pkey.)
+-- notifications: the user's marks are read before the page, by a statement of their own, and
+-- bound into it.)
 CREATE FUNCTION plan(user_id text, params jsonb) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     p text := inbox.list_explain(user_id, params);

@@ -61,6 +61,11 @@ echo '{"request": {"api": "example"}, "sql": "SELECT inbox.to_json(n) AS row FRO
 out=$(python3 "$lint" generated "$work/bad.jsonl" 2>&1)
 [[ $out == *": whole-row: "* ]]
 check $? "the lint finds a whole row passed in a generated statement"
+echo '{"request": {"api": "list"}, "sql": "SELECT 1 FROM inbox.notifications n WHERE n.user_id = $1 AND n.updated_at < (SELECT mk.read_before FROM inbox.marks mk WHERE mk.user_id = n.user_id)"}' \
+  >"$work/bad.jsonl"
+out=$(python3 "$lint" generated "$work/bad.jsonl" 2>&1)
+[[ $out == *": per-row-marks: "* ]]
+check $? "the lint finds a statement of one user that reads inbox.marks"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -39,11 +39,23 @@ AS $$
                 ELSE '{}'::text[] END
 $$;
 
+-- Whether a notification is read (issue 19): its own read_at, or, active and last changed
+-- before the user's last read mark (read_before), read by that read-all. The one predicate of
+-- every shape (the API's, Diaspora's) and of the social dialects' read-state checks; the query
+-- engine writes the same in its own terms (query/marks.hpp), so the partial indexes apply.
+CREATE FUNCTION inbox._is_read(read_at timestamptz, deleted_at timestamptz, updated_at timestamptz,
+                               read_before timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT read_at IS NOT NULL OR (deleted_at IS NULL AND coalesce(updated_at < read_before, false))
+$$;
+
 -- The API shape of a notification: the one place that decides field names. read_marks and
 -- seen_before are the marks in force for the row (issue 19; inbox.marks): the last read mark
 -- reads an active row last changed before it (at the first mark after that change), a seen
 -- mark sees a row created at or before it. SQL without subqueries, so the planner inlines it
--- into a page query, which passes the marks.
+-- into a page query, which passes the marks (inbox._to_json).
 CREATE FUNCTION inbox._shape(n inbox.notifications, read_marks timestamptz[], seen_before timestamptz)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -56,12 +68,12 @@ AS $$
         'title',       n.title,
         'body',        n.body,
         'data',        n.data,
-        'read',        n.read_at IS NOT NULL
-                       OR (n.deleted_at IS NULL AND coalesce(n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)], false)),
+        'read',        inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                      read_marks[pg_catalog.array_upper(read_marks, 1)]),
         'readAt',      inbox.iso_time(coalesce(n.read_at,
                            CASE WHEN n.deleted_at IS NULL AND n.updated_at < read_marks[pg_catalog.array_upper(read_marks, 1)]
                                 THEN inbox._mark_after(read_marks, n.updated_at) END)),
-        'seenAt',      inbox.iso_time(coalesce(n.seen_at, CASE WHEN n.created_at <= seen_before THEN seen_before END)),
+        'seenAt',      inbox.iso_time(inbox._seen_at(n.seen_at, n.created_at, seen_before)),
         'archived',    n.archived_at IS NOT NULL,
         'archivedAt',  inbox.iso_time(n.archived_at),
         'deletedAt',   inbox.iso_time(n.deleted_at),
@@ -104,23 +116,53 @@ AS $$
     SELECT min(x) FROM pg_catalog.unnest(marks) AS x WHERE x > t
 $$;
 
--- The seen mark in force for a row of this user and workspace: the newer of the user's and the
--- workspace's (issue 19).
-CREATE FUNCTION inbox._seen_mark(user_id text, workspace_id text)
-RETURNS timestamptz
+-- Issue 19. A user's marks as the shapes take them: every read mark not settled yet (in order)
+-- and the seen marks by workspace key ('' the whole inbox). Read once per call and passed to
+-- the statements over many rows (inbox._to_json), never looked up for each row: on Citus such a
+-- statement runs on the user's shard, where it may not read another distributed table.
+CREATE FUNCTION inbox._user_marks(user_id text, OUT read_marks timestamptz[], OUT seen jsonb)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
-    RETURN (SELECT max(m.seen_before) FROM inbox.marks m
-             WHERE m.user_id = _seen_mark.user_id AND m.workspace_key IN ('', coalesce(_seen_mark.workspace_id, '')));
+    SELECT m.read_marks INTO read_marks FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.workspace_key = '';
+    SELECT pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) INTO seen FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id AND m.seen_before IS NOT NULL;
 END
 $$;
 
+-- The seen mark in force for a row of workspace_id, from the user's seen marks
+-- (inbox._user_marks): the newer of the user's and the workspace's.
+CREATE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
+$$;
+
+-- When a row was seen: its own seen_at, else the seen mark in force if it was created by then.
+CREATE FUNCTION inbox._seen_at(seen_at timestamptz, created_at timestamptz, seen_before timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT coalesce(seen_at, CASE WHEN created_at <= seen_before THEN seen_before END)
+$$;
+
+-- The API shape with the user's marks passed (inbox._user_marks): what every statement over
+-- many rows uses, the query engine's pages included.
+CREATE FUNCTION inbox._to_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._shape(n, read_marks, inbox._seen_before(seen, n.workspace_id))
+$$;
+
+-- One row in the API shape, its user's marks looked up (a row in hand, not a statement's rows).
 CREATE FUNCTION inbox.to_json(n inbox.notifications)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT inbox._shape(n, inbox._read_marks(n.user_id), inbox._seen_mark(n.user_id, n.workspace_id))
+    SELECT inbox._to_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
 $$;
 
 COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS

@@ -262,8 +262,8 @@ BEGIN
                deleted_at  = CASE WHEN action = 'soft_delete' THEN at ELSE n.deleted_at END,
                updated_at  = at
          WHERE n.user_id = _change.user_id AND n.id = wanted[1] AND n.deleted_at IS NULL
-           AND CASE WHEN action = 'read'      THEN n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
-                    WHEN action = 'unread'    THEN n.read_at IS NOT NULL OR coalesce(n.updated_at < mark, false)
+           AND CASE WHEN action = 'read'      THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                    WHEN action = 'unread'    THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
                     WHEN action = 'archive'   THEN n.archived_at IS NULL
                     WHEN action = 'unarchive' THEN n.archived_at IS NOT NULL
                     ELSE true
@@ -327,8 +327,8 @@ BEGIN
            group_key   = CASE WHEN changes ? 'groupKey'   THEN changes->>'groupKey'   ELSE n.group_key END,
            updated_at  = at
      WHERE n.user_id = _change.user_id AND n.id = ANY (wanted)
-       AND CASE WHEN action = 'read'        THEN n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
-                WHEN action = 'unread'      THEN n.read_at IS NOT NULL OR coalesce(n.updated_at < mark, false)
+       AND CASE WHEN action = 'read'        THEN NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
+                WHEN action = 'unread'      THEN inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
                 WHEN action = 'archive'     THEN n.archived_at IS NULL
                 WHEN action = 'unarchive'   THEN n.archived_at IS NOT NULL
                 WHEN action = 'soft_delete' THEN true
@@ -444,7 +444,7 @@ BEGIN
         UPDATE inbox.notifications n
            SET read_at = at, updated_at = at
          WHERE n.user_id = mark_all_read.user_id
-           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)
+           AND n.deleted_at IS NULL AND n.read_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
            AND n.workspace_id = mark_all_read.workspace_id
            AND (n.expires_at IS NULL OR n.expires_at > at);
         GET DIAGNOSTICS changed = ROW_COUNT;
@@ -514,7 +514,7 @@ DECLARE
 BEGIN
     RETURN QUERY
     SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
-           count(*) FILTER (WHERE n.deleted_at IS NULL AND n.read_at IS NULL AND NOT coalesce(n.updated_at < mark, false)),
+           count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)),
            count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
       FROM inbox.notifications n
      WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()
@@ -586,6 +586,7 @@ DECLARE
     n bigint;
     user_mark timestamptz;
     own_mark timestamptz;
+    seen jsonb;
 BEGIN
     SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
            max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
@@ -610,11 +611,15 @@ BEGIN
            AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
         RETURN n;
     END IF;
+    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
+    IF own_mark IS NOT NULL THEN
+        seen := (inbox._user_marks(unseen_count.user_id)).seen;
+    END IF;
     SELECT count(*) INTO n FROM inbox.notifications x
      WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
        AND x.created_at > coalesce(user_mark, '-infinity')
        AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
-       AND (own_mark IS NULL OR NOT coalesce(x.created_at <= inbox._seen_mark(x.user_id, x.workspace_id), false));
+       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
     RETURN n;
 END
 $$;

@@ -70,7 +70,7 @@ BEGIN
     SELECT * INTO target FROM inbox.notifications n
      WHERE n.user_id = _aggregate.user_id AND n.group_key = grp
        AND n.read_at IS NULL AND n.deleted_at IS NULL
-       AND NOT coalesce(n.updated_at < mark, false)
+       AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)
        AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
      ORDER BY n.created_at DESC, n.id DESC
      LIMIT 1

@@ -229,16 +229,27 @@ COMMENT ON FUNCTION inbox.feed_head(text) IS
 -- The data of an event as every consumer gets it (inbox.changes for the streams, the outbox's
 -- webhooks): a summary's own object; {"id"} for a purged notification or one whose row is gone;
 -- else the notification in the API shape as it is now. `n` is the row found for the event, or
--- a row of NULLs.
-CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+-- a row of NULLs; read_marks and seen are its user's marks (inbox._user_marks), read once by the
+-- caller for all its events.
+CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications,
+                                  read_marks timestamptz[], seen jsonb)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN notification_id IS NULL THEN data
                 WHEN n.id IS NULL OR event = 'notification.purged'
                 THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
-                ELSE inbox.to_json(n)
+                ELSE inbox._to_json(n, read_marks, seen)
            END
+$$;
+
+-- The same with the row's user's marks looked up for the event (the outbox's webhook bodies).
+CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._event_data(event, notification_id, data, n, m.read_marks, m.seen)
+      FROM inbox._user_marks(n.user_id) AS m
 $$;
 
 -- The user's events after `after`, in id order. The data of an event of one notification is
@@ -257,6 +268,8 @@ AS $$
 DECLARE
     head   bigint := inbox.feed_head(_changes.user_id);
     oldest bigint;
+    -- The user's marks for the shape (issue 19), read once for every event.
+    marks  record := inbox._user_marks(_changes.user_id);
 BEGIN
     IF _changes."limit" IS NULL OR _changes."limit" NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'limit: expected 1 to 10000, got %', coalesce(_changes."limit"::text, 'null')
@@ -281,7 +294,8 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT e.id, e.event, e.workspace_id, e.unread,
-           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications)
+           inbox._event_data(e.event, e.notification_id, e.data, ROW(n.*)::inbox.notifications,
+                             marks.read_marks, marks.seen)
       FROM inbox.events e
       LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
      WHERE e.user_id = _changes.user_id AND e.id > after

@@ -735,6 +735,7 @@ DECLARE
     m inbox.mastodon_markers;
     out jsonb := '{}';
     stamp timestamptz := pg_catalog.now();
+    read_mark timestamptz;  -- the user's (issue 19), read once: never for each row
 BEGIN
     IF body IS NULL OR pg_catalog.jsonb_typeof(body) <> 'object' OR body = '{}' THEN
         RAISE EXCEPTION 'body: expected {"notifications": {"last_read_id": "<id>"}}'
@@ -769,10 +770,11 @@ BEGIN
              WHERE k.user_id = caller.user_id AND k.timeline = tl;
         END IF;
         IF tl = 'notifications' THEN
+            read_mark := inbox._read_mark(caller.user_id);
             ids := ARRAY(SELECT inbox.public_id(n.id) FROM inbox.notifications n
                           WHERE n.user_id = caller.user_id AND n.id <= last_id
                             AND n.read_at IS NULL AND n.deleted_at IS NULL
-                            AND NOT coalesce(n.updated_at < inbox._read_mark(caller.user_id), false)
+                            AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, read_mark)
                             AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
                           ORDER BY n.id);
             IF pg_catalog.cardinality(ids) > 0 THEN

@@ -43,8 +43,9 @@ END
 $$;
 
 -- The Notification object from the row. `target` is the item and `event_creators` the actor
--- ids until _diaspora_entities puts their rows in place.
-CREATE FUNCTION inbox.diaspora_json(n inbox.notifications)
+-- ids until _diaspora_entities puts their rows in place. read_marks and seen are the user's
+-- marks (inbox._user_marks), which the engine passes to a page (issue 19).
+CREATE FUNCTION inbox._diaspora_json(n inbox.notifications, read_marks timestamptz[], seen jsonb)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -52,11 +53,18 @@ AS $$
         'guid',           inbox.diaspora_guid(n.id),
         'type',           n.type,
         -- Read as inbox._shape says it: read_at, or the user's last read mark (a read-all).
-        'read',           n.read_at IS NOT NULL
-                          OR (n.deleted_at IS NULL AND coalesce(n.updated_at < inbox._read_mark(n.user_id), false)),
+        'read',           inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                         read_marks[pg_catalog.array_upper(read_marks, 1)]),
         'created_at',     inbox.directus_time(n.created_at),
         'target',         CASE WHEN n.type IN ('started_sharing', 'contacts_birthday') THEN NULL ELSE n.item END,
         'event_creators', pg_catalog.to_jsonb(inbox._actors(n)))
+$$;
+
+CREATE FUNCTION inbox.diaspora_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT inbox._diaspora_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
 $$;
 
 COMMENT ON FUNCTION inbox.diaspora_json(inbox.notifications) IS
@@ -194,8 +202,8 @@ DECLARE
     caller inbox.caller := inbox._diaspora_caller(token, true);
     found_row inbox.notifications := inbox._diaspora_row(caller, guid);
 BEGIN
-    IF found_row.read_at IS NULL
-       AND NOT coalesce(found_row.updated_at < inbox._read_mark(caller.user_id), false) THEN
+    IF NOT inbox._is_read(found_row.read_at, found_row.deleted_at, found_row.updated_at,
+                          inbox._read_mark(caller.user_id)) THEN
         PERFORM inbox.mark_read(caller.user_id, inbox.public_id(found_row.id));
     END IF;
     RETURN inbox._diaspora_one(caller, found_row.id);

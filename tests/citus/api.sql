@@ -21,22 +21,26 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 -- Every counter equals the count of its rows (a cross-user check: every shard).
+-- A row is unread as the API shows it: not read, and not covered by its user's read mark
+-- (issue 19), joined on the distribution column (never looked up for each row).
 CREATE FUNCTION pg_temp.counters_exact() RETURNS boolean LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off AS $$
 BEGIN
     RETURN NOT EXISTS (
-        (SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
-                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
-                count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
-           FROM inbox.notifications GROUP BY user_id
+        (SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL) AS active,
+                count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)) AS unread,
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted
+           FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+          GROUP BY n.user_id
          EXCEPT SELECT user_id, active, unread, deleted FROM inbox.user_counters)
         UNION ALL
         (SELECT user_id, active, unread, deleted FROM inbox.user_counters
           WHERE active <> 0 OR unread <> 0 OR deleted <> 0
-         EXCEPT SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL),
-                count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL),
-                count(*) FILTER (WHERE deleted_at IS NOT NULL)
-           FROM inbox.notifications GROUP BY user_id))
+         EXCEPT SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL),
+                count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)),
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+           FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+          GROUP BY n.user_id))
        AND NOT EXISTS (
         SELECT user_id, group_key, count(*) FILTER (WHERE deleted_at IS NULL)
           FROM inbox.notifications WHERE group_key IS NOT NULL GROUP BY user_id, group_key
@@ -171,9 +175,11 @@ SELECT pg_temp.ok('the feed of alice: gapless ids from 1, as many as her head',
                   (SELECT count(*) = inbox.feed_head('alice') AND min(id) = 1 AND max(id) = inbox.feed_head('alice')
                      FROM inbox.changes('alice', 0, 10000)));
 SELECT inbox.feed_head('alice') AS head \gset
+-- (Her read-all is a read mark: one notification.read_all event, appended on her shard.)
 SELECT pg_temp.ok('every kind of change of alice is in her feed',
                   (SELECT array_agg(DISTINCT event ORDER BY event) FROM inbox.changes('alice', 0, 10000))
-                  = ARRAY['notification.created', 'notification.deleted', 'notification.purged', 'notification.restored', 'notification.updated']);
+                  = ARRAY['notification.created', 'notification.deleted', 'notification.purged', 'notification.read_all',
+                          'notification.restored', 'notification.updated']);
 SELECT pg_temp.ok('a fan-out appends one event a recipient, on each recipient''s shard',
                   (SELECT count(*) FROM inbox.changes('frank', 0)) = 1);
 SELECT pg_temp.ok('inbox.changes returns the notification as it is now',
@@ -214,6 +220,36 @@ SELECT pg_temp.ok('inbox.diaspora_notifications', (SELECT jsonb_array_length(bod
 SELECT pg_temp.ok('inbox.mastodon_clear', inbox.mastodon_clear(:'mtok') = '{}' AND inbox.unread_count('mia') = 0);
 
 -- Counters, rebuild, truncate
+-- The lifecycle (issue 19), each call on the user's shard: a read-all is a read mark that the
+-- lists, their read filter and totals, the groups, the counts and the feed apply (the user's
+-- marks read once per call and bound, never looked up for each row on the shard); a seen mark
+-- per workspace; an expired notification leaves everything; settling writes the mark into the rows.
+SELECT inbox.create('lena', '{"title": "l1", "groupKey": "g"}') IS NOT NULL AS c \gset
+SELECT inbox.create('lena', '{"title": "l2", "groupKey": "g"}') IS NOT NULL AS c \gset
+SELECT inbox.create('lena', '{"title": "l3", "workspaceId": "w1"}') IS NOT NULL AS c \gset
+SELECT inbox.create('lena', '{"title": "gone", "expiresAt": "2000-01-01T00:00:00Z"}') IS NOT NULL AS c \gset
+SELECT pg_temp.ok('lifecycle: a read-all of three (the expired one not counted)', inbox.mark_all_read('lena') = 3);
+SELECT pg_temp.ok('lifecycle: the unread count after the read-all', inbox.unread_count('lena') = 0);
+SELECT pg_temp.ok('lifecycle: the read filter and its total apply the read mark',
+                  inbox.list('lena', '{"read": false}')->'pageInfo'->>'total' = '0'
+                  AND jsonb_path_query_array(inbox.list('lena', '{"read": true}'), '$.data[*].read') = '[true, true, true]');
+SELECT pg_temp.ok('lifecycle: readAt is the read-all for every row',
+                  (SELECT count(DISTINCT r) = 1 FROM jsonb_array_elements_text(jsonb_path_query_array(inbox.list('lena', '{}'), '$.data[*].readAt')) AS r));
+SELECT pg_temp.ok('lifecycle: the groups come from the rows, none unread',
+                  jsonb_path_query_array(inbox.groups('lena', '{}'), '$.data[*].unreadCount') = '[0, 0]');
+SELECT inbox.mark_seen('lena', 'w1') IS NOT NULL AS c \gset
+SELECT pg_temp.ok('lifecycle: a seen mark of one workspace', inbox.unseen_count('lena') = 2 AND inbox.unseen_count('lena', 'w1') = 0);
+SELECT pg_temp.ok('lifecycle: seenAt through the engine',
+                  jsonb_path_query_array(inbox.list('lena', '{"filter": {"seenAt": {"isNull": false}}}'), '$.data[*].title') = '["l3"]');
+SELECT pg_temp.ok('lifecycle: the feed has the read-all and the seen mark, its rows read',
+                  (SELECT array_agg(DISTINCT event ORDER BY event) FROM inbox.changes('lena', 0))
+                    = ARRAY['notification.created', 'notification.read_all', 'notification.seen']
+                  AND (SELECT bool_and((data->>'read')::boolean) FROM inbox.changes('lena', 0) WHERE event = 'notification.created' AND data->>'title' <> 'gone'));
+SELECT pg_temp.ok('lifecycle: an expired notification is in no list', inbox.list('lena', '{}')->'pageInfo'->>'total' = '3');
+SELECT pg_temp.ok('lifecycle: settling writes the mark into the rows, then clears it',
+                  inbox.settle_read_marks('lena') = 4 AND inbox.settle_read_marks('lena') = -1);
+SELECT pg_temp.ok('lifecycle: still read once settled, and the counters agree',
+                  jsonb_path_query_array(inbox.list('lena', '{}'), '$.data[*].read') = '[true, true, true]' AND inbox.unread_count('lena') = 0);
 SELECT pg_temp.ok('every counter equals the count of its rows', pg_temp.counters_exact());
 SELECT inbox.rebuild_counters();
 SELECT pg_temp.ok('inbox.rebuild_counters (every shard, by design) leaves them exact', pg_temp.counters_exact());

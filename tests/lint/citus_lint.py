@@ -24,6 +24,11 @@ Prints one line per finding, "where: rule: what", and exits 1 when there is one.
                            CASE, never reaches Citus and is allowed.)
   insert-values-subquery   a subquery inside INSERT ... VALUES: "subqueries are not supported
                            within INSERT queries". Compute the value first.
+  per-row-marks            (generated statements of one user) a read of inbox.marks inside the
+                           statement: it runs on the user's shard, where a lookup of another
+                           distributed table for each row is refused ("cannot execute a
+                           distributed query from a query on a shard"). The pg layer reads the
+                           marks once and binds them (query/marks.hpp, issue 19).
 
 The check is lexical: comments and string literals are set aside, function bodies are checked
 as code, and the tables of the inbox schema are those the script creates (plus pg_inbox's own
@@ -260,6 +265,10 @@ def lint_generated(path, findings):
         code, _ = mask(record["sql"])
         request = json.dumps(record["request"], sort_keys=True)
         check_code(code, set(KNOWN_TABLES), lambda pos, r=request: f"{path}:{number} {r}", findings)
+        one_user = record["request"].get("api") != "list_all" and not record["request"].get("admin")
+        if one_user and re.search(r"\binbox\.marks\b", code):
+            findings.append(f"{path}:{number} {request}: per-row-marks: the statement reads inbox.marks; "
+                            "bind the user's marks instead (query/marks.hpp)")
 
 
 def main(argv):

@@ -1,5 +1,6 @@
 #include "directus/fields.hpp"
 
+#include "core/errors.hpp"
 #include "core/notification_fields.hpp"
 #include "query/marks.hpp"
 
@@ -49,9 +50,20 @@ bool is_extra(std::string_view name) {
   return false;
 }
 
-std::string output_sql(const query::Field &field, const std::string &alias) {
+std::string output_sql(const query::Field &field, query::MarkRefs &marks) {
   if (field.column == "seen_at")
-    return "inbox.directus_time(" + query::field_value_sql(field, alias, "NULL") + ")";
+    return "inbox.directus_time(" + query::field_value_sql(field, marks) + ")";
+  return aggregate_sql(field, marks.alias());
+}
+
+const query::Field &aggregated_field(const query::Field &field, const std::string &path) {
+  if (field.column == "seen_at")
+    throw invalid_value(path, field.name + " cannot be grouped or aggregated",
+                        "Filter or sort on it, or list it in fields.");
+  return field;
+}
+
+std::string aggregate_sql(const query::Field &field, const std::string &alias) {
   if (field.kind == ValueKind::kTimestamp)
     return "inbox.directus_time(" + alias + "." + field.column + ")";
   if (field.kind == ValueKind::kFlag)

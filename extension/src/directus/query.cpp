@@ -175,7 +175,7 @@ class Translator {
         aggregate(json_param(v, key), ensure(out.aggregate));
       } else if (key == "groupBy") {
         for (const std::string &name : names(v, key))
-          ensure(out.aggregate).group_by.push_back(field_named(name, key));
+          ensure(out.aggregate).group_by.push_back(aggregated_field(field_named(name, key), key));
       } else if (key == "meta") {
         meta(v, out);
       }
@@ -409,7 +409,7 @@ class Translator {
           a.terms.push_back(AggregateTerm{spec->fn, spec->name, std::nullopt});
           continue;
         }
-        const Field &f = field_named(target, path);
+        const Field &f = aggregated_field(field_named(target, path), path);
         if (spec->numeric && f.kind != ValueKind::kNumber)
           throw invalid_value(path,
                               std::string(spec->name) + " applies to number fields, not " + target);

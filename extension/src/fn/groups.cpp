@@ -34,11 +34,7 @@ PGI_FUNCTION(pgi_groups) {
     side = pgi::query::CursorSide::kBefore;
     cursor = pgi::query::decode_cursor(*q.paging.before, keys, signer, q.paging.before_path);
   }
-  if (pgi::query::groups_from_summaries(q)) {
-    bool is_null;
-    pgi::spi::run(pgi::query::summaries_exact_statement(user));
-    q.summaries_exact = DatumGetBool(pgi::spi::value(0, 1, is_null));
-  }
+  pgi::spi::read_marks(q);
   pgi::query::PageStatements st = pgi::query::compile_groups(q, side, cursor);
   pgi::spi::Page page = pgi::spi::run_statements(st, side, 0, signer);
   spi.finish();

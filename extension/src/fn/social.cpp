@@ -64,6 +64,7 @@ PGI_FUNCTION(pgi_social_groups) {
   pgi::query::Query q = pgi::query::parse_native_params(params, {user, &relations});
   pgi::social::apply_id_range(q, {bigint_arg(fcinfo, 2), bigint_arg(fcinfo, 3), std::nullopt});
   q.order.clear();  // groups keep their own order, newest activity first
+  pgi::spi::read_marks(q);
   pgi::spi::InstallationSigner signer;
   pgi::query::PageStatements st = pgi::query::compile_groups(q, pgi::query::CursorSide::kNone, {});
   pgi::spi::Page page = pgi::spi::run_statements(st, pgi::query::CursorSide::kNone, 0, signer);

@@ -3,6 +3,7 @@
 #include "directus/fields.hpp"
 #include "directus/query.hpp"
 #include "directus/select.hpp"
+#include "pg/list_executor.hpp"
 #include "pg/spi_run.hpp"
 #include "query/compiler.hpp"
 #include "query/order_keys.hpp"
@@ -22,6 +23,7 @@ directus::DirectusQuery translate(const DirectusCaller &caller, const nlohmann::
     if (!q.limited)  // the items asked for by key, however many
       q.query.paging.limit = std::nullopt;
   }
+  read_marks(q.query);
   return q;
 }
 

@@ -24,7 +24,43 @@ std::vector<query::Scalar> position(uint64 row, const std::vector<query::OrderKe
 
 }  // namespace
 
-query::PageStatements plan_page(const query::Query &q, const query::CursorSigner &signer) {
+void read_marks(query::Query &q) {
+  if (!q.user_id || q.marks || !query::lifecycle_schema())
+    return;
+  run(query::user_marks_statement(*q.user_id, q.workspace_id), 1);
+  auto text = [](int column) -> std::optional<std::string> {
+    bool is_null;
+    Datum d = value(0, column, is_null);
+    if (is_null)
+      return std::nullopt;
+    return std::get<std::string>(scalar(d, false, query::SqlType::kText));
+  };
+  auto count = [](int column) -> int64_t {
+    bool is_null;
+    Datum d = value(0, column, is_null);
+    return is_null ? 0 : std::get<int64_t>(scalar(d, false, query::SqlType::kBigint));
+  };
+  query::UserMarks m;
+  m.read_before = text(1);
+  if (std::optional<std::string> all = text(2)) {
+    // Timestamps joined by " | " (query/marks.hpp: user_marks_statement).
+    for (size_t at = 0; at <= all->size();) {
+      size_t end = std::min(all->find(" | ", at), all->size());
+      if (end > at)
+        m.read_marks.push_back(all->substr(at, end - at));
+      at = end + 3;
+    }
+  }
+  m.seen = text(3);
+  m.expired_active = count(4);
+  m.expired_unread = count(5);
+  m.expired_deleted = count(6);
+  q.marks = std::move(m);
+}
+
+query::PageStatements plan_page(const query::Query &request, const query::CursorSigner &signer) {
+  query::Query q = request;
+  read_marks(q);
   std::vector<query::OrderKey> keys = query::complete_order(q.order);
   query::CursorSide side = query::CursorSide::kNone;
   std::vector<query::Scalar> cursor;

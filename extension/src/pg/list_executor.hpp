@@ -31,6 +31,12 @@ struct Page {
 // SPI must be connected (pg/spi_run.hpp: Connection).
 Page run_page(const query::Query &query);
 
+// Issue 19: reads the marks and expired counts of the query's user into query.marks (one
+// statement), for the compiler to bind (query/marks.hpp). Nothing without a user, when read
+// already, or on a schema without the lifecycle. plan_page calls it; a front end that compiles
+// its own statements (groups, Directus) calls it before compiling.
+void read_marks(query::Query &query);
+
 // The statements run_page would run: the query's cursor decoded and checked, then compiled.
 query::PageStatements plan_page(const query::Query &query, const query::CursorSigner &signer);
 

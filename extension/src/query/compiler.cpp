@@ -17,17 +17,29 @@ std::optional<Statement> counter_total(const Query &q) {
       (q.read && q.deleted != DeletedMode::kActive))
     return std::nullopt;
   std::string value;
+  // The same count of the expired rows not purged yet (issue 19): the counters count them until
+  // a purge, so the total subtracts them.
+  int64_t expired = 0;
+  const UserMarks *m = q.marks ? &*q.marks : nullptr;
   switch (q.deleted) {
     case DeletedMode::kActive:
       value = !q.read   ? "c.active"
               : *q.read ? "c.active OPERATOR(pg_catalog.-) c.unread"
                         : "c.unread";
+      if (m)
+        expired = !q.read   ? m->expired_active
+                  : *q.read ? m->expired_active - m->expired_unread
+                            : m->expired_unread;
       break;
     case DeletedMode::kWithDeleted:
       value = "c.active OPERATOR(pg_catalog.+) c.deleted";
+      if (m)
+        expired = m->expired_active + m->expired_deleted;
       break;
     case DeletedMode::kOnlyDeleted:
       value = "c.deleted";
+      if (m)
+        expired = m->expired_deleted;
       break;
   }
   SqlBuilder b;
@@ -40,30 +52,27 @@ std::optional<Statement> counter_total(const Query &q) {
     workspace = b.bind(builtin(SqlType::kText), *q.workspace_id);
     where += " AND c.workspace_id OPERATOR(pg_catalog.=) " + workspace;
   }
-  if (!lifecycle_schema())
-    return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
-                    "), 0)");
-  // Less the expired rows not purged yet (issue 19): the counters count them until a purge.
-  return b.finish("SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where +
-                  "), 0) OPERATOR(pg_catalog.-) (SELECT " + value + " FROM inbox._expired_counts(" +
-                  user + ", " + workspace + ") c)");
+  std::string sql =
+      "SELECT COALESCE((SELECT " + value + " FROM " + table + " c WHERE " + where + "), 0)";
+  if (m)
+    sql += " OPERATOR(pg_catalog.-) " + b.bind(builtin(SqlType::kBigint), expired);
+  else if (lifecycle_schema())
+    sql += " OPERATOR(pg_catalog.-) (SELECT " + value + " FROM inbox._expired_counts(" + user +
+           ", " + workspace + ") c)";
+  return b.finish(std::move(sql));
 }
 
 }  // namespace
 
-std::string statement_read_mark(const Query &q, SqlBuilder &b, const std::string &alias) {
-  return q.user_id ? read_mark_sql(b, *q.user_id) : read_mark_sql(alias);
+std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
+  MarkRefs marks(q, b, alias);
+  return compile_where(q, b, marks);
 }
 
-std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
+std::string compile_where(const Query &q, SqlBuilder &b, MarkRefs &marks) {
   std::vector<std::string> parts;
+  const std::string &alias = marks.alias();
   const std::string n = alias + ".";
-  std::string read_mark;  // bound once the predicates need it
-  auto mark = [&]() -> const std::string & {
-    if (read_mark.empty())
-      read_mark = statement_read_mark(q, b, alias);
-    return read_mark;
-  };
   if (q.user_id)
     parts.push_back(n + "user_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.user_id, "user_id"));
@@ -77,7 +86,7 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "workspace_id OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.workspace_id, "workspace_id"));
   if (q.read)
-    parts.push_back(read_state_sql(*q.read, alias, mark()));
+    parts.push_back(read_state_sql(*q.read, marks));
   if (q.type)
     parts.push_back(n + "type OPERATOR(pg_catalog.=) " +
                     b.bind(builtin(SqlType::kText), *q.type, "type"));
@@ -90,7 +99,7 @@ std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alia
     parts.push_back(n + "id OPERATOR(pg_catalog.=) ANY (" + b.bind(std::move(p)) + ")");
   }
   if (!q.filter.is_true())
-    parts.push_back(compile_filter(q.filter, b, alias, mark()));
+    parts.push_back(compile_filter(q.filter, b, marks));
   if (parts.empty())
     return "true";
   std::string out;
@@ -108,22 +117,18 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
 
   {
     SqlBuilder b;
-    // The API shape with the marks of issue 19: the read mark once for the statement.
-    std::string shape = q.shape.select, marks;
-    if (q.shape.native && lifecycle_schema()) {
-      shape = shape_sql("n", "mk");
-      marks =
-          " CROSS JOIN LATERAL " + marks_row_sql(q.user_id ? &*q.user_id : nullptr, b, "n") + " mk";
-    }
-    std::string sql = "SELECT " + expanded_shape(shape, q.expand, b, "n") + " AS row";
+    // The API shape with the marks of issue 19, bound as values (query/marks.hpp).
+    MarkRefs marks(q, b, "n");
+    std::string sql =
+        "SELECT " + expanded_shape(shape_sql(q.shape, marks), q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
-      sql += ", " + key_expression(k, "n");
-    sql += " FROM " + std::string(kTable) + " n" + marks + " WHERE " + compile_where(q, b, "n");
+      sql += ", " + key_expression(k, marks);
+    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, marks);
     if (side != CursorSide::kNone)
-      sql += " AND " + keyset_predicate(scan, cursor, false, b, "n");
+      sql += " AND " + keyset_predicate(scan, cursor, false, b, marks);
     sql += " ORDER BY ";
     for (size_t i = 0; i < scan.size(); ++i)
-      sql += (i ? ", " : "") + key_expression(scan[i], "n") + order_suffix(scan[i]);
+      sql += (i ? ", " : "") + key_expression(scan[i], marks) + order_suffix(scan[i]);
     if (q.paging.limit) {
       out.fetch_limit = *q.paging.limit + 1;
       sql += " LIMIT " + b.bind(builtin(SqlType::kBigint), *out.fetch_limit);
@@ -137,10 +142,11 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     // The other side of the cursor, the cursor's own row included: after a cursor the previous
     // page holds it; before a cursor the next page does.
     SqlBuilder b;
-    std::string sql = "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
-                      compile_where(q, b, "n") + " AND " +
-                      keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, "n") +
-                      ")";
+    MarkRefs marks(q, b, "n");
+    std::string sql =
+        "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
+        compile_where(q, b, marks) + " AND " +
+        keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, marks) + ")";
     out.probe = b.finish(std::move(sql));
   }
 

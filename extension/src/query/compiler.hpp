@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "query/marks.hpp"
 #include "query/model.hpp"
 #include "query/sql.hpp"
 
@@ -37,9 +38,7 @@ PageStatements compile_page(const Query &query, const std::vector<OrderKey> &key
 // The WHERE condition of every statement of the query, over `alias`: scope, soft-delete mode,
 // expiry, shorthands, ids and filter (read state through the read mark, query/marks.hpp).
 std::string compile_where(const Query &query, SqlBuilder &builder, const std::string &alias);
-
-// The user's read mark for one statement of the query: bound once when the query names its
-// user, else looked up for each row of `alias`.
-std::string statement_read_mark(const Query &query, SqlBuilder &builder, const std::string &alias);
+// The same, sharing the statement's marks (bound once however many fragments use them).
+std::string compile_where(const Query &query, SqlBuilder &builder, MarkRefs &marks);
 
 }  // namespace pgi::query

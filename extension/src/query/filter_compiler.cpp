@@ -30,8 +30,7 @@ const char *like_operator(bool insensitive) {
 
 class Compiler {
  public:
-  Compiler(SqlBuilder &b, std::string row_alias, std::string read_mark)
-      : b_(b), row_alias_(std::move(row_alias)), read_mark_(std::move(read_mark)) {}
+  Compiler(SqlBuilder &b, MarkRefs &marks) : b_(b), marks_(marks) {}
 
   std::string node(const Node &n, const std::string &alias) {
     switch (n.kind) {
@@ -89,8 +88,8 @@ class Compiler {
     const Field &f = c.field;
     // The notification row's own fields as the API shows them (read and seen marks); a
     // relation target's columns as they are.
-    bool own = alias == row_alias_;
-    std::string e = own ? field_value_sql(f, alias, read_mark_) : alias + "." + f.column;
+    bool own = alias == marks_.alias();
+    std::string e = own ? field_value_sql(f, marks_) : alias + "." + f.column;
     if (c.op == Op::kIsNull && f.kind != ValueKind::kJson)
       return e + (std::get<bool>(c.values.at(0)) ? " IS NULL" : " IS NOT NULL");
     switch (f.kind) {
@@ -98,7 +97,7 @@ class Compiler {
         // Fixed fragments, so the partial indexes (read_at IS NULL) apply.
         bool set = std::get<bool>(c.values.at(0)) == (c.op == Op::kEq);
         if (own && f.column == "read_at")
-          return read_state_sql(set, alias, read_mark_);
+          return read_state_sql(set, marks_);
         return alias + "." + f.column + (set ? " IS NOT NULL" : " IS NULL");
       }
       case ValueKind::kJson:
@@ -224,8 +223,7 @@ class Compiler {
   }
 
   SqlBuilder &b_;
-  std::string row_alias_;  // the notification row: its fields go through query/marks.hpp
-  std::string read_mark_;
+  MarkRefs &marks_;  // over the notification row: its fields go through query/marks.hpp
 };
 
 }  // namespace
@@ -244,10 +242,8 @@ std::string like_pattern(std::string_view value, Op op) {
   return out;
 }
 
-std::string compile_filter(const Node &node, SqlBuilder &builder, const std::string &alias,
-                           const std::string &read_mark) {
-  return Compiler(builder, alias, read_mark.empty() ? read_mark_sql(alias) : read_mark)
-      .node(node, alias);
+std::string compile_filter(const Node &node, SqlBuilder &builder, MarkRefs &marks) {
+  return Compiler(builder, marks).node(node, marks.alias());
 }
 
 }  // namespace pgi::query

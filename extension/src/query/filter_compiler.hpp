@@ -8,15 +8,15 @@
 #include <string>
 #include <string_view>
 
+#include "query/marks.hpp"
 #include "query/model.hpp"
 #include "query/sql.hpp"
 
 namespace pgi::query {
 
-// `alias` names the notification row ("n"). `read_mark` is the user's read mark as SQL
-// (query/marks.hpp; empty: looked up for each row).
-std::string compile_filter(const Node &node, SqlBuilder &builder, const std::string &alias,
-                           const std::string &read_mark = {});
+// Over the notification row of `marks` ("n"), whose read and seen state it applies
+// (query/marks.hpp).
+std::string compile_filter(const Node &node, SqlBuilder &builder, MarkRefs &marks);
 
 // A LIKE pattern matching `value` literally, anchored as the operator asks (contains: %v%,
 // startsWith: v%, endsWith: %v, anything else: v).

@@ -73,9 +73,10 @@ std::string summary_rows(SqlBuilder &b, const Query &q, const char *op, const Bo
 
 // The matching rows grouped at read time.
 std::string grouped_rows(SqlBuilder &b, const Query &q) {
+  MarkRefs marks(q, b, "n");
   return "SELECT n.group_key, count(*)::bigint AS notifications_count, "
          "count(*) FILTER (WHERE " +
-         read_state_sql(false, "n", statement_read_mark(q, b, "n")) +
+         read_state_sql(false, marks) +
          ")::bigint AS unread_count, "
          "(pg_catalog.array_agg(n.type ORDER BY n.created_at DESC, n.id DESC))[1] AS type, "
          "max(n.created_at) AS latest_at, "
@@ -85,7 +86,7 @@ std::string grouped_rows(SqlBuilder &b, const Query &q) {
          ") ORDER BY n.created_at DESC, "
          "n.id DESC)) AS sample_actor_ids "
          "FROM inbox.notifications n WHERE " +
-         compile_where(q, b, "n") +
+         compile_where(q, b, marks) +
          " GROUP BY n.group_key, CASE WHEN n.group_key IS NULL THEN n.id END";
 }
 
@@ -103,19 +104,12 @@ const std::vector<OrderKey> &group_order() {
 }
 
 bool groups_from_summaries(const Query &q) {
-  return q.user_id && q.summaries_exact && q.deleted == DeletedMode::kActive && !q.workspace_id &&
-         !q.read && !q.type && !q.ids && q.filter.is_true();
-}
-
-Statement summaries_exact_statement(const std::string &user_id) {
-  SqlBuilder b;
-  if (!lifecycle_schema())
-    return b.finish("SELECT true");
-  std::string user = b.bind(builtin(SqlType::kText), user_id);
-  return b.finish("SELECT NOT EXISTS (SELECT FROM inbox.marks m WHERE m.user_id = " + user +
-                  " AND m.workspace_key = '' AND m.read_before IS NOT NULL) AND NOT EXISTS "
-                  "(SELECT FROM inbox.notifications n WHERE n.user_id = " +
-                  user + " AND n.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now())");
+  // Issue 19: the summaries describe the groups as the API shows them only while no read mark
+  // waits to be settled and no expired row to be purged.
+  bool exact = !q.marks || (!q.marks->read_before && q.marks->expired_active == 0 &&
+                            q.marks->expired_deleted == 0);
+  return q.user_id && exact && q.deleted == DeletedMode::kActive && !q.workspace_id && !q.read &&
+         !q.type && !q.ids && q.filter.is_true();
 }
 
 PageStatements compile_groups(const Query &q, CursorSide side, const std::vector<Scalar> &cursor) {

@@ -29,9 +29,6 @@ const std::vector<OrderKey> &group_order();
 // Whether `query` is answered from the summaries.
 bool groups_from_summaries(const Query &query);
 
-// One boolean: are the user's summaries exact now (Query::summaries_exact)? Two index probes.
-Statement summaries_exact_statement(const std::string &user_id);
-
 // The page, probe and total statements of a page of groups. Page columns: 1 the group as jsonb
 // (inbox._group_json), 2 latest_at, 3 latest_id. `query.order` must be empty.
 PageStatements compile_groups(const Query &query, CursorSide side,

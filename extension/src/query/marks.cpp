@@ -3,7 +3,17 @@
 namespace pgi::query {
 namespace {
 bool lifecycle_present = true;
+
+// A row's marks looked up for the row (no UserMarks: every user's rows).
+std::string row_lookup(const std::string &column, const std::string &alias) {
+  return "(SELECT mk." + column + " FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
+         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
 }
+
+Scalar text_or_null(const std::optional<std::string> &v) {
+  return v ? Scalar(*v) : Scalar();
+}
+}  // namespace
 
 void set_lifecycle_schema(bool present) {
   lifecycle_present = present;
@@ -12,76 +22,81 @@ bool lifecycle_schema() {
   return lifecycle_present;
 }
 
-std::string read_mark_sql(const std::string &alias) {
-  if (!lifecycle_present)
-    return "NULL::pg_catalog.timestamptz";
-  return "(SELECT mk.read_before FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+Statement user_marks_statement(const std::string &user_id,
+                               const std::optional<std::string> &workspace_id) {
+  SqlBuilder b;
+  std::string user = b.bind(builtin(SqlType::kText), user_id);
+  std::string workspace = b.bind(builtin(SqlType::kText), text_or_null(workspace_id));
+  return b.finish(
+      "SELECT m.read_marks[pg_catalog.array_upper(m.read_marks, 1)]::pg_catalog.text, "
+      "pg_catalog.array_to_string(m.read_marks, ' | '), m.seen::pg_catalog.text, "
+      "e.active, e.unread, e.deleted FROM inbox._user_marks(" +
+      user + ") m, inbox._expired_counts(" + user + ", " + workspace + ") e");
 }
 
-std::string read_mark_sql(SqlBuilder &b, const std::string &user_id) {
-  if (!lifecycle_present)
-    return "NULL::pg_catalog.timestamptz";
-  return "(SELECT mk.read_before FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-         b.bind(builtin(SqlType::kText), user_id, "user_id") +
-         " AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+MarkRefs::MarkRefs(const Query &q, SqlBuilder &b, std::string alias)
+    : marks_(q.user_id && q.marks ? &*q.marks : nullptr), b_(b), alias_(std::move(alias)) {}
+
+const std::string &MarkRefs::read_before() {
+  if (read_before_.empty())
+    read_before_ = marks_
+                       ? b_.bind(builtin(SqlType::kTimestamptz), text_or_null(marks_->read_before))
+                       : row_lookup("read_before", alias_);
+  return read_before_;
 }
 
-std::string read_marks_sql(const std::string &alias) {
-  return "(SELECT mk.read_marks FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+const std::string &MarkRefs::read_marks() {
+  if (read_marks_.empty()) {
+    if (marks_) {
+      Param p;
+      p.type = builtin(SqlType::kTimestamptz);
+      p.array = true;
+      for (const std::string &m : marks_->read_marks)
+        p.values.push_back(m);
+      read_marks_ = b_.bind(std::move(p));
+    } else {
+      read_marks_ = row_lookup("read_marks", alias_);
+    }
+  }
+  return read_marks_;
 }
 
-std::string seen_mark_sql(const std::string &alias) {
-  return "(SELECT pg_catalog.max(mk.seen_before) FROM inbox.marks mk WHERE mk.user_id "
-         "OPERATOR(pg_catalog.=) " +
-         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) ANY (ARRAY['', " +
-         "COALESCE(" + alias + ".workspace_id, '')]))";
+const std::string &MarkRefs::seen() {
+  if (seen_.empty())
+    seen_ = marks_ ? b_.bind(builtin(SqlType::kJsonb), text_or_null(marks_->seen))
+                   : "(SELECT pg_catalog.jsonb_object_agg(mk.workspace_key, mk.seen_before) FROM "
+                     "inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
+                         alias_ + ".user_id AND mk.seen_before IS NOT NULL)";
+  return seen_;
 }
 
-std::string marks_row_sql(const std::string *user_id, SqlBuilder &b, const std::string &alias) {
-  std::string user =
-      user_id ? b.bind(builtin(SqlType::kText), *user_id, "user_id") : alias + ".user_id";
-  // OFFSET 0: kept a subquery, so its columns reach inbox._shape as plain values and the
-  // planner still inlines it (an argument holding a subquery, used twice, would stop that).
-  return "(SELECT (SELECT x.read_marks FROM inbox.marks x WHERE x.user_id OPERATOR(pg_catalog.=) " +
-         user +
-         " AND x.workspace_key OPERATOR(pg_catalog.=) '') AS read_marks, "
-         "(SELECT pg_catalog.jsonb_object_agg(x.workspace_key, x.seen_before) FROM inbox.marks x "
-         "WHERE x.user_id OPERATOR(pg_catalog.=) " +
-         user + " AND x.seen_before IS NOT NULL) AS seen OFFSET 0)";
+std::string shape_sql(const RowShape &shape, MarkRefs &m) {
+  if (shape.marked.empty() || !lifecycle_present)
+    return shape.select;
+  return shape.marked + "(" + notification_row(m.alias()) + ", " + m.read_marks() + ", " +
+         m.seen() + ")";
 }
 
-std::string shape_sql(const std::string &alias, const std::string &marks) {
-  return "inbox._shape(" + notification_row(alias) + ", " + marks + ".read_marks, GREATEST((" +
-         marks + ".seen OPERATOR(pg_catalog.->>) '')::pg_catalog.timestamptz, (" + marks +
-         ".seen OPERATOR(pg_catalog.->>) COALESCE(" + alias +
-         ".workspace_id, ''))::pg_catalog.timestamptz))";
-}
-
-std::string field_value_sql(const Field &f, const std::string &alias,
-                            const std::string &read_mark) {
-  const std::string n = alias + ".";
+std::string field_value_sql(const Field &f, MarkRefs &m) {
+  const std::string n = m.alias() + ".";
   if (!lifecycle_present)
     return n + f.column;
   if (f.column == "read_at")
     return "COALESCE(" + n + "read_at, CASE WHEN " + n + "deleted_at IS NULL AND " + n +
-           "updated_at OPERATOR(pg_catalog.<) " + read_mark + " THEN inbox._mark_after(" +
-           read_marks_sql(alias) + ", " + n + "updated_at) END)";
-  if (f.column == "seen_at") {
-    std::string mark = seen_mark_sql(alias);
-    return "COALESCE(" + n + "seen_at, CASE WHEN " + n + "created_at OPERATOR(pg_catalog.<=) " +
-           mark + " THEN " + mark + " END)";
-  }
+           "updated_at OPERATOR(pg_catalog.<) " + m.read_before() + " THEN inbox._mark_after(" +
+           m.read_marks() + ", " + n + "updated_at) END)";
+  if (f.column == "seen_at")
+    return "inbox._seen_at(" + n + "seen_at, " + n + "created_at, inbox._seen_before(" + m.seen() +
+           ", " + n + "workspace_id))";
   return n + f.column;
 }
 
-std::string read_state_sql(bool read, const std::string &alias, const std::string &read_mark) {
-  const std::string n = alias + ".";
+std::string read_state_sql(bool read, MarkRefs &m) {
+  const std::string n = m.alias() + ".";
   if (!lifecycle_present)
     return n + (read ? "read_at IS NOT NULL" : "read_at IS NULL");
   std::string covered = "(" + n + "deleted_at IS NULL AND COALESCE(" + n +
-                        "updated_at OPERATOR(pg_catalog.<) " + read_mark + ", false))";
+                        "updated_at OPERATOR(pg_catalog.<) " + m.read_before() + ", false))";
   if (read)
     return "(" + n + "read_at IS NOT NULL OR " + covered + ")";
   return "(" + n + "read_at IS NULL AND NOT " + covered + ")";

@@ -2,11 +2,15 @@
 //
 // inbox.marks holds per user a read mark (read_before: a read-all) and seen marks (per user and
 // per workspace: a seen-all). A notification is read when its read_at is set or it is active and
-// its last change (updated_at) is before the user's read mark, and then read at the mark (a
-// change after the mark writes the mark into read_at); it is seen when its
+// its last change (updated_at) is before the user's read mark, and then read at the first mark
+// after that change (a change after the mark writes the mark into read_at); it is seen when its
 // seen_at is set or it was created at or before the newer of its user's and its workspace's
 // seen mark. Every predicate, sort key and value over read_at or seen_at goes through here, so
 // the list, its filters and shorthands, its cursors and its counts agree with inbox.to_json.
+//
+// No statement reads inbox.marks for a row when the query names its user: the pg layer reads
+// the user's marks once (Query::marks) and they are bound as parameters. On Citus a statement
+// runs on the user's shard and may not read another distributed table per row.
 #pragma once
 
 #include <string>
@@ -23,35 +27,43 @@ namespace pgi::query {
 void set_lifecycle_schema(bool present);
 bool lifecycle_schema();
 
-// The user's last read mark (a timestamptz, NULL without one). With `user_id` bound: one lookup
-// for the statement (an InitPlan); without (list_all): correlated with the row `alias`.
-std::string read_mark_sql(const std::string &alias);
-std::string read_mark_sql(SqlBuilder &builder, const std::string &user_id);
+// The statement that reads a user's marks and expired counts (UserMarks, in its field order):
+// one row. Only function scans (inbox._user_marks, inbox._expired_counts): on Citus their
+// lookups are routed to the user's shard as statements of their own.
+Statement user_marks_statement(const std::string &user_id,
+                               const std::optional<std::string> &workspace_id);
 
-// Every read mark of the user not settled yet, in order (a timestamptz[]): a covered row was
-// read at the first after its last change.
-std::string read_marks_sql(const std::string &alias);
+// The marks as SQL for one statement over the notification row `alias`. With the query's
+// UserMarks (read by the pg layer), each is a parameter bound the first time a fragment needs
+// it; without (every user's rows: the admin listing), a lookup for each row.
+class MarkRefs {
+ public:
+  MarkRefs(const Query &query, SqlBuilder &builder, std::string alias);
+  // The last read mark (timestamptz), every read mark not settled yet (timestamptz[]), the
+  // seen marks by workspace key (jsonb, '' the whole inbox).
+  const std::string &read_before();
+  const std::string &read_marks();
+  const std::string &seen();
+  const std::string &alias() const { return alias_; }
 
-// The seen mark in force for the row `alias` (correlated: it depends on the row's workspace).
-std::string seen_mark_sql(const std::string &alias);
+ private:
+  const UserMarks *marks_;
+  SqlBuilder &b_;
+  std::string alias_;
+  std::string read_before_, read_marks_, seen_;
+};
 
-// A one-row subquery of the user's marks for the API shape: read_marks (timestamptz[]) and seen
-// (jsonb: workspace key -> seen mark). With `user_id` bound: read once for the statement;
-// without: for each row of `alias` (put it in a LATERAL join).
-std::string marks_row_sql(const std::string *user_id, SqlBuilder &builder,
-                          const std::string &alias);
-
-// The API shape of the row `alias` with the marks of the marks_row_sql subquery `marks`.
-std::string shape_sql(const std::string &alias, const std::string &marks);
+// The API shape of the row with the marks: the shape's marked function
+// (RowShape::marked, taking the row, read_marks and seen), or its plain select.
+std::string shape_sql(const RowShape &shape, MarkRefs &marks);
 
 // The value of `field` on the row as the API shows it: the marks applied to read_at and seen_at,
-// the plain column otherwise. `read_mark` is a read_mark_sql.
-std::string field_value_sql(const Field &field, const std::string &alias,
-                            const std::string &read_mark);
+// the plain column otherwise.
+std::string field_value_sql(const Field &field, MarkRefs &marks);
 
 // `read` (true) or unread (false) as the API shows it. Unread keeps the fragment
 // `alias.read_at IS NULL`, so the partial indexes on unread rows apply.
-std::string read_state_sql(bool read, const std::string &alias, const std::string &read_mark);
+std::string read_state_sql(bool read, MarkRefs &marks);
 
 // Not expired at the statement's time (issue 19): every list, count and group keeps to it.
 std::string not_expired_sql(const std::string &alias);

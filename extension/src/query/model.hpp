@@ -296,10 +296,22 @@ inline std::string notification_row(const std::string &alias) {
 // What a row becomes in the result: an SQL expression over the notification row `n`, returning
 // jsonb. The default is the API shape; the Directus front end supplies its own object.
 struct RowShape {
-  // The API shape (inbox._shape with the read and seen marks, built by the compiler), or a
-  // front end's own expression in `select`.
-  bool native = true;
+  // `select` without the marks of issue 19 (a schema without them); `marked`, when set, names
+  // the shape function taking the row, the user's read marks and seen marks
+  // (query/marks.hpp: shape_sql), which the compiler passes as bound values.
   std::string select = "inbox.to_json(" + notification_row("n") + ")";
+  std::string marked = "inbox._to_json";
+};
+
+// Issue 19: a user's marks and expired rows not purged yet, read once by the pg layer
+// (query/marks.hpp: user_marks_statement) and bound into the statements as values, so that no
+// statement reads inbox.marks for each row (on Citus a statement on the user's shard may not).
+struct UserMarks {
+  std::optional<std::string> read_before;  // the last read mark (timestamptz text)
+  std::vector<std::string> read_marks;     // every read mark not settled yet, in order
+  std::optional<std::string> seen;         // jsonb text: workspace key ('' whole inbox) -> mark
+  // Expired rows not purged yet (in the query's workspace, if any), as the counters count them.
+  int64_t expired_active = 0, expired_unread = 0, expired_deleted = 0;
 };
 
 struct Query {
@@ -321,11 +333,9 @@ struct Query {
   // Related rows added to each row object under "expanded" (query/row_expand.hpp); empty: none.
   std::vector<Expansion> expand;
   bool want_total = true;
-  // Issue 19: the group summaries (inbox.notification_groups) describe the user's groups as the
-  // API shows them: no read mark and no expired row waits to be settled or purged. The caller
-  // finds out (query/groups_compiler.hpp: summaries_exact_statement); otherwise groups are
-  // formed from the rows.
-  bool summaries_exact = true;
+  // Issue 19: the user's marks, read by the pg layer before compiling (pg/list_executor.hpp:
+  // read_marks). Without them (every user's rows) the statements look them up for each row.
+  std::optional<UserMarks> marks;
 };
 
 }  // namespace pgi::query

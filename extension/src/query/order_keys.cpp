@@ -131,13 +131,13 @@ std::string order_signature(const std::vector<OrderKey> &complete) {
   return out;
 }
 
-std::string key_expression(const OrderKey &key, const std::string &alias) {
-  // read/readAt/seenAt as the API shows them (the marks of issue 19), looked up for the row.
+std::string key_expression(const OrderKey &key, MarkRefs &marks) {
+  // read/readAt/seenAt as the API shows them (the marks of issue 19).
   if (key.field.kind == ValueKind::kFlag && key.field.column == "read_at")
-    return read_state_sql(true, alias, read_mark_sql(alias));
+    return read_state_sql(true, marks);
   if (key.field.kind == ValueKind::kFlag)
-    return "(" + alias + "." + key.field.column + " IS NOT NULL)";
-  return field_value_sql(key.field, alias, read_mark_sql(alias));
+    return "(" + marks.alias() + "." + key.field.column + " IS NOT NULL)";
+  return field_value_sql(key.field, marks);
 }
 
 std::string order_suffix(const OrderKey &key) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "query/marks.hpp"
 #include "query/model.hpp"
 
 namespace pgi::query {
@@ -33,8 +34,8 @@ std::vector<OrderKey> reversed(std::vector<OrderKey> keys);
 std::string order_signature(const std::vector<OrderKey> &complete);
 
 // The SQL expression of a key's value over the notification alias (`n.created_at`,
-// `(n.read_at IS NOT NULL)` for a flag).
-std::string key_expression(const OrderKey &key, const std::string &alias);
+// `(n.read_at IS NOT NULL)` for a flag), read and seen state through the statement's marks.
+std::string key_expression(const OrderKey &key, MarkRefs &marks);
 
 // " DESC", " ASC NULLS FIRST"...: the ORDER BY suffix for a key.
 std::string order_suffix(const OrderKey &key);

@@ -20,14 +20,14 @@ std::string op(Direction d, bool or_equal) {
 }  // namespace
 
 std::string keyset_predicate(const std::vector<OrderKey> &keys, const std::vector<Scalar> &position,
-                             bool inclusive, SqlBuilder &builder, const std::string &alias) {
+                             bool inclusive, SqlBuilder &builder, MarkRefs &marks) {
   if (keys.empty() || keys.size() != position.size())
     throw std::logic_error("keyset position does not match the order");
   size_t n = keys.size();
   std::vector<std::string> expr(n), value(n);
   bool simple = true;
   for (size_t i = 0; i < n; ++i) {
-    expr[i] = key_expression(keys[i], alias);
+    expr[i] = key_expression(keys[i], marks);
     if (!is_null(position[i]))
       value[i] = builder.bind(builtin(keys[i].field.value_type()), position[i]);
     if (keys[i].field.nullable || keys[i].direction != keys[0].direction)

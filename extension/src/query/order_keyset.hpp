@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "query/marks.hpp"
 #include "query/model.hpp"
 #include "query/sql.hpp"
 
@@ -18,6 +19,6 @@ namespace pgi::query {
 // depends on which position values are NULL (values themselves are always bound), preceded by
 // a bound on the leading key so the index still narrows the scan.
 std::string keyset_predicate(const std::vector<OrderKey> &keys, const std::vector<Scalar> &position,
-                             bool inclusive, SqlBuilder &builder, const std::string &alias);
+                             bool inclusive, SqlBuilder &builder, MarkRefs &marks);
 
 }  // namespace pgi::query

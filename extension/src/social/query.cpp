@@ -22,9 +22,9 @@ query::Node id_bound(query::Op op, int64_t value, const char *path) {
 query::RowShape row_shape(std::string_view dialect) {
   const std::string row = query::notification_row("n");
   if (dialect == "mastodon")
-    return {false, "inbox.mastodon_json(" + row + ")"};
+    return {"inbox.mastodon_json(" + row + ")", ""};
   if (dialect == "diaspora")
-    return {false, "inbox.diaspora_json(" + row + ")"};
+    return {"inbox.diaspora_json(" + row + ")", "inbox._diaspora_json"};
   throw Error(sqlstate::kInvalidParameterValue,
               "shape: unknown dialect \"" + std::string(dialect) + "\"");
 }
