@@ -193,6 +193,14 @@ def sql_rows(rec, settings):
                     # An absolute target: one client's mean latency is the server's time per call
                     # (plus a loopback round trip); more clients show how it holds under load.
                     row["result"] = ("PASS" if o["lat_ms"] < target[1] else "FAIL") if c == 1 else ""
+            elif o and rec.find(*base_key, clients=c, kind="lower_bound"):
+                # The baseline ran out of its time: the ratio is at most ours ÷ that time.
+                lb = rec.find(*base_key, clients=c, kind="lower_bound")
+                ratio = o["lat_ms"] / lb["lat_ms"]
+                row.update(ours=o["lat_ms"], baseline=lb["lat_ms"], ratio=ratio, ours_tps=o["tps"],
+                           result=evaluate(ratio, target), loadavg=o.get("loadavg"),
+                           ours_cell="%s (%s/s)" % (fmt_ms(o["lat_ms"]), fmt_num(o["tps"])),
+                           baseline_cell="> %s (%s)" % (fmt_ms(lb["lat_ms"]), lb.get("why", "")))
             else:
                 why = rec.problem(ours_key[0] if not o else base_key[0], clients=c) or "not measured"
                 row.update(ours=None, baseline=None, ratio=None, result=why,

@@ -11,6 +11,8 @@
 #   BENCH_READALL_ROWS                         unread rows of each read-all fixture user
 #   BENCH_BIG_READALL, BENCH_PRUNE_ROWS        the lifecycle step: unread rows of the large
 #   BENCH_UNSEEN                               read-all, expired rows to prune, unseen rows
+#   BENCH_UPDATE_TIMEOUT                       seconds the hand-written UPDATE of the large
+#                                              read-all may take (then a lower bound)
 #   BENCH_STEPS                                only these steps after the load ("lifecycle")
 #   BENCH_TOKENS                               users with a bearer token (user1..userN) for HTTP
 #   BENCH_T, BENCH_DEPTH_T, BENCH_WRK_T        seconds per pgbench run, per depth point, per wrk run
@@ -33,7 +35,7 @@ case $mode in
   full)
     : "${BENCH_USERS:=10000}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=100000}"
     : "${BENCH_READALL_ROWS:=10000}" "${BENCH_CHUNK:=100000}" "${BENCH_TOKENS:=1000}"
-    : "${BENCH_BIG_READALL:=100000}" "${BENCH_PRUNE_ROWS:=1000000}" "${BENCH_UNSEEN:=50}"
+    : "${BENCH_BIG_READALL:=100000}" "${BENCH_PRUNE_ROWS:=1000000}" "${BENCH_UNSEEN:=50}" "${BENCH_UPDATE_TIMEOUT:=120}"
     : "${BENCH_T:=5}" "${BENCH_DEPTH_T:=2}" "${BENCH_WRK_T:=5}" "${BENCH_WARMUP_T:=2}"
     : "${BENCH_SQL_CLIENTS:=1 8}" "${BENCH_HTTP_CONNS:=1 16 64}"
     : "${BENCH_HOLD_IDLE:=1000}" "${BENCH_HOLD_SLOW:=200}" "${BENCH_ATTACK_CONNS:=16}"
@@ -45,7 +47,7 @@ case $mode in
   smoke)
     : "${BENCH_USERS:=20}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=500}"
     : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=10}"
-    : "${BENCH_BIG_READALL:=1000}" "${BENCH_PRUNE_ROWS:=2000}" "${BENCH_UNSEEN:=50}"
+    : "${BENCH_BIG_READALL:=1000}" "${BENCH_PRUNE_ROWS:=2000}" "${BENCH_UNSEEN:=50}" "${BENCH_UPDATE_TIMEOUT:=60}"
     : "${BENCH_T:=1}" "${BENCH_DEPTH_T:=1}" "${BENCH_WRK_T:=1}" "${BENCH_WARMUP_T:=1}"
     : "${BENCH_SQL_CLIENTS:=1 2}" "${BENCH_HTTP_CONNS:=1 4}"
     : "${BENCH_HOLD_IDLE:=20}" "${BENCH_HOLD_SLOW:=10}" "${BENCH_ATTACK_CONNS:=4}"

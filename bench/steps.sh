@@ -386,7 +386,7 @@ step_lifecycle() {
     return 0
   }
   say "fixtures: read-all users with $BENCH_BIG_READALL and 10 unread, $BENCH_PRUNE_ROWS expired rows"
-  bval "SELECT bench.load_unread('lc_big', $BENCH_BIG_READALL) + bench.load_unread('lc_small', 10)" >/dev/null
+  bval "SELECT bench.load_unread(ARRAY['lc_big'], $BENCH_BIG_READALL) + bench.load_unread(ARRAY['lc_small'], 10)" >/dev/null
   local lo hi
   for ((lo = 1; lo <= BENCH_PRUNE_ROWS; lo += BENCH_CHUNK)); do
     hi=$((lo + BENCH_CHUNK - 1))
@@ -397,7 +397,15 @@ step_lifecycle() {
 
   pgb lc_read_all ours 1 read_all_user.ours.sql -D who=lc_big
   pgb lc_read_all baseline 1 read_all_user.ours.sql -D who=lc_small
-  pgb lc_read_all_update baseline 1 read_all_user.baseline.sql -D who=lc_big
+  # The hand-written UPDATE goes through the counter triggers with 100,000 rows in their
+  # transition tables: over 10 minutes in the first run. Bounded by a statement timeout, which,
+  # when reached, is recorded as a lower bound of the baseline (report.py judges against it).
+  PGOPTIONS="-c statement_timeout=${BENCH_UPDATE_TIMEOUT}s" \
+    pgb lc_read_all_update baseline 1 read_all_user.baseline.sql -D who=lc_big
+  if tail -1 "$RECORDS" | grep -q '"kind": "error".*statement timeout'; then
+    record kind=lower_bound step=lc_read_all_update side=baseline clients=1 \
+      lat_ms=$((BENCH_UPDATE_TIMEOUT * 1000)) why="statement_timeout ${BENCH_UPDATE_TIMEOUT} s reached"
+  fi
 
   if same_count lc_unseen_count unseen_count.ours.sql unseen_count.baseline.sql; then
     pgb_pair lc_unseen_count unseen_count
