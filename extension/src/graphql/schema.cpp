@@ -464,8 +464,11 @@ std::string directus_sdl() {
     return description + named(f, output_type(f, key)) + with_functions(f, "datetime_functions");
   });
   sdl += kAggregatedSdl;
+  // Directus's own: pg_inbox's extra fields are not counted here (seen_at is not aggregated).
   sdl += sdl_block("type directus_notifications_aggregated_count",
-                   [&](const NotificationField &f, bool) { return named(f, "Int"); });
+                   [&](const NotificationField &f, bool) {
+                     return f.directus.extra ? std::string() : named(f, "Int");
+                   });
   sdl += sdl_block(
       "type directus_notifications_aggregated_fields", [&](const NotificationField &f, bool) {
         return f.directus_kind() == ValueKind::kNumber ? named(f, "Float") : std::string();
