@@ -107,6 +107,8 @@ def sql_rows(rec, settings):
     n = settings.get("users", 10000)
     readall = settings.get("readall_rows", 10000)
     batch = settings.get("batch", 100)
+    big = settings.get("big_readall", 100000)
+    unseen = settings.get("unseen", 50)
     spec = [
         ("First page (20 rows) of the default list, random user",
          ("list_first_page", "ours"), ("list_first_page", "baseline"), "hand-written SELECT ... LIMIT 20", None, ""),
@@ -158,6 +160,19 @@ def sql_rows(rec, settings):
         ("Create one while one poller calls inbox.poll_events every 5 ms (the choice)",
          ("feed_wake", "ours"), ("feed_wake", "baseline"), "create + NOTIFY at commit, one LISTEN session",
          None, ""),
+        # Issue 19: the lifecycle (bench/steps.sh step_lifecycle).
+        ("Read-all (a read mark), user with {:,} unread vs a user with 10".format(big),
+         ("lc_read_all", "ours"), ("lc_read_all", "baseline"), "the same read-all, user with 10 unread",
+         ("<=", 2.0), ""),
+        ("Read-all (a read mark), user with {:,} unread vs the hand-written UPDATE".format(big),
+         ("lc_read_all", "ours"), ("lc_read_all_update", "baseline"), "hand-written UPDATE of the same rows",
+         ("<=", 0.01), " (≥ 100x faster)"),
+        ("Unseen count, heavy user, before any seen mark",
+         ("lc_unseen_count", "ours"), ("lc_unseen_count", "baseline"), "SELECT count(*) of the same rows",
+         ("<=", 0.05), " (≥ 20x faster)"),
+        ("Unseen count, heavy user, {:,} unseen after a seen mark (informational)".format(unseen),
+         ("lc_unseen_count_marked", "ours"), ("lc_unseen_count_marked", "baseline"),
+         "SELECT count(*) of the same rows", None, ""),
     ]
     rows = []
     for op, ours_key, base_key, base_label, target, note in spec:
@@ -178,6 +193,14 @@ def sql_rows(rec, settings):
                     # An absolute target: one client's mean latency is the server's time per call
                     # (plus a loopback round trip); more clients show how it holds under load.
                     row["result"] = ("PASS" if o["lat_ms"] < target[1] else "FAIL") if c == 1 else ""
+            elif o and rec.find(*base_key, clients=c, kind="lower_bound"):
+                # The baseline ran out of its time: the ratio is at most ours ÷ that time.
+                lb = rec.find(*base_key, clients=c, kind="lower_bound")
+                ratio = o["lat_ms"] / lb["lat_ms"]
+                row.update(ours=o["lat_ms"], baseline=lb["lat_ms"], ratio=ratio, ours_tps=o["tps"],
+                           result=evaluate(ratio, target), loadavg=o.get("loadavg"),
+                           ours_cell="%s (%s/s)" % (fmt_ms(o["lat_ms"]), fmt_num(o["tps"])),
+                           baseline_cell="> %s (%s)" % (fmt_ms(lb["lat_ms"]), lb.get("why", "")))
             else:
                 why = rec.problem(ours_key[0] if not o else base_key[0], clients=c) or "not measured"
                 row.update(ours=None, baseline=None, ratio=None, result=why,
@@ -202,6 +225,38 @@ def fan_out_rate_rows(rec, recipients):
                      "target": "≥ 50,000/s", "result": "PASS" if rate >= 50000 else "FAIL",
                      "ours_cell": "%s/s" % fmt_num(rate), "baseline_cell": ("%s/s" % fmt_num(base_rate)) if b else "–",
                      "loadavg": o.get("loadavg")})
+    return rows
+
+
+def prune_rows(rec, settings):
+    """Issue 19: CALL inbox.prune() over the expired fixture rows (rows/s), and create's p99
+    latency while it runs against the same without it (goal ≤ 2x)."""
+    rows = []
+    p = rec.find("lc_prune", None, kind="prune")
+    if p:
+        exact = p.get("rows") == p.get("expected_rows")
+        rows.append({"operation": "Prune (CALL inbox.prune(), expired rule): {:,} rows".format(p["rows"]),
+                     "level": "sql", "clients": None, "metric": "rows/s", "baseline_is": "–",
+                     "ours": p["rows_per_s"], "baseline": None, "ratio": None, "target": "–",
+                     "result": "" if exact else "FAIL (removed %s of %s)" % (p.get("rows"), p.get("expected_rows")),
+                     "ours_cell": "%s rows/s (%.1f s)" % (fmt_num(p["rows_per_s"]), p["seconds"]),
+                     "baseline_cell": "–"})
+    o = rec.find("lc_prune_create", "ours", kind="pgbench")
+    b = rec.find("lc_prune_create", "baseline", kind="pgbench")
+    row = {"operation": "Create one while inbox.prune runs: p99 latency", "level": "sql",
+           "clients": o and o["clients"], "metric": "p99 latency (ms)",
+           "baseline_is": "create one, no prune running", "target": "≤ 2",
+           "ours": None, "baseline": None, "ratio": None, "ours_cell": "–", "baseline_cell": "–"}
+    if o and b and b.get("p99_ms"):
+        ratio = o["p99_ms"] / b["p99_ms"]
+        row.update(ours=o["p99_ms"], baseline=b["p99_ms"], ratio=ratio, loadavg=o.get("loadavg"),
+                   result=evaluate(ratio, ("<=", 2.0)) if p and p.get("outlasted_creates") == "yes"
+                   else "not judged: the prune ended before the creates did",
+                   ours_cell="p99 %s (mean %s)" % (fmt_ms(o["p99_ms"]), fmt_ms(o["lat_ms"])),
+                   baseline_cell="p99 %s (mean %s)" % (fmt_ms(b["p99_ms"]), fmt_ms(b["lat_ms"])))
+    else:
+        row["result"] = rec.problem("lc_prune") or rec.problem("lc_prune_create") or "not measured"
+    rows.append(row)
     return rows
 
 
@@ -413,7 +468,7 @@ def main():
     settings = meta.get("settings", {})
 
     load = rec.find("load", None, kind="load")
-    sql = sql_rows(rec, settings)
+    sql = sql_rows(rec, settings) + prune_rows(rec, settings)
     http = http_rows(rec, meta.get("settings", {}))
     peer = peer_rows(Records(peer_records))
     plots = write_plots(rec, args.work, args.out)

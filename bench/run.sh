@@ -9,6 +9,11 @@
 # Every setting can be overridden from the environment (BENCH_T=10 make bench):
 #   BENCH_USERS, BENCH_PER_USER, BENCH_HEAVY   regular users, rows each, rows of the heavy user
 #   BENCH_READALL_ROWS                         unread rows of each read-all fixture user
+#   BENCH_BIG_READALL, BENCH_PRUNE_ROWS        the lifecycle step: unread rows of the large
+#   BENCH_UNSEEN                               read-all, expired rows to prune, unseen rows
+#   BENCH_UPDATE_TIMEOUT                       seconds the hand-written UPDATE of the large
+#                                              read-all may take (then a lower bound)
+#   BENCH_STEPS                                only these steps after the load ("lifecycle")
 #   BENCH_TOKENS                               users with a bearer token (user1..userN) for HTTP
 #   BENCH_T, BENCH_DEPTH_T, BENCH_WRK_T        seconds per pgbench run, per depth point, per wrk run
 #   BENCH_WARMUP_T                             seconds of unrecorded wrk before each route
@@ -30,6 +35,7 @@ case $mode in
   full)
     : "${BENCH_USERS:=10000}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=100000}"
     : "${BENCH_READALL_ROWS:=10000}" "${BENCH_CHUNK:=100000}" "${BENCH_TOKENS:=1000}"
+    : "${BENCH_BIG_READALL:=100000}" "${BENCH_PRUNE_ROWS:=1000000}" "${BENCH_UNSEEN:=50}" "${BENCH_UPDATE_TIMEOUT:=120}"
     : "${BENCH_T:=5}" "${BENCH_DEPTH_T:=2}" "${BENCH_WRK_T:=5}" "${BENCH_WARMUP_T:=2}"
     : "${BENCH_SQL_CLIENTS:=1 8}" "${BENCH_HTTP_CONNS:=1 16 64}"
     : "${BENCH_HOLD_IDLE:=1000}" "${BENCH_HOLD_SLOW:=200}" "${BENCH_ATTACK_CONNS:=16}"
@@ -41,6 +47,7 @@ case $mode in
   smoke)
     : "${BENCH_USERS:=20}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=500}"
     : "${BENCH_READALL_ROWS:=100}" "${BENCH_CHUNK:=1000}" "${BENCH_TOKENS:=10}"
+    : "${BENCH_BIG_READALL:=1000}" "${BENCH_PRUNE_ROWS:=2000}" "${BENCH_UNSEEN:=50}" "${BENCH_UPDATE_TIMEOUT:=60}"
     : "${BENCH_T:=1}" "${BENCH_DEPTH_T:=1}" "${BENCH_WRK_T:=1}" "${BENCH_WARMUP_T:=1}"
     : "${BENCH_SQL_CLIENTS:=1 2}" "${BENCH_HTTP_CONNS:=1 4}"
     : "${BENCH_HOLD_IDLE:=20}" "${BENCH_HOLD_SLOW:=10}" "${BENCH_ATTACK_CONNS:=4}"
@@ -110,29 +117,38 @@ bsql -f "$BENCH/sql/setup.sql"
 
 
 # --- the steps, reads before writes so that every read sees the data set as loaded ---------
+# BENCH_STEPS="lifecycle feed" runs only those (after the load); unset: every step.
+run_step() {
+  [[ -z ${BENCH_STEPS:-} || " $BENCH_STEPS " == *" $1 "* ]] || return 0
+  "step_$1"
+}
 step_load
-step_list_first_page
-step_keyset_deep
-step_depth_curve
-step_filtered_list
-step_groups
-step_mastodon
-step_unread_count
-step_graphql
-step_http
-step_mark_read
-step_read_all
-step_create_one
-step_batch
-step_fan_out
-step_feed
+run_step list_first_page
+run_step keyset_deep
+run_step depth_curve
+run_step filtered_list
+run_step groups
+run_step mastodon
+run_step unread_count
+run_step graphql
+run_step http
+run_step mark_read
+run_step read_all
+run_step create_one
+run_step batch
+run_step fan_out
+run_step feed
+run_step lifecycle
 # Delivery (issue 15): its own database on the same cluster; its table goes to
 # $BENCH_RESULTS/delivery.md (bench/delivery.sh).
 mkdir -p "$BENCH_RESULTS"
-if [[ $mode == smoke ]]; then : "${BENCH_FANOUT:=200}" "${BENCH_HOOKS:=100}" "${BENCH_MAILS:=50}"; fi
-PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER BENCH_RESULTS=$BENCH_RESULTS BENCH_T=$BENCH_T \
-  BENCH_FANOUT=${BENCH_FANOUT:-10000} BENCH_HOOKS=${BENCH_HOOKS:-5000} BENCH_MAILS=${BENCH_MAILS:-2000} \
-  "$BENCH/delivery.sh" || say "bench/delivery.sh failed"
+step_delivery() {
+  if [[ $mode == smoke ]]; then : "${BENCH_FANOUT:=200}" "${BENCH_HOOKS:=100}" "${BENCH_MAILS:=50}"; fi
+  PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER BENCH_RESULTS=$BENCH_RESULTS BENCH_T=$BENCH_T \
+    BENCH_FANOUT=${BENCH_FANOUT:-10000} BENCH_HOOKS=${BENCH_HOOKS:-5000} BENCH_MAILS=${BENCH_MAILS:-2000} \
+    "$BENCH/delivery.sh" || say "bench/delivery.sh failed"
+}
+run_step delivery
 
 # --- the results -----------------------------------------------------------------------------
 python3 - "$WORK/meta.json" <<PY
@@ -157,7 +173,8 @@ meta = {
                 "pgbench": sh("pgbench --version"), "wrk": sh("wrk -v 2>&1 | head -1")},
     "settings": {
         "users": $BENCH_USERS, "per_user": $BENCH_PER_USER, "heavy": $BENCH_HEAVY,
-        "readall_rows": $BENCH_READALL_ROWS, "batch": $BENCH_BATCH, "deep": $BENCH_DEEP,
+        "readall_rows": $BENCH_READALL_ROWS, "big_readall": $BENCH_BIG_READALL,
+        "prune_rows": $BENCH_PRUNE_ROWS, "unseen": $BENCH_UNSEEN, "batch": $BENCH_BATCH, "deep": $BENCH_DEEP,
         "pgbench_seconds": $BENCH_T, "depth_seconds": $BENCH_DEPTH_T, "wrk_seconds": $BENCH_WRK_T,
         "sql_clients": "$BENCH_SQL_CLIENTS", "http_connections": "$BENCH_HTTP_CONNS",
         "hold_idle": $BENCH_HOLD_IDLE, "hold_slow": $BENCH_HOLD_SLOW,

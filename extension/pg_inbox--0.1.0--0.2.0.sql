@@ -6626,6 +6626,91 @@ $$;
 
 
 -- ---------------------------------------------------------------------------------------------
+-- Issue 19, dialects (60_directus): a Directus create may give pg_inbox's expires_at (the
+-- GraphQL create input lists it); seen_at, like id and timestamp, is set by pg_inbox.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox._directus_new(caller inbox.caller, item jsonb, path text)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    native jsonb := '{}';
+    key text;
+    value jsonb;
+    at text;
+BEGIN
+    PERFORM inbox._directus_object(item, path, 'a notification object');
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(item) AS e ORDER BY e.key LOOP
+        at := path OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) key;
+        IF key IN ('recipient', 'sender') AND pg_catalog.jsonb_typeof(value) = 'object' THEN
+            IF NOT value ? 'id' OR (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+                RAISE EXCEPTION '%: expected a user id, or {"id": <user id>}', at
+                      USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            value := value->'id';
+            at := at OPERATOR(pg_catalog.||) '.id';
+        END IF;
+        CASE key
+        WHEN 'recipient' THEN
+            IF pg_catalog.jsonb_typeof(value) = 'null' THEN
+                CONTINUE;  -- reported as missing below
+            END IF;
+            IF pg_catalog.jsonb_typeof(value) <> 'string' THEN
+                RAISE EXCEPTION '%: expected a user id (a string), got %', at, pg_catalog.jsonb_typeof(value)
+                      USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF value OPERATOR(pg_catalog.#>>) '{}' = '' THEN
+                RAISE EXCEPTION '%: must not be empty', at USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('userId', value);
+        WHEN 'sender' THEN
+            value := inbox._directus_text(value, at);
+            IF value <> 'null' THEN
+                native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('actorId', value);
+            END IF;
+        WHEN 'subject' THEN
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('title', inbox._directus_text(value, at));
+        WHEN 'message' THEN
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('body', inbox._directus_text(value, at));
+        WHEN 'collection' THEN
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('collection', inbox._directus_text(value, at));
+        WHEN 'item' THEN
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('item', inbox._directus_text(value, at, true));
+        WHEN 'status' THEN
+            IF value NOT IN ('"inbox"', '"archived"') THEN
+                RAISE EXCEPTION '%: expected "inbox" or "archived"', at USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        WHEN 'expires_at' THEN
+            -- pg_inbox's own field (issue 19): null never expires, even with a type lifetime.
+            IF pg_catalog.jsonb_typeof(value) NOT IN ('string', 'null') THEN
+                RAISE EXCEPTION '%: expected an ISO-8601 timestamp or null, got %', at, pg_catalog.jsonb_typeof(value)
+                      USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            BEGIN
+                PERFORM (value OPERATOR(pg_catalog.#>>) '{}')::timestamptz;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION '%: expected an ISO-8601 timestamp or null, got %', at, value
+                      USING ERRCODE = 'invalid_parameter_value';
+            END;
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('expiresAt', value);
+        WHEN 'id', 'timestamp', 'seen_at' THEN
+            RAISE EXCEPTION '%: set by pg_inbox, cannot be given', at
+                  USING ERRCODE = 'invalid_parameter_value';
+        ELSE
+            RAISE EXCEPTION '%: unknown field', at
+                  USING ERRCODE = 'invalid_parameter_value',
+                        HINT = 'Fields that can be created: recipient, sender, subject, message, collection, item, status, expires_at.';
+        END CASE;
+    END LOOP;
+    IF NOT native ? 'userId' THEN
+        RAISE EXCEPTION '%.recipient: required', path USING ERRCODE = 'not_null_violation';
+    END IF;
+    RETURN inbox._rest_in_workspace(caller, native, path OPERATOR(pg_catalog.||) '.');
+END
+$$;
+
+-- ---------------------------------------------------------------------------------------------
 -- Issue 16, Mastodon streaming (65_mastodon.sql): the streams' payloads, one shape with the v1 list
 -- ---------------------------------------------------------------------------------------------
 

@@ -93,7 +93,8 @@ SELECT f.name, f.column_name, f.kind, f.sortable, f.nullable,
  WHERE f.name IS NULL OR r.name IS NULL OR f.column_name <> r.column_name OR f.kind <> r.kind
     OR f.sortable <> r.sortable OR f.nullable <> (NOT r.not_null AND r.kind <> 'flag');
 
--- Directus shows nine fields, in places 1 to 9.
+-- Directus shows nine fields, in places 1 to 9; pg_inbox's seen_at and expires_at follow, in
+-- places 10 and 11 (only where a request names them: directus/fields.hpp).
 SELECT array_agg(directus_name ORDER BY directus_position) AS directus,
-       array_agg(directus_position ORDER BY directus_position) = array[1, 2, 3, 4, 5, 6, 7, 8, 9] AS places
+       array_agg(directus_position ORDER BY directus_position) = array[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] AS places
   FROM inbox.field_registry() WHERE directus_name IS NOT NULL;

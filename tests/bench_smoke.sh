@@ -57,7 +57,8 @@ for r in records:
 expected = ["unread_count", "mark_read", "read_all", "create_one", "batch", "fan_out", "fan_out_objects",
             "list_first_page", "keyset_deep", "heavy_first_page", "offset_deep", "depth_curve",
             "filtered_list", "filtered_list_heavy", "filtered_list_heavy_total", "groups_heavy",
-            "graphql_list", "graphql_by_id", "mastodon_groups_heavy", "http", "attack_healthz", "attack_list"]
+            "graphql_list", "graphql_by_id", "mastodon_groups_heavy", "http", "attack_healthz", "attack_list",
+            "lc_read_all", "lc_read_all_update", "lc_unseen_count", "lc_unseen_count_marked", "lc_prune_create"]
 for name in expected:
     rs = steps.get(name, [])
     if name == "depth_curve":
@@ -75,7 +76,7 @@ for name in expected:
               "%s/%s c%s %s" % (e["step"], e.get("side"), e.get("clients"), e["why"]) for e in errors) if errors else ""))
     numbers = all((r.get("tps") or r.get("rps") or 0) > 0 and (r.get("p50_ms") is not None) for r in measured)
     check(numbers, "%s: every measurement has a rate and percentiles" % name)
-    if name not in ("depth_curve", "http", "keyset_deep", "heavy_first_page", "offset_deep"):
+    if name not in ("depth_curve", "http", "keyset_deep", "heavy_first_page", "offset_deep", "lc_read_all_update"):
         sides = {r["side"] for r in measured}
         check(sides == {"ours", "baseline"}, "%s: both ours and the baseline measured (%s)" % (name, sorted(sides)))
 
@@ -86,6 +87,13 @@ if steps.get("attack_healthz"):
     check(flood is not None and flood.get("vmrss_kib", 0) > 0, "flood_rss: the memory after the header floods")
     check(answers.get("statuses") and all(s == 431 for s in answers["statuses"]),
           "flood_rss: every header flood answered 431 (%s)" % answers.get("statuses"))
+
+# The lifecycle (issue 19): the prune removed exactly the expired fixture rows.
+if any(r["kind"] == "pgbench" for r in steps.get("lc_prune_create", [])):
+    prune = next((r for r in records if r.get("kind") == "prune"), None)
+    check(prune is not None and prune["rows"] == prune["expected_rows"] and prune["rows_per_s"] > 0,
+          "lc_prune: CALL inbox.prune() removed the %s expired rows (%s) with a rate" % (
+              prune and prune["expected_rows"], prune and prune["rows"]))
 
 out = os.path.join(work, "results")
 report = json.load(open(os.path.join(out, "latest.json"))) if os.path.exists(os.path.join(out, "latest.json")) else None

@@ -191,21 +191,32 @@ AS $$
     SELECT count(*) FROM ins
 $$;
 
--- Fixture users for read-all: readall1..readallN, each with `per_user` unread notifications.
-CREATE FUNCTION bench.load_readall(users int, per_user int)
+-- Unread notifications for fixture users: `per_user` each, one a minute from 2025-10-01, the
+-- users' rows interleaved (read-all, and the lifecycle step's read-all at two sizes). Returns
+-- the row count.
+CREATE FUNCTION bench.load_unread(user_ids text[], per_user int)
 RETURNS bigint
 LANGUAGE sql
 AS $$
     WITH ins AS (
         INSERT INTO inbox.notifications (user_id, type, title, body, data, created_at, updated_at)
-        SELECT 'readall' || u, 'info', 'Weekly digest #' || k, pg_catalog.substr(bench.prose(), 1, 160),
+        SELECT u.user_id, 'info', 'Weekly digest #' || k, pg_catalog.substr(bench.prose(), 1, 160),
                pg_catalog.jsonb_build_object('digest', k, 'url', '/digests/' || k),
                timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60),
                timestamptz '2025-10-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 60)
-          FROM pg_catalog.generate_series(1, users) AS u, pg_catalog.generate_series(1, per_user) AS k
-         ORDER BY k, u
+          FROM pg_catalog.unnest(user_ids) WITH ORDINALITY AS u(user_id, o),
+               pg_catalog.generate_series(1, per_user) AS k
+         ORDER BY k, u.o
         RETURNING 1)
     SELECT count(*) FROM ins
+$$;
+
+-- Fixture users for read-all: readall1..readallN, each with `per_user` unread notifications.
+CREATE FUNCTION bench.load_readall(users int, per_user int)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    SELECT bench.load_unread(ARRAY(SELECT 'readall' || u FROM pg_catalog.generate_series(1, users) AS u), per_user)
 $$;
 
 -- The regular users, the recipients of the fan-out.
@@ -308,6 +319,28 @@ AS $$
           FROM inbox.notifications n,
                pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS a(actor_id, k)
          WHERE n.actor_count > 1
+        RETURNING 1)
+    SELECT count(*) FROM ins
+$$;
+
+-- Issue 19 (the lifecycle step, bench/steps.sh step_lifecycle) ---------------------------------
+
+-- Rows lo..hi of the prune fixture: notifications of users prune0..prune999 (one after the
+-- other, as they would have arrived) that expired a day after their creation, in 2025: what
+-- inbox.prune's expired rule removes. Returns the row count.
+CREATE FUNCTION bench.load_expired(lo bigint, hi bigint)
+RETURNS bigint
+LANGUAGE sql
+AS $$
+    WITH ins AS (
+        INSERT INTO inbox.notifications (user_id, type, title, body, data, created_at, updated_at, expires_at)
+        SELECT 'prune' || (k % 1000), 'flash-sale', 'Sale ends soon #' || k, pg_catalog.substr(bench.prose(), 1, 120),
+               pg_catalog.jsonb_build_object('sale', k),
+               timestamptz '2025-01-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 10),
+               timestamptz '2025-01-01 00:00:00+00' + pg_catalog.make_interval(secs => k * 10),
+               timestamptz '2025-01-02 00:00:00+00' + pg_catalog.make_interval(secs => k * 10)
+          FROM pg_catalog.generate_series(lo, hi) AS k
+         ORDER BY k
         RETURNING 1)
     SELECT count(*) FROM ins
 $$;

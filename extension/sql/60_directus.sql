@@ -285,13 +285,26 @@ BEGIN
             IF value NOT IN ('"inbox"', '"archived"') THEN
                 RAISE EXCEPTION '%: expected "inbox" or "archived"', at USING ERRCODE = 'invalid_parameter_value';
             END IF;
-        WHEN 'id', 'timestamp' THEN
+        WHEN 'expires_at' THEN
+            -- pg_inbox's own field (issue 19): null never expires, even with a type lifetime.
+            IF pg_catalog.jsonb_typeof(value) NOT IN ('string', 'null') THEN
+                RAISE EXCEPTION '%: expected an ISO-8601 timestamp or null, got %', at, pg_catalog.jsonb_typeof(value)
+                      USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            BEGIN
+                PERFORM (value OPERATOR(pg_catalog.#>>) '{}')::timestamptz;
+            EXCEPTION WHEN data_exception THEN
+                RAISE EXCEPTION '%: expected an ISO-8601 timestamp or null, got %', at, value
+                      USING ERRCODE = 'invalid_parameter_value';
+            END;
+            native := native OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('expiresAt', value);
+        WHEN 'id', 'timestamp', 'seen_at' THEN
             RAISE EXCEPTION '%: set by pg_inbox, cannot be given', at
                   USING ERRCODE = 'invalid_parameter_value';
         ELSE
             RAISE EXCEPTION '%: unknown field', at
                   USING ERRCODE = 'invalid_parameter_value',
-                        HINT = 'Fields that can be created: recipient, sender, subject, message, collection, item, status.';
+                        HINT = 'Fields that can be created: recipient, sender, subject, message, collection, item, status, expires_at.';
         END CASE;
     END LOOP;
     IF NOT native ? 'userId' THEN

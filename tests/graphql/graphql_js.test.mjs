@@ -34,9 +34,11 @@ test('the standard introspection query builds a valid client schema', () => {
   assert.equal(schema.getMutationType().name, 'Mutation');
   assert.equal(schema.getSubscriptionType() ?? null, null);
   const notification = schema.getType('directus_notifications');
+  // Directus's fields, then pg_inbox's seen_at and expires_at (issue 19, documented in the
+  // README: only where a query selects them).
   assert.deepEqual(Object.keys(notification.getFields()), [
     'id', 'timestamp', 'timestamp_func', 'status', 'recipient', 'sender', 'subject', 'message',
-    'collection', 'item',
+    'collection', 'item', 'seen_at', 'seen_at_func', 'expires_at', 'expires_at_func',
   ]);
   assert.equal(String(schema.getQueryType().getFields().notifications.type), '[directus_notifications!]!');
 });
@@ -95,6 +97,17 @@ test("the schema keeps Directus 11.3.5's definitions, except where documented", 
   assert.equal(String(notification.subject.type), 'String');
   assert.equal(String(schema.getType('create_directus_notifications_input').getFields().subject.type), 'String');
   assert.equal(String(schema.getType('directus_notifications_filter').getFields().recipient.type), 'string_filter_operators');
+  // Issue 19: pg_inbox's seen_at and expires_at after Directus's fields, as its dates are; a
+  // create may give expires_at, never seen_at.
+  for (const name of ['seen_at', 'expires_at']) {
+    assert.equal(String(notification[name].type), 'Date', name);
+    assert.equal(String(notification[`${name}_func`].type), 'datetime_functions', `${name}_func`);
+    assert.equal(String(schema.getType('directus_notifications_filter').getFields()[name].type), 'date_filter_operators');
+  }
+  const create = schema.getType('create_directus_notifications_input').getFields();
+  assert.equal(String(create.expires_at.type), 'Date');
+  assert.equal(create.seen_at, undefined);
+  assert.equal(schema.getType('update_directus_notifications_input').getFields().expires_at, undefined);
 });
 
 // A document's verdict and errors, as graphql-js gives them against the client schema.

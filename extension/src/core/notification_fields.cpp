@@ -90,6 +90,7 @@ constexpr F kFields[] = {
     field("seenAt", "seen_at", C::kTimestamptz, kNull, J::kString)
         .filter(K::kTimestamp)
         .sort()
+        .beside_directus("seen_at", 10, "When the user saw it (pg_inbox's, not Directus's field).")
         .described("When the user saw it (a seen-all covering it); null while unseen."),
     field("archived", "archived_at", C::kTimestamptz, kNull, J::kBoolean)
         .filter(K::kFlag)
@@ -107,6 +108,10 @@ constexpr F kFields[] = {
         .filter(K::kTimestamp)
         .sort()
         .create()
+        .beside_directus(
+            "expires_at", 11,
+            "When it expires and leaves every list and count; null: never (pg_inbox's, "
+            "not Directus's field).")
         .described("When it expires and leaves every list and count (null: never)."),
     field("actorId", "actor_id", C::kText, kNull, J::kString)
         .filter(K::kString)

@@ -73,6 +73,10 @@ struct NotificationField {
     bool user = false;        // a user id: a relation to the users table (recipient, sender)
     std::string_view false_label, true_label;  // a flag shown as strings (status)
     std::string_view description;              // in the GraphQL schema
+    // pg_inbox's own field, not Directus's (issue 19: seen_at, expires_at): only where a
+    // request names it (fields=, filter, sort, groupBy, a GraphQL selection), never in `*` or
+    // in a default answer, which stay Directus's own nine fields byte for byte.
+    bool extra = false;
   };
 
   // The OpenAPI description of the value (server/src/openapi.cpp).
@@ -152,6 +156,14 @@ struct NotificationField {
     f.directus.position = position;
     return f;
   }
+  // A field beside Directus's own, after them (Directus::extra).
+  constexpr NotificationField beside_directus(std::string_view directus_name, int position,
+                                              std::string_view description) const {
+    NotificationField f = in_directus(directus_name, position);
+    f.directus.extra = true;
+    f.directus.description = description;
+    return f;
+  }
   constexpr NotificationField searched() const {
     NotificationField f = *this;
     f.directus.searchable = true;
@@ -213,8 +225,8 @@ NotificationFieldTable notification_fields();
 // The field with this API name; nullptr for none.
 const NotificationField *find_notification_field(std::string_view name);
 
-// The fields Directus shows, in the order of its notification object (directus.position); the
-// first is its key.
+// The fields of the Directus dialects, in the order of its notification object
+// (directus.position; the first is its key), then pg_inbox's extra ones (directus.extra).
 const std::vector<const NotificationField *> &directus_notification_fields();
 
 // The one key a notification object may have beyond its fields: the related rows that

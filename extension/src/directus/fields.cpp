@@ -1,6 +1,8 @@
 #include "directus/fields.hpp"
 
+#include "core/errors.hpp"
 #include "core/notification_fields.hpp"
+#include "query/marks.hpp"
 
 namespace pgi::directus {
 
@@ -30,7 +32,38 @@ const std::vector<std::string> &search_fields() {
   return *names;
 }
 
-std::string output_sql(const query::Field &field, const std::string &alias) {
+size_t directus_fields_count() {
+  static const size_t count = [] {
+    size_t n = 0;
+    for (const NotificationField *f : directus_notification_fields())
+      n += f->directus.extra ? 0 : 1;
+    return n;
+  }();
+  return count;
+}
+
+bool is_extra(std::string_view name) {
+  for (const NotificationField *n : directus_notification_fields()) {
+    if (n->directus.name == name)
+      return n->directus.extra;
+  }
+  return false;
+}
+
+std::string output_sql(const query::Field &field, query::MarkRefs &marks) {
+  if (field.column == "seen_at")
+    return "inbox.directus_time(" + query::field_value_sql(field, marks) + ")";
+  return aggregate_sql(field, marks.alias());
+}
+
+const query::Field &aggregated_field(const query::Field &field, const std::string &path) {
+  if (field.column == "seen_at")
+    throw invalid_value(path, field.name + " cannot be grouped or aggregated",
+                        "Filter or sort on it, or list it in fields.");
+  return field;
+}
+
+std::string aggregate_sql(const query::Field &field, const std::string &alias) {
   if (field.kind == ValueKind::kTimestamp)
     return "inbox.directus_time(" + alias + "." + field.column + ")";
   if (field.kind == ValueKind::kFlag)

@@ -24,6 +24,13 @@ constexpr const char *kParameters[] = {"filter", "search", "sort",      "limit",
                                        "page",   "fields", "aggregate", "groupBy", "meta"};
 constexpr const char *kUnsupported[] = {"deep", "alias", "export", "version", "backlink"};
 
+// Directus's own fields, what `*` and a query without `fields` select: fields() less
+// pg_inbox's extra ones (seen_at, expires_at), which a request must name.
+std::vector<Field> directus_fields() {
+  const std::vector<Field> &all = fields().fields();
+  return {all.begin(), all.begin() + static_cast<std::ptrdiff_t>(directus_fields_count())};
+}
+
 struct AggregateName {
   const char *name;
   AggregateFn fn;
@@ -168,7 +175,7 @@ class Translator {
         aggregate(json_param(v, key), ensure(out.aggregate));
       } else if (key == "groupBy") {
         for (const std::string &name : names(v, key))
-          ensure(out.aggregate).group_by.push_back(field_named(name, key));
+          ensure(out.aggregate).group_by.push_back(aggregated_field(field_named(name, key), key));
       } else if (key == "meta") {
         meta(v, out);
       }
@@ -298,7 +305,7 @@ class Translator {
 
   static void select_everything(Selection &s) {
     s.items.clear();
-    for (const Field &f : fields().fields()) {
+    for (const Field &f : directus_fields()) {
       Selection::Item item;
       item.field = f;
       s.items.push_back(std::move(item));
@@ -324,7 +331,7 @@ class Translator {
       std::string path = "fields." + entry;
       size_t dot = entry.find('.');
       if (entry == "*") {
-        for (const Field &f : fields().fields())
+        for (const Field &f : directus_fields())
           item_for(f);
         continue;
       }
@@ -364,7 +371,7 @@ class Translator {
     }
     if (s.items.empty())
       select_everything(s);
-    bool whole = s.items.size() == fields().fields().size();
+    bool whole = s.items.size() == directus_fields_count();
     for (size_t i = 0; whole && i < s.items.size(); ++i)
       whole = !s.items[i].nested && s.items[i].field.name == fields().fields()[i].name;
     s.whole = whole;
@@ -402,7 +409,7 @@ class Translator {
           a.terms.push_back(AggregateTerm{spec->fn, spec->name, std::nullopt});
           continue;
         }
-        const Field &f = field_named(target, path);
+        const Field &f = aggregated_field(field_named(target, path), path);
         if (spec->numeric && f.kind != ValueKind::kNumber)
           throw invalid_value(path,
                               std::string(spec->name) + " applies to number fields, not " + target);

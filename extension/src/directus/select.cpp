@@ -25,14 +25,14 @@ std::string to_json(const std::string &expression) {
 
 class RowBuilder {
  public:
-  RowBuilder(query::SqlBuilder &b, std::string &select, std::string &joins)
-      : b_(b), select_(select), joins_(joins) {}
+  RowBuilder(query::SqlBuilder &b, query::MarkRefs &marks, std::string &select, std::string &joins)
+      : b_(b), marks_(marks), select_(select), joins_(joins) {}
 
   RowPlan::Part item(const Selection::Item &item) {
     RowPlan::Part part;
     part.key = item.field.name;
     if (!item.nested) {
-      part.column = column(to_json(output_sql(item.field, "n")));
+      part.column = column(to_json(output_sql(item.field, marks_)));
       return part;
     }
     part.nested = true;
@@ -72,6 +72,7 @@ class RowBuilder {
   }
 
   query::SqlBuilder &b_;
+  query::MarkRefs &marks_;
   std::string &select_, &joins_;
   int columns_ = 1;  // column 1 is the id
 };
@@ -105,7 +106,8 @@ PageStatement compile_rows(const DirectusQuery &q, bool ids_only, bool keys_orde
   query::SqlBuilder b;
   std::string select = "n.id", joins;
   if (!ids_only) {
-    RowBuilder rows(b, select, joins);
+    query::MarkRefs marks(q.query, b, "n");
+    RowBuilder rows(b, marks, select, joins);
     if (q.fields.whole) {
       out.plan.whole_column =
           rows.column("inbox.to_directus(" + query::notification_row("n") + ")");
@@ -126,12 +128,12 @@ query::Statement compile_groups(const DirectusQuery &q) {
   const Aggregation &a = *q.aggregate;
   query::AggregatePlan plan;
   for (size_t i = 0; i < a.group_by.size(); ++i)
-    plan.groups.push_back(query::GroupKey{output_sql(a.group_by[i], "n"), a.group_order.at(i)});
+    plan.groups.push_back(query::GroupKey{aggregate_sql(a.group_by[i], "n"), a.group_order.at(i)});
   for (const AggregateTerm &t : a.terms) {
     query::AggregateTerm term;
     term.fn = t.fn;
     if (t.field)
-      term.expression = output_sql(*t.field, "n");
+      term.expression = aggregate_sql(*t.field, "n");
     // Directus answers counts, sums and averages as strings (PostgreSQL's bigint and numeric
     // reach it as text), min and max as the field's own value.
     term.as_text = t.fn != query::AggregateFn::kMin && t.fn != query::AggregateFn::kMax;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/notification_fields.hpp"
 #include "graphql/error.hpp"
 
 namespace pgi::gql {
@@ -98,20 +99,56 @@ ojson aggregated_row(const ojson &row, const json &group_by) {
   return out;
 }
 
-void add_functions(ojson &row) {
-  if (row.is_object() && row.contains("timestamp"))
-    row["timestamp_func"] = datetime_functions(row["timestamp"]);
+// The timestamp fields whose datetime functions (`<name>_func`) the selection asks for.
+std::vector<std::string> selected_functions(const SubSelection &selection) {
+  std::vector<std::string> out;
+  for (const NotificationField *f : directus_notification_fields()) {
+    std::string name(f->directus.name);
+    if (f->directus_kind() == ValueKind::kTimestamp && selection.has(name + "_func"))
+      out.push_back(std::move(name));
+  }
+  return out;
 }
 
-// A notification or a list of them, with timestamp_func when the selection asks for it.
+// The `fields` parameter for what the selection reads: Directus's own fields (`*`) and those of
+// pg_inbox's extra ones it names, itself or through its `_func`; null for none of them (the
+// REST default, Directus's own).
+json fields_param(const SubSelection &selection) {
+  std::string fields;
+  for (const NotificationField *f : directus_notification_fields()) {
+    std::string name(f->directus.name);
+    if (f->directus.extra && (selection.has(name) || selection.has(name + "_func")))
+      fields += "," + name;
+  }
+  return fields.empty() ? json() : json("*" + fields);
+}
+
+// The query parameters `params` with the selection's fields.
+json with_fields(json params, const SubSelection &selection) {
+  json fields = fields_param(selection);
+  if (!fields.is_null())
+    params["fields"] = std::move(fields);
+  return params;
+}
+
+void add_functions(ojson &row, const std::vector<std::string> &names) {
+  if (!row.is_object())
+    return;
+  for (const std::string &name : names)
+    if (row.contains(name))
+      row[name + "_func"] = datetime_functions(row[name]);
+}
+
+// A notification or a list of them, with the datetime functions the selection asks for.
 ojson notifications(ojson rows, const SubSelection &selection) {
-  if (!selection.has("timestamp_func"))
+  std::vector<std::string> names = selected_functions(selection);
+  if (names.empty())
     return rows;
   if (!rows.is_array())
-    add_functions(rows);
+    add_functions(rows, names);
   else
     for (auto &row : rows)
-      add_functions(row);
+      add_functions(row, names);
   return rows;
 }
 
@@ -196,7 +233,9 @@ ojson DirectusResolver::read(const FieldDef &field, const json &args,
   if (field.name == "notifications_by_id") {
     if (args.contains("version") && !args["version"].is_null())
       throw FieldError("version: content versions are not supported", code::kInvalidQuery);
-    return notifications(data_of(api_.read_one(id_text(args, "id"))), selection);
+    return notifications(
+        data_of(api_.read_one(id_text(args, "id"), with_fields(json::object(), selection))),
+        selection);
   }
   json params = query_params(args);
   if (field.name == "notifications_aggregated") {
@@ -209,7 +248,7 @@ ojson DirectusResolver::read(const FieldDef &field, const json &args,
         out.push_back(aggregated_row(row, group_by));
     return out;
   }
-  return notifications(data_of(api_.read(params)), selection);
+  return notifications(data_of(api_.read(with_fields(std::move(params), selection))), selection);
 }
 
 ojson DirectusResolver::mutate(const FieldDef &field, const json &args,
@@ -217,26 +256,29 @@ ojson DirectusResolver::mutate(const FieldDef &field, const json &args,
   const std::string &name = field.name;
   const json data = args.value("data", json());
   if (name == "create_notifications_item")
-    return notifications(call_data("directus_create", {jsonb(data), jsonb(json::object())}),
-                         selection);
+    return notifications(
+        call_data("directus_create", {jsonb(data), jsonb(with_fields(json::object(), selection))}),
+        selection);
   if (name == "create_notifications_items")
-    return notifications(call_data("directus_create", {jsonb(data.is_null() ? json::array() : data),
-                                                       jsonb(query_params(args))}),
-                         selection);
+    return notifications(
+        call_data("directus_create", {jsonb(data.is_null() ? json::array() : data),
+                                      jsonb(with_fields(query_params(args), selection))}),
+        selection);
   if (name == "update_notifications_item")
-    return notifications(call_data("directus_update_one",
-                                   {text(id_text(args, "id")), jsonb(data), jsonb(json::object())}),
-                         selection);
+    return notifications(
+        call_data("directus_update_one", {text(id_text(args, "id")), jsonb(data),
+                                          jsonb(with_fields(json::object(), selection))}),
+        selection);
   if (name == "update_notifications_items")
     return notifications(
         call_data("directus_update_many",
                   {jsonb(json{{"keys", args.value("ids", json::array())}, {"data", data}}),
-                   jsonb(query_params(args))}),
+                   jsonb(with_fields(query_params(args), selection))}),
         selection);
   if (name == "update_notifications_batch")
     return notifications(
-        call_data("directus_update_many",
-                  {jsonb(data.is_null() ? json::array() : data), jsonb(query_params(args))}),
+        call_data("directus_update_many", {jsonb(data.is_null() ? json::array() : data),
+                                           jsonb(with_fields(query_params(args), selection))}),
         selection);
   if (name == "delete_notifications_item") {
     std::string id = id_text(args, "id");

@@ -8,6 +8,8 @@
 // token, so the Directus translator and the query engine do the work with the permissions of
 // the REST routes. The answers ({"data": ...}) are reshaped where GraphQL differs: aggregated
 // rows gain their `group` object, notifications their `timestamp_func` (when it is selected).
+// Reads and mutations ask for Directus's own fields (the REST default) plus pg_inbox's extra
+// ones (seen_at, expires_at) that the selection names, so a query without them costs nothing.
 //
 // Database errors become field errors as Directus reports them: a notification the caller may
 // not see or change (P0002, 42501) is FORBIDDEN ("You don't have permission to access this."),
@@ -47,9 +49,9 @@ class DirectusApi {
   // The body of GET /notifications for the query parameters `params` ({"data": [...]}), as
   // the request's caller reads it (42501 without the notifications:read scope).
   virtual std::string read(const nlohmann::json &params) = 0;
-  // The body of GET /notifications/:id ({"data": {...}}); P0002 when `id` is not a key or the
-  // caller may not see it.
-  virtual std::string read_one(const std::string &id) = 0;
+  // The body of GET /notifications/:id ({"data": {...}}) for the query parameters `params`
+  // (fields); P0002 when `id` is not a key or the caller may not see it.
+  virtual std::string read_one(const std::string &id, const nlohmann::json &params) = 0;
 
   // SELECT inbox.<function>(args...) for a mutation: each argument is text (nullopt for NULL)
   // or JSON (bound as jsonb). `function` is always one of this module's constants. Returns the

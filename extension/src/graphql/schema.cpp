@@ -448,7 +448,14 @@ std::string directus_sdl() {
                ? "  " + std::string(f.directus.name) + "_func: " + type + "\n"
                : std::string();
   };
-  auto input = [&](const NotificationField &f, bool key) { return named(f, input_type(f, key)); };
+  // Directus's inputs list every one of its fields; of pg_inbox's extra ones, those a create
+  // (expires_at) or an update may give.
+  auto create_input = [&](const NotificationField &f, bool key) {
+    return f.directus.extra && !f.on_create ? std::string() : named(f, input_type(f, key));
+  };
+  auto update_input = [&](const NotificationField &f, bool key) {
+    return f.directus.extra && !f.on_update ? std::string() : named(f, input_type(f, key));
+  };
   std::string sdl(kRootsSdl);
   sdl += sdl_block("type directus_notifications", [&](const NotificationField &f, bool key) {
     std::string description;
@@ -457,13 +464,16 @@ std::string directus_sdl() {
     return description + named(f, output_type(f, key)) + with_functions(f, "datetime_functions");
   });
   sdl += kAggregatedSdl;
+  // Directus's own: pg_inbox's extra fields are not counted here (seen_at is not aggregated).
   sdl += sdl_block("type directus_notifications_aggregated_count",
-                   [&](const NotificationField &f, bool) { return named(f, "Int"); });
+                   [&](const NotificationField &f, bool) {
+                     return f.directus.extra ? std::string() : named(f, "Int");
+                   });
   sdl += sdl_block(
       "type directus_notifications_aggregated_fields", [&](const NotificationField &f, bool) {
         return f.directus_kind() == ValueKind::kNumber ? named(f, "Float") : std::string();
       });
-  sdl += sdl_block("input create_directus_notifications_input", input);
+  sdl += sdl_block("input create_directus_notifications_input", create_input);
   sdl += kDateOperatorsSdl;
   sdl += sdl_block(
       "input directus_notifications_filter",
@@ -472,7 +482,7 @@ std::string directus_sdl() {
       },
       "  _and: [directus_notifications_filter]\n  _or: [directus_notifications_filter]\n");
   sdl += kOperatorsSdl;
-  sdl += sdl_block("input update_directus_notifications_input", input);
+  sdl += sdl_block("input update_directus_notifications_input", update_input);
   return sdl;
 }
 

@@ -97,13 +97,12 @@ std::string GraphqlDirectusApi::read(const nlohmann::json &params) {
   });
 }
 
-std::string GraphqlDirectusApi::read_one(const std::string &id) {
+std::string GraphqlDirectusApi::read_one(const std::string &id, const nlohmann::json &params) {
   return field([&] {
     if (!may_read_)
       throw Error(sqlstate::kInsufficientPrivilege,
                   "this token lacks the notifications:read scope");
-    return directus_read(caller_, nlohmann::json::object(), std::vector<int64_t>{directus_key(id)},
-                         true);
+    return directus_read(caller_, params, std::vector<int64_t>{directus_key(id)}, true);
   });
 }
 

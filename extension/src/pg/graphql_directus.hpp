@@ -32,7 +32,7 @@ class GraphqlDirectusApi : public gql::DirectusApi {
   explicit GraphqlDirectusApi(const std::optional<std::string> &token);
 
   std::string read(const nlohmann::json &params) override;
-  std::string read_one(const std::string &id) override;
+  std::string read_one(const std::string &id, const nlohmann::json &params) override;
   std::optional<std::string> call(const char *function, const std::vector<Arg> &args) override;
 
  private:
