@@ -145,7 +145,10 @@ BEGIN
         DELETE FROM inbox.notifications x
          WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
                                       WHERE y.deleted_at < pg_catalog.now() - policy.deleted_after
-                                      ORDER BY y.deleted_at LIMIT batch);
+                                      ORDER BY y.deleted_at LIMIT batch)
+           -- Rechecked on the row deleted: a row restored while this step waited for its lock
+           -- is no longer one the rule names (the IN list is not re-evaluated for it).
+           AND x.deleted_at < pg_catalog.now() - policy.deleted_after;
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n > 0 THEN
             RETURN QUERY SELECT 'deleted'::text, n, 'deleted'::text;
@@ -161,7 +164,10 @@ BEGIN
          WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
                                       WHERE y.deleted_at IS NULL AND y.read_at IS NOT NULL
                                         AND y.created_at < pg_catalog.now() - policy.read_after
-                                      ORDER BY y.id LIMIT batch);  -- oldest first (notifications_id_idx)
+                                      ORDER BY y.id LIMIT batch)  -- oldest first (notifications_id_idx)
+           -- Rechecked on the row deleted, as above: one marked unread or deleted meanwhile stays.
+           AND x.deleted_at IS NULL AND x.read_at IS NOT NULL
+           AND x.created_at < pg_catalog.now() - policy.read_after;
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n > 0 THEN
             RETURN QUERY SELECT 'read'::text, n, 'read'::text;
