@@ -416,8 +416,9 @@ COMMENT ON FUNCTION inbox.mastodon_notification(text, text) IS
 -- `ids` (internal ids, a JSON array of strings or numbers, as the change feed names them), as
 -- the Notification entities the v1 list answers (inbox.mastodon_json with its account and status
 -- rows: one shape), in id order. A gone notification, another user's or another workspace's is
--- left out. One read of the user's rows by primary key, for a whole batch of events (the row
--- passed as ROW(n.*)::inbox.notifications: on a Citus shard n has the shard's row type).
+-- left out. One read of the user's rows by primary key, for a whole batch of events; the rows
+-- are shaped where the function runs, as inbox.mastodon_notification shapes its row (on Citus a
+-- shaping call inside the query on the shard is refused).
 CREATE FUNCTION inbox.mastodon_stream_notifications(token text, ids jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -426,12 +427,18 @@ DECLARE
     caller inbox.caller := inbox._mastodon_caller(token);
     keys bigint[] := ARRAY(SELECT k::bigint FROM pg_catalog.jsonb_array_elements_text(coalesce(ids, '[]')) AS k
                             WHERE k ~ '^[0-9]{1,18}$');
+    found_row inbox.notifications;
+    entities jsonb := '[]';
 BEGIN
-    RETURN inbox._mastodon_entities(coalesce((
-        SELECT pg_catalog.jsonb_agg(inbox.mastodon_json(ROW(n.*)::inbox.notifications) ORDER BY n.id)
-          FROM inbox.notifications n
+    FOR found_row IN
+        SELECT n.* FROM inbox.notifications n
          WHERE n.user_id = caller.user_id AND n.id = ANY (keys) AND n.deleted_at IS NULL
-           AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)), '[]'));
+           AND (caller.workspace_id IS NULL OR n.workspace_id = caller.workspace_id)
+         ORDER BY n.id
+    LOOP
+        entities := entities || pg_catalog.jsonb_build_array(inbox.mastodon_json(found_row));
+    END LOOP;
+    RETURN inbox._mastodon_entities(entities);
 END
 $$;
 
