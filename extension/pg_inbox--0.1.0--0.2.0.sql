@@ -6826,3 +6826,81 @@ BEGIN
                                  body->'notification_groups'->-1->>'page_min_id');
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16, grouped_types[] (65_mastodon.sql): the types that group; a row of any other type is a
+-- group of its own (ungrouped-{id}), formed at read time by the groups compiler.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION inbox._mastodon_groups_above(user_id text, engine jsonb, min_id bigint, max_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    lim integer := (engine->>'limit')::integer;
+    after bigint := min_id;
+    keys text[] := '{}';
+    key text;
+    last_id bigint;
+    chunk jsonb;
+    r jsonb;
+BEGIN
+    LOOP
+        chunk := inbox._social_list(user_id, engine - 'grouped_types', 'mastodon', max_id, NULL, after)->'data';
+        -- The chunk comes newest first: read it oldest first.
+        FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o) ORDER BY c.o DESC LOOP
+            -- A type grouped_types[] leaves out: each of its rows is a group of its own.
+            key := CASE WHEN NOT engine ? 'grouped_types' OR engine->'grouped_types' ? (r->>'type')
+                        THEN r->>'group_key' ELSE 'ungrouped-' || (r->>'id') END;
+            IF NOT (key = ANY (keys)) THEN
+                IF pg_catalog.cardinality(keys) = lim THEN
+                    RETURN last_id;  -- a group beyond the page begins here
+                END IF;
+                keys := keys || key;
+            END IF;
+            last_id := (r->>'id')::bigint;
+        END LOOP;
+        EXIT WHEN pg_catalog.jsonb_array_length(chunk) < lim;
+        after := last_id;
+    END LOOP;
+    RETURN last_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
+                                      OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
+    max_id bigint := inbox._mastodon_id_param(params, 'max_id');
+    since_id bigint := inbox._mastodon_id_param(params, 'since_id');
+    min_id bigint := inbox._mastodon_id_param(params, 'min_id');
+    page jsonb;
+    groups jsonb;
+BEGIN
+    -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
+    -- out, every type groups by its groupKey (the summaries serve the page).
+    IF params ? 'grouped_types' THEN
+        engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
+    END IF;
+    IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
+        RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF min_id IS NOT NULL THEN
+        -- The groups just above min_id (with min_id, Mastodon pages by it and not since_id).
+        since_id := min_id;
+        max_id := coalesce(inbox._mastodon_groups_above(caller.user_id, engine, min_id, max_id), min_id) + 1;
+    END IF;
+    page := inbox._social_groups(caller.user_id, engine || '{"total": false}', max_id, since_id);
+    groups := page->'data';
+    body := inbox._mastodon_grouped(caller.user_id, groups);
+    -- The page's id range: paging continues below the oldest group's latest notification.
+    link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
+                                 body->'notification_groups'->0->>'page_max_id',
+                                 body->'notification_groups'->-1->>'page_min_id');
+END
+$$;

@@ -586,19 +586,23 @@ DECLARE
     lim integer := (engine->>'limit')::integer;
     after bigint := min_id;
     keys text[] := '{}';
+    key text;
     last_id bigint;
     chunk jsonb;
     r jsonb;
 BEGIN
     LOOP
-        chunk := inbox._social_list(user_id, engine, 'mastodon', max_id, NULL, after)->'data';
+        chunk := inbox._social_list(user_id, engine - 'grouped_types', 'mastodon', max_id, NULL, after)->'data';
         -- The chunk comes newest first: read it oldest first.
         FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o) ORDER BY c.o DESC LOOP
-            IF NOT (r->>'group_key' = ANY (keys)) THEN
+            -- A type grouped_types[] leaves out: each of its rows is a group of its own.
+            key := CASE WHEN NOT engine ? 'grouped_types' OR engine->'grouped_types' ? (r->>'type')
+                        THEN r->>'group_key' ELSE 'ungrouped-' || (r->>'id') END;
+            IF NOT (key = ANY (keys)) THEN
                 IF pg_catalog.cardinality(keys) = lim THEN
                     RETURN last_id;  -- a group beyond the page begins here
                 END IF;
-                keys := keys || (r->>'group_key');
+                keys := keys || key;
             END IF;
             last_id := (r->>'id')::bigint;
         END LOOP;
@@ -623,7 +627,11 @@ DECLARE
     page jsonb;
     groups jsonb;
 BEGIN
-    PERFORM inbox._mastodon_types(params, 'grouped_types');
+    -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
+    -- out, every type groups by its groupKey (the summaries serve the page).
+    IF params ? 'grouped_types' THEN
+        engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
+    END IF;
     IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
         RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
               USING ERRCODE = 'invalid_parameter_value';

@@ -128,6 +128,30 @@ test('v2 grouped notifications: groups, their accounts and statuses, one group, 
   assert.deepEqual(keys, [`ungrouped-${mention}`]);
 });
 
+test('v2 grouped_types[]: only the types named group; a row of another type is ungrouped-{id}', async () => {
+  const user = unique('m-grouped-types');
+  const favs = seed(user, 3, ['favourite'], { groupKey: 'fav:103186126728896492' });
+  const [mention] = seed(user, 1, ['mention']);
+  const masto = client(user);
+  const keys = (page) => page.notificationGroups.map((g) => g.groupKey);
+  const grouped = await masto.v2.notifications.fetch({ groupedTypes: ['favourite', 'mention'] });
+  assert.deepEqual(keys(grouped), [`ungrouped-${mention}`, 'fav:103186126728896492']);
+  assert.equal(grouped.notificationGroups[1].notificationsCount, 3);
+  const apart = await masto.v2.notifications.fetch({ groupedTypes: ['mention'] });
+  assert.deepEqual(keys(apart), [mention, favs[2], favs[1], favs[0]].map((id) => `ungrouped-${id}`));
+  assert.deepEqual(apart.notificationGroups.map((g) => g.notificationsCount), [1, 1, 1, 1]);
+  assert.equal(apart.notificationGroups[1].type, 'favourite');
+  assert.equal(apart.notificationGroups[1].mostRecentNotificationId, favs[2]);
+  // Paging by min_id forms the groups the same way: above favs[0], two groups begin first.
+  const above = await masto.v2.notifications.fetch({ minId: favs[0], limit: 2, groupedTypes: ['mention'] });
+  assert.deepEqual(keys(above), [favs[2], favs[1]].map((id) => `ungrouped-${id}`));
+  // And by max_id.
+  const below = await masto.v2.notifications.fetch({ maxId: favs[2], groupedTypes: ['mention'] });
+  assert.deepEqual(keys(below), [favs[1], favs[0]].map((id) => `ungrouped-${id}`));
+  await assert.rejects(masto.v2.notifications.fetch({ groupedTypes: ['nonsense'] }),
+                       (e) => e.statusCode === 422);
+});
+
 test('v2 min_id: the groups just above min_id, closest to it, newest first; since_id: the newest', async () => {
   const user = unique('m-groups-min');
   // Oldest to newest: m0, fav, fav, m1, m2, fav, m3 (the favourites one group).

@@ -1,5 +1,6 @@
 #include "query/compiler.hpp"
 
+#include "core/errors.hpp"
 #include "query/filter_compiler.hpp"
 #include "query/marks.hpp"
 #include "query/order_keys.hpp"
@@ -110,6 +111,9 @@ std::string compile_where(const Query &q, SqlBuilder &b, MarkRefs &marks) {
 
 PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, CursorSide side,
                             const std::vector<Scalar> &cursor) {
+  if (q.grouped_types)
+    throw invalid_value("grouped_types", "only groups take grouped_types",
+                        "A list has no groups: leave grouped_types out, or ask for the groups.");
   PageStatements out;
   out.keys = keys;
   out.backward = side == CursorSide::kBefore;

@@ -71,10 +71,25 @@ std::string summary_rows(SqlBuilder &b, const Query &q, const char *op, const Bo
   return "(" + groups + ") UNION ALL (" + ungrouped + ")";
 }
 
+// A row's group key at read time: its groupKey, unless grouped_types leaves its type out, in
+// which case none (the row is a group of its own).
+std::string group_key_sql(SqlBuilder &b, const Query &q) {
+  if (!q.grouped_types)
+    return "n.group_key";
+  std::string types;
+  for (const std::string &t : *q.grouped_types)
+    types += (types.empty() ? "" : ", ") + b.bind(builtin(SqlType::kText), t);
+  if (types.empty())
+    return "NULL::text";
+  return "CASE WHEN n.type IN (" + types + ") THEN n.group_key END";
+}
+
 // The matching rows grouped at read time.
 std::string grouped_rows(SqlBuilder &b, const Query &q) {
   MarkRefs marks(q, b, "n");
-  return "SELECT n.group_key, count(*)::bigint AS notifications_count, "
+  std::string key = group_key_sql(b, q);
+  return "SELECT " + key +
+         " AS group_key, count(*)::bigint AS notifications_count, "
          "count(*) FILTER (WHERE " +
          read_state_sql(false, marks) +
          ")::bigint AS unread_count, "
@@ -86,8 +101,8 @@ std::string grouped_rows(SqlBuilder &b, const Query &q) {
          ") ORDER BY n.created_at DESC, "
          "n.id DESC)) AS sample_actor_ids "
          "FROM inbox.notifications n WHERE " +
-         compile_where(q, b, marks) +
-         " GROUP BY n.group_key, CASE WHEN n.group_key IS NULL THEN n.id END";
+         compile_where(q, b, marks) + " GROUP BY " + key + ", CASE WHEN " + key +
+         " IS NULL THEN n.id END";
 }
 
 }  // namespace
@@ -109,7 +124,7 @@ bool groups_from_summaries(const Query &q) {
   bool exact = !q.marks || (!q.marks->read_before && q.marks->expired_active == 0 &&
                             q.marks->expired_deleted == 0);
   return q.user_id && exact && q.deleted == DeletedMode::kActive && !q.workspace_id && !q.read &&
-         !q.type && !q.ids && q.filter.is_true();
+         !q.type && !q.ids && !q.grouped_types && q.filter.is_true();
 }
 
 PageStatements compile_groups(const Query &q, CursorSide side, const std::vector<Scalar> &cursor) {

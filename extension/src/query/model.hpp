@@ -333,6 +333,9 @@ struct Query {
   // Related rows added to each row object under "expanded" (query/row_expand.hpp); empty: none.
   std::vector<Expansion> expand;
   bool want_total = true;
+  // Groups only (Mastodon's grouped_types[]): the types whose rows group by their groupKey;
+  // a row of any other type is a group of its own. Unset: every type groups.
+  std::optional<std::vector<std::string>> grouped_types;
   // Issue 19: the user's marks, read by the pg layer before compiling (pg/list_executor.hpp:
   // read_marks). Without them (every user's rows) the statements look them up for each row.
   std::optional<UserMarks> marks;

@@ -15,7 +15,7 @@ using nlohmann::json;
 constexpr const char *kParams[] = {
     "limit",        "after",         "before",          "ids",        "filter", "orderBy",
     "workspace_id", "read",          "include_deleted", "user_id",    "type",   "total",
-    "types",        "exclude_types", "only_unread",     "only_after", "expand"};
+    "types",        "exclude_types", "only_unread",     "only_after", "expand", "grouped_types"};
 constexpr int64_t kMaxLimit = 100;
 
 std::string param_names() {
@@ -195,6 +195,13 @@ Query parse_native_params(const json &params, const ParamsScope &scope) {
     q.filter.narrow(type_list(*v, "types", Op::kIn));
   if (auto v = get("exclude_types"))
     q.filter.narrow(type_list(*v, "exclude_types", Op::kNotIn));
+  if (auto v = get("grouped_types")) {
+    // Only the groups read it (query/groups_compiler.cpp); a list has no groups to split.
+    std::vector<std::string> names = string_list(*v, "grouped_types", "type name", "type names");
+    for (size_t i = 0; i < names.size(); ++i)
+      text_param(names[i], "grouped_types[" + std::to_string(i) + "]");
+    q.grouped_types = std::move(names);
+  }
   if (auto v = get("only_after")) {
     const Field &updated = *native_fields().find("updatedAt");
     q.filter.narrow(
