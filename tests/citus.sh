@@ -10,13 +10,18 @@
 #     added to a running cluster, undistribute and DROP EXTENSION.
 # Citus comes from an installed citus.so, or is built from ../shared/vendor (scripts/citus.sh
 # install). When it can be neither found nor built, the suite says why and counts as skipped.
-# Ports: PG_INBOX_CITUS_PORT (default PGPORT + 10) and the two after it. Ends with
+# Ports: PG_INBOX_CITUS_PORT and the two after it; by default PGPORT + 10, moved 30000 down
+# when that falls in Linux's ephemeral range (32768-60999), where the run's own outgoing
+# connections can hold the port when the cluster starts mid-run. Ends with
 # "N passed, N failed" (or "skipped: why").
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${PGPORT:?PGPORT (make test sets it)}" "${PG_BIN:?PG_BIN (make test sets it)}"
 export ROOT PG_BIN
 base=${PG_INBOX_CITUS_PORT:-$((PGPORT + 10))}
+if [[ -z ${PG_INBOX_CITUS_PORT:-} ]] && ((base >= 32768)); then
+  base=$((base - 30000))
+fi
 prefix=${PG_INBOX_TEST_CLUSTER:-test}-citus
 export PG_INBOX_CITUS_SHARDS=${PG_INBOX_CITUS_SHARDS:-8}
 work=$(mktemp -d)
