@@ -6904,3 +6904,581 @@ BEGIN
                                  body->'notification_groups'->-1->>'page_min_id');
 END
 $$;
+
+-- Issue 19, h-unseen (00_schema, 20_api, 47_lifecycle): the unseen count from counters kept by
+-- the same triggers as the unread count (a column of each counter table, moved by each row's
+-- counter delta with the user's seen marks, which the triggers read with the read mark under
+-- the counter row's lock, inbox._lock_marks) and reset by inbox.mark_seen; a user's marks and
+-- expired counts in one statement (inbox._user_state); retention that runs on Citus.
+-- (Added without a default and then filled, as last_event_id: a fast default would leave the
+-- column a "missing value" that a fresh install does not have. The counts come at the end.)
+ALTER TABLE inbox.user_counters ADD COLUMN unseen bigint;
+UPDATE inbox.user_counters SET unseen = 0;
+ALTER TABLE inbox.user_counters ALTER COLUMN unseen SET DEFAULT 0, ALTER COLUMN unseen SET NOT NULL;
+ALTER TABLE inbox.workspace_counters ADD COLUMN unseen bigint;
+UPDATE inbox.workspace_counters SET unseen = 0;
+ALTER TABLE inbox.workspace_counters ALTER COLUMN unseen SET DEFAULT 0, ALTER COLUMN unseen SET NOT NULL;
+COMMENT ON TABLE inbox.user_counters IS
+    'Per-user counts of active, unread, soft-deleted and unseen notifications, kept exact by triggers. Rebuilt by inbox.rebuild_counters().';
+ALTER TYPE inbox.counter_delta ADD ATTRIBUTE unseen bigint;
+DROP FUNCTION inbox._counter_delta(inbox.notifications, bigint, timestamptz);
+DROP FUNCTION inbox._lock_read_marks(text[], boolean);
+DROP FUNCTION inbox._expired_counts(text, text);
+
+CREATE OR REPLACE FUNCTION inbox._is_unseen(deleted_at timestamptz, seen_at timestamptz, created_at timestamptz,
+                                 seen_before timestamptz)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT deleted_at IS NULL AND seen_at IS NULL AND NOT coalesce(created_at <= seen_before, false)
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint, read_before timestamptz DEFAULT NULL,
+                                     seen jsonb DEFAULT NULL)
+RETURNS inbox.counter_delta
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT ROW(n.user_id, n.workspace_id, n.group_key,
+               sign * (n.deleted_at IS NULL)::int,
+               sign * (n.deleted_at IS NULL AND n.read_at IS NULL
+                       AND NOT coalesce(n.updated_at < read_before, false))::int,
+               sign * (n.deleted_at IS NOT NULL)::int,
+               sign * inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                       inbox._seen_before(seen, n.workspace_id))::int)::inbox.counter_delta
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._lock_marks(users text[], by_user boolean)
+RETURNS TABLE (user_id text, read_before timestamptz, seen jsonb)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    u text;
+BEGIN
+    IF NOT by_user THEN
+        INSERT INTO inbox.user_counters AS c (user_id)
+        SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1
+        ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET active = c.active WHERE false;
+        RETURN QUERY SELECT m.user_id, max(m.read_before) FILTER (WHERE m.workspace_key = ''),
+                            pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) FILTER (WHERE m.seen_before IS NOT NULL)
+                       FROM inbox.marks m
+                      WHERE m.user_id = ANY (users)
+                      GROUP BY m.user_id;
+        RETURN;
+    END IF;
+    FOR u IN SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1 LOOP
+        INSERT INTO inbox.user_counters AS c (user_id) VALUES (u)
+        ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET active = c.active WHERE false;
+        RETURN QUERY SELECT m.user_id, max(m.read_before) FILTER (WHERE m.workspace_key = ''),
+                            pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) FILTER (WHERE m.seen_before IS NOT NULL)
+                       FROM inbox.marks m
+                      WHERE m.user_id = u
+                      GROUP BY m.user_id;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._apply_counter_deltas(deltas inbox.counter_delta[], refresh_groups boolean DEFAULT true,
+                                            events inbox.feed_event[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    threshold integer;
+    last_id   bigint;
+    unread_now bigint;
+BEGIN
+    -- Creates are never summarised: each new notification is content a client shows and the
+    -- outbox (55_delivery.sql) delivers; only changes of existing rows become one summary.
+    threshold := CASE WHEN (events[1]).event = 'notification.created' THEN 2147483647
+                      WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
+        -- One row changed (a create, a click): two plain statements. (A second delta of another
+        -- user is a row that did not change: it adds up to zero.)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
+        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1,
+               coalesce(sum(d.unseen), 0)
+          FROM pg_catalog.unnest(deltas) AS d
+         WHERE d.user_id = (events[1]).user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen,
+               last_event_id = c.last_event_id + 1
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread)
+        VALUES ((events[1]).user_id, last_id, (events[1]).event, (events[1]).notification_id, (events[1]).workspace_id,
+                CASE WHEN (events[1]).unread <> 0 THEN unread_now END);
+    ELSIF events IS NULL THEN
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, unseen)
+        SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted), sum(d.unseen)
+          FROM pg_catalog.unnest(deltas) AS d
+         GROUP BY d.user_id
+        HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0 OR sum(d.unseen) <> 0
+         ORDER BY d.user_id
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen;
+    ELSE
+        WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted,
+                          sum(x.unseen) AS unseen
+                     FROM pg_catalog.unnest(deltas) AS x
+                    GROUP BY x.user_id),
+             e AS (SELECT x.user_id, pg_catalog.count(*) AS n
+                     FROM pg_catalog.unnest(events) AS x
+                    GROUP BY x.user_id),
+             moved AS (
+            INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
+            SELECT coalesce(d.user_id, e.user_id), coalesce(d.active, 0), coalesce(d.unread, 0),
+                   coalesce(d.deleted, 0), inbox._feed_ids(e.n, threshold), coalesce(d.unseen, 0)
+              FROM d FULL JOIN e ON e.user_id = d.user_id
+             WHERE e.n IS NOT NULL OR d.active <> 0 OR d.unread <> 0 OR d.deleted <> 0 OR d.unseen <> 0
+             ORDER BY 1
+            ON CONFLICT (user_id) DO UPDATE
+               SET active  = c.active  + excluded.active,
+                   unread  = c.unread  + excluded.unread,
+                   deleted = c.deleted + excluded.deleted,
+                   unseen  = c.unseen  + excluded.unseen,
+                   last_event_id = c.last_event_id + excluded.last_event_id
+            RETURNING c.user_id, c.last_event_id, c.unread)
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        SELECT r.* FROM inbox._event_rows(events, ARRAY(SELECT ROW(m.user_id, m.last_event_id, m.unread, e.n)::inbox.feed_position
+                                                          FROM moved AS m JOIN e ON e.user_id = m.user_id),
+                                          threshold) AS r;
+    END IF;
+
+    INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted, unseen)
+    SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted), sum(d.unseen)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.workspace_id IS NOT NULL
+     GROUP BY d.user_id, d.workspace_id
+    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0 OR sum(d.unseen) <> 0
+     ORDER BY d.user_id, d.workspace_id
+    ON CONFLICT (user_id, workspace_id) DO UPDATE
+       SET active  = c.active  + excluded.active,
+           unread  = c.unread  + excluded.unread,
+           deleted = c.deleted + excluded.deleted,
+           unseen  = c.unseen  + excluded.unseen;
+
+    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(deltas) AS d WHERE d.group_key IS NOT NULL) THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+    SELECT d.user_id, d.group_key, sum(d.active), sum(d.unread)
+      FROM pg_catalog.unnest(deltas) AS d
+     WHERE d.group_key IS NOT NULL
+     GROUP BY d.user_id, d.group_key
+     ORDER BY d.user_id, d.group_key
+    ON CONFLICT (user_id, group_key) DO UPDATE
+       SET notifications_count = g.notifications_count + excluded.notifications_count,
+           unread_count        = g.unread_count + excluded.unread_count;
+
+    -- Every group the statement touched, even with a zero delta (an edit of its latest row).
+    IF refresh_groups THEN
+        UPDATE inbox.notification_groups AS g
+           SET (latest_at, latest_id, type) =
+                   (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                     WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                     ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+               sample_actor_ids = ARRAY(
+                   SELECT a.actor_id FROM (
+                       SELECT n.created_at, n.id, r.actor_id, r.ord
+                         FROM (SELECT * FROM inbox.notifications n
+                                WHERE n.user_id = g.user_id AND n.group_key = g.group_key AND n.deleted_at IS NULL
+                                ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                              pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                    GROUP BY a.actor_id
+                    ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                    LIMIT 8)
+          FROM (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+                 WHERE d.group_key IS NOT NULL) AS t
+         WHERE g.user_id = t.user_id AND g.group_key = t.group_key;
+    END IF;
+
+    DELETE FROM inbox.notification_groups AS g
+     USING (SELECT DISTINCT d.user_id, d.group_key FROM pg_catalog.unnest(deltas) AS d
+             WHERE d.group_key IS NOT NULL) AS t
+     WHERE g.user_id = t.user_id AND g.group_key = t.group_key AND g.notifications_count = 0;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._apply_counter_deltas_by_user(deltas inbox.counter_delta[], refresh_groups boolean,
+                                                    events inbox.feed_event[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    d record;
+    -- (Creates are never summarised: see the function above.)
+    threshold integer := CASE WHEN (events[1]).event = 'notification.created' THEN 2147483647
+                              WHEN events IS NOT NULL THEN inbox._feed_threshold() END;
+    positions inbox.feed_position[] := '{}';
+    last_id   bigint;
+    unread_now bigint;
+BEGIN
+    FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
+                    coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
+                    coalesce(a.unseen, 0) AS unseen, e.n, inbox._feed_ids(e.n, threshold) AS ids
+               FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted,
+                            sum(x.unseen) AS unseen
+                       FROM pg_catalog.unnest(deltas) AS x
+                      GROUP BY x.user_id) AS a
+               FULL JOIN (SELECT x.user_id, pg_catalog.count(*) AS n
+                            FROM pg_catalog.unnest(events) AS x
+                           GROUP BY x.user_id) AS e ON e.user_id = a.user_id
+              WHERE e.n IS NOT NULL OR a.active <> 0 OR a.unread <> 0 OR a.deleted <> 0 OR a.unseen <> 0
+              ORDER BY 1 LOOP
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
+        VALUES (d.user_id, d.active, d.unread, d.deleted, d.ids, d.unseen)
+        ON CONFLICT (user_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen,
+               last_event_id = c.last_event_id + excluded.last_event_id
+        RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
+        IF d.ids > 0 THEN
+            positions := positions || ROW(d.user_id, last_id, unread_now, d.n)::inbox.feed_position;
+        END IF;
+    END LOOP;
+    FOR d IN SELECT * FROM inbox._event_rows(events, positions, threshold) LOOP
+        INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
+        VALUES (d.user_id, d.id, d.event, d.notification_id, d.workspace_id, d.unread, d.data);
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.workspace_id, sum(x.active) AS active, sum(x.unread) AS unread,
+                    sum(x.deleted) AS deleted, sum(x.unseen) AS unseen
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.workspace_id IS NOT NULL
+              GROUP BY x.user_id, x.workspace_id
+             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0 OR sum(x.unseen) <> 0
+              ORDER BY x.user_id, x.workspace_id LOOP
+        INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted, unseen)
+        VALUES (d.user_id, d.workspace_id, d.active, d.unread, d.deleted, d.unseen)
+        ON CONFLICT (user_id, workspace_id) DO UPDATE
+           SET active  = c.active  + excluded.active,
+               unread  = c.unread  + excluded.unread,
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen;
+    END LOOP;
+
+    FOR d IN SELECT x.user_id, x.group_key, sum(x.active) AS active, sum(x.unread) AS unread
+               FROM pg_catalog.unnest(deltas) AS x
+              WHERE x.group_key IS NOT NULL
+              GROUP BY x.user_id, x.group_key
+              ORDER BY x.user_id, x.group_key LOOP
+        INSERT INTO inbox.notification_groups AS g (user_id, group_key, notifications_count, unread_count)
+        VALUES (d.user_id, d.group_key, d.active, d.unread)
+        ON CONFLICT (user_id, group_key) DO UPDATE
+           SET notifications_count = g.notifications_count + excluded.notifications_count,
+               unread_count        = g.unread_count + excluded.unread_count;
+        IF refresh_groups THEN
+            UPDATE inbox.notification_groups AS g
+               SET (latest_at, latest_id, type) =
+                       (SELECT n.created_at, n.id, n.type FROM inbox.notifications n
+                         WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                         ORDER BY n.created_at DESC, n.id DESC LIMIT 1),
+                   sample_actor_ids = ARRAY(
+                       SELECT a.actor_id FROM (
+                           SELECT n.created_at, n.id, r.actor_id, r.ord
+                             FROM (SELECT * FROM inbox.notifications n
+                                    WHERE n.user_id = d.user_id AND n.group_key = d.group_key AND n.deleted_at IS NULL
+                                    ORDER BY n.created_at DESC, n.id DESC LIMIT 20) AS n,
+                                  pg_catalog.unnest(n.recent_actor_ids) WITH ORDINALITY AS r(actor_id, ord)) AS a
+                        GROUP BY a.actor_id
+                        ORDER BY max(a.created_at) DESC, max(a.id) DESC, min(a.ord), a.actor_id
+                        LIMIT 8)
+             WHERE g.user_id = d.user_id AND g.group_key = d.group_key;
+        END IF;
+        DELETE FROM inbox.notification_groups AS g
+         WHERE g.user_id = d.user_id AND g.group_key = d.group_key AND g.notifications_count = 0;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+    marks_seen jsonb[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at, m.seen) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
+            ON m.user_id = n.user_id), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
+                       (n.deleted_at IS NULL AND n.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM new_rows n) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+    marks_seen jsonb[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
+                                  TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at, m.seen) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
+            ON m.user_id = n.user_id
+        UNION ALL
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at, m.seen) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
+            ON m.user_id = o.user_id),
+        -- Group summaries are read again only when a grouped row changed what they show, or
+        -- moved (a read, unread or archive does not). A FULL JOIN, which the planner can only
+        -- hash or merge: it takes a transition table for one row, and as a LEFT JOIN it chose a
+        -- nested loop, quadratic in the rows (a plain UPDATE of 20,000 rows took 48 s).
+        EXISTS (SELECT FROM old_rows o
+                  FULL JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+                 WHERE (o.group_key IS NOT NULL OR n.group_key IS NOT NULL)
+                   AND (n.id IS NULL OR o.id IS NULL
+                        OR (o.group_key, o.type, o.created_at, o.deleted_at IS NULL, o.recent_actor_ids)
+                           IS DISTINCT FROM
+                           (n.group_key, n.type, n.created_at, n.deleted_at IS NULL, n.recent_actor_ids))),
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(coalesce(n.user_id, o.user_id), coalesce(n.id, o.id), coalesce(n.workspace_id, o.workspace_id),
+                       CASE WHEN n.id IS NULL THEN 'notification.purged'
+                            WHEN o.id IS NULL THEN 'notification.created'
+                            WHEN o.deleted_at IS NULL AND n.deleted_at IS NOT NULL THEN 'notification.deleted'
+                            WHEN o.deleted_at IS NOT NULL AND n.deleted_at IS NULL THEN 'notification.restored'
+                            ELSE 'notification.updated'
+                       END,
+                       coalesce((n.deleted_at IS NULL AND n.read_at IS NULL)::int, 0)
+                       - coalesce((o.deleted_at IS NULL AND o.read_at IS NULL)::int, 0),
+                       coalesce(o.read_at IS NULL AND n.read_at IS NOT NULL
+                                AND (o.workspace_id, o.type, o.title, o.body, o.data, o.actor_id, o.collection, o.item,
+                                     o.group_key, o.recent_actor_ids, o.actor_count, o.archived_at, o.deleted_at,
+                                     o.created_at)
+                                    IS NOT DISTINCT FROM
+                                    (n.workspace_id, n.type, n.title, n.body, n.data, n.actor_id, n.collection, n.item,
+                                     n.group_key, n.recent_actor_ids, n.actor_count, n.archived_at, n.deleted_at,
+                                     n.created_at), false))::inbox.feed_event
+              FROM old_rows o
+              FULL JOIN new_rows n ON n.user_id = o.user_id AND n.id = o.id
+             WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)
+             ORDER BY coalesce(n.id, o.id)) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._counters_after_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    marks_users text[];
+    marks_at timestamptz[];
+    marks_seen jsonb[];
+BEGIN
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
+    PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at, m.seen) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
+            ON m.user_id = o.user_id), true,
+        CASE WHEN inbox._feed_on() THEN ARRAY(
+            SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
+                       -(o.deleted_at IS NULL AND o.read_at IS NULL)::int, false)::inbox.feed_event
+              FROM old_rows o
+             ORDER BY o.id) END);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.rebuild_counters()
+RETURNS void
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    -- The feed's positions are no count of rows: they are kept, not rebuilt.
+    heads inbox.feed_position[] := ARRAY(SELECT ROW(c.user_id, c.last_event_id, 0, 0)::inbox.feed_position
+                                           FROM inbox.user_counters c WHERE c.last_event_id > 0);
+BEGIN
+    TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
+    PERFORM inbox._apply_counter_deltas(ARRAY(
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before, m.seen) FROM inbox.notifications n
+          LEFT JOIN (SELECT k.user_id, max(k.read_before) FILTER (WHERE k.workspace_key = '') AS read_before,
+                            pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before) FILTER (WHERE k.seen_before IS NOT NULL) AS seen
+                       FROM inbox.marks k GROUP BY k.user_id) AS m ON m.user_id = n.user_id));
+    INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
+    SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.rebuild_counters() IS
+    'Recomputes inbox.user_counters, inbox.workspace_counters and inbox.notification_groups from inbox.notifications.';
+
+CREATE OR REPLACE FUNCTION inbox._user_state(user_id text, workspace_id text,
+                                  OUT read_marks timestamptz[], OUT seen jsonb,
+                                  OUT expired_active bigint, OUT expired_unread bigint,
+                                  OUT expired_deleted bigint, OUT expired_unseen bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    SELECT m.read_marks, m.seen, e.active, e.unread, e.deleted, e.unseen
+      INTO read_marks, seen, expired_active, expired_unread, expired_deleted, expired_unseen
+      FROM (SELECT max(k.read_marks) FILTER (WHERE k.workspace_key = '') AS read_marks,
+                   pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before)
+                       FILTER (WHERE k.seen_before IS NOT NULL) AS seen
+              FROM inbox.marks k
+             WHERE k.user_id = _user_state.user_id) AS m
+     CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE n.deleted_at IS NULL) AS active,
+                  count(*) FILTER (WHERE n.deleted_at IS NULL
+                                     AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                                            m.read_marks[pg_catalog.array_upper(m.read_marks, 1)])) AS unread,
+                  count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted,
+                  count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                          inbox._seen_before(m.seen, n.workspace_id))) AS unseen
+             FROM inbox.notifications n
+            WHERE n.user_id = _user_state.user_id AND n.expires_at IS NOT NULL
+              AND (n.user_id, n.expires_at) <= (_user_state.user_id, pg_catalog.now())
+              AND (_user_state.workspace_id IS NULL OR n.workspace_id = _user_state.workspace_id)) AS e;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
+RETURNS TABLE (active bigint, unread bigint, deleted bigint, unseen bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT s.expired_active, s.expired_unread, s.expired_deleted, s.expired_unseen
+      FROM inbox._user_state(_expired_counts.user_id, _expired_counts.workspace_id) AS s;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mark_seen(user_id text, workspace_id text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at    timestamptz := pg_catalog.now();
+    seen  jsonb;
+    left_ bigint;
+    was   bigint;
+BEGIN
+    IF user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id: must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM FROM inbox._lock_marks(ARRAY[mark_seen.user_id], true);
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, seen_before)
+    VALUES (mark_seen.user_id, coalesce(mark_seen.workspace_id, ''), at)
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET seen_before = excluded.seen_before;
+    seen := (inbox._user_marks(mark_seen.user_id)).seen;
+    IF mark_seen.workspace_id IS NULL THEN
+        SELECT count(*) INTO left_ FROM inbox.notifications n
+         WHERE n.user_id = mark_seen.user_id AND n.deleted_at IS NULL AND n.created_at > at
+           AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(seen, n.workspace_id));
+        UPDATE inbox.user_counters c SET unseen = left_
+         WHERE c.user_id = mark_seen.user_id AND c.unseen <> left_;
+        UPDATE inbox.workspace_counters c SET unseen = coalesce(l.unseen, 0)
+          FROM (SELECT w.workspace_id, l.unseen
+                  FROM inbox.workspace_counters w
+                  LEFT JOIN (SELECT n.workspace_id, count(*) AS unseen FROM inbox.notifications n
+                              WHERE n.user_id = mark_seen.user_id AND n.workspace_id IS NOT NULL
+                                AND n.deleted_at IS NULL AND n.created_at > at
+                                AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                     inbox._seen_before(seen, n.workspace_id))
+                              GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+                 WHERE w.user_id = mark_seen.user_id) AS l
+         WHERE c.user_id = mark_seen.user_id AND c.workspace_id = l.workspace_id
+           AND c.unseen <> coalesce(l.unseen, 0);
+    ELSE
+        SELECT count(*) INTO left_ FROM inbox.notifications n
+         WHERE n.user_id = mark_seen.user_id AND n.workspace_id = mark_seen.workspace_id
+           AND n.deleted_at IS NULL AND n.created_at > at
+           AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(seen, n.workspace_id));
+        -- The workspace's counter, and the user's by as much (rows of other workspaces keep
+        -- their seen state).
+        SELECT c.unseen INTO was FROM inbox.workspace_counters c
+         WHERE c.user_id = mark_seen.user_id AND c.workspace_id = mark_seen.workspace_id;
+        IF was IS NOT NULL AND was <> left_ THEN
+            UPDATE inbox.workspace_counters c SET unseen = left_
+             WHERE c.user_id = mark_seen.user_id AND c.workspace_id = mark_seen.workspace_id;
+            UPDATE inbox.user_counters c SET unseen = c.unseen + (left_ - was)
+             WHERE c.user_id = mark_seen.user_id;
+        END IF;
+    END IF;
+    -- Marks no row: one notification.seen event (45_feed.sql) tells the user's other clients.
+    PERFORM inbox._append_event(mark_seen.user_id, 'notification.seen', mark_seen.workspace_id,
+                                pg_catalog.jsonb_build_object('workspaceId', mark_seen.workspace_id,
+                                                              'seenAt', inbox.iso_time(at)),
+                                false);
+    RETURN at;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.mark_seen(text, text) IS
+    'Marks every notification of user_id (optionally in one workspace) created up to now seen, in constant time; returns the time of the mark.';
+
+CREATE OR REPLACE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF unseen_count.workspace_id IS NULL THEN
+        SELECT c.unseen INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+    ELSE
+        SELECT c.unseen INTO n FROM inbox.workspace_counters c
+         WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
+    END IF;
+    IF n IS NULL THEN
+        RETURN 0;
+    END IF;
+    RETURN n - (SELECT x.unseen FROM inbox._expired_counts(user_id, workspace_id) AS x);
+END
+$$;
+
+COMMENT ON FUNCTION inbox.unseen_count(text, text) IS
+    'Active, not expired notifications of user_id (optionally in one workspace) not seen yet (inbox.mark_seen), from the counters: one index lookup, less the expired rows not purged yet.';
+
+-- The unseen counters of the rows already there: what the triggers would have counted, with
+-- each user's seen marks (the rows' own seen_at and expiry included, as for any row).
+UPDATE inbox.user_counters c SET unseen = u.unseen
+  FROM (SELECT n.user_id,
+               count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                       inbox._seen_before(m.seen, n.workspace_id))) AS unseen
+          FROM inbox.notifications n
+          LEFT JOIN (SELECT k.user_id, pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before) AS seen
+                       FROM inbox.marks k WHERE k.seen_before IS NOT NULL GROUP BY k.user_id) AS m
+            ON m.user_id = n.user_id
+         GROUP BY n.user_id) AS u
+ WHERE c.user_id = u.user_id AND c.unseen <> u.unseen;
+UPDATE inbox.workspace_counters c SET unseen = u.unseen
+  FROM (SELECT n.user_id, n.workspace_id,
+               count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                       inbox._seen_before(m.seen, n.workspace_id))) AS unseen
+          FROM inbox.notifications n
+          LEFT JOIN (SELECT k.user_id, pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before) AS seen
+                       FROM inbox.marks k WHERE k.seen_before IS NOT NULL GROUP BY k.user_id) AS m
+            ON m.user_id = n.user_id
+         WHERE n.workspace_id IS NOT NULL
+         GROUP BY n.user_id, n.workspace_id) AS u
+ WHERE c.user_id = u.user_id AND c.workspace_id = u.workspace_id AND c.unseen <> u.unseen;

@@ -203,22 +203,31 @@ done
 
 # Counters: equal to the counts of the rows, and still kept exact by the updated triggers.
 counters_match() { # prints how many counter rows differ from the counts of the rows (0)
-  q "WITH counted_users AS (
+  # (unseen: issue 19's counter, initialised by the update; a row is unseen unless its user's
+  # seen marks cover it.)
+  q "WITH seen AS (
+          SELECT n.*, inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(m.seen, n.workspace_id)) AS unseen
+            FROM inbox.notifications n
+            LEFT JOIN (SELECT k.user_id, jsonb_object_agg(k.workspace_key, k.seen_before) AS seen FROM inbox.marks k
+                        WHERE k.seen_before IS NOT NULL GROUP BY k.user_id) m ON m.user_id = n.user_id),
+        counted_users AS (
           SELECT user_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
                  count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
-                 count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
-            FROM inbox.notifications GROUP BY 1),
+                 count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted,
+                 count(*) FILTER (WHERE unseen) AS unseen
+            FROM seen GROUP BY 1),
         kept_users AS (
-          SELECT user_id, active, unread, deleted FROM inbox.user_counters
-           WHERE (active, unread, deleted) <> (0, 0, 0)),
+          SELECT user_id, active, unread, deleted, unseen FROM inbox.user_counters
+           WHERE (active, unread, deleted, unseen) <> (0, 0, 0, 0)),
         counted_workspaces AS (
           SELECT user_id, workspace_id, count(*) FILTER (WHERE deleted_at IS NULL) AS active,
                  count(*) FILTER (WHERE deleted_at IS NULL AND read_at IS NULL) AS unread,
-                 count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
-            FROM inbox.notifications WHERE workspace_id IS NOT NULL GROUP BY 1, 2),
+                 count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted,
+                 count(*) FILTER (WHERE unseen) AS unseen
+            FROM seen WHERE workspace_id IS NOT NULL GROUP BY 1, 2),
         kept_workspaces AS (
-          SELECT user_id, workspace_id, active, unread, deleted FROM inbox.workspace_counters
-           WHERE (active, unread, deleted) <> (0, 0, 0)),
+          SELECT user_id, workspace_id, active, unread, deleted, unseen FROM inbox.workspace_counters
+           WHERE (active, unread, deleted, unseen) <> (0, 0, 0, 0)),
         counted_groups AS (
           SELECT user_id, group_key, count(*) AS notifications, count(*) FILTER (WHERE read_at IS NULL) AS unread
             FROM inbox.notifications WHERE deleted_at IS NULL AND group_key IS NOT NULL GROUP BY 1, 2),

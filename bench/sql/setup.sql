@@ -344,3 +344,38 @@ AS $$
         RETURNING 1)
     SELECT count(*) FROM ins
 $$;
+
+-- A seen mark of user_id at its `unseen`-th newest active row, as inbox.mark_seen would have
+-- set it then: the mark, and the unseen counters (issue 19) set to what it leaves unseen, as
+-- mark_seen sets them. Returns the user's unseen counter.
+CREATE FUNCTION bench.seen_mark_at(user_id text, unseen integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    mark timestamptz;
+    seen jsonb;
+    n bigint;
+BEGIN
+    SELECT x.created_at INTO mark FROM inbox.notifications x
+     WHERE x.user_id = seen_mark_at.user_id AND x.deleted_at IS NULL
+     ORDER BY x.created_at DESC, x.id DESC OFFSET unseen LIMIT 1;
+    INSERT INTO inbox.marks AS m (user_id, workspace_key, seen_before)
+    VALUES (seen_mark_at.user_id, '', mark)
+    ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET seen_before = excluded.seen_before;
+    seen := (inbox._user_marks(seen_mark_at.user_id)).seen;
+    UPDATE inbox.user_counters c
+       SET unseen = (SELECT count(*) FROM inbox.notifications x
+                      WHERE x.user_id = seen_mark_at.user_id AND x.deleted_at IS NULL AND x.created_at > mark
+                        AND inbox._is_unseen(x.deleted_at, x.seen_at, x.created_at, inbox._seen_before(seen, x.workspace_id)))
+     WHERE c.user_id = seen_mark_at.user_id
+    RETURNING c.unseen INTO n;
+    UPDATE inbox.workspace_counters c
+       SET unseen = (SELECT count(*) FROM inbox.notifications x
+                      WHERE x.user_id = seen_mark_at.user_id AND x.workspace_id = c.workspace_id
+                        AND x.deleted_at IS NULL AND x.created_at > mark
+                        AND inbox._is_unseen(x.deleted_at, x.seen_at, x.created_at, inbox._seen_before(seen, x.workspace_id)))
+     WHERE c.user_id = seen_mark_at.user_id;
+    RETURN n;
+END
+$$;

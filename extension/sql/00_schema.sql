@@ -89,6 +89,8 @@ CREATE INDEX notifications_deleted_idx ON inbox.notifications (deleted_at) WHERE
 -- maintained by statement-level triggers, so a bulk statement touches each counter row once,
 -- in user_id order (concurrent bulk statements cannot deadlock on them).
 --   active  rows not soft-deleted;   unread  of those, not read;   deleted  soft-deleted rows
+--   unseen  active rows not seen (issue 19): no seen_at of their own, created after the seen
+--           mark in force for them (the newer of the user's and their workspace's)
 -- ---------------------------------------------------------------------------------------------
 
 CREATE TABLE inbox.user_counters (
@@ -98,7 +100,8 @@ CREATE TABLE inbox.user_counters (
     deleted bigint NOT NULL DEFAULT 0,
     -- The id of the user's last event in inbox.events (45_feed.sql): taken under this row's
     -- lock, held to commit, so a user's event ids are gapless and commit in order.
-    last_event_id bigint NOT NULL DEFAULT 0
+    last_event_id bigint NOT NULL DEFAULT 0,
+    unseen  bigint NOT NULL DEFAULT 0
 );
 
 CREATE TABLE inbox.workspace_counters (
@@ -107,6 +110,7 @@ CREATE TABLE inbox.workspace_counters (
     active       bigint NOT NULL DEFAULT 0,
     unread       bigint NOT NULL DEFAULT 0,
     deleted      bigint NOT NULL DEFAULT 0,
+    unseen       bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, workspace_id)
 );
 
@@ -136,7 +140,7 @@ COMMENT ON TABLE inbox.marks IS
 SELECT pg_catalog.pg_extension_config_dump('inbox.marks', '');
 
 COMMENT ON TABLE inbox.user_counters IS
-    'Per-user counts of active, unread and soft-deleted notifications, kept exact by triggers. Rebuilt by inbox.rebuild_counters().';
+    'Per-user counts of active, unread, soft-deleted and unseen notifications, kept exact by triggers. Rebuilt by inbox.rebuild_counters().';
 COMMENT ON TABLE inbox.workspace_counters IS
     'The same counts per user and workspace, for notifications that have a workspace.';
 
@@ -174,7 +178,8 @@ CREATE TYPE inbox.counter_delta AS (
     group_key    text,
     active       bigint,
     unread       bigint,
-    deleted      bigint
+    deleted      bigint,
+    unseen       bigint
 );
 
 -- One change of one notification for the change feed (45_feed.sql), as a counter trigger sees
@@ -227,48 +232,53 @@ BEGIN
     IF pg_catalog.cardinality(events) = 1 AND pg_catalog.cardinality(deltas) <= 2 THEN
         -- One row changed (a create, a click): two plain statements. (A second delta of another
         -- user is a row that did not change: it adds up to zero.)
-        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
-        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
+        SELECT (events[1]).user_id, coalesce(sum(d.active), 0), coalesce(sum(d.unread), 0), coalesce(sum(d.deleted), 0), 1,
+               coalesce(sum(d.unseen), 0)
           FROM pg_catalog.unnest(deltas) AS d
          WHERE d.user_id = (events[1]).user_id
         ON CONFLICT (user_id) DO UPDATE
            SET active  = c.active  + excluded.active,
                unread  = c.unread  + excluded.unread,
                deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen,
                last_event_id = c.last_event_id + 1
         RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
         INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread)
         VALUES ((events[1]).user_id, last_id, (events[1]).event, (events[1]).notification_id, (events[1]).workspace_id,
                 CASE WHEN (events[1]).unread <> 0 THEN unread_now END);
     ELSIF events IS NULL THEN
-        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted)
-        SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, unseen)
+        SELECT d.user_id, sum(d.active), sum(d.unread), sum(d.deleted), sum(d.unseen)
           FROM pg_catalog.unnest(deltas) AS d
          GROUP BY d.user_id
-        HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+        HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0 OR sum(d.unseen) <> 0
          ORDER BY d.user_id
         ON CONFLICT (user_id) DO UPDATE
            SET active  = c.active  + excluded.active,
                unread  = c.unread  + excluded.unread,
-               deleted = c.deleted + excluded.deleted;
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen;
     ELSE
-        WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+        WITH d AS (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted,
+                          sum(x.unseen) AS unseen
                      FROM pg_catalog.unnest(deltas) AS x
                     GROUP BY x.user_id),
              e AS (SELECT x.user_id, pg_catalog.count(*) AS n
                      FROM pg_catalog.unnest(events) AS x
                     GROUP BY x.user_id),
              moved AS (
-            INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
+            INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
             SELECT coalesce(d.user_id, e.user_id), coalesce(d.active, 0), coalesce(d.unread, 0),
-                   coalesce(d.deleted, 0), inbox._feed_ids(e.n, threshold)
+                   coalesce(d.deleted, 0), inbox._feed_ids(e.n, threshold), coalesce(d.unseen, 0)
               FROM d FULL JOIN e ON e.user_id = d.user_id
-             WHERE e.n IS NOT NULL OR d.active <> 0 OR d.unread <> 0 OR d.deleted <> 0
+             WHERE e.n IS NOT NULL OR d.active <> 0 OR d.unread <> 0 OR d.deleted <> 0 OR d.unseen <> 0
              ORDER BY 1
             ON CONFLICT (user_id) DO UPDATE
                SET active  = c.active  + excluded.active,
                    unread  = c.unread  + excluded.unread,
                    deleted = c.deleted + excluded.deleted,
+                   unseen  = c.unseen  + excluded.unseen,
                    last_event_id = c.last_event_id + excluded.last_event_id
             RETURNING c.user_id, c.last_event_id, c.unread)
         INSERT INTO inbox.events (user_id, id, event, notification_id, workspace_id, unread, data)
@@ -277,17 +287,18 @@ BEGIN
                                           threshold) AS r;
     END IF;
 
-    INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
-    SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted)
+    INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted, unseen)
+    SELECT d.user_id, d.workspace_id, sum(d.active), sum(d.unread), sum(d.deleted), sum(d.unseen)
       FROM pg_catalog.unnest(deltas) AS d
      WHERE d.workspace_id IS NOT NULL
      GROUP BY d.user_id, d.workspace_id
-    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0
+    HAVING sum(d.active) <> 0 OR sum(d.unread) <> 0 OR sum(d.deleted) <> 0 OR sum(d.unseen) <> 0
      ORDER BY d.user_id, d.workspace_id
     ON CONFLICT (user_id, workspace_id) DO UPDATE
        SET active  = c.active  + excluded.active,
            unread  = c.unread  + excluded.unread,
-           deleted = c.deleted + excluded.deleted;
+           deleted = c.deleted + excluded.deleted,
+           unseen  = c.unseen  + excluded.unseen;
 
     IF NOT EXISTS (SELECT FROM pg_catalog.unnest(deltas) AS d WHERE d.group_key IS NOT NULL) THEN
         RETURN;
@@ -358,21 +369,23 @@ DECLARE
 BEGIN
     FOR d IN SELECT coalesce(a.user_id, e.user_id) AS user_id, coalesce(a.active, 0) AS active,
                     coalesce(a.unread, 0) AS unread, coalesce(a.deleted, 0) AS deleted,
-                    e.n, inbox._feed_ids(e.n, threshold) AS ids
-               FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted
+                    coalesce(a.unseen, 0) AS unseen, e.n, inbox._feed_ids(e.n, threshold) AS ids
+               FROM (SELECT x.user_id, sum(x.active) AS active, sum(x.unread) AS unread, sum(x.deleted) AS deleted,
+                            sum(x.unseen) AS unseen
                        FROM pg_catalog.unnest(deltas) AS x
                       GROUP BY x.user_id) AS a
                FULL JOIN (SELECT x.user_id, pg_catalog.count(*) AS n
                             FROM pg_catalog.unnest(events) AS x
                            GROUP BY x.user_id) AS e ON e.user_id = a.user_id
-              WHERE e.n IS NOT NULL OR a.active <> 0 OR a.unread <> 0 OR a.deleted <> 0
+              WHERE e.n IS NOT NULL OR a.active <> 0 OR a.unread <> 0 OR a.deleted <> 0 OR a.unseen <> 0
               ORDER BY 1 LOOP
-        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id)
-        VALUES (d.user_id, d.active, d.unread, d.deleted, d.ids)
+        INSERT INTO inbox.user_counters AS c (user_id, active, unread, deleted, last_event_id, unseen)
+        VALUES (d.user_id, d.active, d.unread, d.deleted, d.ids, d.unseen)
         ON CONFLICT (user_id) DO UPDATE
            SET active  = c.active  + excluded.active,
                unread  = c.unread  + excluded.unread,
                deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen,
                last_event_id = c.last_event_id + excluded.last_event_id
         RETURNING c.last_event_id, c.unread INTO last_id, unread_now;
         IF d.ids > 0 THEN
@@ -385,18 +398,19 @@ BEGIN
     END LOOP;
 
     FOR d IN SELECT x.user_id, x.workspace_id, sum(x.active) AS active, sum(x.unread) AS unread,
-                    sum(x.deleted) AS deleted
+                    sum(x.deleted) AS deleted, sum(x.unseen) AS unseen
                FROM pg_catalog.unnest(deltas) AS x
               WHERE x.workspace_id IS NOT NULL
               GROUP BY x.user_id, x.workspace_id
-             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0
+             HAVING sum(x.active) <> 0 OR sum(x.unread) <> 0 OR sum(x.deleted) <> 0 OR sum(x.unseen) <> 0
               ORDER BY x.user_id, x.workspace_id LOOP
-        INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted)
-        VALUES (d.user_id, d.workspace_id, d.active, d.unread, d.deleted)
+        INSERT INTO inbox.workspace_counters AS c (user_id, workspace_id, active, unread, deleted, unseen)
+        VALUES (d.user_id, d.workspace_id, d.active, d.unread, d.deleted, d.unseen)
         ON CONFLICT (user_id, workspace_id) DO UPDATE
            SET active  = c.active  + excluded.active,
                unread  = c.unread  + excluded.unread,
-               deleted = c.deleted + excluded.deleted;
+               deleted = c.deleted + excluded.deleted,
+               unseen  = c.unseen  + excluded.unseen;
     END LOOP;
 
     FOR d IN SELECT x.user_id, x.group_key, sum(x.active) AS active, sum(x.unread) AS unread
@@ -433,42 +447,79 @@ BEGIN
 END
 $$;
 
--- What one row contributes to the counters, with sign +1 (it appears) or -1 (it goes).
--- read_before is the user's read mark (issue 19): a row it covers is read.
-CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint, read_before timestamptz DEFAULT NULL)
-RETURNS inbox.counter_delta
+-- Issue 19. The seen mark in force for a row of workspace_id, from the user's seen marks by
+-- workspace key ('' the whole inbox; inbox._user_marks): the newer of the user's and the
+-- workspace's.
+CREATE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
+$$;
+
+-- Issue 19. Whether a row counts as unseen: active, no seen_at of its own, and created after
+-- the seen mark in force for it (seen_before, NULL: none). The counters, the unseen count's
+-- expired rows and inbox.mark_seen's recount all use it.
+CREATE FUNCTION inbox._is_unseen(deleted_at timestamptz, seen_at timestamptz, created_at timestamptz,
+                                 seen_before timestamptz)
+RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT deleted_at IS NULL AND seen_at IS NULL AND NOT coalesce(created_at <= seen_before, false)
+$$;
+
+-- What one row contributes to the counters, with sign +1 (it appears) or -1 (it goes).
+-- read_before is the user's read mark (issue 19): a row it covers is read; seen the user's seen
+-- marks by workspace key (as inbox._user_marks gives them): a row they cover is seen.
+CREATE FUNCTION inbox._counter_delta(n inbox.notifications, sign bigint, read_before timestamptz DEFAULT NULL,
+                                     seen jsonb DEFAULT NULL)
+RETURNS inbox.counter_delta
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
     SELECT ROW(n.user_id, n.workspace_id, n.group_key,
                sign * (n.deleted_at IS NULL)::int,
                sign * (n.deleted_at IS NULL AND n.read_at IS NULL
                        AND NOT coalesce(n.updated_at < read_before, false))::int,
-               sign * (n.deleted_at IS NOT NULL)::int)::inbox.counter_delta
+               sign * (n.deleted_at IS NOT NULL)::int,
+               sign * inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                       inbox._seen_before(seen, n.workspace_id))::int)::inbox.counter_delta
 $$;
 
--- Issue 19. The read marks of the users a statement changed rows of, read after locking their
--- counter rows (in user_id order, as the counter statements take them). A read-all takes the
--- same lock before it sets a mark, so the mark a trigger counts with is the one in force when
--- its counts land: a row is never shown read and counted unread. On a Citus shard (by_user)
--- one statement per user, each routed to the user's shard.
-CREATE FUNCTION inbox._lock_read_marks(users text[], by_user boolean)
-RETURNS TABLE (user_id text, read_before timestamptz)
+-- Issue 19. The read and seen marks of the users a statement changed rows of, read after
+-- locking their counter rows (in user_id order, as the counter statements take them). A
+-- read-all and a seen mark take the same lock before they set a mark, so the marks a trigger
+-- counts with are the ones in force when its counts land: a row is never shown read and
+-- counted unread, or shown seen and counted unseen. The lock is an upsert that changes nothing
+-- (a counter row of zeros for a user who has none yet): a user's first notification waits for
+-- a seen mark in flight as every later one does. On a Citus shard (by_user) one statement per
+-- user, each routed to the user's shard. seen is the marks by workspace key, as
+-- inbox._user_marks gives them.
+CREATE FUNCTION inbox._lock_marks(users text[], by_user boolean)
+RETURNS TABLE (user_id text, read_before timestamptz, seen jsonb)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     u text;
 BEGIN
     IF NOT by_user THEN
-        PERFORM FROM inbox.user_counters c WHERE c.user_id = ANY (users)
-         ORDER BY c.user_id FOR NO KEY UPDATE;
-        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
-                      WHERE m.user_id = ANY (users) AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+        INSERT INTO inbox.user_counters AS c (user_id)
+        SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1
+        ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET active = c.active WHERE false;
+        RETURN QUERY SELECT m.user_id, max(m.read_before) FILTER (WHERE m.workspace_key = ''),
+                            pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) FILTER (WHERE m.seen_before IS NOT NULL)
+                       FROM inbox.marks m
+                      WHERE m.user_id = ANY (users)
+                      GROUP BY m.user_id;
         RETURN;
     END IF;
     FOR u IN SELECT DISTINCT x FROM pg_catalog.unnest(users) AS x ORDER BY 1 LOOP
-        PERFORM FROM inbox.user_counters c WHERE c.user_id = u FOR NO KEY UPDATE;
-        RETURN QUERY SELECT m.user_id, m.read_before FROM inbox.marks m
-                      WHERE m.user_id = u AND m.workspace_key = '' AND m.read_before IS NOT NULL;
+        INSERT INTO inbox.user_counters AS c (user_id) VALUES (u)
+        ON CONFLICT ON CONSTRAINT user_counters_pkey DO UPDATE SET active = c.active WHERE false;
+        RETURN QUERY SELECT m.user_id, max(m.read_before) FILTER (WHERE m.workspace_key = ''),
+                            pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) FILTER (WHERE m.seen_before IS NOT NULL)
+                       FROM inbox.marks m
+                      WHERE m.user_id = u
+                      GROUP BY m.user_id;
     END LOOP;
 END
 $$;
@@ -495,19 +546,22 @@ $$;
 -- The same triggers feed the change feed (45_feed.sql): each passes its rows' events, built
 -- from the transition tables (no JSON: inbox.changes reads the payload when it is delivered),
 -- or NULL when the session has switched the feed off (inbox._feed_on()).
--- Each reads the read marks of its users first (issue 19: inbox._lock_read_marks).
+-- Each reads the read and seen marks of its users first (issue 19: inbox._lock_marks).
 CREATE FUNCTION inbox._counters_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
     marks_users text[];
     marks_at timestamptz[];
+    marks_seen jsonb[];
 BEGIN
-    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
-      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT DISTINCT n.user_id FROM new_rows n), TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
-          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at, m.seen) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
             ON m.user_id = n.user_id), true,
         CASE WHEN inbox._feed_on() THEN ARRAY(
             SELECT ROW(n.user_id, n.id, n.workspace_id, 'notification.created',
@@ -528,17 +582,21 @@ AS $$
 DECLARE
     marks_users text[];
     marks_at timestamptz[];
+    marks_seen jsonb[];
 BEGIN
-    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
-      FROM inbox._lock_read_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT n.user_id FROM new_rows n UNION SELECT o.user_id FROM old_rows o),
                                   TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at) FROM new_rows n
-          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.at, m.seen) FROM new_rows n
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
             ON m.user_id = n.user_id
         UNION ALL
-        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
-          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at, m.seen) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
             ON m.user_id = o.user_id),
         -- Group summaries are read again only when a grouped row changed what they show, or
         -- moved (a read, unread or archive does not). A FULL JOIN, which the planner can only
@@ -583,12 +641,15 @@ AS $$
 DECLARE
     marks_users text[];
     marks_at timestamptz[];
+    marks_seen jsonb[];
 BEGIN
-    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before) INTO marks_users, marks_at
-      FROM inbox._lock_read_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
+    SELECT pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.read_before), pg_catalog.array_agg(m.seen)
+      INTO marks_users, marks_at, marks_seen
+      FROM inbox._lock_marks(ARRAY(SELECT DISTINCT o.user_id FROM old_rows o), TG_TABLE_NAME <> 'notifications') AS m;
     PERFORM inbox._apply_trigger_deltas(TG_TABLE_NAME = 'notifications', ARRAY(
-        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at) FROM old_rows o
-          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at)) AS m(user_id, at)
+        SELECT inbox._counter_delta(ROW(o.*)::inbox.notifications, -1, m.at, m.seen) FROM old_rows o
+          LEFT JOIN ROWS FROM (pg_catalog.unnest(marks_users), pg_catalog.unnest(marks_at), pg_catalog.unnest(marks_seen))
+                    AS m(user_id, at, seen)
             ON m.user_id = o.user_id), true,
         CASE WHEN inbox._feed_on() THEN ARRAY(
             SELECT ROW(o.user_id, o.id, o.workspace_id, 'notification.purged',
@@ -644,8 +705,10 @@ DECLARE
 BEGIN
     TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups;
     PERFORM inbox._apply_counter_deltas(ARRAY(
-        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before) FROM inbox.notifications n
-          LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''));
+        SELECT inbox._counter_delta(ROW(n.*)::inbox.notifications, 1, m.read_before, m.seen) FROM inbox.notifications n
+          LEFT JOIN (SELECT k.user_id, max(k.read_before) FILTER (WHERE k.workspace_key = '') AS read_before,
+                            pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before) FILTER (WHERE k.seen_before IS NOT NULL) AS seen
+                       FROM inbox.marks k GROUP BY k.user_id) AS m ON m.user_id = n.user_id));
     INSERT INTO inbox.user_counters AS c (user_id, last_event_id)
     SELECT h.user_id, h.last_event_id FROM pg_catalog.unnest(heads) AS h ORDER BY h.user_id
     ON CONFLICT (user_id) DO UPDATE SET last_event_id = excluded.last_event_id;

@@ -131,14 +131,7 @@ BEGIN
 END
 $$;
 
--- The seen mark in force for a row of workspace_id, from the user's seen marks
--- (inbox._user_marks): the newer of the user's and the workspace's.
-CREATE FUNCTION inbox._seen_before(seen jsonb, workspace_id text)
-RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT GREATEST((seen->>'')::timestamptz, (seen->>coalesce(workspace_id, ''))::timestamptz)
-$$;
+-- (inbox._seen_before, the seen mark in force for a row: 00_schema.sql, with the counters.)
 
 -- When a row was seen: its own seen_at, else the seen mark in force if it was created by then.
 CREATE FUNCTION inbox._seen_at(seen_at timestamptz, created_at timestamptz, seen_before timestamptz)

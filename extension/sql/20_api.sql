@@ -426,7 +426,7 @@ COMMENT ON FUNCTION inbox.delete(text, text[]) IS 'Permanently deletes notificat
 -- The rows changed since the transaction began (its own, and any committed meanwhile) are
 -- marked read one by one (notifications_unread_changed_idx: a handful). Then, under the lock of
 -- the user's counter row (which every counter change takes before it reads the mark, see
--- inbox._lock_read_marks), the mark is set and the unread counters become what is left: rows
+-- inbox._lock_marks), the mark is set and the unread counters become what is left: rows
 -- committed since that UPDATE's snapshot. Within one workspace it updates the rows, as before.
 CREATE FUNCTION inbox.mark_all_read(user_id text, workspace_id text DEFAULT NULL)
 RETURNS bigint
@@ -501,24 +501,56 @@ $$;
 COMMENT ON FUNCTION inbox.mark_all_read(text, text) IS
     'Marks every unread notification of user_id read, optionally within one workspace; returns how many changed. For the whole inbox in constant time (a read mark).';
 
--- Issue 19. Per user (and workspace, or NULL for every workspace): the expired notifications
--- that are not purged yet, as the counters count them (active, unread as the read mark says,
--- soft-deleted). Every count subtracts them, so a notification leaves the counts at its expiry
--- time exactly; one probe of notifications_expires_idx, which usually finds nothing.
-CREATE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
-RETURNS TABLE (active bigint, unread bigint, deleted bigint)
+-- Issue 19. What a page, a count or a shape needs of a user besides the rows, in one statement
+-- (on Citus one router statement over inbox.marks and inbox.notifications, on the user's shard):
+-- the user's marks as inbox._user_marks gives them, and the expired notifications that are not
+-- purged yet (in workspace_id, or NULL for every workspace) as the counters count them (active,
+-- unread as the read mark says, soft-deleted, unseen as the seen marks say). Every count
+-- subtracts them, so a notification leaves the counts at its expiry time exactly.
+--
+-- The expired rows are one probe of notifications_expires_idx (user_id, expires_at), which
+-- usually finds nothing. Its bound is a row comparison led by user_id, which only that index
+-- can take as its scan key: with stale statistics (a million rows expired since the last
+-- ANALYZE) the planner once chose the cross-user notifications_expiry_idx for the plain
+-- `expires_at <= now()` and filtered it by user, a second a call.
+CREATE FUNCTION inbox._user_state(user_id text, workspace_id text,
+                                  OUT read_marks timestamptz[], OUT seen jsonb,
+                                  OUT expired_active bigint, OUT expired_unread bigint,
+                                  OUT expired_deleted bigint, OUT expired_unseen bigint)
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    mark timestamptz := inbox._read_mark(user_id);
+BEGIN
+    SELECT m.read_marks, m.seen, e.active, e.unread, e.deleted, e.unseen
+      INTO read_marks, seen, expired_active, expired_unread, expired_deleted, expired_unseen
+      FROM (SELECT max(k.read_marks) FILTER (WHERE k.workspace_key = '') AS read_marks,
+                   pg_catalog.jsonb_object_agg(k.workspace_key, k.seen_before)
+                       FILTER (WHERE k.seen_before IS NOT NULL) AS seen
+              FROM inbox.marks k
+             WHERE k.user_id = _user_state.user_id) AS m
+     CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE n.deleted_at IS NULL) AS active,
+                  count(*) FILTER (WHERE n.deleted_at IS NULL
+                                     AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at,
+                                                            m.read_marks[pg_catalog.array_upper(m.read_marks, 1)])) AS unread,
+                  count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted,
+                  count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                          inbox._seen_before(m.seen, n.workspace_id))) AS unseen
+             FROM inbox.notifications n
+            WHERE n.user_id = _user_state.user_id AND n.expires_at IS NOT NULL
+              AND (n.user_id, n.expires_at) <= (_user_state.user_id, pg_catalog.now())
+              AND (_user_state.workspace_id IS NULL OR n.workspace_id = _user_state.workspace_id)) AS e;
+END
+$$;
+
+-- The expired counts alone (inbox._user_state), for the counts.
+CREATE FUNCTION inbox._expired_counts(user_id text, workspace_id text)
+RETURNS TABLE (active bigint, unread bigint, deleted bigint, unseen bigint)
+LANGUAGE plpgsql STABLE
+AS $$
 BEGIN
     RETURN QUERY
-    SELECT count(*) FILTER (WHERE n.deleted_at IS NULL),
-           count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, mark)),
-           count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
-      FROM inbox.notifications n
-     WHERE n.user_id = _expired_counts.user_id AND n.expires_at <= pg_catalog.now()
-       AND (_expired_counts.workspace_id IS NULL OR n.workspace_id = _expired_counts.workspace_id);
+    SELECT s.expired_active, s.expired_unread, s.expired_deleted, s.expired_unseen
+      FROM inbox._user_state(_expired_counts.user_id, _expired_counts.workspace_id) AS s;
 END
 $$;
 
@@ -549,19 +581,64 @@ COMMENT ON FUNCTION inbox.unread_count(text, text) IS
 
 -- Issue 19. Marks every notification of user_id (optionally of one workspace) created up to
 -- now seen: one row of inbox.marks, whatever the count. Returns the mark.
+--
+-- The unseen counters are then set to what stays unseen, under the lock of the user's counter
+-- row (which every counter change takes before it reads the marks, inbox._lock_marks): the
+-- rows created after the mark, which a newest-first index finds at once (those committed since
+-- this transaction began: a handful). For the whole inbox, the user's counter and each of the
+-- user's workspace counters; for one workspace, its counter, and the user's moves by as much.
 CREATE FUNCTION inbox.mark_seen(user_id text, workspace_id text DEFAULT NULL)
 RETURNS timestamptz
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    at timestamptz := pg_catalog.now();
+    at    timestamptz := pg_catalog.now();
+    seen  jsonb;
+    left_ bigint;
+    was   bigint;
 BEGIN
     IF user_id IS NULL THEN
         RAISE EXCEPTION 'user_id: must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM FROM inbox._lock_marks(ARRAY[mark_seen.user_id], true);
     INSERT INTO inbox.marks AS m (user_id, workspace_key, seen_before)
     VALUES (mark_seen.user_id, coalesce(mark_seen.workspace_id, ''), at)
     ON CONFLICT ON CONSTRAINT marks_pkey DO UPDATE SET seen_before = excluded.seen_before;
+    seen := (inbox._user_marks(mark_seen.user_id)).seen;
+    IF mark_seen.workspace_id IS NULL THEN
+        SELECT count(*) INTO left_ FROM inbox.notifications n
+         WHERE n.user_id = mark_seen.user_id AND n.deleted_at IS NULL AND n.created_at > at
+           AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(seen, n.workspace_id));
+        UPDATE inbox.user_counters c SET unseen = left_
+         WHERE c.user_id = mark_seen.user_id AND c.unseen <> left_;
+        UPDATE inbox.workspace_counters c SET unseen = coalesce(l.unseen, 0)
+          FROM (SELECT w.workspace_id, l.unseen
+                  FROM inbox.workspace_counters w
+                  LEFT JOIN (SELECT n.workspace_id, count(*) AS unseen FROM inbox.notifications n
+                              WHERE n.user_id = mark_seen.user_id AND n.workspace_id IS NOT NULL
+                                AND n.deleted_at IS NULL AND n.created_at > at
+                                AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
+                                                     inbox._seen_before(seen, n.workspace_id))
+                              GROUP BY n.workspace_id) AS l ON l.workspace_id = w.workspace_id
+                 WHERE w.user_id = mark_seen.user_id) AS l
+         WHERE c.user_id = mark_seen.user_id AND c.workspace_id = l.workspace_id
+           AND c.unseen <> coalesce(l.unseen, 0);
+    ELSE
+        SELECT count(*) INTO left_ FROM inbox.notifications n
+         WHERE n.user_id = mark_seen.user_id AND n.workspace_id = mark_seen.workspace_id
+           AND n.deleted_at IS NULL AND n.created_at > at
+           AND inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(seen, n.workspace_id));
+        -- The workspace's counter, and the user's by as much (rows of other workspaces keep
+        -- their seen state).
+        SELECT c.unseen INTO was FROM inbox.workspace_counters c
+         WHERE c.user_id = mark_seen.user_id AND c.workspace_id = mark_seen.workspace_id;
+        IF was IS NOT NULL AND was <> left_ THEN
+            UPDATE inbox.workspace_counters c SET unseen = left_
+             WHERE c.user_id = mark_seen.user_id AND c.workspace_id = mark_seen.workspace_id;
+            UPDATE inbox.user_counters c SET unseen = c.unseen + (left_ - was)
+             WHERE c.user_id = mark_seen.user_id;
+        END IF;
+    END IF;
     -- Marks no row: one notification.seen event (45_feed.sql) tells the user's other clients.
     PERFORM inbox._append_event(mark_seen.user_id, 'notification.seen', mark_seen.workspace_id,
                                 pg_catalog.jsonb_build_object('workspaceId', mark_seen.workspace_id,
@@ -575,54 +652,27 @@ COMMENT ON FUNCTION inbox.mark_seen(text, text) IS
     'Marks every notification of user_id (optionally in one workspace) created up to now seen, in constant time; returns the time of the mark.';
 
 -- Issue 19. The active, not expired notifications of user_id (optionally in one workspace) not
--- seen yet: created after the seen mark in force for them. Without any seen mark that is every
--- active one (the counters, O(1)); with one, a count of the rows created after it, newest
--- first along the active (or workspace) index: O(unseen).
+-- seen yet, from the counters like the unread count: one index lookup, less the expired rows
+-- not purged yet.
 CREATE FUNCTION inbox.unseen_count(user_id text, workspace_id text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     n bigint;
-    user_mark timestamptz;
-    own_mark timestamptz;
-    seen jsonb;
 BEGIN
-    SELECT max(m.seen_before) FILTER (WHERE m.workspace_key = ''),
-           max(m.seen_before) FILTER (WHERE m.workspace_key <> '')
-      INTO user_mark, own_mark
-      FROM inbox.marks m
-     WHERE m.user_id = unseen_count.user_id
-       AND (unseen_count.workspace_id IS NULL OR m.workspace_key IN ('', unseen_count.workspace_id));
-    IF user_mark IS NULL AND own_mark IS NULL THEN
-        IF unseen_count.workspace_id IS NULL THEN
-            SELECT c.active INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
-        ELSE
-            SELECT c.active INTO n FROM inbox.workspace_counters c
-             WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
-        END IF;
-        RETURN coalesce(n, 0) - coalesce((SELECT x.active FROM inbox._expired_counts(user_id, workspace_id) AS x), 0);
+    IF unseen_count.workspace_id IS NULL THEN
+        SELECT c.unseen INTO n FROM inbox.user_counters c WHERE c.user_id = unseen_count.user_id;
+    ELSE
+        SELECT c.unseen INTO n FROM inbox.workspace_counters c
+         WHERE c.user_id = unseen_count.user_id AND c.workspace_id = unseen_count.workspace_id;
     END IF;
-    IF unseen_count.workspace_id IS NOT NULL THEN
-        SELECT count(*) INTO n FROM inbox.notifications x
-         WHERE x.user_id = unseen_count.user_id AND x.workspace_id = unseen_count.workspace_id
-           AND x.deleted_at IS NULL AND x.seen_at IS NULL
-           AND x.created_at > coalesce(greatest(user_mark, own_mark), '-infinity')
-           AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now());
-        RETURN n;
+    IF n IS NULL THEN
+        RETURN 0;
     END IF;
-    -- Workspaces' own marks: read once, passed to the count (never looked up for each row).
-    IF own_mark IS NOT NULL THEN
-        seen := (inbox._user_marks(unseen_count.user_id)).seen;
-    END IF;
-    SELECT count(*) INTO n FROM inbox.notifications x
-     WHERE x.user_id = unseen_count.user_id AND x.deleted_at IS NULL AND x.seen_at IS NULL
-       AND x.created_at > coalesce(user_mark, '-infinity')
-       AND (x.expires_at IS NULL OR x.expires_at > pg_catalog.now())
-       AND (seen IS NULL OR NOT coalesce(x.created_at <= inbox._seen_before(seen, x.workspace_id), false));
-    RETURN n;
+    RETURN n - (SELECT x.unseen FROM inbox._expired_counts(user_id, workspace_id) AS x);
 END
 $$;
 
 COMMENT ON FUNCTION inbox.unseen_count(text, text) IS
-    'Active, not expired notifications of user_id (optionally in one workspace) not seen yet: created after the seen mark (inbox.mark_seen). O(1) before the first mark, then O(unseen).';
+    'Active, not expired notifications of user_id (optionally in one workspace) not seen yet (inbox.mark_seen), from the counters: one index lookup, less the expired rows not purged yet.';

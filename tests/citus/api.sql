@@ -22,24 +22,31 @@ END
 $$;
 -- Every counter equals the count of its rows (a cross-user check: every shard).
 -- A row is unread as the API shows it: not read, and not covered by its user's read mark
--- (issue 19), joined on the distribution column (never looked up for each row).
+-- (issue 19), and unseen likewise with its user's seen marks, the marks joined on the
+-- distribution column (never looked up for each row).
 CREATE FUNCTION pg_temp.counters_exact() RETURNS boolean LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off AS $$
 BEGIN
     RETURN NOT EXISTS (
         (SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL) AS active,
                 count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)) AS unread,
-                count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL) AS deleted,
+                count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(s.seen, n.workspace_id))) AS unseen
            FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+           LEFT JOIN (SELECT k.user_id, jsonb_object_agg(k.workspace_key, k.seen_before) AS seen FROM inbox.marks k
+                       WHERE k.seen_before IS NOT NULL GROUP BY k.user_id) s ON s.user_id = n.user_id
           GROUP BY n.user_id
-         EXCEPT SELECT user_id, active, unread, deleted FROM inbox.user_counters)
+         EXCEPT SELECT user_id, active, unread, deleted, unseen FROM inbox.user_counters)
         UNION ALL
-        (SELECT user_id, active, unread, deleted FROM inbox.user_counters
-          WHERE active <> 0 OR unread <> 0 OR deleted <> 0
+        (SELECT user_id, active, unread, deleted, unseen FROM inbox.user_counters
+          WHERE active <> 0 OR unread <> 0 OR deleted <> 0 OR unseen <> 0
          EXCEPT SELECT n.user_id, count(*) FILTER (WHERE n.deleted_at IS NULL),
                 count(*) FILTER (WHERE n.deleted_at IS NULL AND NOT inbox._is_read(n.read_at, n.deleted_at, n.updated_at, m.read_before)),
-                count(*) FILTER (WHERE n.deleted_at IS NOT NULL)
+                count(*) FILTER (WHERE n.deleted_at IS NOT NULL),
+                count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at, inbox._seen_before(s.seen, n.workspace_id)))
            FROM inbox.notifications n LEFT JOIN inbox.marks m ON m.user_id = n.user_id AND m.workspace_key = ''
+           LEFT JOIN (SELECT k.user_id, jsonb_object_agg(k.workspace_key, k.seen_before) AS seen FROM inbox.marks k
+                       WHERE k.seen_before IS NOT NULL GROUP BY k.user_id) s ON s.user_id = n.user_id
           GROUP BY n.user_id))
        AND NOT EXISTS (
         SELECT user_id, group_key, count(*) FILTER (WHERE deleted_at IS NULL)
@@ -255,6 +262,51 @@ SELECT pg_temp.ok('lifecycle: settling writes the mark into the rows, then clear
                   inbox.settle_read_marks('lena') = 4 AND inbox.settle_read_marks('lena') = -1);
 SELECT pg_temp.ok('lifecycle: still read once settled, and the counters agree',
                   jsonb_path_query_array(inbox.list('lena', '{}'), '$.data[*].read') = '[true, true, true]' AND inbox.unread_count('lena') = 0);
+SELECT pg_temp.ok('lifecycle: the unseen counts from the counters after a create',
+                  inbox.create('lena', '{"title": "l4", "workspaceId": "w1"}') IS NOT NULL
+                  AND inbox.unseen_count('lena') = 3 AND inbox.unseen_count('lena', 'w1') = 1);
+SELECT inbox.mark_seen('lena') IS NOT NULL AS c \gset
+SELECT pg_temp.ok('lifecycle: a seen mark of the whole inbox sets the unseen counters',
+                  inbox.unseen_count('lena') = 0 AND inbox.unseen_count('lena', 'w1') = 0);
+-- Retention (inbox.prune_step), across users by design: each step one statement over every
+-- shard (the expired, deleted and read rules), the settle and overflow rules one user's shard.
+SELECT inbox.create('pru' || i, jsonb_build_object('title', 'old', 'expiresAt', '2001-01-01T00:00:00Z')) IS NOT NULL AS c
+  FROM generate_series(1, 6) AS i \gset
+SELECT inbox.create('pru' || i, jsonb_build_object('title', 'kept')) IS NOT NULL AS c FROM generate_series(1, 6) AS i \gset
+SELECT inbox.soft_delete('pru1', inbox.create('pru1', '{"title": "deleted"}')->>'id') IS NOT NULL AS c \gset
+SELECT inbox.mark_all_read('pru2') = 1 AS c \gset
+BEGIN;
+SET LOCAL citus.multi_task_query_log_level = off;
+UPDATE inbox.notifications SET deleted_at = now() - interval '60 days' WHERE user_id = 'pru1' AND title = 'deleted';
+COMMIT;
+INSERT INTO inbox.retention (deleted_after, expired_after, batch_size) VALUES ('30 days', '0', 4)
+ON CONFLICT (one) DO UPDATE SET deleted_after = excluded.deleted_after, expired_after = excluded.expired_after,
+                                batch_size = excluded.batch_size;
+CREATE TEMPORARY TABLE prune_steps AS SELECT 0 AS step, NULL::text AS kind, 0::bigint AS removed, NULL::text AS next_cursor;
+DO $$
+DECLARE
+    cursor_ text;
+    r record;
+    i int := 0;
+BEGIN
+    LOOP
+        i := i + 1;
+        SELECT * INTO r FROM inbox.prune_step(cursor_);
+        INSERT INTO prune_steps VALUES (i, r.kind, r.removed, r.next_cursor);
+        EXIT WHEN r.next_cursor IS NULL OR i > 50;
+        cursor_ := r.next_cursor;
+    END LOOP;
+END
+$$;
+SELECT pg_temp.ok('retention: inbox.prune_step on the cluster settles the read marks and removes the expired (six and lena''s) and the long-deleted rows, in steps of at most 4',
+                  (SELECT sum(removed) FILTER (WHERE kind = 'settled') > 0 AND sum(removed) FILTER (WHERE kind = 'expired') = 7
+                          AND sum(removed) FILTER (WHERE kind = 'deleted') = 1 AND max(removed) <= 4
+                          AND bool_or(kind = 'done') FROM prune_steps));
+SELECT pg_temp.ok('retention: what is left is what the policy keeps, and the counters agree',
+                  (SELECT string_agg(DISTINCT x->>'title', ',') FROM generate_series(1, 6) AS i,
+                          jsonb_array_elements(inbox.list('pru' || i, '{}')->'data') AS x) = 'kept'
+                  AND inbox.unread_count('pru1') = 1 AND inbox.unseen_count('pru3') = 1 AND pg_temp.counters_exact());
+DELETE FROM inbox.retention;
 SELECT pg_temp.ok('every counter equals the count of its rows', pg_temp.counters_exact());
 SELECT inbox.rebuild_counters();
 SELECT pg_temp.ok('inbox.rebuild_counters (every shard, by design) leaves them exact', pg_temp.counters_exact());

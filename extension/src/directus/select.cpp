@@ -116,7 +116,8 @@ PageStatement compile_rows(const DirectusQuery &q, bool ids_only, bool keys_orde
         out.plan.parts.push_back(rows.item(item));
     }
   }
-  std::string sql = "SELECT " + select + " FROM inbox.notifications n" + joins + " WHERE " +
+  std::string sql = "SELECT " + select + " FROM " + query::notifications_from(q.query, "n") +
+                    joins + " WHERE " +
                     query::compile_where(q.query, b, "n") + " ORDER BY " +
                     order_by(q, keys_order, b);
   paging(q.query.paging, b, sql);

@@ -56,7 +56,7 @@ Statement compile_aggregate(const Query &query, const AggregatePlan &plan,
   }
   if (select.empty())
     throw std::logic_error("an aggregate plan needs at least one group or term");
-  std::string sql = "SELECT " + select + " FROM inbox.notifications " + alias + " WHERE " +
+  std::string sql = "SELECT " + select + " FROM " + notifications_from(query, alias) + " WHERE " +
                     compile_where(query, b, alias);
   if (!group_by.empty())
     sql += " GROUP BY " + group_by + " ORDER BY " + order_by;

@@ -10,8 +10,6 @@
 namespace pgi::query {
 namespace {
 
-const char *const kTable = "inbox.notifications";
-
 // The total from the counters, or nullopt when they do not track this request.
 std::optional<Statement> counter_total(const Query &q) {
   if (!q.user_id || q.ids || !q.filter.is_true() || q.type ||
@@ -127,7 +125,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
         "SELECT " + expanded_shape(shape_sql(q.shape, marks), q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, marks);
-    sql += " FROM " + std::string(kTable) + " n WHERE " + compile_where(q, b, marks);
+    sql += " FROM " + notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks);
     if (side != CursorSide::kNone)
       sql += " AND " + keyset_predicate(scan, cursor, false, b, marks);
     sql += " ORDER BY ";
@@ -148,7 +146,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     SqlBuilder b;
     MarkRefs marks(q, b, "n");
     std::string sql =
-        "SELECT EXISTS (SELECT 1 FROM " + std::string(kTable) + " n WHERE " +
+        "SELECT EXISTS (SELECT 1 FROM " + notifications_from(q, "n") + " WHERE " +
         compile_where(q, b, marks) + " AND " +
         keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, marks) + ")";
     out.probe = b.finish(std::move(sql));
@@ -158,7 +156,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     out.total = counter_total(q);
     if (!out.total) {
       SqlBuilder b;
-      std::string sql = "SELECT pg_catalog.count(*) FROM " + std::string(kTable) + " n WHERE " +
+      std::string sql = "SELECT pg_catalog.count(*) FROM " + notifications_from(q, "n") + " WHERE " +
                         compile_where(q, b, "n");
       out.total = b.finish(std::move(sql));
     }

@@ -100,8 +100,8 @@ std::string grouped_rows(SqlBuilder &b, const Query &q) {
          notification_row("n") +
          ") ORDER BY n.created_at DESC, "
          "n.id DESC)) AS sample_actor_ids "
-         "FROM inbox.notifications n WHERE " +
-         compile_where(q, b, marks) + " GROUP BY " + key + ", CASE WHEN " + key +
+         "FROM " +
+         notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks) + " GROUP BY " + key + ", CASE WHEN " + key +
          " IS NULL THEN n.id END";
 }
 

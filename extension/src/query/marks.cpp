@@ -4,10 +4,10 @@ namespace pgi::query {
 namespace {
 bool lifecycle_present = true;
 
-// A row's marks looked up for the row (no UserMarks: every user's rows).
-std::string row_lookup(const std::string &column, const std::string &alias) {
-  return "(SELECT mk." + column + " FROM inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-         alias + ".user_id AND mk.workspace_key OPERATOR(pg_catalog.=) '')";
+// The alias of the marks joined to the notification row `alias` (no UserMarks: every user's
+// rows; see notifications_from).
+std::string joined_marks(const std::string &alias) {
+  return alias + "_marks";
 }
 
 Scalar text_or_null(const std::optional<std::string> &v) {
@@ -30,8 +30,25 @@ Statement user_marks_statement(const std::string &user_id,
   return b.finish(
       "SELECT m.read_marks[pg_catalog.array_upper(m.read_marks, 1)]::pg_catalog.text, "
       "pg_catalog.array_to_string(m.read_marks, ' | '), m.seen::pg_catalog.text, "
-      "e.active, e.unread, e.deleted FROM inbox._user_marks(" +
-      user + ") m, inbox._expired_counts(" + user + ", " + workspace + ") e");
+      "m.expired_active, m.expired_unread, m.expired_deleted FROM inbox._user_state(" +
+      user + ", " + workspace + ") m");
+}
+
+std::string notifications_from(const Query &q, const std::string &alias) {
+  std::string from = "inbox.notifications " + alias;
+  if ((q.user_id && q.marks) || !lifecycle_present)
+    return from;
+  // Every user's marks, one row per user, joined set-wise on the distribution column (on
+  // Citus a colocated join). A statement that uses none of them loses the join in the planner
+  // (a LEFT JOIN to a subquery unique on its key).
+  const std::string m = joined_marks(alias);
+  return from +
+         " LEFT JOIN (SELECT mk.user_id, pg_catalog.max(mk.read_before) FILTER (WHERE "
+         "mk.workspace_key OPERATOR(pg_catalog.=) '') AS read_before, pg_catalog.max(mk.read_marks) "
+         "FILTER (WHERE mk.workspace_key OPERATOR(pg_catalog.=) '') AS read_marks, "
+         "pg_catalog.jsonb_object_agg(mk.workspace_key, mk.seen_before) FILTER (WHERE "
+         "mk.seen_before IS NOT NULL) AS seen FROM inbox.marks mk GROUP BY mk.user_id) " +
+         m + " ON " + m + ".user_id OPERATOR(pg_catalog.=) " + alias + ".user_id";
 }
 
 MarkRefs::MarkRefs(const Query &q, SqlBuilder &b, std::string alias)
@@ -41,7 +58,7 @@ const std::string &MarkRefs::read_before() {
   if (read_before_.empty())
     read_before_ = marks_
                        ? b_.bind(builtin(SqlType::kTimestamptz), text_or_null(marks_->read_before))
-                       : row_lookup("read_before", alias_);
+                       : joined_marks(alias_) + ".read_before";
   return read_before_;
 }
 
@@ -55,7 +72,7 @@ const std::string &MarkRefs::read_marks() {
         p.values.push_back(m);
       read_marks_ = b_.bind(std::move(p));
     } else {
-      read_marks_ = row_lookup("read_marks", alias_);
+      read_marks_ = joined_marks(alias_) + ".read_marks";
     }
   }
   return read_marks_;
@@ -64,9 +81,7 @@ const std::string &MarkRefs::read_marks() {
 const std::string &MarkRefs::seen() {
   if (seen_.empty())
     seen_ = marks_ ? b_.bind(builtin(SqlType::kJsonb), text_or_null(marks_->seen))
-                   : "(SELECT pg_catalog.jsonb_object_agg(mk.workspace_key, mk.seen_before) FROM "
-                     "inbox.marks mk WHERE mk.user_id OPERATOR(pg_catalog.=) " +
-                         alias_ + ".user_id AND mk.seen_before IS NOT NULL)";
+                   : joined_marks(alias_) + ".seen";
   return seen_;
 }
 

@@ -28,14 +28,20 @@ void set_lifecycle_schema(bool present);
 bool lifecycle_schema();
 
 // The statement that reads a user's marks and expired counts (UserMarks, in its field order):
-// one row. Only function scans (inbox._user_marks, inbox._expired_counts): on Citus their
-// lookups are routed to the user's shard as statements of their own.
+// one row. A function scan of inbox._user_state, whose one statement over the marks and the
+// expired rows Citus routes to the user's shard: one round trip.
 Statement user_marks_statement(const std::string &user_id,
                                const std::optional<std::string> &workspace_id);
 
+// The FROM item of a statement over the notification rows `alias` that uses MarkRefs: the
+// table, and without the query's UserMarks (every user's rows: the admin listing) every user's
+// marks joined set-wise, one row per user, never looked up for each row.
+std::string notifications_from(const Query &query, const std::string &alias);
+
 // The marks as SQL for one statement over the notification row `alias`. With the query's
 // UserMarks (read by the pg layer), each is a parameter bound the first time a fragment needs
-// it; without (every user's rows: the admin listing), a lookup for each row.
+// it; without (every user's rows: the admin listing), a column of the marks that
+// notifications_from joins.
 class MarkRefs {
  public:
   MarkRefs(const Query &query, SqlBuilder &builder, std::string alias);
