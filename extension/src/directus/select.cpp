@@ -117,8 +117,7 @@ PageStatement compile_rows(const DirectusQuery &q, bool ids_only, bool keys_orde
     }
   }
   std::string sql = "SELECT " + select + " FROM " + query::notifications_from(q.query, "n") +
-                    joins + " WHERE " +
-                    query::compile_where(q.query, b, "n") + " ORDER BY " +
+                    joins + " WHERE " + query::compile_where(q.query, b, "n") + " ORDER BY " +
                     order_by(q, keys_order, b);
   paging(q.query.paging, b, sql);
   out.statement = b.finish(std::move(sql));

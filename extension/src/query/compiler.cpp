@@ -156,8 +156,8 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     out.total = counter_total(q);
     if (!out.total) {
       SqlBuilder b;
-      std::string sql = "SELECT pg_catalog.count(*) FROM " + notifications_from(q, "n") + " WHERE " +
-                        compile_where(q, b, "n");
+      std::string sql = "SELECT pg_catalog.count(*) FROM " + notifications_from(q, "n") +
+                        " WHERE " + compile_where(q, b, "n");
       out.total = b.finish(std::move(sql));
     }
   }

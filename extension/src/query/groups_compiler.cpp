@@ -101,8 +101,8 @@ std::string grouped_rows(SqlBuilder &b, const Query &q) {
          ") ORDER BY n.created_at DESC, "
          "n.id DESC)) AS sample_actor_ids "
          "FROM " +
-         notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks) + " GROUP BY " + key + ", CASE WHEN " + key +
-         " IS NULL THEN n.id END";
+         notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks) + " GROUP BY " + key +
+         ", CASE WHEN " + key + " IS NULL THEN n.id END";
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ std::string notifications_from(const Query &q, const std::string &alias) {
   const std::string m = joined_marks(alias);
   return from +
          " LEFT JOIN (SELECT mk.user_id, pg_catalog.max(mk.read_before) FILTER (WHERE "
-         "mk.workspace_key OPERATOR(pg_catalog.=) '') AS read_before, pg_catalog.max(mk.read_marks) "
+         "mk.workspace_key OPERATOR(pg_catalog.=) '') AS read_before, "
+         "pg_catalog.max(mk.read_marks) "
          "FILTER (WHERE mk.workspace_key OPERATOR(pg_catalog.=) '') AS read_marks, "
          "pg_catalog.jsonb_object_agg(mk.workspace_key, mk.seen_before) FILTER (WHERE "
          "mk.seen_before IS NOT NULL) AS seen FROM inbox.marks mk GROUP BY mk.user_id) " +
