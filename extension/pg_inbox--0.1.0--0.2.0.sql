@@ -6924,6 +6924,10 @@ ALTER TYPE inbox.counter_delta ADD ATTRIBUTE unseen bigint;
 DROP FUNCTION inbox._counter_delta(inbox.notifications, bigint, timestamptz);
 DROP FUNCTION inbox._lock_read_marks(text[], boolean);
 DROP FUNCTION inbox._expired_counts(text, text);
+-- The expiry index's predicate: one that a user's probe of expired rows does not imply
+-- (00_schema.sql).
+DROP INDEX inbox.notifications_expiry_idx;
+CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at < 'infinity';
 
 CREATE OR REPLACE FUNCTION inbox._is_unseen(deleted_at timestamptz, seen_at timestamptz, created_at timestamptz,
                                  seen_before timestamptz)
@@ -7355,8 +7359,7 @@ BEGIN
                   count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
                                                           inbox._seen_before(m.seen, n.workspace_id))) AS unseen
              FROM inbox.notifications n
-            WHERE n.user_id = _user_state.user_id AND n.expires_at IS NOT NULL
-              AND (n.user_id, n.expires_at) <= (_user_state.user_id, pg_catalog.now())
+            WHERE n.user_id = _user_state.user_id AND n.expires_at <= pg_catalog.now()
               AND (_user_state.workspace_id IS NULL OR n.workspace_id = _user_state.workspace_id)) AS e;
 END
 $$;
@@ -7458,6 +7461,146 @@ $$;
 
 COMMENT ON FUNCTION inbox.unseen_count(text, text) IS
     'Active, not expired notifications of user_id (optionally in one workspace) not seen yet (inbox.mark_seen), from the counters: one index lookup, less the expired rows not purged yet.';
+
+CREATE OR REPLACE FUNCTION inbox.prune_step(cursor text DEFAULT NULL, batch integer DEFAULT NULL)
+RETURNS TABLE (kind text, removed bigint, next_cursor text)
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    policy inbox.retention;
+    phase  text := coalesce(split_part(cursor, ':', 1), 'settle');
+    after_ text := CASE WHEN position(':' IN coalesce(cursor, '')) > 0
+                        THEN substr(cursor, position(':' IN cursor) + 1) END;
+    n      bigint;
+    u      text;
+BEGIN
+    SELECT * INTO policy FROM inbox.retention LIMIT 1;
+    IF NOT FOUND THEN
+        policy := ROW(true, interval '30 days', interval '0', NULL, NULL, 10000)::inbox.retention;
+    END IF;
+    batch := coalesce(batch, policy.batch_size, 10000);
+    IF batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected a positive number of rows, got %', batch
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF phase NOT IN ('settle', 'expired', 'deleted', 'read', 'overflow', 'overflow_again') THEN
+        RAISE EXCEPTION 'cursor: not a cursor of inbox.prune_step: %', cursor
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    IF phase = 'settle' THEN
+        SELECT m.user_id INTO u FROM inbox.marks m
+         WHERE m.workspace_key = '' AND m.read_before IS NOT NULL AND m.user_id > coalesce(after_, '')
+         ORDER BY m.user_id LIMIT 1;
+        IF FOUND THEN
+            n := inbox.settle_read_marks(u, batch);
+            -- Written a batch: the same user again; cleared or nothing: the next user.
+            RETURN QUERY SELECT 'settled'::text, greatest(n, 0),
+                                'settle:' || CASE WHEN n > 0 THEN coalesce(after_, '') ELSE u END;
+            RETURN;
+        END IF;
+        phase := 'expired';
+        after_ := NULL;
+    END IF;
+
+    IF phase = 'expired' AND policy.expired_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.expires_at <= pg_catalog.now() - policy.expired_after
+                                        AND y.expires_at < 'infinity'  -- notifications_expiry_idx
+                                      ORDER BY y.expires_at LIMIT batch);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'expired'::text, n, 'expired'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase IN ('settle', 'expired') THEN
+        phase := 'deleted';
+    END IF;
+
+    IF phase = 'deleted' AND policy.deleted_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.deleted_at < pg_catalog.now() - policy.deleted_after
+                                      ORDER BY y.deleted_at LIMIT batch)
+           -- Rechecked on the row deleted: a row restored while this step waited for its lock
+           -- is no longer one the rule names (the IN list is not re-evaluated for it).
+           AND x.deleted_at < pg_catalog.now() - policy.deleted_after;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'deleted'::text, n, 'deleted'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase = 'deleted' THEN
+        phase := 'read';
+    END IF;
+
+    IF phase = 'read' AND policy.read_after IS NOT NULL THEN
+        DELETE FROM inbox.notifications x
+         WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
+                                      WHERE y.deleted_at IS NULL AND y.read_at IS NOT NULL
+                                        AND y.created_at < pg_catalog.now() - policy.read_after
+                                      ORDER BY y.id LIMIT batch)  -- oldest first (notifications_id_idx)
+           -- Rechecked on the row deleted, as above: one marked unread or deleted meanwhile stays.
+           AND x.deleted_at IS NULL AND x.read_at IS NOT NULL
+           AND x.created_at < pg_catalog.now() - policy.read_after;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n > 0 THEN
+            RETURN QUERY SELECT 'read'::text, n, 'read'::text;
+            RETURN;
+        END IF;
+    END IF;
+    IF phase = 'read' THEN
+        phase := 'overflow';
+        after_ := NULL;
+    END IF;
+
+    IF policy.keep_per_type IS NOT NULL THEN
+        -- The next user (in user_id order, from the counters) with more active rows than a
+        -- type may keep; their rows of each type beyond the newest keep_per_type.
+        SELECT c.user_id INTO u FROM inbox.user_counters c
+         WHERE c.active > policy.keep_per_type
+           AND CASE WHEN phase = 'overflow_again' THEN c.user_id >= after_ ELSE c.user_id > coalesce(after_, '') END
+         ORDER BY c.user_id LIMIT 1;
+        IF FOUND THEN
+            DELETE FROM inbox.notifications x
+             WHERE x.user_id = u
+               AND x.id = ANY (ARRAY(
+                   SELECT y.id FROM (SELECT z.id, pg_catalog.row_number() OVER (PARTITION BY z.type
+                                                ORDER BY z.created_at DESC, z.id DESC) AS r
+                                       FROM inbox.notifications z
+                                      WHERE z.user_id = u AND z.deleted_at IS NULL) AS y
+                    WHERE y.r > policy.keep_per_type
+                    LIMIT batch));
+            GET DIAGNOSTICS n = ROW_COUNT;
+            -- A full batch: this user again; else the next one.
+            RETURN QUERY SELECT 'overflow'::text, n,
+                                CASE WHEN n >= batch THEN 'overflow_again:' ELSE 'overflow:' END || u;
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT 'done'::text, 0::bigint, NULL::text;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.prune_step(text, integer) IS
+    'One bounded step of retention (read marks settled, expired, soft-deleted, read, beyond keep_per_type per user and type): returns what it removed and the cursor of the next step (NULL: done). Call it in a loop, one transaction a call; inbox.prune does.';
+
+CREATE OR REPLACE FUNCTION inbox._user_marks(user_id text, OUT read_marks timestamptz[], OUT seen jsonb)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    -- One statement (on Citus one round trip to the user's shard), as inbox._user_state.
+    SELECT max(m.read_marks) FILTER (WHERE m.workspace_key = ''),
+           pg_catalog.jsonb_object_agg(m.workspace_key, m.seen_before) FILTER (WHERE m.seen_before IS NOT NULL)
+      INTO read_marks, seen
+      FROM inbox.marks m
+     WHERE m.user_id = _user_marks.user_id;
+END
+$$;
 
 -- The unseen counters of the rows already there: what the triggers would have counted, with
 -- each user's seen marks (the rows' own seen_at and expiry included, as for any row).

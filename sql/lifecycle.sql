@@ -32,6 +32,13 @@ SELECT inbox.mark_unread('alice', (inbox.list('alice', '{"limit": 1}')->'data'->
 SELECT inbox.create('alice', '{"title": "d", "groupKey": "g"}')->>'read' AS new_read;
 SELECT inbox.unread_count('alice') AS unread,
        (SELECT sum((e->>'unreadCount')::int) FROM jsonb_array_elements(inbox.groups('alice', '{}')->'data') e) AS group_unread;
+-- The admin listing across users applies every user's marks (joined set-wise, one row per
+-- user, never looked up for each row): the same read state, readAt and seenAt as the user's list.
+SELECT inbox.mark_all_read('dora') AS dora_none, inbox.create('dora', '{"title": "x"}') IS NOT NULL AS dora_one;
+SELECT jsonb_path_query_array(inbox.list_all('{"filter": {"userId": {"in": ["alice", "dora"]}}, "orderBy": [{"userId": "asc"}, {"createdAt": "asc"}]}'), '$.data[*] ? (@.userId == "alice")')
+       = jsonb_path_query_array(inbox.list('alice', '{"orderBy": [{"createdAt": "asc"}]}'), '$.data[*]') AS same_as_alice_list,
+       (inbox.list_all('{"filter": {"userId": {"in": ["alice", "dora"]}}, "read": false}')->'pageInfo'->>'total')::int AS unread_total,
+       (inbox.list_all('{"filter": {"userId": {"in": ["alice", "dora"]}, "seenAt": {"isNull": false}}}')->'pageInfo'->>'total')::int AS seen_total;
 -- Settling writes the mark into the rows (readAt unchanged) and then clears it.
 CREATE TEMP TABLE before AS SELECT inbox.list('alice', '{}') AS page;
 SELECT inbox.settle_read_marks('alice') AS written, inbox.settle_read_marks('alice') AS cleared;

@@ -80,8 +80,12 @@ CREATE INDEX notifications_expires_idx ON inbox.notifications
 CREATE INDEX notifications_unread_changed_idx ON inbox.notifications
     (user_id, updated_at) WHERE deleted_at IS NULL AND read_at IS NULL;
 -- Issue 19. Retention across users (inbox.prune_step): expired rows, and rows soft-deleted
--- long ago. Partial: a row that never expires, or is not deleted, costs them nothing.
-CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at IS NOT NULL;
+-- long ago. Partial: a row that never expires, or is not deleted, costs them nothing. The
+-- expiry index's predicate (`< 'infinity'`, which prune states) is one that a user's probe of
+-- expired rows (`expires_at <= now()`) does not imply, so the planner can never take this
+-- index for that probe: with statistics from before a million rows expired it once did, and
+-- filtered it by user (a second a call).
+CREATE INDEX notifications_expiry_idx ON inbox.notifications (expires_at) WHERE expires_at < 'infinity';
 CREATE INDEX notifications_deleted_idx ON inbox.notifications (deleted_at) WHERE deleted_at IS NOT NULL;
 
 -- ---------------------------------------------------------------------------------------------

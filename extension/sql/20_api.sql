@@ -509,10 +509,8 @@ COMMENT ON FUNCTION inbox.mark_all_read(text, text) IS
 -- subtracts them, so a notification leaves the counts at its expiry time exactly.
 --
 -- The expired rows are one probe of notifications_expires_idx (user_id, expires_at), which
--- usually finds nothing. Its bound is a row comparison led by user_id, which only that index
--- can take as its scan key: with stale statistics (a million rows expired since the last
--- ANALYZE) the planner once chose the cross-user notifications_expiry_idx for the plain
--- `expires_at <= now()` and filtered it by user, a second a call.
+-- usually finds nothing; the cross-user notifications_expiry_idx cannot serve it (its predicate
+-- is not implied here), whatever the statistics say.
 CREATE FUNCTION inbox._user_state(user_id text, workspace_id text,
                                   OUT read_marks timestamptz[], OUT seen jsonb,
                                   OUT expired_active bigint, OUT expired_unread bigint,
@@ -536,8 +534,7 @@ BEGIN
                   count(*) FILTER (WHERE inbox._is_unseen(n.deleted_at, n.seen_at, n.created_at,
                                                           inbox._seen_before(m.seen, n.workspace_id))) AS unseen
              FROM inbox.notifications n
-            WHERE n.user_id = _user_state.user_id AND n.expires_at IS NOT NULL
-              AND (n.user_id, n.expires_at) <= (_user_state.user_id, pg_catalog.now())
+            WHERE n.user_id = _user_state.user_id AND n.expires_at <= pg_catalog.now()
               AND (_user_state.workspace_id IS NULL OR n.workspace_id = _user_state.workspace_id)) AS e;
 END
 $$;

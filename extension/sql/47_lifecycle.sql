@@ -130,6 +130,7 @@ BEGIN
         DELETE FROM inbox.notifications x
          WHERE (x.user_id, x.id) IN (SELECT y.user_id, y.id FROM inbox.notifications y
                                       WHERE y.expires_at <= pg_catalog.now() - policy.expired_after
+                                        AND y.expires_at < 'infinity'  -- notifications_expiry_idx
                                       ORDER BY y.expires_at LIMIT batch);
         GET DIAGNOSTICS n = ROW_COUNT;
         IF n > 0 THEN
