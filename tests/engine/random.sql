@@ -311,12 +311,16 @@ $$;
 
 DO $$ BEGIN PERFORM run_case(i, i % 4 = 0) FROM generate_series(1, current_setting('engine_random.cases')::int) AS i; END $$;
 
--- Lifecycle (issue 19): read-all as a read mark, against a reference that updates every row.
+-- Lifecycle (issue 19): read-all as a read mark, and seen marks, against a reference that
+-- updates every row.
 -- `ref` is a plain copy of user r's rows; each step changes both, in its own transaction (the
 -- mark is the transaction's start), then the counts, every row's read/readAt as the API shows
 -- it, the read shorthands' totals, the group summaries and a random list case are compared.
 CREATE TABLE ref AS SELECT * FROM inbox.notifications WHERE user_id = 'r';
 ALTER TABLE ref ADD PRIMARY KEY (id);
+-- The seen marks the steps set ('' the whole inbox): a row added later that was created by
+-- then is seen (rows come with creation times in the past).
+CREATE TABLE ref_seen (workspace_key text PRIMARY KEY, at timestamptz NOT NULL);
 
 CREATE FUNCTION some_ids(active boolean) RETURNS text[] LANGUAGE sql VOLATILE AS $$
     SELECT coalesce(array_agg(inbox.public_id(x.id)), '{}') FROM (
@@ -331,7 +335,7 @@ $$;
 CREATE FUNCTION lifecycle_step() RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     op text := pick(ARRAY['read_all', 'read_all', 'read_all', 'read_workspace', 'unread', 'unread', 'unread',
-                          'read', 'archive', 'soft_delete', 'restore', 'add', 'settle']);
+                          'read', 'archive', 'soft_delete', 'restore', 'add', 'settle', 'seen', 'seen_workspace']);
     ids text[];
 BEGIN
     IF op = 'read_all' THEN
@@ -346,8 +350,20 @@ BEGIN
         PERFORM add_row() FROM generate_series(1, 1 + floor(random() * 3)::int);
         INSERT INTO ref SELECT n.* FROM inbox.notifications n
          WHERE n.user_id = 'r' AND NOT EXISTS (SELECT FROM ref f WHERE f.id = n.id);
+        UPDATE ref f SET seen_at = now()
+         WHERE f.seen_at IS NULL
+           AND f.created_at <= (SELECT max(m.at) FROM ref_seen m WHERE m.workspace_key IN ('', coalesce(f.workspace_id, '')));
     ELSIF op = 'settle' THEN
         PERFORM inbox.settle_read_marks('r', 1 + floor(random() * 40)::int);
+    ELSIF op = 'seen' THEN
+        -- A seen mark: the reference writes seen_at into every row created by then.
+        PERFORM inbox.mark_seen('r');
+        INSERT INTO ref_seen VALUES ('', now()) ON CONFLICT (workspace_key) DO UPDATE SET at = excluded.at;
+        UPDATE ref SET seen_at = now() WHERE seen_at IS NULL AND created_at <= now();
+    ELSIF op = 'seen_workspace' THEN
+        PERFORM inbox.mark_seen('r', 'w1');
+        INSERT INTO ref_seen VALUES ('w1', now()) ON CONFLICT (workspace_key) DO UPDATE SET at = excluded.at;
+        UPDATE ref SET seen_at = now() WHERE seen_at IS NULL AND created_at <= now() AND workspace_id = 'w1';
     ELSE
         ids := some_ids(op <> 'restore');
         IF cardinality(ids) = 0 THEN RETURN op || ' (none)'; END IF;
@@ -396,6 +412,19 @@ BEGIN
     IF (inbox.list('r', '{"read": false, "workspace_id": "w1", "limit": 1}')->'pageInfo'->>'total')::bigint <> expected THEN
         RETURN 'read=false w1 total';
     END IF;
+    -- The unseen counts (issue 19: the counters) and every row's seen state.
+    SELECT count(*) INTO expected FROM ref WHERE deleted_at IS NULL AND seen_at IS NULL;
+    got := inbox.unseen_count('r');
+    IF got <> expected THEN RETURN format('unseen_count %s, expected %s', got, expected); END IF;
+    SELECT count(*) INTO expected FROM ref WHERE deleted_at IS NULL AND seen_at IS NULL AND workspace_id = 'w1';
+    got := inbox.unseen_count('r', 'w1');
+    IF got <> expected THEN RETURN format('unseen_count w1 %s, expected %s', got, expected); END IF;
+    SELECT format('row %s: seenAt %s, expected seen %s', inbox.public_id(n.id), inbox.to_json(n)->>'seenAt',
+                  f.seen_at IS NOT NULL) INTO problem
+      FROM inbox.notifications n JOIN ref f ON f.id = n.id
+     WHERE n.user_id = 'r' AND ((inbox.to_json(n)->>'seenAt') IS NULL) <> (f.seen_at IS NULL)
+     LIMIT 1;
+    IF problem IS NOT NULL THEN RETURN problem; END IF;
     -- Every row (the trash too) as the API shows it.
     SELECT format('row %s: read %s readAt %s, expected %s', inbox.public_id(n.id), inbox.to_json(n)->'read',
                   inbox.to_json(n)->>'readAt', f.read_at) INTO problem
