@@ -173,7 +173,11 @@ test('v2 min_id: the groups just above min_id, closest to it, newest first; sinc
   // Above m1: m2 and the favourites' newest row, before m3 would begin a third group.
   const up = await masto.v2.notifications.fetch({ minId: m1, limit: 2 });
   assert.deepEqual(keys(up), ['fav:103186126728896492', `ungrouped-${m2}`]);
-  assert.equal(up.notificationGroups[0].notificationsCount, 1);
+  // As Mastodon counts a group (NotificationGroup.load_groups_data): its rows up to the top of
+  // the page's range, older pages' included; page_min_id/page_max_id are its rows in the range.
+  assert.equal(up.notificationGroups[0].notificationsCount, 3);
+  assert.equal(up.notificationGroups[0].pageMinId, favs[2]);
+  assert.equal(up.notificationGroups[0].pageMaxId, favs[2]);
   assert.deepEqual(await masto.v2.notifications.fetch({ minId: favs[2], limit: 2 }).then(keys), [`ungrouped-${m3}`]);
   assert.deepEqual(await masto.v2.notifications.fetch({ minId: m3 }).then(keys), []);
 });
