@@ -7119,6 +7119,8 @@ DECLARE
     since_id bigint := inbox._mastodon_id_param(params, 'since_id');
     min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
+    newest text;
+    oldest text;
 BEGIN
     -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
     -- out, every type groups by its groupKey.
@@ -7134,11 +7136,16 @@ BEGIN
         SELECT pg_catalog.jsonb_agg(inbox._mastodon_page_group(caller.user_id, engine, r.v,
                                                                (page->>'lo')::bigint, (page->>'hi')::bigint) ORDER BY r.o)
           FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)), '[]'));
-    -- As Mastodon's controller: next continues below the oldest representative, prev above
-    -- the newest.
+    -- The Link from the ends of the page's range: next continues below its oldest row, prev
+    -- above its newest. On a full page these are Mastodon's (the oldest and the newest
+    -- representative); on a page with fewer groups than `limit` the range reaches past the
+    -- oldest representative, and Mastodon's next would show that range's older rows again.
+    SELECT pg_catalog.max((g->>'page_max_id')::bigint)::text, pg_catalog.min((g->>'page_min_id')::bigint)::text
+      INTO newest, oldest
+      FROM pg_catalog.jsonb_array_elements(body->'notification_groups') AS g;
     link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
                                  ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
-                                 page->'reps'->0->>'id', page->'reps'->-1->>'id');
+                                 newest, oldest);
 END
 $$;
 
