@@ -280,10 +280,10 @@ CREATE FUNCTION inbox._mastodon_target_relation(type text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE type WHEN 'admin.report' THEN 'mastodon_report'
-                     WHEN 'severed_relationships' THEN 'mastodon_relationship_severance_event'
-                     WHEN 'moderation_warning' THEN 'mastodon_moderation_warning'
-                     ELSE 'mastodon_status' END
+    SELECT CASE WHEN type = 'admin.report' THEN 'mastodon_report'
+                WHEN type = 'severed_relationships' THEN 'mastodon_relationship_severance_event'
+                WHEN type = 'moderation_warning' THEN 'mastodon_moderation_warning'
+                ELSE 'mastodon_status' END
 $$;
 
 -- The keys the object goes under in a Notification. The severance event goes under both
@@ -293,10 +293,10 @@ CREATE FUNCTION inbox._mastodon_target_keys(relation text)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT CASE relation WHEN 'mastodon_report' THEN ARRAY['report']
-                         WHEN 'mastodon_relationship_severance_event' THEN ARRAY['relationship_severance_event', 'event']
-                         WHEN 'mastodon_moderation_warning' THEN ARRAY['moderation_warning']
-                         ELSE ARRAY['status'] END
+    SELECT CASE WHEN relation = 'mastodon_report' THEN ARRAY['report']
+                WHEN relation = 'mastodon_relationship_severance_event' THEN ARRAY['relationship_severance_event', 'event']
+                WHEN relation = 'mastodon_moderation_warning' THEN ARRAY['moderation_warning']
+                ELSE ARRAY['status'] END
 $$;
 
 -- Entities from mastodon_json (whose `status` is the item) with the item's object in place of
@@ -692,7 +692,7 @@ DECLARE
 BEGIN
     IF rep_key = 'ungrouped-' || rep_id THEN
         SELECT 1::bigint AS notifications_count, n.id AS latest_id, n.id AS first_id, n.created_at AS latest_at,
-               inbox._actors(n) AS sample INTO stats
+               inbox._actors(ROW(n.*)::inbox.notifications) AS sample INTO stats
           FROM inbox.notifications n
          WHERE n.user_id = _mastodon_page_group.user_id AND n.id = rep_id;
     ELSE
@@ -701,7 +701,7 @@ BEGIN
                (pg_catalog.array_agg(x.created_at) FILTER (WHERE x.rank = 1))[1] AS latest_at,
                inbox._sample_actors(coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC) FILTER (WHERE x.rank <= 8), '[]')) AS sample
           INTO stats
-          FROM (SELECT n.id, n.created_at, inbox._actors(n) AS actors,
+          FROM (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors,
                        pg_catalog.row_number() OVER (ORDER BY n.id DESC) AS rank
                   FROM inbox.notifications n
                  WHERE n.user_id = _mastodon_page_group.user_id AND n.group_key = rep_key
