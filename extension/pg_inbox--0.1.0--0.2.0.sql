@@ -7015,7 +7015,7 @@ AS $$
 DECLARE
     lim integer := (engine->>'limit')::integer;
     up boolean := min_id IS NOT NULL;
-    chunk_size integer := greatest(lim, 40);
+    chunk_size integer := least(greatest(2 * lim, 40), 100);  -- rows per seek: the engine's most
     scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
     below bigint := max_id;
     after bigint := CASE WHEN up THEN min_id ELSE since_id END;
@@ -7062,48 +7062,49 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION inbox._mastodon_page_group(user_id text, engine jsonb, rep jsonb, lo bigint, hi bigint)
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    rep_id bigint := (rep->>'id')::bigint;
-    rep_key text := rep->>'group_key';
-    stats record;
+    lo bigint := coalesce((page->>'lo')::bigint, 0);
+    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
 BEGIN
-    IF rep_key = 'ungrouped-' || rep_id THEN
-        SELECT 1::bigint AS notifications_count, n.id AS latest_id, n.id AS first_id, n.created_at AS latest_at,
-               inbox._actors(ROW(n.*)::inbox.notifications) AS sample INTO stats
-          FROM inbox.notifications n
-         WHERE n.user_id = _mastodon_page_group.user_id AND n.id = rep_id;
-    ELSE
-        SELECT pg_catalog.count(*) AS notifications_count, pg_catalog.max(x.id) AS latest_id,
-               pg_catalog.min(x.id) FILTER (WHERE x.id >= coalesce(lo, 0)) AS first_id,
-               (pg_catalog.array_agg(x.created_at) FILTER (WHERE x.rank = 1))[1] AS latest_at,
-               inbox._sample_actors(coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC) FILTER (WHERE x.rank <= 8), '[]')) AS sample
-          INTO stats
-          FROM (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors,
-                       pg_catalog.row_number() OVER (ORDER BY n.id DESC) AS rank
-                  FROM inbox.notifications n
-                 WHERE n.user_id = _mastodon_page_group.user_id AND n.group_key = rep_key
-                   AND n.deleted_at IS NULL AND n.id <= coalesce(hi, 9223372036854775807)
-                   AND (n.expires_at IS NULL OR n.expires_at > pg_catalog.now())
-                   AND (NOT engine ? 'types' OR engine->'types' ? n.type)
-                   AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
-                   AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
-                   AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
-                   AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')) x;
-    END IF;
-    RETURN pg_catalog.jsonb_build_object(
-        'group_key',                   rep_key,
-        'notifications_count',         stats.notifications_count,
-        'type',                        rep->'type',
-        'most_recent_notification_id', stats.latest_id::text,
-        'page_min_id',                 stats.first_id::text,
-        'page_max_id',                 stats.latest_id::text,
-        'latest_page_notification_at', inbox.directus_time(stats.latest_at),
-        'sample_account_ids',          pg_catalog.to_jsonb(stats.sample),
-        'notification',                rep);
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'group_key',                   u.rep_key,
+                   'notifications_count',         s.notifications_count,
+                   'type',                        r.v->'type',
+                   'most_recent_notification_id', s.latest_id::text,
+                   'page_min_id',                 s.first_id::text,
+                   'page_max_id',                 s.latest_id::text,
+                   'latest_page_notification_at', inbox.directus_time(s.latest_at),
+                   'sample_account_ids',          pg_catalog.to_jsonb(s.sample),
+                   'notification',                r.v) ORDER BY r.o)
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               CROSS JOIN LATERAL (
+                   SELECT pg_catalog.count(*) AS notifications_count, pg_catalog.max(x.id) AS latest_id,
+                          pg_catalog.min(x.id) FILTER (WHERE x.id >= lo) AS first_id,
+                          (pg_catalog.array_agg(x.created_at) FILTER (WHERE x.rank = 1))[1] AS latest_at,
+                          inbox._sample_actors(coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC) FILTER (WHERE x.rank <= 8), '[]')) AS sample
+                     FROM (SELECT y.*, pg_catalog.row_number() OVER (ORDER BY y.id DESC) AS rank
+                             FROM (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                                     FROM inbox.notifications n
+                                    WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                                   UNION ALL
+                                   SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                                     FROM inbox.notifications n
+                                    WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                                      AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                      AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                      AND (NOT engine ? 'types' OR engine->'types' ? n.type)
+                                      AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
+                                      AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
+                                      AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
+                                      AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')) y) x) s), '[]');
 END
 $$;
 
@@ -7132,10 +7133,7 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
-    body := inbox._mastodon_grouped(coalesce((
-        SELECT pg_catalog.jsonb_agg(inbox._mastodon_page_group(caller.user_id, engine, r.v,
-                                                               (page->>'lo')::bigint, (page->>'hi')::bigint) ORDER BY r.o)
-          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)), '[]'));
+    body := inbox._mastodon_grouped(inbox._mastodon_page_groups(caller.user_id, engine, page));
     -- The Link from the ends of the page's range: next continues below its oldest row, prev
     -- above its newest. On a full page these are Mastodon's (the oldest and the newest
     -- representative); on a page with fewer groups than `limit` the range reaches past the
