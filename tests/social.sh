@@ -63,6 +63,37 @@ SELECT inbox.define_relation('mastodon_status', 'item', 'public.mastodon_statuse
 SELECT inbox.define_relation('diaspora_person', 'actorId', 'public.diaspora_people', 'id',
                              ARRAY['guid', 'diaspora_id', 'name', 'avatar']::name[]);
 SELECT inbox.define_relation('diaspora_target', 'item', 'public.diaspora_posts', 'id', ARRAY['guid', 'author']::name[]);
+-- The objects of admin.report, severed_relationships and moderation_warning notifications (their
+-- item): the application's reports, severance events and warnings as Mastodon's Report,
+-- RelationshipSeveranceEvent and AccountWarning.
+CREATE TABLE public.reports (id text PRIMARY KEY, category text NOT NULL, comment text NOT NULL,
+                             target_id text NOT NULL, rule_ids text[] NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL);
+INSERT INTO public.reports VALUES ('48914', 'violation', 'Spam from this account', 'trent', '{3}', '2022-08-25T09:56:16.763Z');
+CREATE TABLE public.severance_events (id text PRIMARY KEY, type text NOT NULL, purged boolean NOT NULL, target_name text NOT NULL,
+                                      followers_count integer NOT NULL, following_count integer NOT NULL, created_at timestamptz NOT NULL);
+INSERT INTO public.severance_events VALUES ('6', 'domain_block', false, 'spammy.example', 4, 2, '2024-03-20T10:00:00.000Z');
+CREATE TABLE public.account_warnings (id text PRIMARY KEY, action text NOT NULL, text text NOT NULL, target_id text NOT NULL,
+                                      status_ids text[], created_at timestamptz NOT NULL);
+INSERT INTO public.account_warnings VALUES ('7', 'mark_statuses_as_sensitive', 'Please mark your media sensitive.', 'alice',
+                                            '{103186126728896492}', '2024-07-01T12:00:00.000Z');
+CREATE VIEW public.mastodon_reports AS
+SELECT r.id, false AS action_taken, NULL::text AS action_taken_at, r.category, r.comment, false AS forwarded,
+       to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+       NULL::jsonb AS status_ids, to_jsonb(r.rule_ids) AS rule_ids,
+       (SELECT to_jsonb(a) FROM public.mastodon_accounts a WHERE a.id = r.target_id) AS target_account
+  FROM public.reports r;
+CREATE VIEW public.mastodon_severance_events AS
+SELECT e.id, e.type, e.purged, e.target_name, e.followers_count, e.following_count,
+       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+  FROM public.severance_events e;
+CREATE VIEW public.mastodon_account_warnings AS
+SELECT w.id, w.action, w.text, to_jsonb(w.status_ids) AS status_ids,
+       (SELECT to_jsonb(a) FROM public.mastodon_accounts a WHERE a.id = w.target_id) AS target_account,
+       NULL::jsonb AS appeal, to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+  FROM public.account_warnings w;
+SELECT inbox.define_relation('mastodon_report', 'item', 'public.mastodon_reports', 'id');
+SELECT inbox.define_relation('mastodon_relationship_severance_event', 'item', 'public.mastodon_severance_events', 'id');
+SELECT inbox.define_relation('mastodon_moderation_warning', 'item', 'public.mastodon_account_warnings', 'id');
 SQL
 prepare_database "$db" || { echo "0 passed, 1 failed"; exit 1; }
 

@@ -271,8 +271,64 @@ BEGIN
 END
 $$;
 
--- Entities from mastodon_json with their account and status rows in place: two look-ups for
--- the whole page, one per relation.
+-- What a Notification carries besides its account, by its type, as Mastodon attaches it: the
+-- notification's `item` names a Report for admin.report, a RelationshipSeveranceEvent for
+-- severed_relationships, an AccountWarning for moderation_warning, and a Status for any other
+-- type. Each is the row of a registered relation over `item` that a DBA shapes into Mastodon's
+-- entity with a view (README, "Shaping accounts, statuses and people with a view").
+CREATE FUNCTION inbox._mastodon_target_relation(type text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN type = 'admin.report' THEN 'mastodon_report'
+                WHEN type = 'severed_relationships' THEN 'mastodon_relationship_severance_event'
+                WHEN type = 'moderation_warning' THEN 'mastodon_moderation_warning'
+                ELSE 'mastodon_status' END
+$$;
+
+-- The keys the object goes under in a Notification. The severance event goes under both
+-- Mastodon's documented `relationship_severance_event` and `event`, the key Mastodon's server
+-- writes and its clients (masto.js) read.
+CREATE FUNCTION inbox._mastodon_target_keys(relation text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN relation = 'mastodon_report' THEN ARRAY['report']
+                WHEN relation = 'mastodon_relationship_severance_event' THEN ARRAY['relationship_severance_event', 'event']
+                WHEN relation = 'mastodon_moderation_warning' THEN ARRAY['moderation_warning']
+                ELSE ARRAY['status'] END
+$$;
+
+-- Entities from mastodon_json (whose `status` is the item) with the item's object in place of
+-- `status`, under its keys (left out when its relation has no row for it): one look-up per
+-- relation for the whole page. The account is left as the actor id.
+CREATE FUNCTION inbox._mastodon_targets(entities jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    found jsonb;  -- {relation: {item: row}}
+BEGIN
+    SELECT pg_catalog.jsonb_object_agg(t.relation, inbox._social_rows(t.relation, t.items)) INTO found
+      FROM (SELECT inbox._mastodon_target_relation(e->>'type') AS relation, pg_catalog.jsonb_agg(DISTINCT e->'status') AS items
+              FROM pg_catalog.jsonb_array_elements(entities) AS e
+             WHERE pg_catalog.jsonb_typeof(e->'status') = 'string'
+             GROUP BY 1) t;
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(
+                   (e.v - 'status')
+                   || coalesce((SELECT pg_catalog.jsonb_object_agg(k, o.obj)
+                                  FROM pg_catalog.unnest(inbox._mastodon_target_keys(o.relation)) AS k
+                                 WHERE o.obj IS NOT NULL), '{}')
+                   ORDER BY e.o)
+          FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS e(v, o),
+               LATERAL (SELECT r.relation, found->r.relation->(e.v->>'status') AS obj
+                          FROM (SELECT inbox._mastodon_target_relation(e.v->>'type') AS relation) r) o), '[]');
+END
+$$;
+
+-- Entities from mastodon_json with their account and their item's object in place (the v1
+-- list, one notification, the streams' payloads): one look-up per relation for the whole page.
 CREATE FUNCTION inbox._mastodon_entities(entities jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -281,20 +337,13 @@ DECLARE
     accounts jsonb := inbox._social_rows('mastodon_account',
         (SELECT pg_catalog.jsonb_agg(DISTINCT e->'account') FROM pg_catalog.jsonb_array_elements(entities) AS e
           WHERE pg_catalog.jsonb_typeof(e->'account') = 'string'));
-    statuses jsonb := inbox._social_rows('mastodon_status',
-        (SELECT pg_catalog.jsonb_agg(DISTINCT e->'status') FROM pg_catalog.jsonb_array_elements(entities) AS e
-          WHERE pg_catalog.jsonb_typeof(e->'status') = 'string'));
 BEGIN
     RETURN coalesce((
         SELECT pg_catalog.jsonb_agg(
-                   (e.v - 'status')
-                   || pg_catalog.jsonb_build_object('account',
-                          coalesce(accounts->(e.v->>'account'), inbox._mastodon_account_stub(e.v->>'account')))
-                   || CASE WHEN statuses ? (e.v->>'status')
-                           THEN pg_catalog.jsonb_build_object('status', statuses->(e.v->>'status'))
-                           ELSE '{}' END
+                   e.v || pg_catalog.jsonb_build_object('account',
+                              coalesce(accounts->(e.v->>'account'), inbox._mastodon_account_stub(e.v->>'account')))
                    ORDER BY e.o)
-          FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS e(v, o)), '[]');
+          FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(entities)) WITH ORDINALITY AS e(v, o)), '[]');
 END
 $$;
 
@@ -524,92 +573,163 @@ AS $$
                 ELSE key END
 $$;
 
--- The v2 answer for groups from inbox.groups: {accounts, statuses, notification_groups}. The
--- status of a group is its most recent notification's item; its accounts are the sample
--- actors (expand_accounts=partial_avatars still lists them in full).
-CREATE FUNCTION inbox._mastodon_grouped(user_id text, groups jsonb)
+-- The v2 answer {accounts, statuses, notification_groups} for groups in Mastodon's
+-- NotificationGroup shape, each with its representative notification (mastodon_json) under
+-- `notification`: the group takes that notification's object as the v1 entity does
+-- (_mastodon_targets: one shape), a status as `status_id` (the status itself in `statuses`),
+-- a report as `report`, a severance event as `event`, a warning as `moderation_warning`.
+-- `accounts` are the sample accounts (expand_accounts=partial_avatars still lists them in full).
+CREATE FUNCTION inbox._mastodon_grouped(groups jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    latest jsonb;
-    account_ids jsonb;
-    statuses jsonb;
+    targets jsonb := inbox._mastodon_targets(
+        coalesce((SELECT pg_catalog.jsonb_agg(g->'notification' ORDER BY o)
+                    FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)), '[]'));
     out_groups jsonb;
+    statuses jsonb;
+    account_ids jsonb;
 BEGIN
-    -- The most recent notification of each group: its id and item.
-    SELECT pg_catalog.jsonb_object_agg(n.id::text, pg_catalog.jsonb_build_object('item', n.item, 'created_at', n.created_at))
-      INTO latest
-      FROM inbox.notifications n
-     WHERE n.user_id = _mastodon_grouped.user_id
-       AND n.id = ANY (ARRAY(SELECT inbox.internal_id(g->>'mostRecentNotificationId')
-                               FROM pg_catalog.jsonb_array_elements(groups) AS g));
-    SELECT pg_catalog.jsonb_agg(DISTINCT a) INTO account_ids
-      FROM pg_catalog.jsonb_array_elements(groups) AS g, pg_catalog.jsonb_array_elements(g->'sampleActorIds') AS a;
-    statuses := inbox._social_rows('mastodon_status',
-        (SELECT pg_catalog.jsonb_agg(DISTINCT l.value->'item') FROM pg_catalog.jsonb_each(coalesce(latest, '{}')) AS l
-          WHERE pg_catalog.jsonb_typeof(l.value->'item') = 'string'));
     SELECT coalesce(pg_catalog.jsonb_agg(
-               pg_catalog.jsonb_build_object(
-                   'group_key', inbox._mastodon_group_key(g->>'groupKey'),
-                   'notifications_count', g->'notificationsCount',
-                   'type', g->'type',
-                   'most_recent_notification_id', m.id,
-                   'page_min_id', m.id,
-                   'page_max_id', m.id,
-                   'latest_page_notification_at', inbox.directus_time((g->>'latestAt')::timestamptz),
-                   'sample_account_ids', g->'sampleActorIds')
-               || CASE WHEN statuses ? (latest->m.id->>'item')
-                       THEN pg_catalog.jsonb_build_object('status_id', latest->m.id->>'item')
+               (a.g - 'notification')
+               || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+               || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', a.g->'notification'->'status')
                        ELSE '{}' END
-               ORDER BY o), '[]')
-      INTO out_groups
-      FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o),
-           LATERAL (SELECT inbox.internal_id(g->>'mostRecentNotificationId')::text AS id) m;
+               ORDER BY a.o), '[]'),
+           coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]')
+      INTO out_groups, statuses
+      FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)
+           JOIN pg_catalog.jsonb_array_elements(targets) WITH ORDINALITY AS t(v, o) ON t.o = a.o;
+    SELECT pg_catalog.jsonb_agg(DISTINCT s) INTO account_ids
+      FROM pg_catalog.jsonb_array_elements(groups) AS g, pg_catalog.jsonb_array_elements(g->'sample_account_ids') AS s;
     RETURN pg_catalog.jsonb_build_object(
         'accounts', inbox._mastodon_accounts(coalesce(account_ids, '[]')),
-        'statuses', coalesce((SELECT pg_catalog.jsonb_agg(s.value ORDER BY s.key) FROM pg_catalog.jsonb_each(statuses) AS s), '[]'),
+        'statuses', statuses,
         'notification_groups', out_groups);
 END
 $$;
 
--- The upper end of a v2 page by min_id, as Mastodon pages groups by min_id: the user's rows
--- above min_id (below max_id, if given) read oldest first by the engine, `lim` at a time (keyset
--- seeks on (user_id, id), never an offset), until `lim` distinct groups have begun; the page is
--- those groups over (min_id, the id returned], so it is the page just after min_id, closest to
--- it. NULL when no row is above min_id.
-CREATE FUNCTION inbox._mastodon_groups_above(user_id text, engine jsonb, min_id bigint, max_id bigint)
-RETURNS bigint
+-- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
+-- user's matching rows in the request's id range, read by the engine in id order, `limit` (at
+-- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have begun:
+-- newest first below max_id (and above since_id), or with min_id oldest first above it (below
+-- max_id). A group's representative is the first of its rows the scan meets (its newest in the
+-- range; by min_id its oldest). Returns {reps: the representatives newest first, each with the
+-- group key it was read with, lo, hi}: the page's id range as Mastodon's controller takes it
+-- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
+-- to since_id, or by min_id to max_id).
+CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                           min_id bigint)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     lim integer := (engine->>'limit')::integer;
-    after bigint := min_id;
+    up boolean := min_id IS NOT NULL;
+    -- Rows per seek. Not more: at LIMIT 81 the planner can take the engine's id-ordered read
+    -- of a user with many rows over the cross-user notifications_id_idx (seen on the bench's
+    -- heavy user: 108 ms, against 2 ms on the primary key).
+    chunk_size integer := greatest(lim, 40);
+    scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
+    below bigint := max_id;
+    after bigint := CASE WHEN up THEN min_id ELSE since_id END;
     keys text[] := '{}';
+    reps jsonb := '[]';
     key text;
-    last_id bigint;
     chunk jsonb;
     r jsonb;
+    complete boolean;
+    lo bigint;
+    hi bigint;
 BEGIN
+    <<scan>>
     LOOP
-        chunk := inbox._social_list(user_id, engine - 'grouped_types', 'mastodon', max_id, NULL, after)->'data';
-        -- The chunk comes newest first: read it oldest first.
-        FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o) ORDER BY c.o DESC LOOP
+        chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
+                                    CASE WHEN up THEN after END)->'data';
+        -- A chunk comes newest first: by min_id it is read oldest first.
+        FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)
+                  ORDER BY CASE WHEN up THEN -c.o ELSE c.o END LOOP
             -- A type grouped_types[] leaves out: each of its rows is a group of its own.
             key := CASE WHEN NOT engine ? 'grouped_types' OR engine->'grouped_types' ? (r->>'type')
                         THEN r->>'group_key' ELSE 'ungrouped-' || (r->>'id') END;
             IF NOT (key = ANY (keys)) THEN
-                IF pg_catalog.cardinality(keys) = lim THEN
-                    RETURN last_id;  -- a group beyond the page begins here
-                END IF;
                 keys := keys || key;
+                reps := reps || pg_catalog.jsonb_build_array(r || pg_catalog.jsonb_build_object('group_key', key));
+                EXIT scan WHEN pg_catalog.cardinality(keys) = lim;
             END IF;
-            last_id := (r->>'id')::bigint;
         END LOOP;
-        EXIT WHEN pg_catalog.jsonb_array_length(chunk) < lim;
-        after := last_id;
+        EXIT WHEN pg_catalog.jsonb_array_length(chunk) < chunk_size;
+        IF up THEN
+            after := (chunk->0->>'id')::bigint;
+        ELSE
+            below := (chunk->-1->>'id')::bigint;
+        END IF;
     END LOOP;
-    RETURN last_id;
+    IF up THEN
+        reps := coalesce((SELECT pg_catalog.jsonb_agg(x.v ORDER BY x.o DESC)
+                            FROM pg_catalog.jsonb_array_elements(reps) WITH ORDINALITY AS x(v, o)), '[]');
+    END IF;
+    complete := pg_catalog.cardinality(keys) = lim;
+    lo := CASE WHEN complete OR up THEN (reps->-1->>'id')::bigint ELSE since_id + 1 END;
+    hi := CASE WHEN complete OR NOT up THEN (reps->0->>'id')::bigint ELSE max_id - 1 END;
+    RETURN pg_catalog.jsonb_build_object('reps', reps, 'lo', lo, 'hi', hi);
+END
+$$;
+
+-- The groups of a v2 page over the page's id range, as Mastodon computes them
+-- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
+-- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows,
+-- distinct) over the group's rows up to the range's top; page_min_id its oldest row in the
+-- range. The rows are those the request matches (types[], exclude_types[], account_id, the
+-- token's workspace, grouped_types[]), read on notifications_group_idx; a row of its own
+-- (ungrouped-{id}) is its own group. One statement for the page, in the representatives' order.
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    lo bigint := coalesce((page->>'lo')::bigint, 0);
+    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
+BEGIN
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'group_key',                   u.rep_key,
+                   'notifications_count',         s.notifications_count,
+                   'type',                        r.v->'type',
+                   'most_recent_notification_id', s.latest_id::text,
+                   'page_min_id',                 s.first_id::text,
+                   'page_max_id',                 s.latest_id::text,
+                   'latest_page_notification_at', inbox.directus_time(s.latest_at),
+                   'sample_account_ids',          coalesce(s.sample, s.own_actors),
+                   'notification',                r.v) ORDER BY r.o)
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               CROSS JOIN LATERAL (
+                   SELECT pg_catalog.count(*) AS notifications_count, pg_catalog.max(x.id) AS latest_id,
+                          pg_catalog.min(x.id) FILTER (WHERE x.id >= lo) AS first_id,
+                          (pg_catalog.array_agg(x.created_at) FILTER (WHERE x.rank = 1))[1] AS latest_at,
+                          -- A row of its own: its actors; a group: up to 8 distinct, newest first.
+                          pg_catalog.to_jsonb(pg_catalog.jsonb_agg(x.actors) FILTER (WHERE x.rank = 1)->0) AS own_actors,
+                          CASE WHEN NOT u.alone
+                               THEN pg_catalog.to_jsonb(inbox._sample_actors(coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC) FILTER (WHERE x.rank <= 8), '[]'))) END AS sample
+                     FROM (SELECT y.*, pg_catalog.row_number() OVER (ORDER BY y.id DESC) AS rank
+                             FROM (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                                     FROM inbox.notifications n
+                                    WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                                   UNION ALL
+                                   SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                                     FROM inbox.notifications n
+                                    WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                                      AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                      AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                      AND (NOT engine ? 'types' OR engine->'types' ? n.type)
+                                      AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
+                                      AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
+                                      AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
+                                      AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')) y) x) s), '[]');
 END
 $$;
 
@@ -625,10 +745,11 @@ DECLARE
     since_id bigint := inbox._mastodon_id_param(params, 'since_id');
     min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
-    groups jsonb;
+    newest text;
+    oldest text;
 BEGIN
     -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
-    -- out, every type groups by its groupKey (the summaries serve the page).
+    -- out, every type groups by its groupKey.
     IF params ? 'grouped_types' THEN
         engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
     END IF;
@@ -636,24 +757,23 @@ BEGIN
         RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF min_id IS NOT NULL THEN
-        -- The groups just above min_id (with min_id, Mastodon pages by it and not since_id).
-        since_id := min_id;
-        max_id := coalesce(inbox._mastodon_groups_above(caller.user_id, engine, min_id, max_id), min_id) + 1;
-    END IF;
-    page := inbox._social_groups(caller.user_id, engine || '{"total": false}', max_id, since_id);
-    groups := page->'data';
-    body := inbox._mastodon_grouped(caller.user_id, groups);
-    -- The page's id range: paging continues below the oldest group's latest notification.
+    page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_grouped(inbox._mastodon_page_groups(caller.user_id, engine, page));
+    -- The Link from the ends of the page's range: next continues below its oldest row, prev
+    -- above its newest. On a full page these are Mastodon's (the oldest and the newest
+    -- representative); on a page with fewer groups than `limit` the range reaches past the
+    -- oldest representative, and Mastodon's next would show that range's older rows again.
+    SELECT pg_catalog.max((g->>'page_max_id')::bigint)::text, pg_catalog.min((g->>'page_min_id')::bigint)::text
+      INTO newest, oldest
+      FROM pg_catalog.jsonb_array_elements(body->'notification_groups') AS g;
     link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
                                  ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
-                                 body->'notification_groups'->0->>'page_max_id',
-                                 body->'notification_groups'->-1->>'page_min_id');
+                                 newest, oldest);
 END
 $$;
 
 COMMENT ON FUNCTION inbox.mastodon_groups(text, jsonb, text) IS
-    'GET /api/v2/notifications: the caller''s notification groups (inbox.groups) as Mastodon''s GroupedNotificationsResults {accounts, statuses, notification_groups}, and the Link header.';
+    'GET /api/v2/notifications: the caller''s notification groups as Mastodon pages them (an id range read newest first until limit groups have begun; each group over that range) as its GroupedNotificationsResults {accounts, statuses, notification_groups}, and the Link header.';
 
 -- The rows of a group key: ungrouped-{id} is that notification; any other key the rows with it.
 CREATE FUNCTION inbox._mastodon_group_filter(caller inbox.caller, group_key text)
@@ -684,10 +804,23 @@ AS $$
 DECLARE
     caller inbox.caller := inbox._mastodon_caller(token);
     narrow jsonb := inbox._mastodon_group_filter(caller, group_key);
+    g jsonb;
+    latest inbox.notifications;
 BEGIN
-    RETURN inbox._mastodon_grouped(caller.user_id,
-        inbox._social_groups(caller.user_id, narrow || pg_catalog.jsonb_build_object('limit', 1, 'total', false)
-                                              || coalesce(pg_catalog.jsonb_build_object('workspace_id', caller.workspace_id), '{}'))->'data');
+    -- The group's summary (inbox.groups), its most recent notification the representative.
+    g := inbox._social_groups(caller.user_id, narrow || pg_catalog.jsonb_build_object('limit', 1, 'total', false)
+                                              || coalesce(pg_catalog.jsonb_build_object('workspace_id', caller.workspace_id), '{}'))->'data'->0;
+    latest := inbox._social_row(caller, inbox.internal_id(g->>'mostRecentNotificationId'), group_key);
+    RETURN inbox._mastodon_grouped(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+        'group_key',                   inbox._mastodon_group_key(g->>'groupKey'),
+        'notifications_count',         g->'notificationsCount',
+        'type',                        g->'type',
+        'most_recent_notification_id', latest.id::text,
+        'page_min_id',                 latest.id::text,
+        'page_max_id',                 latest.id::text,
+        'latest_page_notification_at', inbox.directus_time((g->>'latestAt')::timestamptz),
+        'sample_account_ids',          g->'sampleActorIds',
+        'notification',                inbox.mastodon_json(latest))));
 END
 $$;
 

@@ -173,7 +173,128 @@ test('v2 min_id: the groups just above min_id, closest to it, newest first; sinc
   // Above m1: m2 and the favourites' newest row, before m3 would begin a third group.
   const up = await masto.v2.notifications.fetch({ minId: m1, limit: 2 });
   assert.deepEqual(keys(up), ['fav:103186126728896492', `ungrouped-${m2}`]);
-  assert.equal(up.notificationGroups[0].notificationsCount, 1);
+  // As Mastodon counts a group (NotificationGroup.load_groups_data): its rows up to the top of
+  // the page's range, older pages' included; page_min_id/page_max_id are its rows in the range.
+  assert.equal(up.notificationGroups[0].notificationsCount, 3);
+  assert.equal(up.notificationGroups[0].pageMinId, favs[2]);
+  assert.equal(up.notificationGroups[0].pageMaxId, favs[2]);
   assert.deepEqual(await masto.v2.notifications.fetch({ minId: favs[2], limit: 2 }).then(keys), [`ungrouped-${m3}`]);
   assert.deepEqual(await masto.v2.notifications.fetch({ minId: m3 }).then(keys), []);
+});
+
+// The rows of each group key, oldest first: `plan` is a list of group keys (null: a row of its
+// own), one notification each, in creation order; favourite rows group, mention rows do not.
+function seedGroups(user, plan) {
+  const ids = [];
+  for (const key of plan) {
+    const [id] = seed(user, 1, [key ? 'favourite' : 'mention'], key ? { groupKey: key } : {});
+    ids.push({ id, key });
+  }
+  return ids;
+}
+
+// Pages through Link to the end and checks that every notification lies, exactly once, in the
+// range [page_min_id, page_max_id] of its group on some page (compared as numbers).
+async function visitAll(masto, rows, params) {
+  const seen = new Map(rows.map((r) => [r.id, 0]));
+  const groupOf = (r, grouped) => (r.key && grouped ? r.key : `ungrouped-${r.id}`);
+  const grouped = (type) => !params.groupedTypes || params.groupedTypes.includes(type);
+  let pages = 0;
+  for await (const page of masto.v2.notifications.list(params)) {
+    if (page.notificationGroups.length > 0) pages++;
+    for (const g of page.notificationGroups) {
+      assert.ok(BigInt(g.pageMinId) <= BigInt(g.pageMaxId), `${g.groupKey}: page_min_id <= page_max_id`);
+      assert.equal(g.pageMaxId, g.mostRecentNotificationId);
+      for (const r of rows) {
+        if (groupOf(r, grouped(r.key ? 'favourite' : 'mention')) !== g.groupKey) continue;
+        if (BigInt(r.id) >= BigInt(g.pageMinId) && BigInt(r.id) <= BigInt(g.pageMaxId)) seen.set(r.id, seen.get(r.id) + 1);
+      }
+    }
+  }
+  assert.deepEqual([...seen.entries()].filter(([, n]) => n !== 1), [], 'every notification once in some group\'s range');
+  return pages;
+}
+
+test('v2 paging through Link to the end: every notification exactly once in some group\'s page range', async () => {
+  const user = unique('m-v2-visit');
+  const rows = seedGroups(user, ['a', null, 'b', 'a', null, 'a', 'c', 'b', null, 'a', 'c', null, 'a', 'b', 'b']);
+  const masto = client(user);
+  for (const limit of [1, 2, 3, 5, 40]) {
+    const pages = await visitAll(masto, rows, { limit });
+    assert.ok(limit < 40 ? pages > 1 : pages === 1, `limit ${limit}: ${pages} pages`);
+    await visitAll(masto, rows, { limit, groupedTypes: ['mention'] });
+  }
+});
+
+test('v2: a group spanning a page boundary has page_min_id/page_max_id and notifications_count as Mastodon', async () => {
+  const user = unique('m-v2-boundary');
+  // Oldest to newest: f1 m1 f2 m2 f3 (the f rows one group).
+  const [f1, m1, f2, m2, f3] = seedGroups(user, ['fav:s', null, 'fav:s', null, 'fav:s']).map((r) => r.id);
+  const masto = client(user);
+  const pages = [];
+  for await (const page of masto.v2.notifications.list({ limit: 2 })) pages.push(page.notificationGroups);
+  const shape = (g) => [g.groupKey, g.pageMinId, g.pageMaxId, g.mostRecentNotificationId, g.notificationsCount];
+  // Page 1 is the range [m2, f3]: the favourites there are f3 alone, counted with their older rows.
+  assert.deepEqual(pages[0].map(shape), [['fav:s', f3, f3, f3, 3], [`ungrouped-${m2}`, m2, m2, m2, 1]]);
+  // Page 2 starts below m2 (Link next: max_id of the oldest group's first row): [m1, f2].
+  assert.deepEqual(pages[1].map(shape), [['fav:s', f2, f2, f2, 2], [`ungrouped-${m1}`, m1, m1, m1, 1]]);
+  // The last page has fewer groups than the limit: it reaches to the start.
+  assert.deepEqual(pages[2].map(shape), [['fav:s', f1, f1, f1, 1]]);
+  assert.deepEqual(pages.slice(3).flat(), []);
+  // A page with fewer groups than its limit reaches to the start: the group's range is [f1, f3].
+  const all = await masto.v2.notifications.fetch({ limit: 4 });
+  assert.deepEqual(all.notificationGroups.map(shape)[0], ['fav:s', f1, f3, f3, 3]);
+  // By min_id, as Mastodon: the range from the first row above min_id to where the limit-th
+  // group begins (oldest first): above f1, m1 then f2 begin two groups.
+  const up = await masto.v2.notifications.fetch({ minId: f1, limit: 2 });
+  assert.deepEqual(up.notificationGroups.map(shape), [['fav:s', f2, f2, f2, 2], [`ungrouped-${m1}`, m1, m1, m1, 1]]);
+});
+
+test('report, relationship_severance_event and moderation_warning: v1, v2 and the stream payload, from their relations', async () => {
+  const user = unique('m-objects');
+  const rows = [
+    { userId: user, type: 'admin.report', actorId: 'bob', item: '48914' },
+    { userId: user, type: 'severed_relationships', actorId: user, item: '6' },
+    { userId: user, type: 'moderation_warning', actorId: user, item: '7' },
+  ];
+  const ids = JSON.parse(sql(`SELECT inbox.create_many('${JSON.stringify(rows)}')`))
+    .map((n) => sql(`SELECT inbox.internal_id('${n.id}')`));
+  const masto = client(user);
+  const [warning, severed, report] = await masto.v1.notifications.fetch();
+  assert.equal(report.type, 'admin.report');
+  assert.equal(report.report.id, '48914');
+  assert.equal(report.report.category, 'violation');
+  assert.deepEqual(report.report.ruleIds, ['3']);
+  assert.equal(report.report.targetAccount.id, 'trent');
+  assert.equal(report.status, undefined, 'no status: the item is the report');
+  assert.equal(severed.relationshipSeveranceEvent.targetName, 'spammy.example');
+  assert.deepEqual(severed.event, severed.relationshipSeveranceEvent, 'also as event, as Mastodon\'s server writes it');
+  assert.equal(severed.event.followersCount, 4);
+  assert.equal(severed.event.purged, false);
+  assert.equal(warning.moderationWarning.action, 'mark_statuses_as_sensitive');
+  assert.deepEqual(warning.moderationWarning.statusIds, ['103186126728896492']);
+  assert.equal(warning.moderationWarning.targetAccount.id, 'alice');
+  assert.equal(warning.moderationWarning.appeal, null);
+  const one = await masto.v1.notifications.$select(ids[0]).fetch();
+  assert.deepEqual(one.report, report.report);
+  // v2: the same objects on the groups (the severance event as `event`).
+  const page = await masto.v2.notifications.fetch();
+  const byType = Object.fromEntries(page.notificationGroups.map((g) => [g.type, g]));
+  assert.deepEqual(byType['admin.report'].report, report.report);
+  assert.deepEqual(byType.severed_relationships.event, severed.event);
+  assert.equal(byType.severed_relationships.relationshipSeveranceEvent, undefined);
+  assert.deepEqual(byType.moderation_warning.moderationWarning, warning.moderationWarning);
+  assert.equal(byType['admin.report'].statusId, undefined);
+  assert.deepEqual(page.statuses, []);
+  // The streams' payload is the v1 entity, the one shape.
+  const tok = token(user, ['notifications:read']);
+  const streamed = JSON.parse(sql(`SELECT inbox.mastodon_stream_notifications('${tok}', '${JSON.stringify(ids)}')`));
+  const rest = await Promise.all(ids.map((id) => fetch(`${BASE}/api/v1/notifications/${id}`, { headers: { authorization: `Bearer ${tok}` } }).then((r) => r.json())));
+  assert.deepEqual(streamed, rest);
+  assert.equal(streamed[1].relationship_severance_event.target_name, 'spammy.example');
+  // Without a row in its relation the object is left out, as a status is.
+  const [bare] = JSON.parse(sql(`SELECT inbox.create_many('${JSON.stringify([{ userId: user, type: 'admin.report', actorId: 'bob', item: 'nope' }])}')`))
+    .map((n) => sql(`SELECT inbox.internal_id('${n.id}')`));
+  const gone = await masto.v1.notifications.$select(bare).fetch();
+  assert.equal(gone.report, undefined);
 });

@@ -169,3 +169,44 @@ test('bad input: unknown types, limits, malformed and foreign ids, tokens and sc
   assert.equal((await api('PATCH', '/diaspora/api/v1/notifications/0123', { tok, body: { read: 'yes' } })).status, 400);
   assert.equal((await api('GET', '/diaspora/api/v1/notifications?bogus=1', { tok })).status, 400);
 });
+
+test('report, relationship_severance_event and moderation_warning on the wire: Mastodon\'s keys and JSON types', async () => {
+  const user = unique('w-objects');
+  create(user, [
+    { type: 'admin.report', actorId: 'bob', item: '48914' },
+    { type: 'severed_relationships', actorId: user, item: '6' },
+    { type: 'moderation_warning', actorId: user, item: '7' },
+  ]);
+  const tok = rw(user);
+  const [warning, severed, report] = (await api('GET', '/api/v1/notifications', { tok })).body;
+  assert.deepEqual(Object.keys(report).sort(), ['account', 'created_at', 'group_key', 'id', 'report', 'type']);
+  assert.deepEqual(Object.keys(report.report).sort(),
+                   ['action_taken', 'action_taken_at', 'category', 'comment', 'created_at', 'forwarded', 'id',
+                    'rule_ids', 'status_ids', 'target_account']);
+  assert.equal(report.report.id, '48914');
+  assert.equal(report.report.action_taken, false);
+  assert.equal(report.report.action_taken_at, null);
+  assert.match(report.report.created_at, ISO_MS);
+  assert.deepEqual(report.report.rule_ids, ['3']);
+  assert.equal(report.report.target_account.acct, 'trent');
+  assert.deepEqual(Object.keys(severed).sort(),
+                   ['account', 'created_at', 'event', 'group_key', 'id', 'relationship_severance_event', 'type']);
+  assert.deepEqual(severed.relationship_severance_event, {
+    id: '6', type: 'domain_block', purged: false, target_name: 'spammy.example', followers_count: 4,
+    following_count: 2, created_at: '2024-03-20T10:00:00.000Z',
+  });
+  assert.deepEqual(severed.event, severed.relationship_severance_event);
+  assert.deepEqual(Object.keys(warning.moderation_warning).sort(),
+                   ['action', 'appeal', 'created_at', 'id', 'status_ids', 'target_account', 'text']);
+  assert.equal(warning.moderation_warning.id, '7');
+  assert.equal(warning.moderation_warning.appeal, null);
+  const groups = (await api('GET', '/api/v2/notifications', { tok })).body.notification_groups;
+  assert.deepEqual(groups.map((g) => Object.keys(g).filter((k) => ['report', 'event', 'moderation_warning', 'status_id', 'relationship_severance_event'].includes(k))),
+                   [['moderation_warning'], ['event'], ['report']]);
+  assert.deepEqual(groups[2].report, report.report);
+  for (const g of groups) {
+    assert.equal(typeof g.page_min_id, 'string');
+    assert.equal(g.page_min_id, g.page_max_id);
+    assert.match(g.latest_page_notification_at, ISO_MS);
+  }
+});
