@@ -702,9 +702,9 @@ CREATE INDEX notifications_group_id_idx ON inbox.notifications
 -- recent rows are a LIMIT 8 read of notifications_group_id_idx, page_min_id comes from the
 -- page's scan (page->'first_ids': every row of the range passed through it), and without a
 -- filter notifications_count is the group's summary (inbox.notification_groups counts its
--- active rows) less its active rows above the range's top and its expired ones, each a read of
--- an index by those bounds (none on a first page). With a filter the summary does not apply:
--- the matching rows up to the top are counted.
+-- active rows) less its active rows above the range's top (none on a first page) and its
+-- expired ones not pruned yet (the page reads the user's on notifications_expires_idx once).
+-- With a filter the summary does not apply: the matching rows up to the top are counted.
 CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -714,7 +714,17 @@ DECLARE
     stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
     -- Every row of the group is one the request matches: its summary counts them.
     unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
+    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
+    -- for the page (a count of them group by group would read each group in a generic plan).
+    expired jsonb := '{}';
 BEGIN
+    IF unfiltered THEN
+        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
+          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
+                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
+                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
+                 GROUP BY n.group_key) e;
+    END IF;
     RETURN coalesce((
         SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'group_key',                   u.rep_key,
@@ -761,10 +771,9 @@ BEGIN
                                          WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
                                        - (SELECT pg_catalog.count(*) FROM inbox.notifications n
                                            WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                             AND n.deleted_at IS NULL AND n.id > hi)
-                                       - (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                             AND n.deleted_at IS NULL AND n.id <= hi AND n.expires_at <= stamp)
+                                             AND n.deleted_at IS NULL AND n.id > hi
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp))
+                                       - coalesce((expired->>u.rep_key)::bigint, 0)
                                    END,
                                    (SELECT pg_catalog.count(*) FROM inbox.notifications n
                                      WHERE n.user_id = _mastodon_page_groups.user_id
