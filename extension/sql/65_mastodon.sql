@@ -618,7 +618,8 @@ $$;
 -- range; by min_id its oldest). Returns {reps: the representatives newest first, each with the
 -- group key it was read with, lo, hi}: the page's id range as Mastodon's controller takes it
 -- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
--- to since_id, or by min_id to max_id).
+-- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
+-- (every row of the range is one the scan read).
 CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
                                            min_id bigint)
 RETURNS jsonb
@@ -636,6 +637,7 @@ DECLARE
     after bigint := CASE WHEN up THEN min_id ELSE since_id END;
     keys text[] := '{}';
     reps jsonb := '[]';
+    firsts jsonb := '{}';
     key text;
     chunk jsonb;
     r jsonb;
@@ -653,6 +655,11 @@ BEGIN
             -- A type grouped_types[] leaves out: each of its rows is a group of its own.
             key := CASE WHEN NOT engine ? 'grouped_types' OR engine->'grouped_types' ? (r->>'type')
                         THEN r->>'group_key' ELSE 'ungrouped-' || (r->>'id') END;
+            -- Each group's oldest row in the range (its page_min_id): newest first, the last
+            -- one met; by min_id the first.
+            IF NOT up OR NOT (key = ANY (keys)) THEN
+                firsts := firsts || pg_catalog.jsonb_build_object(key, r->>'id');
+            END IF;
             IF NOT (key = ANY (keys)) THEN
                 keys := keys || key;
                 reps := reps || pg_catalog.jsonb_build_array(r || pg_catalog.jsonb_build_object('group_key', key));
@@ -673,63 +680,111 @@ BEGIN
     complete := pg_catalog.cardinality(keys) = lim;
     lo := CASE WHEN complete OR up THEN (reps->-1->>'id')::bigint ELSE since_id + 1 END;
     hi := CASE WHEN complete OR NOT up THEN (reps->0->>'id')::bigint ELSE max_id - 1 END;
-    RETURN pg_catalog.jsonb_build_object('reps', reps, 'lo', lo, 'hi', hi);
+    RETURN pg_catalog.jsonb_build_object('reps', reps, 'lo', lo, 'hi', hi, 'first_ids', firsts);
 END
 $$;
+
+-- A group's rows newest first by id, as Mastodon orders them: the 8 most recent rows of each
+-- group a v2 page shows are a LIMIT 8 read of it (notifications_group_idx orders by created_at,
+-- which a concurrent insert can leave out of id order).
+CREATE INDEX notifications_group_id_idx ON inbox.notifications
+    (user_id, group_key, id DESC) WHERE deleted_at IS NULL AND group_key IS NOT NULL;
 
 -- The groups of a v2 page over the page's id range, as Mastodon computes them
 -- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
 -- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows,
 -- distinct) over the group's rows up to the range's top; page_min_id its oldest row in the
 -- range. The rows are those the request matches (types[], exclude_types[], account_id, the
--- token's workspace, grouped_types[]), read on notifications_group_idx; a row of its own
--- (ungrouped-{id}) is its own group. One statement for the page, in the representatives' order.
+-- token's workspace, grouped_types[]); a row of its own (ungrouped-{id}) is its own group. One
+-- statement for the page, in the representatives' order.
+--
+-- What each group costs is bounded by what the page shows, not by the group's size: the 8 most
+-- recent rows are a LIMIT 8 read of notifications_group_id_idx, page_min_id comes from the
+-- page's scan (page->'first_ids': every row of the range passed through it), and without a
+-- filter notifications_count is the group's summary (inbox.notification_groups counts its
+-- active rows) less its active rows above the range's top (none on a first page) and its
+-- expired ones not pruned yet (the page reads the user's on notifications_expires_idx once).
+-- With a filter the summary does not apply: the matching rows up to the top are counted.
 CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    lo bigint := coalesce((page->>'lo')::bigint, 0);
     hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
     stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
+    -- Every row of the group is one the request matches: its summary counts them.
+    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
+    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
+    -- for the page (a count of them group by group would read each group in a generic plan).
+    expired jsonb := '{}';
 BEGIN
+    IF unfiltered THEN
+        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
+          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
+                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
+                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
+                 GROUP BY n.group_key) e;
+    END IF;
     RETURN coalesce((
         SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                    'group_key',                   u.rep_key,
-                   'notifications_count',         s.notifications_count,
+                   'notifications_count',         c.notifications_count,
                    'type',                        r.v->'type',
                    'most_recent_notification_id', s.latest_id::text,
-                   'page_min_id',                 s.first_id::text,
+                   'page_min_id',                 page->'first_ids'->>u.rep_key,
                    'page_max_id',                 s.latest_id::text,
                    'latest_page_notification_at', inbox.directus_time(s.latest_at),
-                   'sample_account_ids',          coalesce(s.sample, s.own_actors),
+                   'sample_account_ids',          CASE WHEN u.alone THEN s.actors->0
+                                                       ELSE pg_catalog.to_jsonb(inbox._sample_actors(s.actors)) END,
                    'notification',                r.v) ORDER BY r.o)
           FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
                CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
                                           r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               -- The group's (or the row's) most recent matching rows up to the top, newest first.
                CROSS JOIN LATERAL (
-                   SELECT pg_catalog.count(*) AS notifications_count, pg_catalog.max(x.id) AS latest_id,
-                          pg_catalog.min(x.id) FILTER (WHERE x.id >= lo) AS first_id,
-                          (pg_catalog.array_agg(x.created_at) FILTER (WHERE x.rank = 1))[1] AS latest_at,
-                          -- A row of its own: its actors; a group: up to 8 distinct, newest first.
-                          pg_catalog.to_jsonb(pg_catalog.jsonb_agg(x.actors) FILTER (WHERE x.rank = 1)->0) AS own_actors,
-                          CASE WHEN NOT u.alone
-                               THEN pg_catalog.to_jsonb(inbox._sample_actors(coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC) FILTER (WHERE x.rank <= 8), '[]'))) END AS sample
-                     FROM (SELECT y.*, pg_catalog.row_number() OVER (ORDER BY y.id DESC) AS rank
-                             FROM (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
-                                     FROM inbox.notifications n
-                                    WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                                   UNION ALL
-                                   SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
-                                     FROM inbox.notifications n
-                                    WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                                      AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                      AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                      AND (NOT engine ? 'types' OR engine->'types' ? n.type)
-                                      AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
-                                      AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
-                                      AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
-                                      AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')) y) x) s), '[]');
+                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                          coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC), '[]') AS actors
+                     FROM (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications)) AS actors
+                             FROM inbox.notifications n
+                            WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                           UNION ALL
+                           (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications))
+                              FROM inbox.notifications n
+                             WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                               AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                               AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                               AND (NOT engine ? 'types' OR engine->'types' ? n.type)
+                               AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
+                               AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
+                               AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
+                               AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')
+                             ORDER BY n.id DESC
+                             LIMIT 8)) x) s
+               CROSS JOIN LATERAL (
+                   SELECT CASE WHEN u.alone THEN s.found
+                               -- The summary less what the request does not count; without one,
+                               -- or with a filter, the matching rows up to the top are counted.
+                               ELSE coalesce(
+                                   CASE WHEN unfiltered THEN
+                                       (SELECT g.notifications_count FROM inbox.notification_groups g
+                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
+                                       - (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
+                                             AND n.deleted_at IS NULL AND n.id > hi
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp))
+                                       - coalesce((expired->>u.rep_key)::bigint, 0)
+                                   END,
+                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                     WHERE n.user_id = _mastodon_page_groups.user_id
+                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                       AND (NOT engine ? 'types' OR engine->'types' ? n.type)
+                                       AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
+                                       AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
+                                       AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
+                                       AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')))
+                          END AS notifications_count) c), '[]');
 END
 $$;
 

@@ -182,6 +182,34 @@ test('v2 min_id: the groups just above min_id, closest to it, newest first; sinc
   assert.deepEqual(await masto.v2.notifications.fetch({ minId: m3 }).then(keys), []);
 });
 
+test('v2 notifications_count: the rows the request matches up to the page top, a dismissed or expired one not', async () => {
+  const user = unique('m-groups-count');
+  const key = 'fav:103186126728896492';
+  // Oldest to newest: five favourites from bob, carol, bob, carol, bob; then a mention.
+  const favs = seed(user, 5, ['favourite'], { groupKey: key });
+  seed(user, 1, ['mention']);
+  sql(`UPDATE inbox.notifications SET deleted_at = now() WHERE user_id = '${user}' AND id = ${favs[1]}`);
+  sql(`UPDATE inbox.notifications SET expires_at = now() - interval '1 minute' WHERE user_id = '${user}' AND id = ${favs[2]}`);
+  const masto = client(user);
+  const group = async (params) =>
+    (await masto.v2.notifications.fetch(params)).notificationGroups.find((g) => g.groupKey === key);
+  // Without a filter the group's summary is read (less its expired row); with one, rows are
+  // counted: the same rows either way.
+  const all = await group({});
+  assert.equal(all.notificationsCount, 3);
+  assert.equal(all.mostRecentNotificationId, favs[4]);
+  assert.equal(all.pageMinId, favs[0]);
+  assert.deepEqual(all.sampleAccountIds, ['bob', 'carol']);
+  assert.equal((await group({ types: ['favourite'] })).notificationsCount, 3);
+  assert.equal((await group({ excludeTypes: ['mention'] })).notificationsCount, 3);
+  assert.equal((await group({ accountId: 'bob' })).notificationsCount, 2);
+  // Below the newest favourite: the rows up to the page's top (favs[3]) only.
+  const below = await group({ maxId: favs[4] });
+  assert.equal(below.notificationsCount, 2);
+  assert.equal(below.mostRecentNotificationId, favs[3]);
+  assert.deepEqual(below.sampleAccountIds, ['carol', 'bob']);
+});
+
 // The rows of each group key, oldest first: `plan` is a list of group keys (null: a row of its
 // own), one notification each, in creation order; favourite rows group, mention rows do not.
 function seedGroups(user, plan) {
