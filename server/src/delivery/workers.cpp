@@ -37,6 +37,12 @@ struct DeliveryWorkers::Worker {
   bool connected();
   void claim();
   void collect();
+  // A claim is a statement: with transfers still in flight, it waits until a quarter of
+  // --delivery-concurrency is free (the transfers finishing wake the loop).
+  bool room_waits() const {
+    std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
+    return !in_flight.empty() && room < std::max<std::size_t>(1, config.delivery_concurrency / 4);
+  }
   void finish(nlohmann::json result);
   void report();
   void prune();
@@ -81,12 +87,9 @@ void DeliveryWorkers::Worker::lost_database(const std::exception &e) {
 }
 
 void DeliveryWorkers::Worker::claim() {
-  std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
-  // A claim is a statement: with transfers still in flight, wait until a quarter is free.
-  std::size_t worth = std::max<std::size_t>(1, config.delivery_concurrency / 4);
-  if (room == 0 || (room < worth && !in_flight.empty()) || Clock::now() < next_claim ||
-      !connected())
+  if (room_waits() || Clock::now() < next_claim || !connected())
     return;
+  std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
   std::size_t claimed = 0;
   try {
     pqxx::nontransaction tx(*db);
@@ -192,7 +195,7 @@ void DeliveryWorkers::Worker::run() {
     // Wait for a socket, a timer of curl's, the next claim, or wake().
     auto until_claim = std::chrono::duration_cast<milliseconds>(next_claim - Clock::now()).count();
     int wait = static_cast<int>(std::clamp<long long>(until_claim, 0, config.delivery_poll_ms));
-    if (in_flight.size() >= static_cast<std::size_t>(config.delivery_concurrency))
+    if (room_waits())
       wait = config.delivery_poll_ms;
     if (!finished.empty())
       wait = std::min(wait, static_cast<int>(kReportWait.count()));  // a batch to report
