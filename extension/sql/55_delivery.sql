@@ -154,17 +154,19 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     one text := CASE WHEN pg_catalog.cardinality(user_ids) = 1 THEN user_ids[1] END;
-    chosen inbox.preferences[];
+    -- The choices of these users for the channel, by user and type (a look-up, not a join:
+    -- the planner cannot size the arrays, and a nested loop over two of them is quadratic).
+    chosen jsonb;
 BEGIN
     -- (One recipient: a statement on its shard alone, on Citus.)
     IF one IS NOT NULL THEN
-        chosen := ARRAY(SELECT ROW(p.*)::inbox.preferences FROM inbox.preferences p
-                         WHERE p.user_id = one AND p.channel = _channel_off.channel);
+        chosen := (SELECT pg_catalog.jsonb_object_agg(p.user_id || E'\n' || p.type, p.enabled) FROM inbox.preferences p
+                    WHERE p.user_id = one AND p.channel = _channel_off.channel);
     ELSE
-        chosen := ARRAY(SELECT ROW(p.*)::inbox.preferences FROM inbox.preferences p
-                         WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_off.channel);
+        chosen := (SELECT pg_catalog.jsonb_object_agg(p.user_id || E'\n' || p.type, p.enabled) FROM inbox.preferences p
+                    WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_off.channel);
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.unnest(chosen) AS p WHERE NOT p.enabled)
+    IF NOT coalesce(pg_catalog.jsonb_path_exists(chosen, '$.* ? (@ == false)'), false)
        AND NOT EXISTS (SELECT FROM inbox.notification_types t
                         WHERE t.name = ANY (types) AND NOT t.critical AND NOT _channel_off.channel = ANY (t.channels)) THEN
         RETURN NULL;
@@ -173,11 +175,11 @@ BEGIN
     -- unregistered type); a critical type is always on.
     RETURN ARRAY(
         SELECT NOT coalesce(t.critical, false)
-               AND NOT coalesce(own.enabled, every.enabled, t.name IS NULL OR _channel_off.channel = ANY (t.channels))
+               AND NOT coalesce((chosen->>(u.user_id || E'\n' || u.type))::boolean,
+                                (chosen->>(u.user_id || E'\n*'))::boolean,
+                                t.name IS NULL OR _channel_off.channel = ANY (t.channels))
           FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types)) WITH ORDINALITY AS u(user_id, type, ord)
           LEFT JOIN inbox.notification_types t ON t.name = u.type
-          LEFT JOIN pg_catalog.unnest(chosen) AS own ON own.user_id = u.user_id AND own.type = u.type
-          LEFT JOIN pg_catalog.unnest(chosen) AS every ON every.user_id = u.user_id AND every.type = '*'
          ORDER BY u.ord);
 END
 $$;
@@ -517,14 +519,15 @@ BEGIN
 END
 $$;
 
--- The e-mail addresses of users, found through the relation named recipient
+-- The e-mail addresses of users (per position of user_ids; NULL for none), found through the
+-- relation named recipient
 -- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
 -- pg_inbox.email_column names; none when e-mail is not set up (with a warning when it is set up
 -- wrongly: a set-up mistake never makes the change itself fail). The one dynamic statement of
 -- the delivery triggers, and a small one: a look-up by key (an index scan when the key is text),
 -- identifiers quoted after a catalog check.
 CREATE FUNCTION inbox._email_addresses(user_ids text[])
-RETURNS TABLE (user_id text, address text)
+RETURNS text[]
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -532,15 +535,16 @@ DECLARE
     r inbox.relations;
     target regclass;
     key_type regtype;
+    addresses text[];
 BEGIN
     IF email_column = '' THEN
-        RETURN;
+        RETURN NULL;
     END IF;
     SELECT * INTO r FROM inbox.relations x WHERE x.name = 'recipient';
     IF NOT FOUND THEN
         RAISE WARNING 'pg_inbox.email_column is set but no relation is named recipient: no e-mail is queued'
               USING HINT = 'SELECT inbox.define_relation(''recipient'', ''userId'', ''public.users'', ''id''); or RESET pg_inbox.email_column.';
-        RETURN;
+        RETURN NULL;
     END IF;
     target := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table));
     SELECT a.atttypid::regtype INTO key_type FROM pg_catalog.pg_attribute a
@@ -551,14 +555,17 @@ BEGIN
         RAISE WARNING 'pg_inbox.email_column: column % of the recipient relation''s table %.% does not exist: no e-mail is queued',
               email_column, r.target_schema, r.target_table
               USING DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
-        RETURN;
+        RETURN NULL;
     END IF;
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT a.%I::text, a.%I::text FROM %s a WHERE %s', r.target_column, email_column, target,
+    -- Per recipient, the first address found (a nested loop over the key's index).
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.array_agg((SELECT a.%I::text FROM %s a WHERE %s LIMIT 1) ORDER BY u.k)
+           FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, k)', email_column, target,
         CASE WHEN key_type IN ('text'::regtype, 'character varying'::regtype)
-             THEN pg_catalog.format('a.%I = ANY ($1)', r.target_column)
-             ELSE pg_catalog.format('a.%I::text = ANY ($1)', r.target_column) END)
-        USING user_ids;
+             THEN pg_catalog.format('a.%I = u.id', r.target_column)
+             ELSE pg_catalog.format('a.%I::text = u.id', r.target_column) END)
+        INTO addresses USING user_ids;
+    RETURN addresses;
 END
 $$;
 
@@ -576,13 +583,13 @@ DECLARE
     off boolean[] := inbox._channel_off('email', user_ids, types);
 BEGIN
     WITH wanted AS (
-        SELECT u.user_id, u.type, u.notification_id, u.content, t.email_digest, a.address
+        SELECT u.user_id, u.type, u.notification_id, u.content, t.email_digest, u.address
           FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types),
-                          pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents))
-               WITH ORDINALITY AS u(user_id, type, notification_id, content, ord)
-          JOIN inbox._email_addresses(user_ids) AS a ON a.user_id = u.user_id
+                          pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents),
+                          pg_catalog.unnest(inbox._email_addresses(user_ids)))
+               WITH ORDINALITY AS u(user_id, type, notification_id, content, address, ord)
           LEFT JOIN inbox.notification_types t ON t.name = u.type
-         WHERE (off IS NULL OR NOT off[u.ord]) AND a.address <> ''),
+         WHERE (off IS NULL OR NOT off[u.ord]) AND u.address <> ''),
     single AS (
         INSERT INTO inbox.deliveries (user_id, channel, address, event, type, notification_ids, payload)
         SELECT w.user_id, 'email', w.address, 'notification.created', w.type,
@@ -636,9 +643,14 @@ $$;
 -- Queues the deliveries of the events the statement inserted (transition table new_events):
 -- an e-mail per created notification whose type and recipient want one (or a place in the
 -- open digest of its type), and a webhook call per event and endpoint that asks for it. Static
--- SQL (plans cached for the session), and two cheap probes when nothing is configured.
+-- SQL (plans cached for the session), and two cheap probes when nothing is configured. The
+-- joins of the events with their notifications go through the primary key: a table whose
+-- statistics say it is empty (a fan-out into a new or just-emptied inbox) otherwise gets a
+-- nested loop that scans it whole for every event, quadratic in the fan-out (measured: 73 s
+-- instead of 2 s for 10,000 recipients).
 CREATE FUNCTION inbox._deliveries_after_events() RETURNS trigger
 LANGUAGE plpgsql
+SET enable_seqscan = off
 AS $$
 DECLARE
     created record;
