@@ -3681,10 +3681,12 @@ $$;
 -- recipient): per position of (user_ids, types), whether `channel` is OFF for that user and type.
 -- NULL when it is on for everyone: the cheap answer, found without looking at each recipient,
 -- when no type involved leaves the channel out of its defaults and none of these users turned
--- it off for anything.
+-- it off for anything. (On Citus, several recipients' preferences are one read of their
+-- shards, by design, as the create that asks inserts into them: one recipient's, one shard.)
 CREATE FUNCTION inbox._channel_off(channel text, user_ids text[], types text[])
 RETURNS boolean[]
 LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     one text := CASE WHEN pg_catalog.cardinality(user_ids) = 1 THEN user_ids[1] END;
