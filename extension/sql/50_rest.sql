@@ -484,6 +484,16 @@ BEGIN
 END
 $$;
 
+-- The HTTP status of a create's answer (POST /api/notifications): 201, or 200 when it stored
+-- nothing because every recipient had in_app off ({"userId", "skipped"} for one object,
+-- {"data": [], "skipped": [...]} for an array or a fan-out).
+CREATE FUNCTION inbox._rest_created_status(answer jsonb)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT CASE WHEN answer ? 'skipped' AND coalesce(answer->'data', '[]') = '[]' THEN 200 ELSE 201 END
+$$;
+
 -- The create itself: one object, an array of objects, or a fan-out template with userIds.
 CREATE FUNCTION inbox._rest_create(caller inbox.caller, body jsonb)
 RETURNS jsonb

@@ -144,12 +144,37 @@ BEGIN
 END
 $$;
 
+-- Whether `channel` may be off for any of these users and types (types NULL: any type): one of
+-- them turned it off for something, or a type leaves it out of its defaults. false answers for
+-- every recipient at once and is the common case (nothing configured): one probe of the
+-- preferences' key per recipient and one look at the small type registry, whatever the
+-- statistics say (an index probe or one pass over the preferences with the recipients hashed:
+-- never a scan per recipient). (One recipient: a statement on its shard alone, on Citus.)
+CREATE FUNCTION inbox._channel_maybe_off(channel text, user_ids text[], types text[])
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    IF EXISTS (SELECT FROM inbox.notification_types t
+                WHERE NOT t.critical AND NOT _channel_maybe_off.channel = ANY (t.channels)
+                  AND (types IS NULL OR t.name = ANY (types))) THEN
+        RETURN true;
+    END IF;
+    IF pg_catalog.cardinality(user_ids) = 1 THEN
+        RETURN EXISTS (SELECT FROM inbox.preferences p
+                        WHERE p.user_id = user_ids[1] AND p.channel = _channel_maybe_off.channel AND NOT p.enabled);
+    END IF;
+    RETURN EXISTS (SELECT FROM inbox.preferences p
+                    WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_maybe_off.channel AND NOT p.enabled);
+END
+$$;
+
 -- The same question for many recipients at once, set-based (a fan-out asks it for every
 -- recipient): per position of (user_ids, types), whether `channel` is OFF for that user and type.
--- NULL when it is on for everyone: the cheap answer, found without looking at each recipient,
--- when no type involved leaves the channel out of its defaults and none of these users turned
--- it off for anything. (On Citus, several recipients' preferences are one read of their
--- shards, by design, as the create that asks inserts into them: one recipient's, one shard.)
+-- NULL when it is on for everyone (inbox._channel_maybe_off says so without looking at each
+-- recipient). (On Citus, several recipients' preferences are one read of their shards, by
+-- design, as the create that asks inserts into them: one recipient's, one shard.)
 CREATE FUNCTION inbox._channel_off(channel text, user_ids text[], types text[])
 RETURNS boolean[]
 LANGUAGE plpgsql STABLE
@@ -161,18 +186,15 @@ DECLARE
     -- the planner cannot size the arrays, and a nested loop over two of them is quadratic).
     chosen jsonb;
 BEGIN
-    -- (One recipient: a statement on its shard alone, on Citus.)
+    IF NOT inbox._channel_maybe_off(channel, user_ids, types) THEN
+        RETURN NULL;
+    END IF;
     IF one IS NOT NULL THEN
         chosen := (SELECT pg_catalog.jsonb_object_agg(p.user_id || E'\n' || p.type, p.enabled) FROM inbox.preferences p
                     WHERE p.user_id = one AND p.channel = _channel_off.channel);
     ELSE
         chosen := (SELECT pg_catalog.jsonb_object_agg(p.user_id || E'\n' || p.type, p.enabled) FROM inbox.preferences p
                     WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_off.channel);
-    END IF;
-    IF NOT coalesce(pg_catalog.jsonb_path_exists(chosen, '$.* ? (@ == false)'), false)
-       AND NOT EXISTS (SELECT FROM inbox.notification_types t
-                        WHERE t.name = ANY (types) AND NOT t.critical AND NOT _channel_off.channel = ANY (t.channels)) THEN
-        RETURN NULL;
     END IF;
     -- The type's own row wins over *, * over the type's defaults (every channel for an
     -- unregistered type); a critical type is always on.
@@ -619,13 +641,19 @@ RETURNS boolean[]
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    types text[] := CASE WHEN indexed
-                         THEN ARRAY(SELECT coalesce(x.o->>'type', 'info')
-                                      FROM pg_catalog.unnest(objects) WITH ORDINALITY AS x(o, k) ORDER BY x.k)
-                         ELSE pg_catalog.array_fill(coalesce(objects[1]->>'type', 'info'),
-                                                    ARRAY[pg_catalog.cardinality(user_ids)]) END;
-    skip boolean[] := inbox._channel_off('in_app', user_ids, types);
+    types text[];
+    skip boolean[];
 BEGIN
+    -- What every create pays: one probe, before the types of the input are even listed.
+    IF NOT inbox._channel_maybe_off('in_app', user_ids, NULL) THEN
+        RETURN NULL;
+    END IF;
+    types := CASE WHEN indexed
+                  THEN ARRAY(SELECT coalesce(x.o->>'type', 'info')
+                               FROM pg_catalog.unnest(objects) WITH ORDINALITY AS x(o, k) ORDER BY x.k)
+                  ELSE pg_catalog.array_fill(coalesce(objects[1]->>'type', 'info'),
+                                             ARRAY[pg_catalog.cardinality(user_ids)]) END;
+    skip := inbox._channel_off('in_app', user_ids, types);
     IF skip IS NULL OR NOT true = ANY (skip) THEN
         RETURN NULL;
     END IF;
@@ -643,55 +671,101 @@ BEGIN
 END
 $$;
 
--- Queues the deliveries of the events the statement inserted (transition table new_events):
--- an e-mail per created notification whose type and recipient want one (or a place in the
--- open digest of its type), and a webhook call per event and endpoint that asks for it. Static
--- SQL (plans cached for the session), and two cheap probes when nothing is configured. The
--- joins of the events with their notifications go through the primary key: a table whose
--- statistics say it is empty (a fan-out into a new or just-emptied inbox) otherwise gets a
--- nested loop that scans it whole for every event, quadratic in the fan-out (measured: 73 s
--- instead of 2 s for 10,000 recipients).
-CREATE FUNCTION inbox._deliveries_after_events() RETURNS trigger
-LANGUAGE plpgsql
-SET enable_seqscan = off
+-- A notification by its key, or NULL: one probe of the primary key, for each event the delivery
+-- trigger needs the row of (a join of the events with inbox.notifications in the trigger's own
+-- statement, planned once for the session while the inbox was small, kept a nested loop that
+-- scanned the table whole for every event of a later fan-out: quadratic, 73 s instead of 2 s
+-- for 10,000 recipients, which SET enable_seqscan = off on the trigger only hid). `planned`:
+-- the probe is planned at this call, with the table as it is now; otherwise its plan is cached
+-- for the session, which is what a statement of one event wants (nothing to plan), and all it
+-- risks is one read of a small table's pages, until the next ANALYZE replans it. A statement
+-- of many events asks for `planned` probes: a plan cached while the inbox was nearly empty
+-- could read the whole table for each of them.
+CREATE FUNCTION inbox._notification_at(user_id text, id bigint, planned boolean)
+RETURNS inbox.notifications
+LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    created record;
-    at text;
+    found inbox.notifications;
 BEGIN
-    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
-    IF inbox._setting('pg_inbox.email_column', '') <> '' THEN
-        SELECT pg_catalog.array_agg(e.user_id ORDER BY e.id) AS users, pg_catalog.array_agg(n.type ORDER BY e.id) AS types,
-               pg_catalog.array_agg(n.id ORDER BY e.id) AS ids
-          INTO created
-          FROM new_events e
-          JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
-         WHERE e.event = 'notification.created';
-        IF created.users IS NOT NULL THEN
-            PERFORM inbox._queue_email(created.users, created.types, created.ids, NULL);
-        END IF;
+    IF planned THEN
+        EXECUTE 'SELECT n.* FROM inbox.notifications n WHERE n.user_id = $1 AND n.id = $2'
+           INTO found USING user_id, id;
+    ELSE
+        SELECT n.* INTO found FROM inbox.notifications n
+         WHERE n.user_id = _notification_at.user_id AND n.id = _notification_at.id;
     END IF;
-    IF NOT EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled) THEN
+    RETURN found;
+END
+$$;
+
+-- Queues the deliveries of the events the statement inserted (transition table new_events):
+-- an e-mail per created notification whose type and recipient want one (or a place in the
+-- open digest of its type), and a webhook call per event and endpoint that asks for it. One
+-- static statement (its plan cached for the session) after two cheap probes, which are all
+-- when nothing is configured. No statement here joins inbox.notifications: each event that
+-- needs its row gets it by a key probe (inbox._notification_at), once for both channels, and
+-- the marks the webhook bodies are shaped with are read once per user (inbox._user_marks),
+-- matched to the events by a FULL join, which PostgreSQL runs as a hash or merge join, never
+-- as a loop over one side for each row of the other.
+CREATE FUNCTION inbox._deliveries_after_events() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+    email boolean := inbox._setting('pg_inbox.email_column', '') <> '';
+    hooks boolean := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
+    many boolean;
+    at text;
+    mailed integer;
+BEGIN
+    IF NOT email AND NOT hooks THEN
         RETURN NULL;
     END IF;
     at := inbox.iso_time(pg_catalog.now());
+    many := EXISTS (SELECT FROM new_events e OFFSET 1);
+    WITH found AS MATERIALIZED (
+        -- The events that call for a delivery, each with its notification's row.
+        SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
+                         THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+          FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       email AND e.event = 'notification.created' AS mailed,
+                       hooks AND EXISTS (SELECT FROM inbox.webhooks w
+                                          WHERE w.enabled AND e.event = ANY (w.events)
+                                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                                            AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
+                  FROM new_events e) AS x
+         WHERE x.mailed OR x.hooked),
+    mail AS (
+        SELECT inbox._queue_email(pg_catalog.array_agg(f.user_id ORDER BY f.id), pg_catalog.array_agg((f.n).type ORDER BY f.id),
+                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)
+          FROM found f
+         WHERE f.mailed AND (f.n).id IS NOT NULL
+        HAVING pg_catalog.count(*) > 0),
+    marks AS MATERIALIZED (
+        SELECT u.user_id, m.read_marks, m.seen
+          FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
+         CROSS JOIN LATERAL inbox._user_marks(u.user_id) AS m),
+    shaped AS MATERIALIZED (
+        -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
+        -- event has its user's marks: FULL only rules out a nested loop.)
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type,
+               inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
+               || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
+          FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
     -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
-    INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
-    SELECT e.user_id, 'webhook', w.id, e.event, n.type,
-           CASE WHEN e.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[e.notification_id] END,
-           pg_catalog.jsonb_build_object(
-               'type', e.event, 'timestamp', at,
-               -- The event's data as the streams get it (45_feed.sql), always naming the user.
-               'data', inbox._event_data(e.event, e.notification_id, coalesce(e.data, '{}'),
-                                         ROW(n.*)::inbox.notifications)
-                       || pg_catalog.jsonb_build_object('userId', e.user_id))
-      FROM new_events e
-      JOIN inbox.webhooks w ON w.enabled AND e.event = ANY (w.events)
-                           AND (w.user_id IS NULL OR w.user_id = e.user_id)
-                           AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)
-      LEFT JOIN inbox.notifications n ON n.user_id = e.user_id AND n.id = e.notification_id
-     -- (A summary is of no one type: an endpoint that asked for its event gets it.)
-     WHERE w.types IS NULL OR e.notification_id IS NULL OR n.type = ANY (w.types);
+    called AS (
+        INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
+        SELECT s.user_id, 'webhook', w.id, s.event, s.type,
+               CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
+          FROM shaped s
+          JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
+                               AND (w.user_id IS NULL OR w.user_id = s.user_id)
+                               AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
+         -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types))
+    SELECT pg_catalog.count(*) INTO mailed FROM mail;
     RETURN NULL;
 END
 $$;

@@ -230,7 +230,8 @@ test('in_app off: nothing stored, the answers name who was skipped, and the e-ma
   assert.deepEqual(res.body.data.find((t) => t.type === 'info').channels, { in_app: false, email: true });
   // One object: the answer says the recipient was skipped; nothing stored, no event.
   const one = await api('POST', '/api/notifications', { tok: sender, body: { userId: user, title: 'Only by mail', body: 'no inbox', data: { url: 'https://x.example.org/1' } } });
-  assert.equal(one.status, 201, one.text);
+  // 200, not 201: nothing was created.
+  assert.equal(one.status, 200, one.text);
   assert.deepEqual(one.body, { userId: user, skipped: 'in_app' });
   assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}'`), '0');
   assert.equal(sql(`SELECT count(*) FROM inbox.events WHERE user_id = '${user}'`), '0');
@@ -264,6 +265,13 @@ test('in_app off: nothing stored, the answers name who was skipped, and the e-ma
   assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}'`), '0');
   // Every e-mail of the skipped recipient is queued once (the create queued them, no event did).
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}' AND channel = 'email'`), '5');
+  // A fan-out and an array whose every recipient was skipped: 200 too, the same body as ever.
+  const none = await api('POST', '/api/notifications', { tok: sender, body: { userIds: [user], title: 'Nobody' } });
+  assert.equal(none.status, 200, none.text);
+  assert.deepEqual(none.body, { data: [], skipped: [user] });
+  const noneMany = await api('POST', '/api/notifications', { tok: sender, body: [{ userId: user, title: 'Nobody' }] });
+  assert.equal(noneMany.status, 200, noneMany.text);
+  assert.deepEqual(noneMany.body, { data: [], skipped: [user] });
   // A critical type is stored whatever the preference.
   sql(`SELECT inbox.register_type('security', 'Sign-in from a new device', channels => '{in_app,email}', critical => true)`);
   const critical = await notify(user, { type: 'security', title: 'New sign-in' });
