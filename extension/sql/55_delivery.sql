@@ -161,12 +161,18 @@ BEGIN
                   AND (types IS NULL OR t.name = ANY (types))) THEN
         RETURN true;
     END IF;
+    -- (A statement of its own, not an EXISTS subquery: Citus plans a subquery over several
+    -- shards as an intermediate result, which it cannot read back without columns.)
     IF pg_catalog.cardinality(user_ids) = 1 THEN
-        RETURN EXISTS (SELECT FROM inbox.preferences p
-                        WHERE p.user_id = user_ids[1] AND p.channel = _channel_maybe_off.channel AND NOT p.enabled);
+        PERFORM 1 FROM inbox.preferences p
+          WHERE p.user_id = user_ids[1] AND p.channel = _channel_maybe_off.channel AND NOT p.enabled
+          LIMIT 1;
+    ELSE
+        PERFORM 1 FROM inbox.preferences p
+          WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_maybe_off.channel AND NOT p.enabled
+          LIMIT 1;
     END IF;
-    RETURN EXISTS (SELECT FROM inbox.preferences p
-                    WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_maybe_off.channel AND NOT p.enabled);
+    RETURN FOUND;
 END
 $$;
 
