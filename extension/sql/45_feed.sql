@@ -229,8 +229,8 @@ COMMENT ON FUNCTION inbox.feed_head(text) IS
 -- The data of an event as every consumer gets it (inbox.changes for the streams, the outbox's
 -- webhooks): a summary's own object; {"id"} for a purged notification or one whose row is gone;
 -- else the notification in the API shape as it is now. `n` is the row found for the event, or
--- a row of NULLs; read_marks and seen are its user's marks (inbox._user_marks), read once by the
--- caller for all its events.
+-- a row of NULLs (or NULL); read_marks and seen are its user's marks (inbox._user_marks), read
+-- once by the caller for all its events of that user.
 CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications,
                                   read_marks timestamptz[], seen jsonb)
 RETURNS jsonb
@@ -241,15 +241,6 @@ AS $$
                 THEN pg_catalog.jsonb_build_object('id', inbox.public_id(notification_id))
                 ELSE inbox._to_json(n, read_marks, seen)
            END
-$$;
-
--- The same with the row's user's marks looked up for the event (the outbox's webhook bodies).
-CREATE FUNCTION inbox._event_data(event text, notification_id bigint, data jsonb, n inbox.notifications)
-RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    SELECT inbox._event_data(event, notification_id, data, n, m.read_marks, m.seen)
-      FROM inbox._user_marks(n.user_id) AS m
 $$;
 
 -- The user's events after `after`, in id order. The data of an event of one notification is

@@ -10,8 +10,10 @@ export const DB = process.env.STREAM_DB;
 export const DATABASE_URL = process.env.STREAM_DATABASE_URL;
 
 export function psql(sql) {
+  // (Bounded: a statement that stalls fails the test that ran it instead of hanging the suite.)
   return execFileSync('psql', ['-X', '-qtA', '-v', 'ON_ERROR_STOP=1', '-d', DB, '-c', sql], {
     encoding: 'utf8',
+    timeout: 120000,
   }).trim();
 }
 
@@ -47,7 +49,7 @@ export async function startServer(args = [], port = null) {
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
-      const r = await fetch(`${url}/readyz`);
+      const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch {}
     await sleep(100);

@@ -439,16 +439,27 @@ Json notification_paths() {
                                         ref("schemas", "NotificationPage")),
                                {}})},
         {"post",
-         api_operation({"createNotifications",
-                        "Create notifications",
-                        "Scope: notifications:send.",
-                        {idempotency_key},
-                        "201",
-                        response("Created: the notification (one object in) or "
-                                 "{\"data\": [...]} (an array, or a fan-out with userIds).",
-                                 {{"oneOf", {notification, ref("schemas", "NotificationArray")}}}),
-                        {"409", "413", "415"},
-                        create_body})}}},
+         [&] {
+           Json created = {{"oneOf", {notification, ref("schemas", "NotificationArray")}}};
+           Json op = api_operation(
+               {"createNotifications",
+                "Create notifications",
+                "Scope: notifications:send.",
+                {idempotency_key},
+                "201",
+                response("Created: the notification (one object in) or "
+                         "{\"data\": [...]} (an array, or a fan-out with userIds); recipients "
+                         "with in_app off are named in \"skipped\".",
+                         created),
+                {"409", "413", "415"},
+                create_body});
+           op["responses"]["200"] = response(
+               "Nothing was stored: every recipient had in_app off for the type. The same body: "
+               "{\"userId\", \"skipped\": \"in_app\"} (one object in) or "
+               "{\"data\": [], \"skipped\": [...]}.",
+               created);
+           return op;
+         }()}}},
       {"/api/notifications/unread-count",
        {{"get",
          api_operation(

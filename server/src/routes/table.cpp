@@ -34,11 +34,18 @@ HttpResponse reply_no_content(const Route &route, std::vector<std::string> &&, c
   return respond(route, 204, {});
 }
 
-// (response, status): GraphQL over HTTP's status is decided in SQL (inbox.graphql_http), so the
-// response is never parsed here. A mutation sent with GET is 405, and POST is the method that takes
-// it.
-HttpResponse reply_graphql(const Route &route, std::vector<std::string> &&row, const Services &) {
-  HttpResponse out = respond(route, std::stoi(row.at(1)), std::move(row.at(0)));
+// (response, status): the status is decided in SQL with the response, which is never parsed here
+// (a create that stored nothing answers 200, not 201: inbox._rest_created_status).
+HttpResponse reply_with_status(const Route &route, std::vector<std::string> &&row,
+                               const Services &) {
+  return respond(route, std::stoi(row.at(1)), std::move(row.at(0)));
+}
+
+// GraphQL over HTTP's status is decided in SQL (inbox.graphql_http) too. A mutation sent with GET
+// is 405, and POST is the method that takes it.
+HttpResponse reply_graphql(const Route &route, std::vector<std::string> &&row,
+                           const Services &services) {
+  HttpResponse out = reply_with_status(route, std::move(row), services);
   if (out.status == 405)
     out.headers.emplace_back("Allow", "POST");
   return out;
@@ -127,13 +134,15 @@ const std::vector<Route> &route_table() {
   static auto *const table = new std::vector<Route>{
       // The native API: each route one call of an inbox.rest_* function (50_rest.sql).
       {"GET /api/notifications", native, {"rest_list"}, {A::kToken, A::kQuery}, kSafe, reply_json},
+      // 201, or 200 when nothing was stored (every recipient had in_app off).
       {"POST /api/notifications",
        native,
-       {"rest_create"},
+       {"rest_create",
+        "SELECT inbox.http_json(r), inbox._rest_created_status(r) "
+        "FROM inbox.rest_create($1, $2, $3, $4) AS r"},
        {A::kToken, A::kBody, A::kIdempotencyKey, A::kQuery},
        kUnsafe,
-       reply_json,
-       201},
+       reply_with_status},
       {"GET /api/notifications/unread-count",
        native,
        {"rest_unread_count"},
