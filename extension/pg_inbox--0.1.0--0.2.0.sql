@@ -8149,6 +8149,7 @@ BEGIN
                                        AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')))
                           END AS notifications_count) c), '[]');
 END
+$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Issue 15, in_app off (20_api, 25_aggregation, 50_rest, 60_directus): a recipient who turned
@@ -8156,7 +8157,6 @@ END
 -- the create APIs say who was skipped (inbox._created_json, inbox._rest_created, Directus's
 -- meta.skipped). Regenerated from the merged install files (after the lifecycle: expiry checked in the creates).
 -- ---------------------------------------------------------------------------------------------
--- What the create APIs answer for a row of inbox._create: the notification, or for a hole
 -- What the create APIs answer for a row of inbox._create: the notification, or for a hole
 -- (a recipient who turned in_app off: 55_delivery.sql) {"userId": ..., "skipped": "in_app"}.
 CREATE OR REPLACE FUNCTION inbox._created_json(n inbox.notifications)
