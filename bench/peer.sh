@@ -7,11 +7,17 @@
 #   2. starts the benchmark cluster (bench/run.sh's, not wiped) and loads the data set of
 #      `make bench` into a database of its own, then copies the same notifications into
 #      Directus's directus_notifications in Directus's own database;
-#   3. boots Directus (e-mail through SMTP to a closed local port, and no user has e-mail
-#      notifications on, so nothing is ever sent) and pg_inbox's server;
+#   3. boots Directus (its e-mail through SMTP to a local SMTP server, tests/delivery/smtp_sink.py;
+#      no user has e-mail notifications on yet, so nothing is sent) and pg_inbox's server;
 #   4. runs wrk on GET /notifications?limit=20, GET /notifications/:id and POST /notifications
 #      against both, at each concurrency, and records both servers' peak RSS;
-#   5. writes bench/results/peer.jsonl and peer-meta.json and rewrites the results table.
+#   5. e-mail on create (issue 15): every Directus user gets e-mail notifications (Directus sends
+#      the e-mail from services/notifications.ts when a notification is created), and pg_inbox gets
+#      the same addresses through its recipient relation, pg_inbox.email_column and a server with
+#      delivery workers and --smtp-url, each to an SMTP server of its own (the same sink); then
+#      POST /notifications again on both, and how many e-mails each sink received and how long
+#      they took to arrive after the load ended;
+#   6. writes bench/results/peer.jsonl and peer-meta.json and rewrites the results table.
 #
 # Settings as in bench/run.sh (BENCH_USERS, BENCH_WRK_T, BENCH_HTTP_CONNS, ...), plus
 # BENCH_DIRECTUS_VERSION and BENCH_DIRECTUS_PORT.
@@ -35,8 +41,11 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 source "$BENCH/steps.sh"
 source "$BENCH/http.sh"
 DIRECTUS_PID=
+SINK_PIDS=()
 cleanup() {
   server_stop
+  local p
+  for p in "${SINK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   if [[ -n $DIRECTUS_PID ]]; then
     kill "$DIRECTUS_PID" 2>/dev/null || true
     wait "$DIRECTUS_PID" 2>/dev/null || true
@@ -55,6 +64,7 @@ if [[ $installed != "$BENCH_DIRECTUS_VERSION" ]]; then
   (cd "$PEER" && npm install --no-audit --no-fund --loglevel=error --save-exact "directus@$BENCH_DIRECTUS_VERSION")
 fi
 build_and_install
+/usr/bin/python3 -c 'import aiosmtpd' # scripts/deps.sh installs python3-aiosmtpd
 
 # --- 2. the data set, twice ------------------------------------------------------------------
 "$ROOT/scripts/cluster.sh" start "$BENCH_CLUSTER" "$BENCH_PORT"
@@ -66,11 +76,22 @@ bsql -c "CREATE EXTENSION pg_inbox"
 bsql -f "$BENCH/sql/setup.sql" >/dev/null
 step_load
 
+# An SMTP server for each side (the same sink), so each side's e-mails are counted apart.
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+start_sink() { # side port
+  /usr/bin/python3 "$ROOT/tests/delivery/smtp_sink.py" "$2" "$WORK/mail-$1" >"$WORK/smtp-$1.log" 2>&1 &
+  SINK_PIDS+=($!)
+}
+DIRECTUS_SMTP_PORT=$(free_port)
+OURS_SMTP_PORT=$(free_port)
+start_sink directus "$DIRECTUS_SMTP_PORT"
+start_sink ours "$OURS_SMTP_PORT"
+
 DIRECTUS_ENV=(DB_CLIENT=pg DB_HOST="$PGHOST" DB_PORT="$PGPORT" DB_DATABASE="$DIRECTUS_DB" DB_USER="$PGUSER"
   SECRET=pg-inbox-bench-secret-0123456789abcdef ADMIN_EMAIL=admin@example.com
   ADMIN_PASSWORD=bench-admin-password HOST=127.0.0.1 PORT="$BENCH_DIRECTUS_PORT"
   PUBLIC_URL="http://127.0.0.1:$BENCH_DIRECTUS_PORT"
-  EMAIL_TRANSPORT=smtp EMAIL_SMTP_HOST=127.0.0.1 EMAIL_SMTP_PORT=9 EMAIL_FROM=bench@example.com
+  EMAIL_TRANSPORT=smtp EMAIL_SMTP_HOST=127.0.0.1 EMAIL_SMTP_PORT="$DIRECTUS_SMTP_PORT" EMAIL_FROM=bench@example.com
   STORAGE_LOCAL_ROOT="$PEER/uploads" EXTENSIONS_PATH="$PEER/extensions"
   TELEMETRY=false LOG_LEVEL=warn NODE_ENV=production)
 ADMIN_TOKEN=bench-admin-token
@@ -160,13 +181,73 @@ hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 [[ $directus_up == yes ]] && record kind=rss step=directus_rss side=baseline vmhwm_kib="$(hwm "$DIRECTUS_PID")"
 [[ $server_up == yes ]] && record kind=rss step=server_rss side=ours vmhwm_kib="$(hwm "$SERVER_PID")"
 
-# --- 5. results --------------------------------------------------------------------------------
+# --- 5. e-mail on create -----------------------------------------------------------------------
+# Directus: e-mail notifications on for every bench user (services/notifications.ts sends when
+# the recipient has an address and email_notifications; the send is not awaited).
+# pg_inbox: the same addresses through the recipient relation, e-mail on for the database, and
+# the server restarted (its sessions read pg_inbox.email_column) with one delivery worker
+# (the default) sending to its SMTP server.
+mails() { find "$WORK/mail-$1" -name '*.eml' 2>/dev/null | wc -l; }
+email_ready=no
+if [[ $directus_up == yes ]]; then
+  dsql -c "UPDATE directus_users SET email_notifications = true WHERE role = '6d2a5d3e-0b1c-4d7e-9a51-3b0c2f6e8a01'"
+fi
+if [[ $ours_routes == yes ]]; then
+  bsql -c "CREATE TABLE public.users (id text PRIMARY KEY, email text NOT NULL)" \
+    -c "INSERT INTO public.users SELECT 'user' || g, 'user' || g || '@example.com' FROM pg_catalog.generate_series(1, $BENCH_USERS) g
+        UNION ALL SELECT 'heavy', 'heavy@example.com'" \
+    -c "SELECT inbox.define_relation('recipient', 'userId', 'public.users', 'id')" \
+    -c "ALTER DATABASE $BENCH_DB SET pg_inbox.email_column = 'email'" >/dev/null
+  server_stop
+  BENCH_SERVER_ARGS="${BENCH_SERVER_ARGS:-} --delivery-workers 1 --smtp-url smtp://127.0.0.1:$OURS_SMTP_PORT --mail-from bench@example.com"
+  server_start && email_ready=yes
+fi
+# Each side's creates in the e-mail step: Directus's new directus_notifications rows, pg_inbox's
+# queued e-mails (one per create).
+directus_before=$(dsql -At -c "SELECT coalesce(max(id), 0) FROM directus_notifications")
+for side in ours directus; do
+  if [[ $side == ours ]]; then
+    up=$email_ready url=$ours/notifications wside=ours
+  else
+    up=$directus_up url=$directus/notifications wside=baseline
+  fi
+  if [[ $up != yes ]]; then
+    skip peer_create_email "$side is not up"
+    continue
+  fi
+  warm_up peer_create.lua "$url" "$side"
+  for c in $BENCH_HTTP_CONNS; do
+    BENCH_PEER_SIDE=$side wrkrun peer_create_email "$wside" "$c" peer_create.lua "$url"
+  done
+  # The e-mails of every create of this side (warm-up included) reach its SMTP server: how many,
+  # and how long after the last create the last one arrived (at most BENCH_MAIL_WAIT s).
+  # (Counted again each time: requests wrk left queued in the server still create after it ends.)
+  t0=$(ns_now)
+  last=-1
+  for ((i = 0; i < ${BENCH_MAIL_WAIT:-120} * 5; i++)); do
+    if [[ $side == ours ]]; then
+      creates=$(bval "SELECT count(*) FROM inbox.deliveries WHERE channel = 'email'")
+    else
+      creates=$(dsql -At -c "SELECT count(*) FROM directus_notifications WHERE id > $directus_before")
+    fi
+    n=$(mails "$side")
+    ((n >= creates)) && break
+    # Stop early when nothing arrived for 10 s (a sender that gave up).
+    if ((n != last)); then last=$n quiet=0; else ((++quiet >= 50)) && break; fi
+    sleep 0.2
+  done
+  record kind=mail step=peer_create_email side="$wside" creates="$creates" mails="$(mails "$side")" \
+    drain_s="$(secs_since "$t0")" smtp=aiosmtpd
+done
+
+# --- 6. results --------------------------------------------------------------------------------
 cp "$RECORDS" "$BENCH_RESULTS/peer.jsonl"
 cat >"$BENCH_RESULTS/peer-meta.json" <<JSON
 {"started": "$started", "finished": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
  "commit": "$(git -C "$ROOT" rev-parse --short HEAD)", "directus": "$BENCH_DIRECTUS_VERSION",
  "node": "$(node -v)", "users": $BENCH_USERS, "tokens": $BENCH_TOKENS,
  "wrk_seconds": $BENCH_WRK_T, "http_connections": "$BENCH_HTTP_CONNS",
- "directus_index": "directus_notifications (recipient, id), added by the benchmark"}
+ "directus_index": "directus_notifications (recipient, id), added by the benchmark",
+ "email": "peer_create_email: Directus users with email_notifications on; pg_inbox with pg_inbox.email_column, one delivery worker; each to its own aiosmtpd (tests/delivery/smtp_sink.py)"}
 JSON
 python3 "$BENCH/report.py" --work "$BENCH/data/full" --out "$BENCH_RESULTS"

@@ -384,12 +384,35 @@ PEER_ROUTES = [
     ("peer_list", "GET /notifications?limit=20", (">=", 10.0)),
     ("peer_get", "GET /notifications/:id", None),
     ("peer_create", "POST /notifications", None),
+    ("peer_create_email", "POST /notifications, e-mail on create (issue 15)", (">=", 10.0)),
 ]
+
+
+def mail_rows(rec):
+    """The e-mail step's e-mails: how many of each side's creates reached its SMTP server, and how
+    long after the load the last one arrived (Directus sends without waiting; pg_inbox's delivery
+    worker sends from the outbox)."""
+    rows = []
+    for side, who in (("ours", "pg_inbox"), ("baseline", "Directus")):
+        r = rec.find("peer_create_email", side, kind="mail")
+        if not r:
+            continue
+        cell = "%s of %s creates mailed, the last %.1f s after the load" % (
+            fmt_num(r["mails"]), fmt_num(r["creates"]), r["drain_s"])
+        rows.append({"operation": "%s e-mails received by its SMTP server (%s)" % (who, r.get("smtp", "?")),
+                     "level": "peer", "clients": None, "metric": "e-mails",
+                     "ours": r["mails"] if side == "ours" else None,
+                     "baseline": r["mails"] if side == "baseline" else None, "ratio": None,
+                     "target": "every create", "result": "PASS" if r["mails"] >= r["creates"] else "FAIL",
+                     "ours_cell": cell if side == "ours" else "–", "baseline_cell": cell if side == "baseline" else "–",
+                     "baseline_is": "–" if side == "ours" else "Directus"})
+    return rows
 
 
 def peer_rows(rec):
     """pg_inbox's Directus-compatible routes against Directus itself, same data, same run."""
     return (throughput_rows(rec, PEER_ROUTES, "peer", "wrk", "Directus", "not measured (run make bench-peer)")
+            + mail_rows(rec)
             + rss_row(rec, "server_rss", "ours", "pg_inbox server peak resident memory (VmHWM)")
             + rss_row(rec, "directus_rss", "baseline", "Directus peak resident memory (VmHWM)"))
 
@@ -456,6 +479,8 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
+    # (make bench-peer may run before any make bench: its plots' data files still need a place.)
+    os.makedirs(args.work, exist_ok=True)
     records = load_jsonl(os.path.join(args.work, "records.jsonl"))
     meta = load_json(os.path.join(args.work, "meta.json"), {})
     if not records:
