@@ -82,7 +82,7 @@ server/src/%.o: server/src/%.cpp $(SERVER_HEADERS)
 	$(CXX) $(SERVER_CXXFLAGS) -c -o $@ $<
 
 $(SERVER): $(SERVER_OBJS) $(SERVER_EXT_OBJS)
-	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lcurl -pthread
+	$(CXX) $(SERVER_CXXFLAGS) -o $@ $^ -lpqxx -lpq -lcurl -lcrypto -pthread
 
 server/src/routes/openapi.o: $(wildcard extension/src/core/*.hpp)
 

@@ -79,6 +79,16 @@ BEGIN
 END
 $$;
 
+-- What the create APIs answer for a row of inbox._create: the notification, or for a hole
+-- (a recipient who turned in_app off: 55_delivery.sql) {"userId": ..., "skipped": "in_app"}.
+CREATE FUNCTION inbox._created_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT CASE WHEN n.id IS NULL THEN pg_catalog.jsonb_build_object('userId', n.user_id, 'skipped', 'in_app')
+                ELSE inbox.to_json(n) END
+$$;
+
 CREATE FUNCTION inbox.create(user_id text, notification jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -92,7 +102,7 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT * INTO created FROM inbox._create(ARRAY[user_id], ARRAY[notification], '', false);
-    RETURN inbox.to_json(created);
+    RETURN inbox._created_json(created);
 END
 $$;
 
@@ -124,7 +134,7 @@ BEGIN
         i := i + 1;
     END LOOP;
     -- A function scan yields inbox._create's rows in input order.
-    RETURN (SELECT pg_catalog.jsonb_agg(inbox.to_json(n))
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox._created_json(n))
               FROM inbox._create(
                    ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(notifications) AS e),
                    ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e),
@@ -173,7 +183,7 @@ RETURNS jsonb
 LANGUAGE sql
 AS $$
     -- A function scan yields the rows in the order inbox._fan_out returned them.
-    SELECT pg_catalog.jsonb_agg(inbox.to_json(n)) FROM inbox._fan_out(user_ids, template) AS n
+    SELECT pg_catalog.jsonb_agg(inbox._created_json(n)) FROM inbox._fan_out(user_ids, template) AS n
 $$;
 
 COMMENT ON FUNCTION inbox.fan_out(text[], jsonb) IS
@@ -185,7 +195,7 @@ CREATE FUNCTION inbox.fan_out_count(user_ids text[], template jsonb)
 RETURNS bigint
 LANGUAGE sql
 AS $$
-    SELECT count(*) FROM inbox._fan_out(user_ids, template)
+    SELECT count(n.id) FROM inbox._fan_out(user_ids, template) AS n
 $$;
 
 COMMENT ON FUNCTION inbox.fan_out_count(text[], jsonb) IS

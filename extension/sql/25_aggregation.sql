@@ -113,28 +113,59 @@ $$;
 -- The one way rows are created: type check, then one bulk insert, or one by one in input
 -- order when some of them aggregate. Returns the rows in input order. `path` names the input
 -- in errors; with `indexed`, objects are its elements (notifications[3].type), otherwise
--- every object is that one input (template.type).
+-- every object is that one input (template.type). A recipient who turned in_app off for the
+-- type gets nothing stored (inbox._skip_in_app, 55_delivery.sql): a hole, a row with only its
+-- user_id (id NULL), stands in its place.
 CREATE FUNCTION inbox._create(user_ids text[], objects jsonb[], path text, indexed boolean)
 RETURNS SETOF inbox.notifications
 LANGUAGE plpgsql
 AS $$
 DECLARE
     one_path text;
+    skip boolean[];
+    made inbox.notifications[];
+    hole inbox.notifications;
+    kept integer := 0;
 BEGIN
     -- Without `indexed` every object is the same input (a fan-out's template, 10,000 times):
     -- checking the first one is checking them all.
     PERFORM inbox._check_types(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
     PERFORM inbox._check_expiry(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    skip := inbox._skip_in_app(user_ids, objects, indexed);
     IF NOT EXISTS (SELECT FROM (SELECT DISTINCT o
                                   FROM pg_catalog.unnest(CASE WHEN indexed THEN objects ELSE objects[1:1] END) AS o) AS d
                     WHERE inbox._wants_aggregate(d.o)) THEN
         -- Identity values follow the insert order.
-        RETURN QUERY SELECT * FROM inbox._insert(user_ids, objects) AS n ORDER BY n.id;
+        IF skip IS NULL THEN
+            RETURN QUERY SELECT * FROM inbox._insert(user_ids, objects) AS n ORDER BY n.id;
+            RETURN;
+        END IF;
+        made := ARRAY(SELECT ROW(n.*)::inbox.notifications
+                        FROM inbox._insert(
+                                 ARRAY(SELECT x.u FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(skip))
+                                                       WITH ORDINALITY AS x(u, s, k)
+                                        WHERE NOT x.s ORDER BY x.k),
+                                 ARRAY(SELECT x.o FROM ROWS FROM (pg_catalog.unnest(objects), pg_catalog.unnest(skip))
+                                                       WITH ORDINALITY AS x(o, s, k)
+                                        WHERE NOT x.s ORDER BY x.k)) AS n
+                       ORDER BY n.id);
+        FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+            IF skip[i] THEN
+                hole.user_id := user_ids[i];
+                RETURN NEXT hole;
+            ELSE
+                kept := kept + 1;
+                RETURN NEXT made[kept];
+            END IF;
+        END LOOP;
         RETURN;
     END IF;
     FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
         one_path := CASE WHEN indexed THEN path || '[' || (i - 1) || ']' ELSE path END;
-        IF inbox._wants_aggregate(objects[i]) THEN
+        IF skip[i] THEN
+            hole.user_id := user_ids[i];
+            RETURN NEXT hole;
+        ELSIF inbox._wants_aggregate(objects[i]) THEN
             RETURN NEXT inbox._aggregate(user_ids[i], objects[i], one_path);
         ELSE
             RETURN QUERY SELECT * FROM inbox._insert(ARRAY[user_ids[i]], ARRAY[objects[i]]);

@@ -467,6 +467,23 @@ BEGIN
 END
 $$;
 
+-- The answer to an array or fan-out create: {"data": [the notifications]}, and when some
+-- recipients had in_app off (nothing stored for them, 55_delivery.sql), "skipped": [their userIds].
+CREATE FUNCTION inbox._rest_created(created jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF NOT pg_catalog.jsonb_path_exists(created, '$[*] ? (exists (@.skipped))') THEN
+        RETURN pg_catalog.jsonb_build_object('data', created);
+    END IF;
+    RETURN (SELECT pg_catalog.jsonb_build_object(
+                       'data', coalesce(pg_catalog.jsonb_agg(e ORDER BY o) FILTER (WHERE NOT e ? 'skipped'), '[]'),
+                       'skipped', pg_catalog.jsonb_agg(e->'userId' ORDER BY o) FILTER (WHERE e ? 'skipped'))
+              FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS a(e, o));
+END
+$$;
+
 -- The create itself: one object, an array of objects, or a fan-out template with userIds.
 CREATE FUNCTION inbox._rest_create(caller inbox.caller, body jsonb)
 RETURNS jsonb
@@ -476,7 +493,7 @@ DECLARE
     recipients text[];
 BEGIN
     IF pg_catalog.jsonb_typeof(body) = 'array' THEN
-        RETURN pg_catalog.jsonb_build_object('data', inbox.create_many(
+        RETURN inbox._rest_created(inbox.create_many(
             coalesce((SELECT pg_catalog.jsonb_agg(
                                  inbox._rest_in_workspace(caller, e, 'notifications[' || (o - 1) || '].') ORDER BY o)
                         FROM pg_catalog.jsonb_array_elements(body) WITH ORDINALITY AS a(e, o)), '[]')));
@@ -494,7 +511,7 @@ BEGIN
         END IF;
         recipients := ARRAY(SELECT u FROM pg_catalog.jsonb_array_elements_text(body->'userIds') WITH ORDINALITY AS a(u, o)
                              ORDER BY o);
-        RETURN pg_catalog.jsonb_build_object('data', inbox.fan_out(recipients,
+        RETURN inbox._rest_created(inbox.fan_out(recipients,
             inbox._rest_in_workspace(caller, body - 'userIds', '')));
     END IF;
     IF NOT body ? 'userId' THEN

@@ -473,6 +473,9 @@ DECLARE
     created jsonb;
     archived record;
     recipient text;
+    skipped json;
+    read_query jsonb;
+    answer json;
 BEGIN
     IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
         RAISE EXCEPTION 'payload: expected a notification object or an array of them'
@@ -496,7 +499,7 @@ BEGIN
         SELECT c.row->>'userId' AS user_id, pg_catalog.array_agg(c.row->>'id' ORDER BY c.o) AS ids
           FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
           JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.o
-         WHERE i.item->>'status' = 'archived'
+         WHERE i.item->>'status' = 'archived' AND NOT c.row ? 'skipped'
          GROUP BY 1 ORDER BY 1
     LOOP
         PERFORM inbox.archive(archived.user_id, archived.ids);
@@ -507,15 +510,28 @@ BEGIN
     -- (meta, meta[]) is ignored.
     SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
       INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
-    RETURN inbox._directus_read(recipient, NULL, caller.user_id,
-                                (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
-                                   FROM pg_catalog.jsonb_each(query) AS q
-                                  WHERE q.key OPERATOR(pg_catalog.<>) 'meta'
-                                    AND NOT pg_catalog.starts_with(q.key, 'meta[')),
-                                ARRAY(SELECT inbox.internal_id(c.row->>'id')
-                                        FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
-                                       ORDER BY c.o),
-                                NOT many);
+    read_query := (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
+                     FROM pg_catalog.jsonb_each(query) AS q
+                    WHERE q.key OPERATOR(pg_catalog.<>) 'meta' AND NOT pg_catalog.starts_with(q.key, 'meta['));
+    -- Recipients who turned in_app off get nothing stored (55_delivery.sql): the answer holds
+    -- the items created ("data": null when the one item was not) and names the others in
+    -- meta.skipped, a key Directus's own answer never has.
+    skipped := (SELECT pg_catalog.json_agg(c.row->'userId' ORDER BY c.o)
+                  FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                 WHERE c.row ? 'skipped');
+    IF skipped IS NOT NULL AND NOT many THEN
+        RETURN pg_catalog.json_build_object('data', NULL, 'meta', pg_catalog.json_build_object('skipped', skipped));
+    END IF;
+    answer := inbox._directus_read(recipient, NULL, caller.user_id, read_query,
+                                   ARRAY(SELECT inbox.internal_id(c.row->>'id')
+                                           FROM pg_catalog.jsonb_array_elements(created) WITH ORDINALITY AS c(row, o)
+                                          WHERE NOT c.row ? 'skipped'
+                                          ORDER BY c.o),
+                                   NOT many);
+    IF skipped IS NULL THEN
+        RETURN answer;
+    END IF;
+    RETURN pg_catalog.json_build_object('data', answer->'data', 'meta', pg_catalog.json_build_object('skipped', skipped));
 END
 $$;
 

@@ -220,6 +220,56 @@ test('no e-mail when the person turned the type off, nor without an address; cri
   assert.equal(got.body.data.find((t) => t.type === 'security').critical, true);
 });
 
+test('in_app off: nothing stored, the answers name who was skipped, and the e-mail still goes', async () => {
+  const user = recipient('noinapp');
+  const other = recipient('inapp');
+  const address = `${user}@example.org`;
+  const tok = token(user, ['notifications:read', 'notifications:write']);
+  const res = await api('PUT', '/api/preferences', { tok, body: { type: '*', channel: 'in_app', enabled: false } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.data.find((t) => t.type === 'info').channels, { in_app: false, email: true });
+  // One object: the answer says the recipient was skipped; nothing stored, no event.
+  const one = await api('POST', '/api/notifications', { tok: sender, body: { userId: user, title: 'Only by mail', body: 'no inbox', data: { url: 'https://x.example.org/1' } } });
+  assert.equal(one.status, 201, one.text);
+  assert.deepEqual(one.body, { userId: user, skipped: 'in_app' });
+  assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}'`), '0');
+  assert.equal(sql(`SELECT count(*) FROM inbox.events WHERE user_id = '${user}'`), '0');
+  // ... but the e-mail goes, built from the create, with its own Message-ID.
+  const [mail] = await waitFor('the e-mail of a skipped recipient', () => mails(address).length && mails(address));
+  assert.equal(subjectOf(mail), 'Only by mail');
+  assert.match(mail.text, /Only by mail\n\nno inbox\n\nhttps:\/\/x\.example\.org\/1/);
+  assert.match(mail.headers['message-id'], /^<msg_[0-9a-f]{32}@example\.com>$/);
+  assert.match(mail.headers['list-unsubscribe'], new RegExp(`^<${BASE}/api/unsubscribe/[A-Za-z0-9_.-]+>$`));
+  // A fan-out and an array: the notifications created, and the skipped recipients.
+  const fan = await api('POST', '/api/notifications', { tok: sender, body: { userIds: [other, user], title: 'Fan' } });
+  assert.equal(fan.status, 201, fan.text);
+  assert.deepEqual(fan.body.skipped, [user]);
+  assert.deepEqual(fan.body.data.map((n) => n.userId), [other]);
+  const many = await api('POST', '/api/notifications', { tok: sender, body: [{ userId: user, title: 'A' }, { userId: other, title: 'B' }] });
+  assert.equal(many.status, 201, many.text);
+  assert.deepEqual(many.body.skipped, [user]);
+  assert.deepEqual(many.body.data.map((n) => n.title), ['B']);
+  // Nobody skipped: no "skipped" key at all.
+  const plain = await api('POST', '/api/notifications', { tok: sender, body: { userIds: [other], title: 'Plain' } });
+  assert.equal(plain.status, 201, plain.text);
+  assert.equal('skipped' in plain.body, false);
+  // The Directus dialect: the items created, the others in meta.skipped.
+  const dOne = await api('POST', '/notifications', { tok: sender, body: { recipient: user, subject: 'Directus one' } });
+  assert.equal(dOne.status, 200, dOne.text);
+  assert.deepEqual(dOne.body, { data: null, meta: { skipped: [user] } });
+  const dMany = await api('POST', '/notifications', { tok: sender, body: [{ recipient: other, subject: 'D1' }, { recipient: user, subject: 'D2' }] });
+  assert.equal(dMany.status, 200, dMany.text);
+  assert.deepEqual(dMany.body.meta, { skipped: [user] });
+  assert.deepEqual(dMany.body.data.map((n) => n.subject), ['D1']);
+  assert.equal(sql(`SELECT count(*) FROM inbox.notifications WHERE user_id = '${user}'`), '0');
+  // Every e-mail of the skipped recipient is queued once (the create queued them, no event did).
+  assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}' AND channel = 'email'`), '5');
+  // A critical type is stored whatever the preference.
+  sql(`SELECT inbox.register_type('security', 'Sign-in from a new device', channels => '{in_app,email}', critical => true)`);
+  const critical = await notify(user, { type: 'security', title: 'New sign-in' });
+  assert.match(critical.id, /^ntf_/);
+});
+
 test('the unsubscribe link: GET shows a page and changes nothing, POST (one-click) turns that type off', async () => {
   const user = recipient('unsub');
   const address = `${user}@example.org`;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "delivery/message.hpp"
+#include "delivery/signature.hpp"
 
 namespace pgi::server {
 
@@ -56,6 +57,15 @@ Transfer::Transfer(const Config &config, Claimed row) : row_(std::move(row)) {
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
 
   if (row_.channel == "webhook") {
+    std::string stamp = row_.headers.value("webhook-timestamp", "");
+    std::optional<std::string> signature =
+        webhook_signature(row_.secret, row_.id, stamp, row_.body);
+    if (!signature) {
+      done_ = true;
+      // (The database checks a secret when the endpoint is registered: a damaged row.)
+      early_ = result(400, "the endpoint's secret is not whsec_ and base64");
+      return;
+    }
     // A webhook is an http(s) POST of the claimed body, never redirected.
     curl_easy_setopt(easy_, CURLOPT_URL, row_.target.c_str());
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -70,10 +80,9 @@ Transfer::Transfer(const Config &config, Claimed row) : row_(std::move(row)) {
     headers_ = curl_slist_append(headers_, "Content-Type: application/json");
     headers_ = curl_slist_append(headers_, "User-Agent: pg_inbox");
     headers_ = curl_slist_append(headers_, "Expect:");
-    for (const char *name : {"webhook-id", "webhook-timestamp", "webhook-signature"}) {
-      std::string line = std::string(name) + ": " + row_.headers.value(name, "");
+    for (const std::string &line : {"webhook-id: " + row_.id, "webhook-timestamp: " + stamp,
+                                    "webhook-signature: " + *signature})
       headers_ = curl_slist_append(headers_, line.c_str());
-    }
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
     return;
   }

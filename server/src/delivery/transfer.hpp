@@ -12,9 +12,9 @@
 
 namespace pgi::server {
 
-// A claimed row of inbox.claim_deliveries.
+// A claimed row of inbox.claim_deliveries (secret: a webhook endpoint's, to sign the call).
 struct Claimed {
-  std::string user_id, id, lease, channel, target, body;
+  std::string user_id, id, lease, channel, target, body, secret;
   nlohmann::json headers;
 };
 

@@ -16,6 +16,11 @@ namespace pgi::server {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Results are acknowledged in batches (one inbox.finish_deliveries for many transfers): when this
+// many are waiting, when the oldest has waited kReportWait, or when nothing else is in flight.
+constexpr std::size_t kReportBatch = 500;
+constexpr milliseconds kReportWait{20};
+
 struct DeliveryWorkers::Worker {
   Worker(const Config &config, int index, std::atomic<bool> &stopping)
       : config(config), index(index), stopping(stopping), multi(curl_multi_init()) {
@@ -32,6 +37,13 @@ struct DeliveryWorkers::Worker {
   bool connected();
   void claim();
   void collect();
+  // A claim is a statement: with transfers still in flight, it waits until a quarter of
+  // --delivery-concurrency is free (the transfers finishing wake the loop).
+  bool room_waits() const {
+    std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
+    return !in_flight.empty() && room < std::max<std::size_t>(1, config.delivery_concurrency / 4);
+  }
+  void finish(nlohmann::json result);
   void report();
   void prune();
   void lost_database(const std::exception &e);
@@ -44,6 +56,7 @@ struct DeliveryWorkers::Worker {
   std::optional<pqxx::connection> db;
   std::map<CURL *, std::unique_ptr<Transfer>> in_flight;
   nlohmann::json finished = nlohmann::json::array();
+  Clock::time_point finished_since;  // when the oldest result in `finished` came
   Clock::time_point next_claim = Clock::now();
   Clock::time_point next_prune = Clock::now();
   Clock::time_point next_connect = Clock::now();
@@ -74,14 +87,14 @@ void DeliveryWorkers::Worker::lost_database(const std::exception &e) {
 }
 
 void DeliveryWorkers::Worker::claim() {
-  std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
-  if (room == 0 || Clock::now() < next_claim || !connected())
+  if (room_waits() || Clock::now() < next_claim || !connected())
     return;
+  std::size_t room = static_cast<std::size_t>(config.delivery_concurrency) - in_flight.size();
   std::size_t claimed = 0;
   try {
     pqxx::nontransaction tx(*db);
     pqxx::result rows = tx.exec_params(
-        "SELECT user_id, id, lease, channel, target, headers, body "
+        "SELECT user_id, id, lease, channel, target, headers, body, secret "
         "FROM inbox.claim_deliveries($1, $2::pg_catalog.interval, $3::pg_catalog.text[])",
         static_cast<int>(room), std::to_string(config.delivery_lease_ms) + " milliseconds",
         channels);
@@ -92,11 +105,12 @@ void DeliveryWorkers::Worker::claim() {
                 r[3].as<std::string>(),
                 r[4].is_null() ? "" : r[4].as<std::string>(),
                 r[6].is_null() ? "" : r[6].as<std::string>(),
+                r[7].is_null() ? "" : r[7].as<std::string>(),
                 nlohmann::json::parse(r[5].is_null() ? "{}" : r[5].c_str())};
       auto transfer = std::make_unique<Transfer>(config, std::move(c));
       ++claimed;
       if (transfer->done()) {
-        finished.push_back(transfer->report());
+        finish(transfer->report());
         continue;
       }
       CURL *easy = transfer->easy();
@@ -124,14 +138,25 @@ void DeliveryWorkers::Worker::collect() {
     auto found = in_flight.find(m->easy_handle);
     if (found == in_flight.end())
       continue;
-    finished.push_back(found->second->report(m->data.result));
+    finish(found->second->report(m->data.result));
     curl_multi_remove_handle(multi, m->easy_handle);
     in_flight.erase(found);
   }
 }
 
+void DeliveryWorkers::Worker::finish(nlohmann::json result) {
+  if (finished.empty())
+    finished_since = Clock::now();
+  finished.push_back(std::move(result));
+}
+
 void DeliveryWorkers::Worker::report() {
-  if (finished.empty() || !connected())
+  if (finished.empty())
+    return;
+  if (finished.size() < kReportBatch && !in_flight.empty() && !stopping &&
+      Clock::now() - finished_since < kReportWait)
+    return;
+  if (!connected())
     return;
   try {
     pqxx::nontransaction tx(*db);
@@ -170,10 +195,10 @@ void DeliveryWorkers::Worker::run() {
     // Wait for a socket, a timer of curl's, the next claim, or wake().
     auto until_claim = std::chrono::duration_cast<milliseconds>(next_claim - Clock::now()).count();
     int wait = static_cast<int>(std::clamp<long long>(until_claim, 0, config.delivery_poll_ms));
-    if (in_flight.size() >= static_cast<std::size_t>(config.delivery_concurrency))
+    if (room_waits())
       wait = config.delivery_poll_ms;
     if (!finished.empty())
-      wait = std::min(wait, 100);  // a report waiting for the database to come back
+      wait = std::min(wait, static_cast<int>(kReportWait.count()));  // a batch to report
     curl_multi_poll(multi, nullptr, 0, wait, nullptr);
   }
   for (auto &[easy, transfer] : in_flight)
