@@ -8659,3 +8659,422 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE WHEN answer ? 'skipped' AND coalesce(answer->'data', '[]') = '[]' THEN 200 ELSE 201 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 15, delivery on Citus (h-dcitus2), 55_delivery.sql: the delivery trigger queues through one
+-- function, inbox._queue_deliveries (all events on one node, one user's at a time on a Citus
+-- shard); the claim and the report are one statement over the tables given
+-- (inbox._claim_deliveries, inbox._finish_deliveries), which every node of a Citus cluster runs
+-- over the shards it holds (inbox._claim_local, inbox._finish_local), since Citus takes no row
+-- lock in a statement over several shards. The same text as that file.
+-- ---------------------------------------------------------------------------------------------
+
+-- Queues the deliveries of `events` (inbox.events rows, as one statement inserted them): an
+-- e-mail per created notification whose type and recipient want one (or a place in the open
+-- digest of its type), and a webhook call per event and endpoint that asks for it (`email`,
+-- `hooks`: whether either is configured at all, as the trigger found). One static statement
+-- (its plan cached for the session). No statement here joins inbox.notifications: each event
+-- that needs its row gets it by a key probe (inbox._notification_at), once for both channels,
+-- and the marks the webhook bodies are shaped with are read once per user (inbox._user_marks),
+-- matched to the events by a FULL join, which PostgreSQL runs as a hash or merge join, never as
+-- a loop over one side for each row of the other. On a Citus shard the events are one user's
+-- (the trigger below): every table the statement reaches is then that user's shard or a
+-- reference table.
+CREATE OR REPLACE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at text := inbox.iso_time(pg_catalog.now());
+    many boolean := pg_catalog.cardinality(events) > 1;
+    mailed integer;
+BEGIN
+    WITH found AS MATERIALIZED (
+        -- The events that call for a delivery, each with its notification's row.
+        SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
+                         THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+          FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       email AND e.event = 'notification.created' AS mailed,
+                       hooks AND EXISTS (SELECT FROM inbox.webhooks w
+                                          WHERE w.enabled AND e.event = ANY (w.events)
+                                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                                            AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
+                  FROM pg_catalog.unnest(events) AS e) AS x
+         WHERE x.mailed OR x.hooked),
+    mail AS (
+        SELECT inbox._queue_email(pg_catalog.array_agg(f.user_id ORDER BY f.id), pg_catalog.array_agg((f.n).type ORDER BY f.id),
+                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)
+          FROM found f
+         WHERE f.mailed AND (f.n).id IS NOT NULL
+        HAVING pg_catalog.count(*) > 0),
+    marks AS MATERIALIZED (
+        SELECT u.user_id, m.read_marks, m.seen
+          FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
+         CROSS JOIN LATERAL inbox._user_marks(u.user_id) AS m),
+    shaped AS MATERIALIZED (
+        -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
+        -- event has its user's marks: FULL only rules out a nested loop.)
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type,
+               inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
+               || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
+          FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
+    -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+    called AS (
+        INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
+        SELECT s.user_id, 'webhook', w.id, s.event, s.type,
+               CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
+          FROM shaped s
+          JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
+                               AND (w.user_id IS NULL OR w.user_id = s.user_id)
+                               AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
+         -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types))
+    SELECT pg_catalog.count(*) INTO mailed FROM mail;
+END
+$$;
+
+-- Queues the deliveries of the events the statement inserted (transition table new_events),
+-- after two cheap probes, which are all when nothing is configured. On one node: all of them
+-- at once. On a Citus cluster the trigger fires on a shard of inbox.events, where a statement
+-- may not join the transition table with a distributed table (Citus cannot plan it) nor reach
+-- another node: there the events go one user at a time, so that each statement the queueing
+-- runs is about that user alone, on the shard the trigger fired on.
+CREATE OR REPLACE FUNCTION inbox._deliveries_after_events() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+    email boolean := inbox._setting('pg_inbox.email_column', '') <> '';
+    hooks boolean := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
+    batch record;
+BEGIN
+    IF NOT email AND NOT hooks THEN
+        RETURN NULL;
+    END IF;
+    -- (ROW(e.*)::inbox.events: on a shard the rows have the shard's row type.)
+    FOR batch IN SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events) AS events
+                   FROM new_events e
+                  GROUP BY CASE WHEN TG_TABLE_NAME <> 'events' THEN e.user_id END LOOP
+        PERFORM inbox._queue_deliveries(batch.events, email, hooks);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- Claims up to `limit` due deliveries of `channels` for `lease_for` and returns what to send, in
+-- one statement: the target (URL or address), the body, and the headers (webhook: webhook-id
+-- and webhook-timestamp, with the endpoint's secret for the server to sign them; e-mail: the
+-- subject, the Message-ID's local part, the unsubscribe token). A row whose lease runs out
+-- before it is finished is due again, under the same id. Rows that can no longer be sent (their
+-- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here. An
+-- e-mail without a stored notification (its recipient had in_app off) is built from the create
+-- object the row carries.
+--
+-- One node: that statement over inbox.deliveries. A Citus cluster (where a row lock may not be
+-- taken in a statement over several shards): every node claims from the shards it holds, one
+-- statement per shard (inbox._claim_local), all nodes at once (run_command_on_all_nodes), each
+-- its share of `limit`; each node's claims commit there as they are made (a lease that no one
+-- uses runs out, as a dead worker's does).
+CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+-- (On Citus: the look for due rows below reads every shard.)
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    node record;
+    nodes integer;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT inbox._citus_managed('inbox.deliveries') THEN
+        RETURN QUERY SELECT * FROM inbox._claim_deliveries('inbox.deliveries', 'inbox.notifications', 'inbox.webhooks',
+                                                            "limit", lease_for, channels);
+        RETURN;
+    END IF;
+    -- An idle outbox costs one read over the shards (through Citus's pooled connections);
+    -- only due rows make every node claim (a connection to each).
+    IF NOT EXISTS (SELECT FROM inbox.deliveries x
+                    WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)) THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.count(DISTINCT p.groupid)::int INTO nodes
+      FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+     WHERE s.logicalrelid = 'inbox.deliveries'::regclass;
+    FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(pg_catalog.format(
+                    'SELECT inbox._claim_local(%s, %L, %L)', (("limit" + nodes - 1) / nodes), lease_for, channels)) LOOP
+        IF NOT node.success THEN
+            RAISE WARNING 'inbox.claim_deliveries: node % could not claim: %', node.nodeid, node.result;
+            CONTINUE;
+        END IF;
+        RETURN QUERY SELECT * FROM pg_catalog.jsonb_to_recordset(node.result::jsonb)
+            AS r(user_id text, id text, lease uuid, channel text, attempt integer, target text,
+                 headers jsonb, body text, secret text);
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
+    'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox; on a Citus cluster each node claims from its own shards.';
+
+-- The claim's one statement over the tables given: inbox's own, or on a Citus node one shard's
+-- (the deliveries, the notifications of the same shard group, the node's copy of the webhooks),
+-- named by the caller from the catalogs.
+CREATE OR REPLACE FUNCTION inbox._claim_deliveries(deliveries regclass, notifications regclass, webhooks regclass,
+                                        "limit" integer, lease_for interval, channels text[])
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz := pg_catalog.now();
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format($claim$
+        WITH due AS (
+            SELECT x.user_id, x.id FROM %1$s x
+             WHERE x.state = 'pending' AND x.due_at <= $2 AND x.channel = ANY ($6)
+             ORDER BY x.due_at LIMIT $4
+               FOR UPDATE SKIP LOCKED),
+        found AS (
+            SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+                   w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+                   CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                        ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+              FROM due JOIN %1$s x ON x.user_id = due.user_id AND x.id = due.id
+              LEFT JOIN %3$s w ON x.channel = 'webhook' AND w.id = x.webhook_id
+              LEFT JOIN LATERAL (
+                  SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                         pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                         pg_catalog.string_agg(
+                             CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                             || coalesce(n.title, n.type)
+                             || coalesce(E'\n\n' || n.body, '')
+                             || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                             E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                    FROM %2$s n
+                   WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                     AND n.deleted_at IS NULL) m ON true),
+        cancelled AS (
+            UPDATE %1$s x
+               SET state = 'cancelled', finished_at = $2, lease = NULL, attempts = x.attempts + 1, digest = false,
+                   last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                     ELSE 'every notification of the e-mail was deleted' END
+              FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+        claimed AS (
+            UPDATE %1$s x
+               SET lease = $1, attempts = x.attempts + 1, due_at = $2 + $5, digest = false
+              FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+            RETURNING x.user_id, x.id, x.attempts)
+        SELECT f.user_id, inbox._delivery_public_id(f.id), $1, f.channel, c.attempts,
+               CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+               CASE WHEN f.channel = 'webhook'
+                    THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', $3)
+                    ELSE pg_catalog.jsonb_build_object(
+                             'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                             WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                             ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                             -- A retry is the same message; a digest, or an e-mail without a stored
+                             -- notification, is its own.
+                             'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                               THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                             'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                             'type', f.type) END,
+               CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                    WHEN f.count > 0 THEN f.lines || E'\n'
+                    ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                         || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+               f.secret
+          FROM claimed c JOIN found f ON f.user_id = c.user_id AND f.id = c.id
+$claim$, deliveries, notifications, webhooks)
+    USING pg_catalog.gen_random_uuid(), at, pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text,
+          "limit", lease_for, channels;
+END
+$$;
+
+-- On a node of a Citus cluster: claims up to `limit` due deliveries from the shards this node
+-- holds (in a random order, so that no shard waits behind the others), one statement per shard;
+-- returns them as a JSON array of inbox.claim_deliveries's rows.
+CREATE OR REPLACE FUNCTION inbox._claim_local("limit" integer, lease_for interval, channels text[])
+RETURNS jsonb
+LANGUAGE plpgsql
+-- (Citus refuses changes to a shard by name unless told: these are the shards' own rows.)
+SET citus.enable_manual_changes_to_shards = on
+AS $$
+DECLARE
+    s record;
+    hooks regclass;
+    part jsonb;
+    claimed jsonb := '[]';
+    wanted integer := "limit";
+BEGIN
+    FOR s IN SELECT pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass AS deliveries,
+                    pg_catalog.shard_name('inbox.notifications'::regclass, n.shardid)::regclass AS notifications
+               FROM pg_catalog.pg_dist_shard d
+               JOIN pg_catalog.pg_dist_placement p ON p.shardid = d.shardid
+               JOIN pg_catalog.pg_dist_shard n ON n.logicalrelid = 'inbox.notifications'::regclass
+                                              AND n.shardminvalue = d.shardminvalue
+              WHERE d.logicalrelid = 'inbox.deliveries'::regclass
+                AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+              ORDER BY pg_catalog.random() LOOP
+        hooks := coalesce(hooks, (SELECT pg_catalog.shard_name('inbox.webhooks'::regclass, w.shardid)::regclass
+                                    FROM pg_catalog.pg_dist_shard w WHERE w.logicalrelid = 'inbox.webhooks'::regclass));
+        SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]') INTO part
+          FROM inbox._claim_deliveries(s.deliveries, s.notifications, hooks, wanted, lease_for, channels) AS c;
+        claimed := claimed || part;
+        wanted := wanted - pg_catalog.jsonb_array_length(part);
+        EXIT WHEN wanted <= 0;
+    END LOOP;
+    RETURN claimed;
+END
+$$;
+
+-- Records attempts: a JSON array of {"userId", "id", "lease", "status", "error", "durationMs",
+-- "retryAfter"} (status: the HTTP status or SMTP reply code, 0 or absent when none came). What an
+-- answer means:
+--   webhook: 2xx delivered; 410 the endpoint is disabled and the delivery failed; 408, 429, 5xx
+--            and no answer (timeout, refused, reset) are retried; any other 4xx fails at once (the
+--            receiver refused the request: sending it again would not change that);
+--   e-mail:  2xx delivered; 5xx (a permanent SMTP failure) fails at once; 4xx and no answer are
+--            retried.
+-- A retry is due after the backoff schedule (or a 429/503's Retry-After), unless that was the
+-- last attempt (pg_inbox.delivery_max_attempts): then the delivery failed. A report whose lease
+-- is no longer the row's (the lease ran out and another worker claimed it) is ignored. Returns
+-- how many reports were recorded. On a Citus cluster every node records the reports of the
+-- shards it holds (inbox._finish_local), one statement per shard, as the claim does.
+CREATE OR REPLACE FUNCTION inbox.finish_deliveries(results jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    recorded integer := 0;
+    gone bigint[];
+    node record;
+BEGIN
+    IF pg_catalog.jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'results: expected a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT inbox._citus_managed('inbox.deliveries') THEN
+        SELECT f.recorded, f.gone INTO recorded, gone
+          FROM inbox._finish_deliveries('inbox.deliveries', 'inbox.delivery_attempts', results) AS f;
+    ELSE
+        FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(
+                        pg_catalog.format('SELECT inbox._finish_local(%L)', results)) LOOP
+            IF NOT node.success THEN
+                RAISE WARNING 'inbox.finish_deliveries: node % could not record: %', node.nodeid, node.result;
+                CONTINUE;
+            END IF;
+            recorded := recorded + (node.result::jsonb->>'recorded')::int;
+            gone := gone || ARRAY(SELECT x::bigint FROM pg_catalog.jsonb_array_elements_text(node.result::jsonb->'gone') AS x);
+        END LOOP;
+    END IF;
+    -- An endpoint that answered 410 Gone is disabled.
+    IF gone IS NOT NULL THEN
+        UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE w.enabled AND w.id = ANY (gone);
+    END IF;
+    RETURN recorded;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.finish_deliveries(jsonb) IS
+    'For the server''s delivery workers: records attempts and schedules retries (see the function''s header for what each answer means).';
+
+-- The finish's one statement over the tables given (inbox's own, or on a Citus node one shard's
+-- deliveries and attempts): the reports whose lease is still the row's, what each answer means,
+-- the attempt logged, the row rescheduled or finished. Returns how many were recorded and the
+-- endpoints that answered 410.
+CREATE OR REPLACE FUNCTION inbox._finish_deliveries(deliveries regclass, attempts regclass, results jsonb,
+                                         OUT recorded integer, OUT gone bigint[])
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format($finish$
+        WITH reports AS (
+            SELECT r."userId" AS user_id, inbox._delivery_uuid(r.id) AS id, r.lease,
+                   NULLIF(r.status, 0) AS code, pg_catalog.left(r.error, 1000) AS error,
+                   r."durationMs" AS duration_ms, r."retryAfter" AS retry_after
+              FROM pg_catalog.jsonb_to_recordset($1)
+                   AS r("userId" text, id text, lease uuid, status integer, error text, "durationMs" integer, "retryAfter" integer)),
+        current AS (
+            SELECT d.user_id, d.id, d.channel, d.attempts, d.webhook_id, r.code, r.error, r.duration_ms, r.retry_after
+              FROM %1$s d JOIN reports r ON d.user_id = r.user_id AND d.id = r.id AND d.lease = r.lease
+             WHERE d.state = 'pending'
+               FOR UPDATE OF d),
+        answered AS (
+            SELECT c.*, CASE WHEN c.code BETWEEN 200 AND 299 THEN 'delivered'
+                             WHEN c.channel = 'webhook' AND c.code = 410 THEN 'gone'
+                             WHEN c.code IS NULL OR c.code >= 500 AND c.channel = 'webhook' OR c.code IN (408, 429)
+                                  OR c.code BETWEEN 400 AND 499 AND c.channel = 'email'
+                             THEN CASE WHEN c.attempts >= $2 THEN 'failed' ELSE 'retry' END
+                             ELSE 'failed' END AS outcome
+              FROM current c),
+        planned AS (
+            SELECT a.*, CASE WHEN a.code IN (429, 503) AND a.retry_after > 0
+                             THEN pg_catalog.make_interval(secs => least(a.retry_after, 86400))
+                             ELSE inbox._delivery_backoff(a.attempts) END AS wait
+              FROM answered a),
+        logged AS (
+            INSERT INTO %2$s (user_id, delivery_id, attempt, outcome, status, duration_ms, error)
+            SELECT p.user_id, p.id, p.attempts, p.outcome, p.code, p.duration_ms, p.error FROM planned p
+            ON CONFLICT (user_id, delivery_id, attempt) DO NOTHING),
+        updated AS (
+            UPDATE %1$s d
+               SET state = CASE WHEN p.outcome = 'retry' THEN 'pending' WHEN p.outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
+                   due_at = pg_catalog.now() + p.wait,
+                   finished_at = CASE WHEN p.outcome = 'retry' THEN NULL ELSE $3 END,
+                   lease = NULL, last_status = p.code, last_error = p.error
+              FROM planned p
+             WHERE d.user_id = p.user_id AND d.id = p.id
+            RETURNING p.outcome, p.webhook_id)
+        SELECT pg_catalog.count(*)::int,
+               pg_catalog.array_agg(DISTINCT u.webhook_id) FILTER (WHERE u.outcome = 'gone')
+          FROM updated u
+$finish$, deliveries, attempts)
+    INTO recorded, gone
+    USING results, inbox._setting('pg_inbox.delivery_max_attempts', '10')::integer, pg_catalog.clock_timestamp();
+END
+$$;
+
+-- On a node of a Citus cluster: records the reports whose users' shards this node holds, one
+-- statement per shard; returns {"recorded": n, "gone": [webhook ids]}.
+CREATE OR REPLACE FUNCTION inbox._finish_local(results jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET citus.enable_manual_changes_to_shards = on
+AS $$
+DECLARE
+    s record;
+    f record;
+    recorded integer := 0;
+    gone bigint[] := '{}';
+BEGIN
+    FOR s IN SELECT pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass AS deliveries,
+                    pg_catalog.shard_name('inbox.delivery_attempts'::regclass, a.shardid)::regclass AS attempts,
+                    x.reports
+               FROM (SELECT pg_catalog.get_shard_id_for_distribution_column('inbox.deliveries', r->>'userId') AS shardid,
+                            pg_catalog.jsonb_agg(r) AS reports
+                       FROM pg_catalog.jsonb_array_elements(results) AS r
+                      GROUP BY 1) x
+               JOIN pg_catalog.pg_dist_shard d ON d.shardid = x.shardid
+               JOIN pg_catalog.pg_dist_placement p ON p.shardid = d.shardid
+               JOIN pg_catalog.pg_dist_shard a ON a.logicalrelid = 'inbox.delivery_attempts'::regclass
+                                              AND a.shardminvalue = d.shardminvalue
+              WHERE p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) LOOP
+        SELECT * INTO f FROM inbox._finish_deliveries(s.deliveries, s.attempts, s.reports);
+        recorded := recorded + f.recorded;
+        gone := gone || coalesce(f.gone, '{}');
+    END LOOP;
+    RETURN pg_catalog.jsonb_build_object('recorded', recorded, 'gone', pg_catalog.to_jsonb(gone));
+END
+$$;
+
+REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._claim_deliveries(regclass, regclass, regclass, integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._claim_local(integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._finish_deliveries(regclass, regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._finish_local(jsonb) FROM PUBLIC;

@@ -206,6 +206,31 @@ out=$(sql worker2 $db -c "SELECT count(*) FROM (SELECT inbox.create('u' || i, '{
   -c "SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE id >> 48 = (SELECT groupid FROM pg_dist_local_group)) FROM inbox.notifications" 2>&1 | tail -1)
 check $([[ $out == "40|40|20" ]]; echo $?) "creates through the new node get ids of its own range (rows|distinct|in range: $out)"
 
+# --- delivery on the cluster (issue 15) ------------------------------------------------------------
+# The outbox is distributed with the notifications; a server's delivery workers against the
+# coordinator claim and report shard by shard (tests/citus/delivery.mjs). E-mail on, through a
+# recipient relation to a reference table; the settings on every node (a create runs where the
+# user's shard is).
+say "delivery: e-mail and a webhook from a distributed outbox"
+db=pg_inbox_citus_delivery
+if createdb $db >"$work/delivery.log" 2>&1 && sql coordinator $db >>"$work/delivery.log" 2>&1 \
+  -c "CREATE EXTENSION pg_inbox" -c "CREATE TABLE public.users (id text PRIMARY KEY, email text)" \
+  -c "INSERT INTO public.users VALUES ('citus-mail-user', 'citus-mail-user@example.org')" \
+  -c "SELECT inbox.define_relation('recipient', 'userId', 'public.users', 'id')" \
+  && "$ROOT/tests/citus/prepare.sh" "$prefix" $db >>"$work/delivery.log" 2>&1; then
+  for node in coordinator worker1 worker2; do
+    sql $node $db -c "SET citus.enable_ddl_propagation = off" \
+      -c "ALTER DATABASE $db SET pg_inbox.email_column = 'email'" \
+      -c "ALTER DATABASE $db SET pg_inbox.webhook_allow_private = on" >>"$work/delivery.log" 2>&1
+  done
+  (cd "$ROOT/tests" && [[ -d node_modules/standardwebhooks ]] || npm ci --silent >/dev/null 2>&1)
+  out=$(ROOT=$ROOT DATABASE_URL=$(url coordinator $db) PYTHON=/usr/bin/python3 node "$ROOT/tests/citus/delivery.mjs" 2>&1)
+  grep -E '^(not )?ok - |^    ' <<<"$out"
+  tally "tests/citus/delivery.mjs" "$out"
+else
+  check 1 "a distributed database with e-mail on for the delivery suite" "$(cat "$work/delivery.log")"
+fi
+
 # --- the REST and Directus suites on a distributed database --------------------------------------
 export PGHOST=127.0.0.1 PGPORT=$base PGUSER=postgres PG_INBOX_TEST_CLUSTER=$prefix-coordinator
 export PG_INBOX_TEST_CREATEDB="$ROOT/scripts/citus.sh createdb $prefix"
