@@ -738,8 +738,9 @@ BEGIN
                   FROM pg_catalog.unnest(events) AS e) AS x
          WHERE x.mailed OR x.hooked),
     mail AS (
+        -- (::text: Citus keeps a CTE's rows as an intermediate result, which a void cannot be.)
         SELECT inbox._queue_email(pg_catalog.array_agg(f.user_id ORDER BY f.id), pg_catalog.array_agg((f.n).type ORDER BY f.id),
-                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)
+                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)::text
           FROM found f
          WHERE f.mailed AND (f.n).id IS NOT NULL
         HAVING pg_catalog.count(*) > 0),
