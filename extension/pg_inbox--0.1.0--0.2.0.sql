@@ -8663,10 +8663,11 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- Issue 15, delivery on Citus (h-dcitus2), 55_delivery.sql: the delivery trigger queues through one
 -- function, inbox._queue_deliveries (all events on one node, one user's at a time on a Citus
--- shard); the claim and the report are one statement over the tables given
--- (inbox._claim_deliveries, inbox._finish_deliveries), which every node of a Citus cluster runs
--- over the shards it holds (inbox._claim_local, inbox._finish_local), since Citus takes no row
--- lock in a statement over several shards. The same text as that file.
+-- shard); on a Citus cluster the claim and the report go to every node (inbox._claim_citus,
+-- inbox._finish_citus), which runs them over the shards it holds, one statement per shard
+-- (inbox._claim_local and _claim_shard, inbox._finish_local and _finish_shard), since Citus
+-- takes no row lock in a statement over several shards; on one node they are the static
+-- statements they were. The same text as that file.
 -- ---------------------------------------------------------------------------------------------
 
 -- Queues the deliveries of `events` (inbox.events rows, as one statement inserted them): an
@@ -8771,14 +8772,92 @@ $$;
 -- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here. An
 -- e-mail without a stored notification (its recipient had in_app off) is built from the create
 -- object the row carries.
---
--- One node: that statement over inbox.deliveries. A Citus cluster (where a row lock may not be
--- taken in a statement over several shards): every node claims from the shards it holds, one
--- statement per shard (inbox._claim_local), all nodes at once (run_command_on_all_nodes), each
--- its share of `limit`; each node's claims commit there as they are made (a lease that no one
--- uses runs out, as a dead worker's does).
 CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
                                        channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    claim uuid := pg_catalog.gen_random_uuid();
+    at timestamptz := pg_catalog.now();
+    stamp text := pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.deliveries') THEN
+        RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT x.user_id, x.id FROM inbox.deliveries x
+         WHERE x.state = 'pending' AND x.due_at <= at AND x.channel = ANY (channels)
+         ORDER BY x.due_at LIMIT "limit"
+           FOR UPDATE SKIP LOCKED),
+    found AS (
+        SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+               w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+               CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                    ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+          FROM due JOIN inbox.deliveries x ON x.user_id = due.user_id AND x.id = due.id
+          LEFT JOIN inbox.webhooks w ON x.channel = 'webhook' AND w.id = x.webhook_id
+          LEFT JOIN LATERAL (
+              SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                     pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                     pg_catalog.string_agg(
+                         CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                         || coalesce(n.title, n.type)
+                         || coalesce(E'\n\n' || n.body, '')
+                         || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                         E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                FROM inbox.notifications n
+               WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                 AND n.deleted_at IS NULL) m ON true),
+    cancelled AS (
+        UPDATE inbox.deliveries x
+           SET state = 'cancelled', finished_at = at, lease = NULL, attempts = x.attempts + 1, digest = false,
+               last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                 ELSE 'every notification of the e-mail was deleted' END
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+    claimed AS (
+        UPDATE inbox.deliveries x
+           SET lease = claim, attempts = x.attempts + 1, due_at = at + lease_for, digest = false
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+        RETURNING x.user_id, x.id, x.attempts)
+    SELECT f.user_id, inbox._delivery_public_id(f.id), claim, f.channel, c.attempts,
+           CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+           CASE WHEN f.channel = 'webhook'
+                THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', stamp)
+                ELSE pg_catalog.jsonb_build_object(
+                         'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                         WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                         ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                         -- A retry is the same message; a digest, or an e-mail without a stored
+                         -- notification, is its own.
+                         'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                           THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                         'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                         'type', f.type) END,
+           CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                WHEN f.count > 0 THEN f.lines || E'\n'
+                ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                     || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+           f.secret
+      FROM claimed c JOIN found f ON f.user_id = c.user_id AND f.id = c.id;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
+    'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox.';
+
+-- inbox.claim_deliveries on a Citus cluster, where a row lock may not be taken in a statement
+-- over several shards: every node claims from the shards it holds, one statement per shard
+-- (inbox._claim_local), all nodes at once (run_command_on_all_nodes), each its share of
+-- `limit`; each node's claims commit there as they are made (a lease that no one uses runs
+-- out, as a dead worker's does).
+CREATE OR REPLACE FUNCTION inbox._claim_citus("limit" integer, lease_for interval, channels text[])
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text, secret text)
 LANGUAGE plpgsql
@@ -8789,18 +8868,14 @@ DECLARE
     node record;
     nodes integer;
 BEGIN
-    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF NOT inbox._citus_managed('inbox.deliveries') THEN
-        RETURN QUERY SELECT * FROM inbox._claim_deliveries('inbox.deliveries', 'inbox.notifications', 'inbox.webhooks',
-                                                            "limit", lease_for, channels);
-        RETURN;
-    END IF;
     -- An idle outbox costs one read over the shards (through Citus's pooled connections);
-    -- only due rows make every node claim (a connection to each).
-    IF NOT EXISTS (SELECT FROM inbox.deliveries x
-                    WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)) THEN
+    -- only due rows make every node claim (a connection to each). (A statement of its own, not
+    -- an EXISTS subquery: Citus plans a subquery over several shards as an intermediate result,
+    -- which it cannot read back without columns.)
+    PERFORM 1 FROM inbox.deliveries x
+      WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)
+      LIMIT 1;
+    IF NOT FOUND THEN
         RETURN;
     END IF;
     SELECT pg_catalog.count(DISTINCT p.groupid)::int INTO nodes
@@ -8819,14 +8894,12 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
-    'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox; on a Citus cluster each node claims from its own shards.';
-
--- The claim's one statement over the tables given: inbox's own, or on a Citus node one shard's
--- (the deliveries, the notifications of the same shard group, the node's copy of the webhooks),
--- named by the caller from the catalogs.
-CREATE OR REPLACE FUNCTION inbox._claim_deliveries(deliveries regclass, notifications regclass, webhooks regclass,
-                                        "limit" integer, lease_for interval, channels text[])
+-- The claim's statement (inbox.claim_deliveries's, which keeps its own static copy: one node
+-- plans it once per session, where this one is planned at every call) over one shard's tables
+-- on a Citus node: the deliveries, the notifications of the same shard group, the node's copy
+-- of the webhooks, named by the caller from the catalogs.
+CREATE OR REPLACE FUNCTION inbox._claim_shard(deliveries regclass, notifications regclass, webhooks regclass,
+                                   "limit" integer, lease_for interval, channels text[])
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text, secret text)
 LANGUAGE plpgsql
@@ -8924,7 +8997,7 @@ BEGIN
         hooks := coalesce(hooks, (SELECT pg_catalog.shard_name('inbox.webhooks'::regclass, w.shardid)::regclass
                                     FROM pg_catalog.pg_dist_shard w WHERE w.logicalrelid = 'inbox.webhooks'::regclass));
         SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]') INTO part
-          FROM inbox._claim_deliveries(s.deliveries, s.notifications, hooks, wanted, lease_for, channels) AS c;
+          FROM inbox._claim_shard(s.deliveries, s.notifications, hooks, wanted, lease_for, channels) AS c;
         claimed := claimed || part;
         wanted := wanted - pg_catalog.jsonb_array_length(part);
         EXIT WHEN wanted <= 0;
@@ -8951,27 +9024,82 @@ RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    recorded integer := 0;
-    gone bigint[];
-    node record;
+    max_attempts integer := inbox._setting('pg_inbox.delivery_max_attempts', '10')::integer;
+    recorded integer;
+    finished timestamptz := pg_catalog.clock_timestamp();
 BEGIN
     IF pg_catalog.jsonb_typeof(results) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'results: expected a JSON array' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NOT inbox._citus_managed('inbox.deliveries') THEN
-        SELECT f.recorded, f.gone INTO recorded, gone
-          FROM inbox._finish_deliveries('inbox.deliveries', 'inbox.delivery_attempts', results) AS f;
-    ELSE
-        FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(
-                        pg_catalog.format('SELECT inbox._finish_local(%L)', results)) LOOP
-            IF NOT node.success THEN
-                RAISE WARNING 'inbox.finish_deliveries: node % could not record: %', node.nodeid, node.result;
-                CONTINUE;
-            END IF;
-            recorded := recorded + (node.result::jsonb->>'recorded')::int;
-            gone := gone || ARRAY(SELECT x::bigint FROM pg_catalog.jsonb_array_elements_text(node.result::jsonb->'gone') AS x);
-        END LOOP;
+    IF inbox._citus_managed('inbox.deliveries') THEN
+        RETURN inbox._finish_citus(results);
     END IF;
+    -- One statement for the whole batch: the reports whose lease is still the row's, what each
+    -- answer means, the attempt logged, the row rescheduled or finished, a gone endpoint disabled.
+    WITH reports AS (
+        SELECT r."userId" AS user_id, inbox._delivery_uuid(r.id) AS id, r.lease,
+               NULLIF(r.status, 0) AS code, pg_catalog.left(r.error, 1000) AS error,
+               r."durationMs" AS duration_ms, r."retryAfter" AS retry_after
+          FROM pg_catalog.jsonb_to_recordset(results)
+               AS r("userId" text, id text, lease uuid, status integer, error text, "durationMs" integer, "retryAfter" integer)),
+    current AS (
+        SELECT d.user_id, d.id, d.channel, d.attempts, d.webhook_id, r.code, r.error, r.duration_ms, r.retry_after
+          FROM inbox.deliveries d JOIN reports r ON d.user_id = r.user_id AND d.id = r.id AND d.lease = r.lease
+         WHERE d.state = 'pending'
+           FOR UPDATE OF d),
+    answered AS (
+        SELECT c.*, CASE WHEN c.code BETWEEN 200 AND 299 THEN 'delivered'
+                         WHEN c.channel = 'webhook' AND c.code = 410 THEN 'gone'
+                         WHEN c.code IS NULL OR c.code >= 500 AND c.channel = 'webhook' OR c.code IN (408, 429)
+                              OR c.code BETWEEN 400 AND 499 AND c.channel = 'email'
+                         THEN CASE WHEN c.attempts >= max_attempts THEN 'failed' ELSE 'retry' END
+                         ELSE 'failed' END AS outcome
+          FROM current c),
+    planned AS (
+        SELECT a.*, CASE WHEN a.code IN (429, 503) AND a.retry_after > 0
+                         THEN pg_catalog.make_interval(secs => least(a.retry_after, 86400))
+                         ELSE inbox._delivery_backoff(a.attempts) END AS wait
+          FROM answered a),
+    logged AS (
+        INSERT INTO inbox.delivery_attempts (user_id, delivery_id, attempt, outcome, status, duration_ms, error)
+        SELECT p.user_id, p.id, p.attempts, p.outcome, p.code, p.duration_ms, p.error FROM planned p
+        ON CONFLICT ON CONSTRAINT delivery_attempts_pkey DO NOTHING),
+    disabled AS (
+        UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
+         WHERE w.enabled AND w.id IN (SELECT p.webhook_id FROM planned p WHERE p.outcome = 'gone'))
+    UPDATE inbox.deliveries d
+       SET state = CASE WHEN p.outcome = 'retry' THEN 'pending' WHEN p.outcome = 'delivered' THEN 'delivered' ELSE 'failed' END,
+           due_at = pg_catalog.now() + p.wait,
+           finished_at = CASE WHEN p.outcome = 'retry' THEN NULL ELSE finished END,
+           lease = NULL, last_status = p.code, last_error = p.error
+      FROM planned p
+     WHERE d.user_id = p.user_id AND d.id = p.id;
+    GET DIAGNOSTICS recorded = ROW_COUNT;
+    RETURN recorded;
+END
+$$;
+
+-- inbox.finish_deliveries on a Citus cluster: every node records the reports of the shards it
+-- holds (inbox._finish_local), one statement per shard, as the claim does; an endpoint that
+-- answered 410 Gone is disabled here, on the reference table.
+CREATE OR REPLACE FUNCTION inbox._finish_citus(results jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    recorded integer := 0;
+    gone bigint[];
+    node record;
+BEGIN
+    FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(
+                    pg_catalog.format('SELECT inbox._finish_local(%L)', results)) LOOP
+        IF NOT node.success THEN
+            RAISE WARNING 'inbox.finish_deliveries: node % could not record: %', node.nodeid, node.result;
+            CONTINUE;
+        END IF;
+        recorded := recorded + (node.result::jsonb->>'recorded')::int;
+        gone := gone || ARRAY(SELECT x::bigint FROM pg_catalog.jsonb_array_elements_text(node.result::jsonb->'gone') AS x);
+    END LOOP;
     -- An endpoint that answered 410 Gone is disabled.
     IF gone IS NOT NULL THEN
         UPDATE inbox.webhooks w SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone'
@@ -8981,15 +9109,12 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION inbox.finish_deliveries(jsonb) IS
-    'For the server''s delivery workers: records attempts and schedules retries (see the function''s header for what each answer means).';
-
--- The finish's one statement over the tables given (inbox's own, or on a Citus node one shard's
--- deliveries and attempts): the reports whose lease is still the row's, what each answer means,
--- the attempt logged, the row rescheduled or finished. Returns how many were recorded and the
--- endpoints that answered 410.
-CREATE OR REPLACE FUNCTION inbox._finish_deliveries(deliveries regclass, attempts regclass, results jsonb,
-                                         OUT recorded integer, OUT gone bigint[])
+-- The finish's statement (inbox.finish_deliveries's, static there) over one shard's deliveries
+-- and attempts on a Citus node: the reports whose lease is still the row's, what each answer
+-- means, the attempt logged, the row rescheduled or finished. Returns how many were recorded
+-- and the endpoints that answered 410 (the webhooks, a reference table, are the caller's).
+CREATE OR REPLACE FUNCTION inbox._finish_shard(deliveries regclass, attempts regclass, results jsonb,
+                                    OUT recorded integer, OUT gone bigint[])
 LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -9065,7 +9190,7 @@ BEGIN
                JOIN pg_catalog.pg_dist_shard a ON a.logicalrelid = 'inbox.delivery_attempts'::regclass
                                               AND a.shardminvalue = d.shardminvalue
               WHERE p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) LOOP
-        SELECT * INTO f FROM inbox._finish_deliveries(s.deliveries, s.attempts, s.reports);
+        SELECT * INTO f FROM inbox._finish_shard(s.deliveries, s.attempts, s.reports);
         recorded := recorded + f.recorded;
         gone := gone || coalesce(f.gone, '{}');
     END LOOP;
@@ -9075,7 +9200,9 @@ $$;
 
 REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION inbox._claim_deliveries(regclass, regclass, regclass, integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._claim_citus(integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._claim_shard(regclass, regclass, regclass, integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._claim_local(integer, interval, text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION inbox._finish_deliveries(regclass, regclass, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._finish_citus(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._finish_shard(regclass, regclass, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._finish_local(jsonb) FROM PUBLIC;

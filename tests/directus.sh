@@ -58,8 +58,13 @@ export DIRECTUS_URL="http://127.0.0.1:$port"
 # tests/http/helpers.mjs (sql, tokens, fetch and raw-socket clients) reads these names.
 export BASE_URL=$DIRECTUS_URL HTTP_DATABASE_URL=$DIRECTUS_DATABASE_URL
 # PG_INBOX_SERVER runs another build of the server (one that accepts SEARCH, say).
+# A long idle timeout, as tests/social.sh has: the helpers' synchronous psql calls block node's
+# event loop, and when they outlast the idle timeout (5 s by default: a dozen psql calls on a
+# loaded machine, sooner on Citus, where each is a new session that the coordinator delegates),
+# undici sends the next request on the keep-alive connection the server closed meanwhile
+# ("fetch failed", UND_ERR_SOCKET "other side closed"), which the helpers retry only for a GET.
 "${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$(server_url "$DIRECTUS_DATABASE_URL")" --port "$port" \
-  --threads 16 --pool-size 4 >"$work/server.log" 2>&1 &
+  --threads 16 --pool-size 4 --idle-timeout-ms 60000 >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=
 for _ in $(seq 100); do
