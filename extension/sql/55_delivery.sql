@@ -735,7 +735,9 @@ BEGIN
                                           WHERE w.enabled AND e.event = ANY (w.events)
                                             AND (w.user_id IS NULL OR w.user_id = e.user_id)
                                             AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
-                  FROM pg_catalog.unnest(events) AS e) AS x
+                  -- ((SELECT events): the planner sizes the array alike in every call, so that
+                  -- the plan is made once per session, not for each array it is given.)
+                  FROM pg_catalog.unnest((SELECT events)) AS e) AS x
          WHERE x.mailed OR x.hooked),
     mail AS (
         -- (::text: Citus keeps a CTE's rows as an intermediate result, which a void cannot be.)
