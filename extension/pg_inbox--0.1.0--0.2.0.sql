@@ -8741,9 +8741,10 @@ $$;
 -- Queues the deliveries of the events the statement inserted (transition table new_events),
 -- after two cheap probes, which are all when nothing is configured. On one node: all of them
 -- at once. On a Citus cluster the trigger fires on a shard of inbox.events, where a statement
--- may not join the transition table with a distributed table (Citus cannot plan it) nor reach
--- another node: there the events go one user at a time, so that each statement the queueing
--- runs is about that user alone, on the shard the trigger fired on.
+-- may not read the transition table together with a table of Citus's (Citus cannot plan it:
+-- "unrecognized RTE kind"), hence the array, nor reach another node: there the events go one
+-- user at a time, so that each statement the queueing runs is about that user alone, on the
+-- shard the trigger fired on.
 CREATE OR REPLACE FUNCTION inbox._deliveries_after_events() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
