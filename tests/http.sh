@@ -31,9 +31,13 @@ trap 'exit 1' INT TERM HUP PIPE
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 export BASE_URL="http://127.0.0.1:$port"
 log=$work/server.log
+# A long idle timeout, as tests/social.sh and tests/directus.sh have: the helpers' synchronous
+# psql calls block node's event loop, and when they outlast the idle timeout (5 s by default,
+# on a loaded machine or on Citus) undici sends the next request on the keep-alive connection
+# the server closed meanwhile ("fetch failed", UND_ERR_SOCKET "other side closed").
 start_server() { # [extra options]
   "$ROOT/server/pg_inbox_server" --database-url "$(server_url "$HTTP_DATABASE_URL")" --port "$port" \
-    --threads 32 --pool-size 8 "$@" >>"$log" 2>&1 &
+    --threads 32 --pool-size 8 --idle-timeout-ms 60000 "$@" >>"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && return 0
