@@ -8722,23 +8722,23 @@ $$;
 -- The e-mails that created notifications call for, per position of the arrays: the recipient,
 -- the type, and either the stored notification's id (its e-mail is built from the row when it
 -- is sent) or, for a recipient who has in_app off and so has no row, the create object itself
--- (contents); with the recipient's address and the type's e-mail digest window. A recipient
--- whose e-mail is off for the type, or who has no address, gets none. The callers queue them:
--- the delivery trigger (a type with a digest window joins the recipient's open digest of it)
--- and inbox._skip_in_app (a recipient without a row gets the e-mail on its own). One SELECT in
--- SQL, so that it is planned into the caller's statement.
+-- (contents); with the recipient's address. A recipient whose e-mail is off for the type, or
+-- who has no address, gets none. The callers queue them: the delivery trigger (a type with an
+-- e-mail digest window joins the recipient's open digest of it) and inbox._skip_in_app (a
+-- recipient without a row gets the e-mail on its own). One SELECT in SQL, so that it is planned
+-- into the caller's statement; it reads no table itself (the functions it calls do), as Citus
+-- wants of a SQL function with parameters.
 CREATE FUNCTION inbox._emails_wanted(user_ids text[], types text[], notification_ids bigint[], contents jsonb[])
-RETURNS TABLE (user_id text, type text, notification_id bigint, content jsonb, address text, email_digest interval)
+RETURNS TABLE (user_id text, type text, notification_id bigint, content jsonb, address text)
 LANGUAGE sql STABLE
 AS $$
-    SELECT u.user_id, u.type, u.notification_id, u.content, u.address, t.email_digest
+    SELECT u.user_id, u.type, u.notification_id, u.content, u.address
       FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types),
                       pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents),
                       pg_catalog.unnest(inbox._email_addresses(user_ids)),
                       -- (NULL when e-mail is on for everyone: no rows, so off is NULL)
                       pg_catalog.unnest(inbox._channel_off('email', user_ids, types)))
            AS u(user_id, type, notification_id, content, address, off)
-      LEFT JOIN inbox.notification_types t ON t.name = u.type
      WHERE u.off IS NOT TRUE AND u.address <> ''
 $$;
 
@@ -8826,13 +8826,14 @@ BEGIN
     -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
     -- queued by the create, inbox._skip_in_app).
     mails AS MATERIALIZED (
-        SELECT w.*
+        SELECT w.*, t.email_digest
           FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
                        pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
                        pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
                   FROM found f
                  WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
          CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
          WHERE a.user_ids IS NOT NULL),
     digested AS (
         INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
