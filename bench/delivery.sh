@@ -6,7 +6,7 @@
 #     configured (every recipient gets both queued), also into an inbox whose statistics say it
 #     is empty (a plan that scans the table per event would show here);
 #   - one create, pgbench for BENCH_T seconds: nothing configured against a webhook and an e-mail
-#     queued for each;
+#     queued for each; the same pair over HTTP (one server, wrk, one connection);
 #   - deliveries per second with one server process (--delivery-workers 1): BENCH_HOOKS webhook
 #     calls to a local receiver (Node, answers 200) and BENCH_MAILS e-mails to a local SMTP
 #     server (aiosmtpd), from the queue filled to the moment the last one is delivered.
@@ -87,9 +87,34 @@ cat >"$work/create.sql" <<SQL
 SELECT inbox.create('u' || :u, '$template');
 SQL
 tps() { pgbench -n -T "$BENCH_T" -c 1 -f "$work/create.sql" "$@" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
+# The same pair over HTTP: POST /api/notifications through one server (--delivery-workers 0,
+# the settings of its connections from PGOPTIONS), wrk with one connection for BENCH_T s.
+token=$(q "SELECT inbox.create_token('bench-sender', ARRAY['notifications:send'])")
+body="{\"userId\": \"u1\", ${template#\{}"
+cat >"$work/create.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $token"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[$body]]
+LUA
+http_rate() {
+  local port server
+  port=$(free_port)
+  "$ROOT/server/pg_inbox_server" --database-url "postgresql://$PGUSER@$PGHOST:$PGPORT/$db" --port "$port" \
+    --delivery-workers 0 >"$work/http.log" 2>&1 &
+  server=$!
+  until curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
+  wrk -t1 -c1 -d"${BENCH_T}s" -s "$work/create.lua" "http://127.0.0.1:$port/api/notifications" >"$work/wrk.out"
+  kill "$server"; wait "$server" 2>/dev/null || true
+  # A rate of refusals is no rate.
+  if grep -q 'Non-2xx' "$work/wrk.out"; then echo "failed: $(grep 'Non-2xx' "$work/wrk.out")"; return; fi
+  sed -n 's/^Requests\/sec: *//p' "$work/wrk.out"
+}
 create_plain=$(tps)
+http_plain=$(http_rate)
 hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}')->>'id'")
 create_delivery=$(PGOPTIONS="-c pg_inbox.email_column=email" tps)
+http_delivery=$(PGOPTIONS="-c pg_inbox.email_column=email" http_rate)
 q "SELECT inbox.delete_webhook('$hook')" >/dev/null
 q "DELETE FROM inbox.deliveries" >/dev/null
 
@@ -132,6 +157,7 @@ table=$(cat <<MD
 | fan-out of $BENCH_FANOUT, a webhook and e-mail queued for each (ms) | $configured | $none (nothing configured) | $(ratio "$none" "$configured") |
 | the same into an inbox whose statistics say empty (ms) | $stale | $configured (statistics true) | $(ratio "$configured" "$stale") |
 | create one with an e-mail and a webhook queued (creates/s) | $create_plain | $create_plain | $(ratio "$create_delivery" "$create_plain") |
+| the same over HTTP, \`POST /api/notifications\`, 1 connection (creates/s) | $http_delivery | $http_plain (none queued) | $(ratio "$http_delivery" "$http_plain") |
 | webhook deliveries/s, one server, local receiver | $hooks_per_s | | |
 | e-mails/s, one server, local SMTP server (aiosmtpd) | $mails_per_s | | |
 MD

@@ -8661,6 +8661,224 @@ AS $$
 $$;
 
 -- ---------------------------------------------------------------------------------------------
+-- Issue 15, h-dcreate (55_delivery): what a create pays for its queued e-mail and webhook. The
+-- e-mail address look-up's statement kept planned for the session (inbox._email_lookup, C++),
+-- the e-mails chosen by one SQL function planned into its callers (inbox._emails_wanted, in
+-- place of inbox._queue_email), and the trigger's e-mails and webhook calls one INSERT. The
+-- same text as that file.
+-- ---------------------------------------------------------------------------------------------
+-- The e-mail address of each user (per position; NULL for none): the first row of `target` whose
+-- key column equals the user id (text or varchar keys through their index, others compared as
+-- text). Its statement is built from quoted identifiers and its plan kept for the session, found
+-- again by the statement's text (a changed setting or relation makes a new one). The caller
+-- (inbox._email_addresses) checks the relation and both columns against the catalog first.
+CREATE FUNCTION inbox._email_lookup(target regclass, key_column text, email_column text, user_ids text[])
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'pgi_email_lookup'
+LANGUAGE C STABLE STRICT;
+
+-- The e-mail addresses of users (per position of user_ids; NULL for none), found through the
+-- relation named recipient
+-- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
+-- pg_inbox.email_column names; none when e-mail is not set up (with a warning when it is set up
+-- wrongly: a set-up mistake never makes the change itself fail). The one dynamic statement of
+-- the delivery triggers, and a small one: a look-up by key (an index scan when the key is text),
+-- identifiers quoted after a catalog check, its plan kept (inbox._email_lookup).
+CREATE OR REPLACE FUNCTION inbox._email_addresses(user_ids text[])
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    email_column text := inbox._setting('pg_inbox.email_column', '');
+    r inbox.relations;
+    target regclass;
+    key_type regtype;
+BEGIN
+    IF email_column = '' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO r FROM inbox.relations x WHERE x.name = 'recipient';
+    IF NOT FOUND THEN
+        RAISE WARNING 'pg_inbox.email_column is set but no relation is named recipient: no e-mail is queued'
+              USING HINT = 'SELECT inbox.define_relation(''recipient'', ''userId'', ''public.users'', ''id''); or RESET pg_inbox.email_column.';
+        RETURN NULL;
+    END IF;
+    target := pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.target_schema, r.target_table));
+    SELECT a.atttypid::regtype INTO key_type FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = target AND a.attname = r.target_column AND a.attnum > 0 AND NOT a.attisdropped;
+    IF target IS NULL OR key_type IS NULL OR r.source_column <> 'user_id' OR NOT EXISTS (
+        SELECT FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = target AND a.attname = email_column AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE WARNING 'pg_inbox.email_column: column % of the recipient relation''s table %.% does not exist: no e-mail is queued',
+              email_column, r.target_schema, r.target_table
+              USING DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
+        RETURN NULL;
+    END IF;
+    -- Per recipient, the first address found: a statement whose plan is kept for the session.
+    RETURN inbox._email_lookup(target, r.target_column, email_column, user_ids);
+END
+$$;
+
+-- The e-mails that created notifications call for, per position of the arrays: the recipient,
+-- the type, and either the stored notification's id (its e-mail is built from the row when it
+-- is sent) or, for a recipient who has in_app off and so has no row, the create object itself
+-- (contents); with the recipient's address. A recipient whose e-mail is off for the type, or
+-- who has no address, gets none. The callers queue them: the delivery trigger (a type with an
+-- e-mail digest window joins the recipient's open digest of it) and inbox._skip_in_app (a
+-- recipient without a row gets the e-mail on its own). One SELECT in SQL, so that it is planned
+-- into the caller's statement; it reads no table itself (the functions it calls do), as Citus
+-- wants of a SQL function with parameters.
+CREATE FUNCTION inbox._emails_wanted(user_ids text[], types text[], notification_ids bigint[], contents jsonb[])
+RETURNS TABLE (user_id text, type text, notification_id bigint, content jsonb, address text)
+LANGUAGE sql STABLE
+AS $$
+    SELECT u.user_id, u.type, u.notification_id, u.content, u.address
+      FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types),
+                      pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents),
+                      pg_catalog.unnest(inbox._email_addresses(user_ids)),
+                      -- (NULL when e-mail is on for everyone: no rows, so off is NULL)
+                      pg_catalog.unnest(inbox._channel_off('email', user_ids, types)))
+           AS u(user_id, type, notification_id, content, address, off)
+     WHERE u.off IS NOT TRUE AND u.address <> ''
+$$;
+
+-- in_app off: a create stores nothing for that person (inbox._create calls this first). Per
+-- position of (user_ids, objects), whether the recipient is skipped; NULL when no one is (the
+-- common case, answered cheaply by inbox._channel_off). A skipped recipient whose e-mail is on
+-- still gets the e-mail: queued here, in the transaction of the create, since no row and so
+-- no notification.created event will queue it.
+CREATE OR REPLACE FUNCTION inbox._skip_in_app(user_ids text[], objects jsonb[], indexed boolean)
+RETURNS boolean[]
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    types text[];
+    skip boolean[];
+BEGIN
+    -- What every create pays: one probe, before the types of the input are even listed.
+    IF NOT inbox._channel_maybe_off('in_app', user_ids, NULL) THEN
+        RETURN NULL;
+    END IF;
+    types := CASE WHEN indexed
+                  THEN ARRAY(SELECT coalesce(x.o->>'type', 'info')
+                               FROM pg_catalog.unnest(objects) WITH ORDINALITY AS x(o, k) ORDER BY x.k)
+                  ELSE pg_catalog.array_fill(coalesce(objects[1]->>'type', 'info'),
+                                             ARRAY[pg_catalog.cardinality(user_ids)]) END;
+    skip := inbox._channel_off('in_app', user_ids, types);
+    IF skip IS NULL OR NOT true = ANY (skip) THEN
+        RETURN NULL;
+    END IF;
+    IF inbox._setting('pg_inbox.email_column', '') <> '' THEN
+        INSERT INTO inbox.deliveries (user_id, channel, address, event, type, payload)
+        SELECT w.user_id, 'email', w.address, 'notification.created', w.type, w.content
+          FROM inbox._emails_wanted(
+                   ARRAY(SELECT x.u FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(u, s, k)
+                          WHERE x.s ORDER BY x.k),
+                   ARRAY(SELECT x.t FROM ROWS FROM (pg_catalog.unnest(types), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(t, s, k)
+                          WHERE x.s ORDER BY x.k),
+                   NULL,
+                   ARRAY(SELECT x.o FROM ROWS FROM (pg_catalog.unnest(objects), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(o, s, k)
+                          WHERE x.s ORDER BY x.k)) AS w;
+    END IF;
+    RETURN skip;
+END
+$$;
+
+-- Queues the deliveries of the events the statement inserted (transition table new_events):
+-- an e-mail per created notification whose type and recipient want one (or a place in the
+-- open digest of its type), and a webhook call per event and endpoint that asks for it. One
+-- static statement (its plan cached for the session) after two cheap probes, which are all
+-- when nothing is configured; the e-mails and the webhook calls are one INSERT (the digests,
+-- which join an open row, another). No statement here joins inbox.notifications: each event
+-- that needs its row gets it by a key probe (inbox._notification_at), once for both channels,
+-- and the marks the webhook bodies are shaped with are read once per user (inbox._user_marks),
+-- matched to the events by a FULL join, which PostgreSQL runs as a hash or merge join, never
+-- as a loop over one side for each row of the other. A channel nobody wants costs nothing
+-- more than its empty steps: no address look-up without an e-mail, no marks without a webhook.
+CREATE OR REPLACE FUNCTION inbox._deliveries_after_events() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+    email boolean := inbox._setting('pg_inbox.email_column', '') <> '';
+    hooks boolean := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
+    many boolean;
+    at text;
+    queued bigint;  -- (the rows the statement inserted; unused)
+BEGIN
+    IF NOT email AND NOT hooks THEN
+        RETURN NULL;
+    END IF;
+    at := inbox.iso_time(pg_catalog.now());
+    many := EXISTS (SELECT FROM new_events e OFFSET 1);
+    WITH found AS MATERIALIZED (
+        -- The events that call for a delivery, each with its notification's row.
+        SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
+                         THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+          FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       email AND e.event = 'notification.created' AS mailed,
+                       hooks AND EXISTS (SELECT FROM inbox.webhooks w
+                                          WHERE w.enabled AND e.event = ANY (w.events)
+                                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                                            AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
+                  FROM new_events e) AS x
+         WHERE x.mailed OR x.hooked),
+    -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
+    -- queued by the create, inbox._skip_in_app).
+    mails AS MATERIALIZED (
+        SELECT w.*, t.email_digest
+          FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
+                       pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
+                       pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
+                  FROM found f
+                 WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
+         CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
+         WHERE a.user_ids IS NOT NULL),
+    digested AS (
+        INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+        SELECT m.user_id, 'email', pg_catalog.min(m.address), 'notification.created', m.type,
+               pg_catalog.array_agg(m.notification_id ORDER BY m.notification_id), true,
+               pg_catalog.now() + pg_catalog.min(m.email_digest)
+          FROM mails m WHERE m.email_digest IS NOT NULL
+         GROUP BY m.user_id, m.type
+        ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+        DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids),
+    marks AS MATERIALIZED (
+        SELECT u.user_id, m.read_marks, m.seen
+          FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
+         CROSS JOIN LATERAL inbox._user_marks(u.user_id) AS m),
+    shaped AS MATERIALIZED (
+        -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
+        -- event has its user's marks: FULL only rules out a nested loop.)
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type,
+               inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
+               || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
+          FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
+    inserted AS (
+        INSERT INTO inbox.deliveries (user_id, channel, address, webhook_id, event, type, notification_ids, payload)
+        SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
+          FROM mails m WHERE m.email_digest IS NULL
+        UNION ALL
+        -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+        SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
+               CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
+          FROM shaped s
+          JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
+                               AND (w.user_id IS NULL OR w.user_id = s.user_id)
+                               AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
+         -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) INTO queued FROM inserted;
+    RETURN NULL;
+END
+$$;
+
+DROP FUNCTION inbox._queue_email(text[], text[], bigint[], jsonb[]);
+
+-- ---------------------------------------------------------------------------------------------
 -- Issue 15, delivery on Citus (h-dcitus2), 55_delivery.sql: the delivery trigger queues through one
 -- function, inbox._queue_deliveries (all events on one node, one user's at a time on a Citus
 -- shard); on a Citus cluster the claim and the report go to every node (inbox._claim_citus,
@@ -8674,11 +8892,14 @@ $$;
 -- e-mail per created notification whose type and recipient want one (or a place in the open
 -- digest of its type), and a webhook call per event and endpoint that asks for it (`email`,
 -- `hooks`: whether either is configured at all, as the trigger found). One static statement
--- (its plan cached for the session). No statement here joins inbox.notifications: each event
--- that needs its row gets it by a key probe (inbox._notification_at), once for both channels,
--- and the marks the webhook bodies are shaped with are read once per user (inbox._user_marks),
--- matched to the events by a FULL join, which PostgreSQL runs as a hash or merge join, never as
--- a loop over one side for each row of the other. On a Citus shard the events are one user's
+-- (its plan cached for the session); the e-mails and the webhook calls are one INSERT (the
+-- digests, which join an open row, another). A channel nobody wants costs nothing more than
+-- its empty steps: no address look-up without an e-mail, no marks without a webhook. No
+-- statement here joins inbox.notifications: each event that needs its row gets it by a key
+-- probe (inbox._notification_at), once for both channels, and the marks the webhook bodies are
+-- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
+-- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
+-- the other. On a Citus shard the events are one user's
 -- (the trigger below): every table the statement reaches is then that user's shard or a
 -- reference table.
 CREATE OR REPLACE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
@@ -8688,7 +8909,7 @@ AS $$
 DECLARE
     at text := inbox.iso_time(pg_catalog.now());
     many boolean := pg_catalog.cardinality(events) > 1;
-    mailed integer;
+    queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
     WITH found AS MATERIALIZED (
         -- The events that call for a delivery, each with its notification's row.
@@ -8704,13 +8925,27 @@ BEGIN
                   -- the plan is made once per session, not for each array it is given.)
                   FROM pg_catalog.unnest((SELECT events)) AS e) AS x
          WHERE x.mailed OR x.hooked),
-    mail AS (
-        -- (::text: Citus keeps a CTE's rows as an intermediate result, which a void cannot be.)
-        SELECT inbox._queue_email(pg_catalog.array_agg(f.user_id ORDER BY f.id), pg_catalog.array_agg((f.n).type ORDER BY f.id),
-                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)::text
-          FROM found f
-         WHERE f.mailed AND (f.n).id IS NOT NULL
-        HAVING pg_catalog.count(*) > 0),
+    -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
+    -- queued by the create, inbox._skip_in_app).
+    mails AS MATERIALIZED (
+        SELECT w.*, t.email_digest
+          FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
+                       pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
+                       pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
+                  FROM found f
+                 WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
+         CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
+         WHERE a.user_ids IS NOT NULL),
+    digested AS (
+        INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+        SELECT m.user_id, 'email', pg_catalog.min(m.address), 'notification.created', m.type,
+               pg_catalog.array_agg(m.notification_id ORDER BY m.notification_id), true,
+               pg_catalog.now() + pg_catalog.min(m.email_digest)
+          FROM mails m WHERE m.email_digest IS NOT NULL
+         GROUP BY m.user_id, m.type
+        ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+        DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids),
     marks AS MATERIALIZED (
         SELECT u.user_id, m.read_marks, m.seen
           FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
@@ -8722,10 +8957,13 @@ BEGIN
                inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
                || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
           FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
-    -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
-    called AS (
-        INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
-        SELECT s.user_id, 'webhook', w.id, s.event, s.type,
+    inserted AS (
+        INSERT INTO inbox.deliveries (user_id, channel, address, webhook_id, event, type, notification_ids, payload)
+        SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
+          FROM mails m WHERE m.email_digest IS NULL
+        UNION ALL
+        -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+        SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
                CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
                pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
           FROM shaped s
@@ -8733,8 +8971,9 @@ BEGIN
                                AND (w.user_id IS NULL OR w.user_id = s.user_id)
                                AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
          -- (A summary is of no one type: an endpoint that asked for its event gets it.)
-         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types))
-    SELECT pg_catalog.count(*) INTO mailed FROM mail;
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) INTO queued FROM inserted;
 END
 $$;
 

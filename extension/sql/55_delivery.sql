@@ -550,13 +550,23 @@ BEGIN
 END
 $$;
 
+-- The e-mail address of each user (per position; NULL for none): the first row of `target` whose
+-- key column equals the user id (text or varchar keys through their index, others compared as
+-- text). Its statement is built from quoted identifiers and its plan kept for the session, found
+-- again by the statement's text (a changed setting or relation makes a new one). The caller
+-- (inbox._email_addresses) checks the relation and both columns against the catalog first.
+CREATE FUNCTION inbox._email_lookup(target regclass, key_column text, email_column text, user_ids text[])
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'pgi_email_lookup'
+LANGUAGE C STABLE STRICT;
+
 -- The e-mail addresses of users (per position of user_ids; NULL for none), found through the
 -- relation named recipient
 -- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
 -- pg_inbox.email_column names; none when e-mail is not set up (with a warning when it is set up
 -- wrongly: a set-up mistake never makes the change itself fail). The one dynamic statement of
 -- the delivery triggers, and a small one: a look-up by key (an index scan when the key is text),
--- identifiers quoted after a catalog check.
+-- identifiers quoted after a catalog check, its plan kept (inbox._email_lookup).
 CREATE FUNCTION inbox._email_addresses(user_ids text[])
 RETURNS text[]
 LANGUAGE plpgsql STABLE
@@ -566,7 +576,6 @@ DECLARE
     r inbox.relations;
     target regclass;
     key_type regtype;
-    addresses text[];
 BEGIN
     IF email_column = '' THEN
         RETURN NULL;
@@ -588,53 +597,32 @@ BEGIN
               USING DETAIL = 'The recipient relation must go from userId to the table that holds the address.';
         RETURN NULL;
     END IF;
-    -- Per recipient, the first address found (a nested loop over the key's index).
-    EXECUTE pg_catalog.format(
-        'SELECT pg_catalog.array_agg((SELECT a.%I::text FROM %s a WHERE %s LIMIT 1) ORDER BY u.k)
-           FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, k)', email_column, target,
-        CASE WHEN key_type IN ('text'::regtype, 'character varying'::regtype)
-             THEN pg_catalog.format('a.%I = u.id', r.target_column)
-             ELSE pg_catalog.format('a.%I::text = u.id', r.target_column) END)
-        INTO addresses USING user_ids;
-    RETURN addresses;
+    -- Per recipient, the first address found: a statement whose plan is kept for the session.
+    RETURN inbox._email_lookup(target, r.target_column, email_column, user_ids);
 END
 $$;
 
--- Queues the e-mails of created notifications, per position of the arrays: the recipient, the
--- type, and either the stored notification's id (its e-mail is built from the row when it is
--- sent) or, for a recipient who has in_app off and so has no row, the create object itself
--- (contents). A recipient whose e-mail is off for the type, or who has no address, gets none;
--- a type with an e-mail digest window joins the recipient's open digest of it (a stored
--- notification only: a recipient without a row gets the e-mail on its own).
-CREATE FUNCTION inbox._queue_email(user_ids text[], types text[], notification_ids bigint[], contents jsonb[])
-RETURNS void
-LANGUAGE plpgsql
+-- The e-mails that created notifications call for, per position of the arrays: the recipient,
+-- the type, and either the stored notification's id (its e-mail is built from the row when it
+-- is sent) or, for a recipient who has in_app off and so has no row, the create object itself
+-- (contents); with the recipient's address. A recipient whose e-mail is off for the type, or
+-- who has no address, gets none. The callers queue them: the delivery trigger (a type with an
+-- e-mail digest window joins the recipient's open digest of it) and inbox._skip_in_app (a
+-- recipient without a row gets the e-mail on its own). One SELECT in SQL, so that it is planned
+-- into the caller's statement; it reads no table itself (the functions it calls do), as Citus
+-- wants of a SQL function with parameters.
+CREATE FUNCTION inbox._emails_wanted(user_ids text[], types text[], notification_ids bigint[], contents jsonb[])
+RETURNS TABLE (user_id text, type text, notification_id bigint, content jsonb, address text)
+LANGUAGE sql STABLE
 AS $$
-DECLARE
-    off boolean[] := inbox._channel_off('email', user_ids, types);
-BEGIN
-    WITH wanted AS (
-        SELECT u.user_id, u.type, u.notification_id, u.content, t.email_digest, u.address
-          FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types),
-                          pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents),
-                          pg_catalog.unnest(inbox._email_addresses(user_ids)))
-               WITH ORDINALITY AS u(user_id, type, notification_id, content, address, ord)
-          LEFT JOIN inbox.notification_types t ON t.name = u.type
-         WHERE (off IS NULL OR NOT off[u.ord]) AND u.address <> ''),
-    single AS (
-        INSERT INTO inbox.deliveries (user_id, channel, address, event, type, notification_ids, payload)
-        SELECT w.user_id, 'email', w.address, 'notification.created', w.type,
-               CASE WHEN w.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[w.notification_id] END, w.content
-          FROM wanted w WHERE w.email_digest IS NULL OR w.content IS NOT NULL)
-    INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
-    SELECT w.user_id, 'email', pg_catalog.min(w.address), 'notification.created', w.type,
-           pg_catalog.array_agg(w.notification_id ORDER BY w.notification_id), true,
-           pg_catalog.now() + pg_catalog.min(w.email_digest)
-      FROM wanted w WHERE w.email_digest IS NOT NULL AND w.content IS NULL
-     GROUP BY w.user_id, w.type
-    ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
-    DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids;
-END
+    SELECT u.user_id, u.type, u.notification_id, u.content, u.address
+      FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(types),
+                      pg_catalog.unnest(notification_ids), pg_catalog.unnest(contents),
+                      pg_catalog.unnest(inbox._email_addresses(user_ids)),
+                      -- (NULL when e-mail is on for everyone: no rows, so off is NULL)
+                      pg_catalog.unnest(inbox._channel_off('email', user_ids, types)))
+           AS u(user_id, type, notification_id, content, address, off)
+     WHERE u.off IS NOT TRUE AND u.address <> ''
 $$;
 
 -- in_app off: a create stores nothing for that person (inbox._create calls this first). Per
@@ -664,14 +652,16 @@ BEGIN
         RETURN NULL;
     END IF;
     IF inbox._setting('pg_inbox.email_column', '') <> '' THEN
-        PERFORM inbox._queue_email(
-            ARRAY(SELECT x.u FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(u, s, k)
-                   WHERE x.s ORDER BY x.k),
-            ARRAY(SELECT x.t FROM ROWS FROM (pg_catalog.unnest(types), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(t, s, k)
-                   WHERE x.s ORDER BY x.k),
-            NULL,
-            ARRAY(SELECT x.o FROM ROWS FROM (pg_catalog.unnest(objects), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(o, s, k)
-                   WHERE x.s ORDER BY x.k));
+        INSERT INTO inbox.deliveries (user_id, channel, address, event, type, payload)
+        SELECT w.user_id, 'email', w.address, 'notification.created', w.type, w.content
+          FROM inbox._emails_wanted(
+                   ARRAY(SELECT x.u FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(u, s, k)
+                          WHERE x.s ORDER BY x.k),
+                   ARRAY(SELECT x.t FROM ROWS FROM (pg_catalog.unnest(types), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(t, s, k)
+                          WHERE x.s ORDER BY x.k),
+                   NULL,
+                   ARRAY(SELECT x.o FROM ROWS FROM (pg_catalog.unnest(objects), pg_catalog.unnest(skip)) WITH ORDINALITY AS x(o, s, k)
+                          WHERE x.s ORDER BY x.k)) AS w;
     END IF;
     RETURN skip;
 END
@@ -709,11 +699,14 @@ $$;
 -- e-mail per created notification whose type and recipient want one (or a place in the open
 -- digest of its type), and a webhook call per event and endpoint that asks for it (`email`,
 -- `hooks`: whether either is configured at all, as the trigger found). One static statement
--- (its plan cached for the session). No statement here joins inbox.notifications: each event
--- that needs its row gets it by a key probe (inbox._notification_at), once for both channels,
--- and the marks the webhook bodies are shaped with are read once per user (inbox._user_marks),
--- matched to the events by a FULL join, which PostgreSQL runs as a hash or merge join, never as
--- a loop over one side for each row of the other. On a Citus shard the events are one user's
+-- (its plan cached for the session); the e-mails and the webhook calls are one INSERT (the
+-- digests, which join an open row, another). A channel nobody wants costs nothing more than
+-- its empty steps: no address look-up without an e-mail, no marks without a webhook. No
+-- statement here joins inbox.notifications: each event that needs its row gets it by a key
+-- probe (inbox._notification_at), once for both channels, and the marks the webhook bodies are
+-- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
+-- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
+-- the other. On a Citus shard the events are one user's
 -- (the trigger below): every table the statement reaches is then that user's shard or a
 -- reference table.
 CREATE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
@@ -723,7 +716,7 @@ AS $$
 DECLARE
     at text := inbox.iso_time(pg_catalog.now());
     many boolean := pg_catalog.cardinality(events) > 1;
-    mailed integer;
+    queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
     WITH found AS MATERIALIZED (
         -- The events that call for a delivery, each with its notification's row.
@@ -739,13 +732,27 @@ BEGIN
                   -- the plan is made once per session, not for each array it is given.)
                   FROM pg_catalog.unnest((SELECT events)) AS e) AS x
          WHERE x.mailed OR x.hooked),
-    mail AS (
-        -- (::text: Citus keeps a CTE's rows as an intermediate result, which a void cannot be.)
-        SELECT inbox._queue_email(pg_catalog.array_agg(f.user_id ORDER BY f.id), pg_catalog.array_agg((f.n).type ORDER BY f.id),
-                                  pg_catalog.array_agg(f.notification_id ORDER BY f.id), NULL)::text
-          FROM found f
-         WHERE f.mailed AND (f.n).id IS NOT NULL
-        HAVING pg_catalog.count(*) > 0),
+    -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
+    -- queued by the create, inbox._skip_in_app).
+    mails AS MATERIALIZED (
+        SELECT w.*, t.email_digest
+          FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
+                       pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
+                       pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
+                  FROM found f
+                 WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
+         CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
+         WHERE a.user_ids IS NOT NULL),
+    digested AS (
+        INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+        SELECT m.user_id, 'email', pg_catalog.min(m.address), 'notification.created', m.type,
+               pg_catalog.array_agg(m.notification_id ORDER BY m.notification_id), true,
+               pg_catalog.now() + pg_catalog.min(m.email_digest)
+          FROM mails m WHERE m.email_digest IS NOT NULL
+         GROUP BY m.user_id, m.type
+        ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+        DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids),
     marks AS MATERIALIZED (
         SELECT u.user_id, m.read_marks, m.seen
           FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
@@ -757,10 +764,13 @@ BEGIN
                inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
                || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
           FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
-    -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
-    called AS (
-        INSERT INTO inbox.deliveries (user_id, channel, webhook_id, event, type, notification_ids, payload)
-        SELECT s.user_id, 'webhook', w.id, s.event, s.type,
+    inserted AS (
+        INSERT INTO inbox.deliveries (user_id, channel, address, webhook_id, event, type, notification_ids, payload)
+        SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
+          FROM mails m WHERE m.email_digest IS NULL
+        UNION ALL
+        -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+        SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
                CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
                pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
           FROM shaped s
@@ -768,8 +778,9 @@ BEGIN
                                AND (w.user_id IS NULL OR w.user_id = s.user_id)
                                AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
          -- (A summary is of no one type: an endpoint that asked for its event gets it.)
-         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types))
-    SELECT pg_catalog.count(*) INTO mailed FROM mail;
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) INTO queued FROM inserted;
 END
 $$;
 

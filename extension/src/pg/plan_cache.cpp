@@ -9,11 +9,11 @@ extern "C" {
 namespace pgi::spi {
 namespace {
 
-// Entries are found by a 64-bit hash of text and types; the full key is kept to tell a
-// collision from a hit (a collision replaces the entry).
+// Entries are found by a 64-bit hash of text, types and cursor options; the full key is kept to
+// tell a collision from a hit (a collision replaces the entry).
 struct Entry {
   uint64 hash;  // the dynahash key: first member
-  char *key;    // sql text, NUL, then the argument types
+  char *key;    // sql text, NUL, the argument types, then the cursor options
   Size key_len;
   SPIPlanPtr plan;
   dlist_node lru;  // most recently used at the head
@@ -62,10 +62,11 @@ void forget(Entry *e) {
 
 }  // namespace
 
-SPIPlanPtr cached_plan(const std::string &sql, int nargs, const Oid *types) {
+SPIPlanPtr cached_plan(const std::string &sql, int nargs, const Oid *types, int cursor_options) {
   std::string key = sql;
   key.push_back('\0');
   key.append(reinterpret_cast<const char *>(types), sizeof(Oid) * nargs);
+  key.append(reinterpret_cast<const char *>(&cursor_options), sizeof cursor_options);
   SPIPlanPtr plan = nullptr;
   const char *key_data = key.data();
   Size key_len = key.size();
@@ -85,7 +86,8 @@ SPIPlanPtr cached_plan(const std::string &sql, int nargs, const Oid *types) {
       forget(e);
 
     // Prepare before touching the cache: a failure leaves it as it was.
-    SPIPlanPtr fresh = SPI_prepare(sql_text, nargs, const_cast<Oid *>(types));
+    SPIPlanPtr fresh =
+        SPI_prepare_cursor(sql_text, nargs, const_cast<Oid *>(types), cursor_options);
     if (fresh == nullptr)
       elog(ERROR, "pg_inbox: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
     if (SPI_keepplan(fresh) != 0)

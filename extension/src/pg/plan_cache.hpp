@@ -15,7 +15,11 @@ namespace pgi::spi {
 
 inline constexpr long kPlanCacheSize = 256;
 
-// A kept plan for `sql` with these argument types. SPI must be connected.
-SPIPlanPtr cached_plan(const std::string &sql, int nargs, const Oid *types);
+// A kept plan for `sql` with these argument types. SPI must be connected. cursor_options
+// (SPI_prepare_cursor's, part of the key): CURSOR_OPT_GENERIC_PLAN for a statement run with
+// different values many times a second, whose custom plans (the default's first five, and
+// every one after when an array parameter makes the generic plan look dearer) would each be
+// planned anew.
+SPIPlanPtr cached_plan(const std::string &sql, int nargs, const Oid *types, int cursor_options = 0);
 
 }  // namespace pgi::spi
