@@ -61,23 +61,6 @@ std::optional<Statement> counter_total(const Query &q) {
   return b.finish(std::move(sql));
 }
 
-// A page of one user's rows in id order (the social dialects' seeks, orderBy id): the user's
-// condition once more, as `= ANY (ARRAY[user])`. PostgreSQL drops an ORDER BY key that the
-// WHERE fixes to a constant, so `ORDER BY user_id, id` under `user_id = $1` is `ORDER BY id`,
-// which the cross-user notifications_id_idx serves as well as the primary key (user_id, id);
-// at LIMIT 81 the planner took it for a user with many older rows (90,000 other rows read to
-// find 81). The second condition is the same rows, but the planner multiplies the two
-// selectivities: the user's rows look fewer, a walk of notifications_id_idx in search of them
-// looks long, and the primary key's seek is chosen (an index condition of it, a filter of the
-// other). Left out for orders that start with another key: no cross-user index serves them.
-std::string per_user_id_order(const Query &q, const std::vector<OrderKey> &keys, SqlBuilder &b,
-                              const std::string &alias) {
-  if (!q.user_id || keys.empty() || keys.front().field.column != "id")
-    return "";
-  return " AND " + alias + ".user_id OPERATOR(pg_catalog.=) ANY (ARRAY[" +
-         b.bind(builtin(SqlType::kText), *q.user_id, "user_id") + "])";
-}
-
 }  // namespace
 
 std::string compile_where(const Query &q, SqlBuilder &b, const std::string &alias) {
@@ -142,8 +125,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
         "SELECT " + expanded_shape(shape_sql(q.shape, marks), q.expand, b, "n") + " AS row";
     for (const OrderKey &k : keys)
       sql += ", " + key_expression(k, marks);
-    sql += " FROM " + notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks) +
-           per_user_id_order(q, keys, b, "n");
+    sql += " FROM " + notifications_from(q, "n") + " WHERE " + compile_where(q, b, marks);
     if (side != CursorSide::kNone)
       sql += " AND " + keyset_predicate(scan, cursor, false, b, marks);
     sql += " ORDER BY ";
@@ -165,7 +147,7 @@ PageStatements compile_page(const Query &q, const std::vector<OrderKey> &keys, C
     MarkRefs marks(q, b, "n");
     std::string sql =
         "SELECT EXISTS (SELECT 1 FROM " + notifications_from(q, "n") + " WHERE " +
-        compile_where(q, b, marks) + per_user_id_order(q, keys, b, "n") + " AND " +
+        compile_where(q, b, marks) + " AND " +
         keyset_predicate(out.backward ? keys : reversed(keys), cursor, true, b, marks) + ")";
     out.probe = b.finish(std::move(sql));
   }
