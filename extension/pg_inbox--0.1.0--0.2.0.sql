@@ -9448,3 +9448,235 @@ REVOKE ALL ON FUNCTION inbox._claim_local(integer, interval, text[]) FROM PUBLIC
 REVOKE ALL ON FUNCTION inbox._finish_citus(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._finish_shard(regclass, regclass, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._finish_local(jsonb) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16, h-mperf: the v2 page's representatives read set-based (_mastodon_scanned, no loop
+-- over rows), _mastodon_grouped in one statement, the groups' filter conditions in one inlined
+-- helper (_mastodon_counted). (The engine's id-ordered seek is C++: nothing to upgrade.)
+-- ---------------------------------------------------------------------------------------------
+
+-- The rows a v2 page's scan read (a JSON array of mastodon_json entities, in the order the
+-- scan met them), each with its position and the group key the page gives it: a type
+-- grouped_types[] leaves out (when the request names them) makes each of its rows a group of
+-- its own.
+CREATE FUNCTION inbox._mastodon_scanned(entities jsonb, grouped_types jsonb)
+RETURNS TABLE (v jsonb, o bigint, key text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT r.v, r.o,
+           CASE WHEN grouped_types IS NULL OR grouped_types ? (r.v->>'type') THEN r.v->>'group_key'
+                ELSE 'ungrouped-' || (r.v->>'id') END
+      FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS r(v, o)
+$$;
+
+-- Whether a v2 page counts a row of a group it shows: the request's filters (types[],
+-- exclude_types[], account_id, the token's workspace) and grouped_types[] (a row of a type it
+-- leaves out is no group's). The one statement of these conditions for the groups' LIMIT 8 read
+-- and their count; a SQL expression the planner inlines into each (no call per row).
+CREATE FUNCTION inbox._mastodon_counted(engine jsonb, type text, actor_id text, workspace_id text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT (NOT engine ? 'types' OR engine->'types' ? type)
+       AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? type)
+       AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? type)
+       AND (NOT engine ? 'filter' OR actor_id = engine->'filter'->>'actorId')
+       AND (NOT engine ? 'workspace_id' OR workspace_id = engine->>'workspace_id')
+$$;
+
+-- The v2 answer {accounts, statuses, notification_groups} for groups in Mastodon's
+-- NotificationGroup shape, each with its representative notification (mastodon_json) under
+-- `notification`: the group takes that notification's object as the v1 entity does
+-- (_mastodon_targets: one shape), a status as `status_id` (the status itself in `statuses`),
+-- a report as `report`, a severance event as `event`, a warning as `moderation_warning`.
+-- `accounts` are the sample accounts (expand_accounts=partial_avatars still lists them in full).
+CREATE OR REPLACE FUNCTION inbox._mastodon_grouped(groups jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets), the
+    -- sample accounts de-duplicated, then looked up once (_mastodon_accounts).
+    RETURN (
+        WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
+             t AS (SELECT t.v, t.o
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
+                              coalesce((SELECT pg_catalog.jsonb_agg(g.g->'notification' ORDER BY g.o) FROM g), '[]')))
+                          WITH ORDINALITY AS t(v, o))
+        SELECT pg_catalog.jsonb_build_object(
+                   'accounts', inbox._mastodon_accounts(coalesce(
+                       (SELECT pg_catalog.jsonb_agg(DISTINCT s.id)
+                          FROM g, pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)), '[]')),
+                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
+                   'notification_groups', coalesce(pg_catalog.jsonb_agg(
+                       (g.g - 'notification')
+                       || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+                       || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', g.g->'notification'->'status')
+                               ELSE '{}' END
+                       ORDER BY g.o), '[]'))
+          FROM g JOIN t ON t.o = g.o);
+END
+$$;
+
+-- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
+-- user's matching rows in the request's id range, read by the engine in id order, `limit` (at
+-- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have begun:
+-- newest first below max_id (and above since_id), or with min_id oldest first above it (below
+-- max_id). A group's representative is the first of its rows the scan meets (its newest in the
+-- range; by min_id its oldest). Returns {reps: the representatives newest first, each with the
+-- group key it was read with, lo, hi}: the page's id range as Mastodon's controller takes it
+-- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
+-- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
+-- (every row of the range is one the scan read).
+--
+-- Set-based: each seek's rows are appended to what the scan read, one statement tells whether
+-- `limit` groups have begun (and at which row the limit-th did: the range ends there), and one
+-- statement forms the page from the rows read (no loop over rows).
+CREATE OR REPLACE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                           min_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    lim integer := (engine->>'limit')::integer;
+    up boolean := min_id IS NOT NULL;
+    -- Rows per seek: a page of `limit` rows, as the engine reads the v1 list.
+    chunk_size integer := greatest(lim, 40);
+    scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
+    grouped_types jsonb := engine->'grouped_types';
+    below bigint := max_id;
+    after bigint := CASE WHEN up THEN min_id ELSE since_id END;
+    seen jsonb := '[]';  -- the rows read, in the order the scan met them
+    chunk jsonb;
+    last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
+    page jsonb;
+    lo bigint;
+    hi bigint;
+BEGIN
+    LOOP
+        chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
+                                    CASE WHEN up THEN after END)->'data';
+        -- A chunk comes newest first: by min_id it is read oldest first.
+        IF up THEN
+            chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
+                                 FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
+        END IF;
+        seen := seen || chunk;
+        SELECT (pg_catalog.array_agg(g.first_o ORDER BY g.first_o))[lim] INTO last_o
+          FROM (SELECT pg_catalog.min(s.o) AS first_o FROM inbox._mastodon_scanned(seen, grouped_types) s
+                 GROUP BY s.key) g;
+        EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
+        IF up THEN
+            after := (chunk->-1->>'id')::bigint;
+        ELSE
+            below := (chunk->-1->>'id')::bigint;
+        END IF;
+    END LOOP;
+    -- The groups begun up to the limit-th, each with its representative (the first row met)
+    -- and its oldest row in the range (newest first: the last row met up to last_o; by min_id
+    -- the representative itself).
+    SELECT pg_catalog.jsonb_build_object(
+               'reps', coalesce(pg_catalog.jsonb_agg(g.rep || pg_catalog.jsonb_build_object('group_key', g.key)
+                                                     ORDER BY CASE WHEN up THEN -g.first_o ELSE g.first_o END), '[]'),
+               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, CASE WHEN up THEN g.rep->>'id' ELSE g.oldest END), '{}'))
+      INTO page
+      FROM (SELECT s.key, pg_catalog.min(s.o) AS first_o, (pg_catalog.array_agg(s.v ORDER BY s.o))[1] AS rep,
+                   pg_catalog.min((s.v->>'id')::bigint)::text AS oldest
+              FROM inbox._mastodon_scanned(seen, grouped_types) s
+             WHERE last_o IS NULL OR s.o <= last_o
+             GROUP BY s.key) g;
+    lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
+    hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
+    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi);
+END
+$$;
+
+-- The groups of a v2 page over the page's id range, as Mastodon computes them
+-- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
+-- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows,
+-- distinct) over the group's rows up to the range's top; page_min_id its oldest row in the
+-- range. The rows are those the request matches (types[], exclude_types[], account_id, the
+-- token's workspace, grouped_types[]); a row of its own (ungrouped-{id}) is its own group. One
+-- statement for the page, in the representatives' order.
+--
+-- What each group costs is bounded by what the page shows, not by the group's size: the 8 most
+-- recent rows are a LIMIT 8 read of notifications_group_id_idx, page_min_id comes from the
+-- page's scan (page->'first_ids': every row of the range passed through it), and without a
+-- filter notifications_count is the group's summary (inbox.notification_groups counts its
+-- active rows) less its active rows above the range's top (none on a first page) and its
+-- expired ones not pruned yet (the page reads the user's on notifications_expires_idx once).
+-- With a filter the summary does not apply: the matching rows up to the top are counted.
+CREATE OR REPLACE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
+    -- Every row of the group is one the request matches: its summary counts them.
+    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
+    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
+    -- for the page (a count of them group by group would read each group in a generic plan).
+    expired jsonb := '{}';
+BEGIN
+    IF unfiltered THEN
+        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
+          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
+                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
+                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
+                 GROUP BY n.group_key) e;
+    END IF;
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'group_key',                   u.rep_key,
+                   'notifications_count',         c.notifications_count,
+                   'type',                        r.v->'type',
+                   'most_recent_notification_id', s.latest_id::text,
+                   'page_min_id',                 page->'first_ids'->>u.rep_key,
+                   'page_max_id',                 s.latest_id::text,
+                   'latest_page_notification_at', inbox.directus_time(s.latest_at),
+                   'sample_account_ids',          CASE WHEN u.alone THEN s.actors->0
+                                                       ELSE pg_catalog.to_jsonb(inbox._sample_actors(s.actors)) END,
+                   'notification',                r.v) ORDER BY r.o)
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               -- The group's (or the row's) most recent matching rows up to the top, newest first.
+               CROSS JOIN LATERAL (
+                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                          coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC), '[]') AS actors
+                     FROM (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications)) AS actors
+                             FROM inbox.notifications n
+                            WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                           UNION ALL
+                           (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications))
+                              FROM inbox.notifications n
+                             WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                               AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                               AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                               AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                             ORDER BY n.id DESC
+                             LIMIT 8)) x) s
+               CROSS JOIN LATERAL (
+                   SELECT CASE WHEN u.alone THEN s.found
+                               -- The summary less what the request does not count; without one,
+                               -- or with a filter, the matching rows up to the top are counted.
+                               ELSE coalesce(
+                                   CASE WHEN unfiltered THEN
+                                       (SELECT g.notifications_count FROM inbox.notification_groups g
+                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
+                                       - (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
+                                             AND n.deleted_at IS NULL AND n.id > hi
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp))
+                                       - coalesce((expired->>u.rep_key)::bigint, 0)
+                                   END,
+                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                     WHERE n.user_id = _mastodon_page_groups.user_id
+                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                          END AS notifications_count) c), '[]');
+END
+$$;

@@ -583,31 +583,42 @@ CREATE FUNCTION inbox._mastodon_grouped(groups jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    targets jsonb := inbox._mastodon_targets(
-        coalesce((SELECT pg_catalog.jsonb_agg(g->'notification' ORDER BY o)
-                    FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)), '[]'));
-    out_groups jsonb;
-    statuses jsonb;
-    account_ids jsonb;
 BEGIN
-    SELECT coalesce(pg_catalog.jsonb_agg(
-               (a.g - 'notification')
-               || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
-               || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', a.g->'notification'->'status')
-                       ELSE '{}' END
-               ORDER BY a.o), '[]'),
-           coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]')
-      INTO out_groups, statuses
-      FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)
-           JOIN pg_catalog.jsonb_array_elements(targets) WITH ORDINALITY AS t(v, o) ON t.o = a.o;
-    SELECT pg_catalog.jsonb_agg(DISTINCT s) INTO account_ids
-      FROM pg_catalog.jsonb_array_elements(groups) AS g, pg_catalog.jsonb_array_elements(g->'sample_account_ids') AS s;
-    RETURN pg_catalog.jsonb_build_object(
-        'accounts', inbox._mastodon_accounts(coalesce(account_ids, '[]')),
-        'statuses', statuses,
-        'notification_groups', out_groups);
+    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets), the
+    -- sample accounts de-duplicated, then looked up once (_mastodon_accounts).
+    RETURN (
+        WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
+             t AS (SELECT t.v, t.o
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
+                              coalesce((SELECT pg_catalog.jsonb_agg(g.g->'notification' ORDER BY g.o) FROM g), '[]')))
+                          WITH ORDINALITY AS t(v, o))
+        SELECT pg_catalog.jsonb_build_object(
+                   'accounts', inbox._mastodon_accounts(coalesce(
+                       (SELECT pg_catalog.jsonb_agg(DISTINCT s.id)
+                          FROM g, pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)), '[]')),
+                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
+                   'notification_groups', coalesce(pg_catalog.jsonb_agg(
+                       (g.g - 'notification')
+                       || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+                       || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', g.g->'notification'->'status')
+                               ELSE '{}' END
+                       ORDER BY g.o), '[]'))
+          FROM g JOIN t ON t.o = g.o);
 END
+$$;
+
+-- The rows a v2 page's scan read (a JSON array of mastodon_json entities, in the order the
+-- scan met them), each with its position and the group key the page gives it: a type
+-- grouped_types[] leaves out (when the request names them) makes each of its rows a group of
+-- its own.
+CREATE FUNCTION inbox._mastodon_scanned(entities jsonb, grouped_types jsonb)
+RETURNS TABLE (v jsonb, o bigint, key text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT r.v, r.o,
+           CASE WHEN grouped_types IS NULL OR grouped_types ? (r.v->>'type') THEN r.v->>'group_key'
+                ELSE 'ungrouped-' || (r.v->>'id') END
+      FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS r(v, o)
 $$;
 
 -- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
@@ -620,6 +631,10 @@ $$;
 -- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
 -- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
 -- (every row of the range is one the scan read).
+--
+-- Set-based: each seek's rows are appended to what the scan read, one statement tells whether
+-- `limit` groups have begun (and at which row the limit-th did: the range ends there), and one
+-- statement forms the page from the rows read (no loop over rows).
 CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
                                            min_id bigint)
 RETURNS jsonb
@@ -628,59 +643,54 @@ AS $$
 DECLARE
     lim integer := (engine->>'limit')::integer;
     up boolean := min_id IS NOT NULL;
-    -- Rows per seek. Not more: at LIMIT 81 the planner can take the engine's id-ordered read
-    -- of a user with many rows over the cross-user notifications_id_idx (seen on the bench's
-    -- heavy user: 108 ms, against 2 ms on the primary key).
+    -- Rows per seek: a page of `limit` rows, as the engine reads the v1 list.
     chunk_size integer := greatest(lim, 40);
     scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
+    grouped_types jsonb := engine->'grouped_types';
     below bigint := max_id;
     after bigint := CASE WHEN up THEN min_id ELSE since_id END;
-    keys text[] := '{}';
-    reps jsonb := '[]';
-    firsts jsonb := '{}';
-    key text;
+    seen jsonb := '[]';  -- the rows read, in the order the scan met them
     chunk jsonb;
-    r jsonb;
-    complete boolean;
+    last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
+    page jsonb;
     lo bigint;
     hi bigint;
 BEGIN
-    <<scan>>
     LOOP
         chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
                                     CASE WHEN up THEN after END)->'data';
         -- A chunk comes newest first: by min_id it is read oldest first.
-        FOR r IN SELECT c.v FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)
-                  ORDER BY CASE WHEN up THEN -c.o ELSE c.o END LOOP
-            -- A type grouped_types[] leaves out: each of its rows is a group of its own.
-            key := CASE WHEN NOT engine ? 'grouped_types' OR engine->'grouped_types' ? (r->>'type')
-                        THEN r->>'group_key' ELSE 'ungrouped-' || (r->>'id') END;
-            -- Each group's oldest row in the range (its page_min_id): newest first, the last
-            -- one met; by min_id the first.
-            IF NOT up OR NOT (key = ANY (keys)) THEN
-                firsts := firsts || pg_catalog.jsonb_build_object(key, r->>'id');
-            END IF;
-            IF NOT (key = ANY (keys)) THEN
-                keys := keys || key;
-                reps := reps || pg_catalog.jsonb_build_array(r || pg_catalog.jsonb_build_object('group_key', key));
-                EXIT scan WHEN pg_catalog.cardinality(keys) = lim;
-            END IF;
-        END LOOP;
-        EXIT WHEN pg_catalog.jsonb_array_length(chunk) < chunk_size;
         IF up THEN
-            after := (chunk->0->>'id')::bigint;
+            chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
+                                 FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
+        END IF;
+        seen := seen || chunk;
+        SELECT (pg_catalog.array_agg(g.first_o ORDER BY g.first_o))[lim] INTO last_o
+          FROM (SELECT pg_catalog.min(s.o) AS first_o FROM inbox._mastodon_scanned(seen, grouped_types) s
+                 GROUP BY s.key) g;
+        EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
+        IF up THEN
+            after := (chunk->-1->>'id')::bigint;
         ELSE
             below := (chunk->-1->>'id')::bigint;
         END IF;
     END LOOP;
-    IF up THEN
-        reps := coalesce((SELECT pg_catalog.jsonb_agg(x.v ORDER BY x.o DESC)
-                            FROM pg_catalog.jsonb_array_elements(reps) WITH ORDINALITY AS x(v, o)), '[]');
-    END IF;
-    complete := pg_catalog.cardinality(keys) = lim;
-    lo := CASE WHEN complete OR up THEN (reps->-1->>'id')::bigint ELSE since_id + 1 END;
-    hi := CASE WHEN complete OR NOT up THEN (reps->0->>'id')::bigint ELSE max_id - 1 END;
-    RETURN pg_catalog.jsonb_build_object('reps', reps, 'lo', lo, 'hi', hi, 'first_ids', firsts);
+    -- The groups begun up to the limit-th, each with its representative (the first row met)
+    -- and its oldest row in the range (newest first: the last row met up to last_o; by min_id
+    -- the representative itself).
+    SELECT pg_catalog.jsonb_build_object(
+               'reps', coalesce(pg_catalog.jsonb_agg(g.rep || pg_catalog.jsonb_build_object('group_key', g.key)
+                                                     ORDER BY CASE WHEN up THEN -g.first_o ELSE g.first_o END), '[]'),
+               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, CASE WHEN up THEN g.rep->>'id' ELSE g.oldest END), '{}'))
+      INTO page
+      FROM (SELECT s.key, pg_catalog.min(s.o) AS first_o, (pg_catalog.array_agg(s.v ORDER BY s.o))[1] AS rep,
+                   pg_catalog.min((s.v->>'id')::bigint)::text AS oldest
+              FROM inbox._mastodon_scanned(seen, grouped_types) s
+             WHERE last_o IS NULL OR s.o <= last_o
+             GROUP BY s.key) g;
+    lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
+    hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
+    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi);
 END
 $$;
 
@@ -689,6 +699,21 @@ $$;
 -- which a concurrent insert can leave out of id order).
 CREATE INDEX notifications_group_id_idx ON inbox.notifications
     (user_id, group_key, id DESC) WHERE deleted_at IS NULL AND group_key IS NOT NULL;
+
+-- Whether a v2 page counts a row of a group it shows: the request's filters (types[],
+-- exclude_types[], account_id, the token's workspace) and grouped_types[] (a row of a type it
+-- leaves out is no group's). The one statement of these conditions for the groups' LIMIT 8 read
+-- and their count; a SQL expression the planner inlines into each (no call per row).
+CREATE FUNCTION inbox._mastodon_counted(engine jsonb, type text, actor_id text, workspace_id text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT (NOT engine ? 'types' OR engine->'types' ? type)
+       AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? type)
+       AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? type)
+       AND (NOT engine ? 'filter' OR actor_id = engine->'filter'->>'actorId')
+       AND (NOT engine ? 'workspace_id' OR workspace_id = engine->>'workspace_id')
+$$;
 
 -- The groups of a v2 page over the page's id range, as Mastodon computes them
 -- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
@@ -754,11 +779,7 @@ BEGIN
                              WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
                                AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
                                AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                               AND (NOT engine ? 'types' OR engine->'types' ? n.type)
-                               AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
-                               AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
-                               AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
-                               AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')
+                               AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
                              ORDER BY n.id DESC
                              LIMIT 8)) x) s
                CROSS JOIN LATERAL (
@@ -779,11 +800,7 @@ BEGIN
                                      WHERE n.user_id = _mastodon_page_groups.user_id
                                        AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
                                        AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                       AND (NOT engine ? 'types' OR engine->'types' ? n.type)
-                                       AND (NOT engine ? 'exclude_types' OR NOT engine->'exclude_types' ? n.type)
-                                       AND (NOT engine ? 'grouped_types' OR engine->'grouped_types' ? n.type)
-                                       AND (NOT engine ? 'filter' OR n.actor_id = engine->'filter'->>'actorId')
-                                       AND (NOT engine ? 'workspace_id' OR n.workspace_id = engine->>'workspace_id')))
+                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
                           END AS notifications_count) c), '[]');
 END
 $$;

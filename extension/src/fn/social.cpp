@@ -98,10 +98,12 @@ PGI_FUNCTION(pgi_related_rows) {
   pgi::query::SqlBuilder b;
   std::string keys_param = b.bind(std::move(list));
   std::string row = pgi::query::related_row(*relation, "k.key", b);
+  // OFFSET 0 keeps x a subquery of its own: pulled up, each key's row would be looked up twice
+  // (once for the FILTER, once for the value).
   pgi::query::Statement st = b.finish(
       "SELECT COALESCE(pg_catalog.jsonb_object_agg(x.key, x.row) FILTER (WHERE x.row IS NOT "
       "NULL), '{}'::pg_catalog.jsonb) FROM (SELECT k.key, " +
-      row + " AS row FROM pg_catalog.unnest(" + keys_param + ") AS k(key)) x");
+      row + " AS row FROM pg_catalog.unnest(" + keys_param + ") AS k(key) OFFSET 0) x");
   pgi::spi::run(st);
   bool is_null;
   Datum found = pgi::spi::value(0, 1, is_null);
