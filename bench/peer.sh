@@ -216,20 +216,26 @@ fi
 # CPU seconds (user + system) used so far by a side's server, by its SMTP server and by the
 # whole cluster (postmaster and every backend: both sides' databases are in it).
 ticks() { awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }' "$@" 2>/dev/null || echo 0; }
-cpu_now() { # side -> server sink cluster (clock ticks)
-  local server sink postmaster
+# pg_inbox's delivery workers' own backends (application_name 'pg_inbox delivery') are also given
+# apart (they are in the cluster's figure too).
+cpu_now() { # side -> server sink cluster workers (clock ticks)
+  local server sink postmaster workers
   if [[ $1 == ours ]]; then server=$SERVER_PID sink=${SINK_PIDS[1]}; else server=$DIRECTUS_PID sink=${SINK_PIDS[0]}; fi
   postmaster=$(head -1 "$(readlink -f "$ROOT/.pg/$BENCH_CLUSTER")/data/postmaster.pid")
+  workers=$(bval "SELECT pg_catalog.string_agg('/proc/' || pid || '/stat', ' ') FROM pg_catalog.pg_stat_activity
+                   WHERE application_name = 'pg_inbox delivery'" 2>/dev/null || true)
+  # shellcheck disable=SC2046,SC2086 # lists of files
   echo "$(ticks "/proc/$server/stat") $(ticks "/proc/$sink/stat")" \
-    "$(ticks "/proc/$postmaster/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|'))"
+    "$(ticks "/proc/$postmaster/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|'))" \
+    "$(if [[ -n $workers ]]; then ticks $workers; else echo 0; fi)"
 }
-cpu_record() { # wrk-side server0 sink0 cluster0 server1 sink1 cluster1
+cpu_record() { # wrk-side server0 sink0 cluster0 workers0 server1 sink1 cluster1 workers1
   local hz
   hz=$(getconf CLK_TCK)
+  secs() { awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN { print (b - a) / hz }'; }
   record kind=cpu step=peer_create_email side="$1" seconds="$BENCH_WRK_T" conns="$BENCH_HTTP_CONNS" \
-    server_s="$(awk -v a="$2" -v b="$5" -v hz="$hz" 'BEGIN { print (b - a) / hz }')" \
-    smtp_s="$(awk -v a="$3" -v b="$6" -v hz="$hz" 'BEGIN { print (b - a) / hz }')" \
-    cluster_s="$(awk -v a="$4" -v b="$7" -v hz="$hz" 'BEGIN { print (b - a) / hz }')"
+    server_s="$(secs "$2" "$6")" smtp_s="$(secs "$3" "$7")" cluster_s="$(secs "$4" "$8")" \
+    delivery_backends_s="$(secs "$5" "$9")"
   say "CPU during $1's e-mail load: $(tail -1 "$RECORDS")"
 }
 # Each side's creates in the e-mail step: Directus's new directus_notifications rows, pg_inbox's

@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <pqxx/pqxx>
 
@@ -58,6 +60,7 @@ struct DeliveryWorkers::Worker {
   const std::string name;  // in the log
   const bool prunes;
   std::atomic<bool> &stopping;
+  OpenSockets sockets;  // (before multi: its connections are closed into it)
   CURLM *multi;
   const std::string channels;  // claim_deliveries's channels: one
   std::optional<pqxx::connection> db;
@@ -114,7 +117,7 @@ void DeliveryWorkers::Worker::claim() {
                 r[6].is_null() ? "" : r[6].as<std::string>(),
                 r[7].is_null() ? "" : r[7].as<std::string>(),
                 nlohmann::json::parse(r[5].is_null() ? "{}" : r[5].c_str())};
-      auto transfer = std::make_unique<Transfer>(config, std::move(c));
+      auto transfer = std::make_unique<Transfer>(config, std::move(c), sockets);
       ++claimed;
       if (transfer->done()) {
         finish(transfer->report());
@@ -208,6 +211,12 @@ void DeliveryWorkers::Worker::run() {
       wait = std::min(wait, static_cast<int>(kReportWait.count()));  // a batch to report
     curl_multi_poll(multi, nullptr, 0, wait, nullptr);
   }
+  // libcurl (7.88) ends an SMTP transfer removed in flight as if it were whole: it sends the end
+  // of data (".") and waits for the reply, so the SMTP server would take a cut or empty message
+  // and the lease would send it again. Cut every connection first: the send fails at once, the
+  // server drops the unfinished message, and the lease brings the row back whole.
+  for (curl_socket_t s : sockets)
+    shutdown(s, SHUT_RDWR);
   for (auto &[easy, transfer] : in_flight)
     curl_multi_remove_handle(multi, easy);
   in_flight.clear();
