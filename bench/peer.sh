@@ -17,10 +17,16 @@
 #      delivery workers and --smtp-url, each to an SMTP server of its own (the same sink); then
 #      POST /notifications again on both, and how many e-mails each sink received and how long
 #      they took to arrive after the load ended;
+#      pg_inbox's row is then run once more with the e-mails queued but no worker sending
+#      (--delivery-workers 0: what the create path pays, apart from the sending), and the CPU
+#      seconds its server, its SMTP server and the cluster used during each side's e-mail load
+#      are recorded (kind=cpu: what competes with the creates for the cores);
 #   6. writes bench/results/peer.jsonl and peer-meta.json and rewrites the results table.
 #
 # Settings as in bench/run.sh (BENCH_USERS, BENCH_WRK_T, BENCH_HTTP_CONNS, ...), plus
-# BENCH_DIRECTUS_VERSION and BENCH_DIRECTUS_PORT.
+# BENCH_DIRECTUS_VERSION, BENCH_DIRECTUS_PORT, BENCH_PEER_STEPS (the routes of step 4, default
+# "list get create") and BENCH_PEER_MAIL_ARGS (more server options for step 5, e.g.
+# "--smtp-workers 2"; by default the server's delivery workers are its defaults).
 source "$(dirname "$0")/lib.sh"
 
 : "${BENCH_USERS:=10000}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=100000}"
@@ -78,8 +84,11 @@ step_load
 
 # An SMTP server for each side (the same sink), so each side's e-mails are counted apart.
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# (SMTP_SINK_LOG_ONLY: one line per e-mail in mail-SIDE/received instead of two files and two
+# renames, which cost the sink twice the CPU of the SMTP session: 1.1 ms against 0.3 ms of CPU
+# per e-mail, taken from the cores both servers share.)
 start_sink() { # side port
-  /usr/bin/python3 "$ROOT/tests/delivery/smtp_sink.py" "$2" "$WORK/mail-$1" >"$WORK/smtp-$1.log" 2>&1 &
+  SMTP_SINK_LOG_ONLY=1 /usr/bin/python3 "$ROOT/tests/delivery/smtp_sink.py" "$2" "$WORK/mail-$1" >"$WORK/smtp-$1.log" 2>&1 &
   SINK_PIDS+=($!)
 }
 DIRECTUS_SMTP_PORT=$(free_port)
@@ -160,8 +169,8 @@ fi
 # --- 4. the same wrk loads on both -----------------------------------------------------------
 directus="http://127.0.0.1:$BENCH_DIRECTUS_PORT"
 ours="http://127.0.0.1:$BENCH_SERVER_PORT"
-for spec in "peer_list list" "peer_get get" "peer_create create"; do
-  read -r step what <<<"$spec"
+for what in ${BENCH_PEER_STEPS:-list get create}; do
+  step=peer_$what
   [[ $ours_routes == yes ]] && warm_up "peer_$what.lua" "$ours/notifications" ours
   [[ $directus_up == yes ]] && warm_up "peer_$what.lua" "$directus/notifications" directus
   for c in $BENCH_HTTP_CONNS; do
@@ -185,9 +194,9 @@ hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 # Directus: e-mail notifications on for every bench user (services/notifications.ts sends when
 # the recipient has an address and email_notifications; the send is not awaited).
 # pg_inbox: the same addresses through the recipient relation, e-mail on for the database, and
-# the server restarted (its sessions read pg_inbox.email_column) with one delivery worker
-# (the default) sending to its SMTP server.
-mails() { find "$WORK/mail-$1" -name '*.eml' 2>/dev/null | wc -l; }
+# the server restarted (its sessions read pg_inbox.email_column) with its default delivery
+# workers (one e-mail thread) sending to its SMTP server.
+mails() { cat "$WORK/mail-$1/received" 2>/dev/null | wc -l; }
 email_ready=no
 if [[ $directus_up == yes ]]; then
   dsql -c "UPDATE directus_users SET email_notifications = true WHERE role = '6d2a5d3e-0b1c-4d7e-9a51-3b0c2f6e8a01'"
@@ -199,9 +208,36 @@ if [[ $ours_routes == yes ]]; then
     -c "SELECT inbox.define_relation('recipient', 'userId', 'public.users', 'id')" \
     -c "ALTER DATABASE $BENCH_DB SET pg_inbox.email_column = 'email'" >/dev/null
   server_stop
-  BENCH_SERVER_ARGS="${BENCH_SERVER_ARGS:-} --delivery-workers 1 --smtp-url smtp://127.0.0.1:$OURS_SMTP_PORT --mail-from bench@example.com"
+  plain_args=${BENCH_SERVER_ARGS:-}
+  mail_args="--smtp-url smtp://127.0.0.1:$OURS_SMTP_PORT --mail-from bench@example.com"
+  BENCH_SERVER_ARGS="$plain_args $mail_args ${BENCH_PEER_MAIL_ARGS:-}"
   server_start && email_ready=yes
 fi
+# CPU seconds (user + system) used so far by a side's server, by its SMTP server and by the
+# whole cluster (postmaster and every backend: both sides' databases are in it).
+ticks() { awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }' "$@" 2>/dev/null || echo 0; }
+# pg_inbox's delivery workers' own backends (application_name 'pg_inbox delivery') are also given
+# apart (they are in the cluster's figure too).
+cpu_now() { # side -> server sink cluster workers (clock ticks)
+  local server sink postmaster workers
+  if [[ $1 == ours ]]; then server=$SERVER_PID sink=${SINK_PIDS[1]}; else server=$DIRECTUS_PID sink=${SINK_PIDS[0]}; fi
+  postmaster=$(head -1 "$(readlink -f "$ROOT/.pg/$BENCH_CLUSTER")/data/postmaster.pid")
+  workers=$(bval "SELECT pg_catalog.string_agg('/proc/' || pid || '/stat', ' ') FROM pg_catalog.pg_stat_activity
+                   WHERE application_name = 'pg_inbox delivery'" 2>/dev/null || true)
+  # shellcheck disable=SC2046,SC2086 # lists of files
+  echo "$(ticks "/proc/$server/stat") $(ticks "/proc/$sink/stat")" \
+    "$(ticks "/proc/$postmaster/stat" $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|'))" \
+    "$(if [[ -n $workers ]]; then ticks $workers; else echo 0; fi)"
+}
+cpu_record() { # wrk-side server0 sink0 cluster0 workers0 server1 sink1 cluster1 workers1
+  local hz
+  hz=$(getconf CLK_TCK)
+  secs() { awk -v a="$1" -v b="$2" -v hz="$hz" 'BEGIN { print (b - a) / hz }'; }
+  record kind=cpu step=peer_create_email side="$1" seconds="$BENCH_WRK_T" conns="$BENCH_HTTP_CONNS" \
+    server_s="$(secs "$2" "$6")" smtp_s="$(secs "$3" "$7")" cluster_s="$(secs "$4" "$8")" \
+    delivery_backends_s="$(secs "$5" "$9")"
+  say "CPU during $1's e-mail load: $(tail -1 "$RECORDS")"
+}
 # Each side's creates in the e-mail step: Directus's new directus_notifications rows, pg_inbox's
 # queued e-mails (one per create).
 directus_before=$(dsql -At -c "SELECT coalesce(max(id), 0) FROM directus_notifications")
@@ -216,9 +252,12 @@ for side in ours directus; do
     continue
   fi
   warm_up peer_create.lua "$url" "$side"
+  cpu_before=$(cpu_now "$side")
   for c in $BENCH_HTTP_CONNS; do
     BENCH_PEER_SIDE=$side wrkrun peer_create_email "$wside" "$c" peer_create.lua "$url"
   done
+  # shellcheck disable=SC2086 # two lists of CPU seconds
+  cpu_record "$wside" $cpu_before $(cpu_now "$side")
   # The e-mails of every create of this side (warm-up included) reach its SMTP server: how many,
   # and how long after the last create the last one arrived (at most BENCH_MAIL_WAIT s).
   # (Counted again each time: requests wrk left queued in the server still create after it ends.)
@@ -237,8 +276,20 @@ for side in ours directus; do
     sleep 0.2
   done
   record kind=mail step=peer_create_email side="$wside" creates="$creates" mails="$(mails "$side")" \
-    drain_s="$(secs_since "$t0")" smtp=aiosmtpd
+    drain_s="$(secs_since "$t0")" smtp="aiosmtpd, log only"
 done
+# pg_inbox's e-mail row again with the e-mails queued but nothing sending them (no delivery
+# worker): the create path's own cost of e-mail on, apart from the sending (worker and SMTP
+# server). Those e-mails are never sent; the count above is done.
+if [[ $email_ready == yes ]]; then
+  server_stop
+  BENCH_SERVER_ARGS="$plain_args $mail_args --delivery-workers 0"
+  if server_start; then
+    for c in $BENCH_HTTP_CONNS; do
+      BENCH_PEER_SIDE=ours wrkrun peer_create_email_queued ours "$c" peer_create.lua "$ours/notifications"
+    done
+  fi
+fi
 
 # --- 6. results --------------------------------------------------------------------------------
 cp "$RECORDS" "$BENCH_RESULTS/peer.jsonl"
@@ -248,6 +299,6 @@ cat >"$BENCH_RESULTS/peer-meta.json" <<JSON
  "node": "$(node -v)", "users": $BENCH_USERS, "tokens": $BENCH_TOKENS,
  "wrk_seconds": $BENCH_WRK_T, "http_connections": "$BENCH_HTTP_CONNS",
  "directus_index": "directus_notifications (recipient, id), added by the benchmark",
- "email": "peer_create_email: Directus users with email_notifications on; pg_inbox with pg_inbox.email_column, one delivery worker; each to its own aiosmtpd (tests/delivery/smtp_sink.py)"}
+ "email": "peer_create_email: Directus users with email_notifications on; pg_inbox with pg_inbox.email_column, the server's default delivery workers (one e-mail thread) ${BENCH_PEER_MAIL_ARGS:-}; each to its own aiosmtpd (tests/delivery/smtp_sink.py, SMTP_SINK_LOG_ONLY); peer_create_email_queued: pg_inbox with the e-mails queued, --delivery-workers 0"}
 JSON
 python3 "$BENCH/report.py" --work "$BENCH/data/full" --out "$BENCH_RESULTS"

@@ -143,9 +143,10 @@ run_step lifecycle
 # $BENCH_RESULTS/delivery.md (bench/delivery.sh).
 mkdir -p "$BENCH_RESULTS"
 step_delivery() {
-  if [[ $mode == smoke ]]; then : "${BENCH_FANOUT:=200}" "${BENCH_HOOKS:=100}" "${BENCH_MAILS:=50}"; fi
+  if [[ $mode == smoke ]]; then : "${BENCH_FANOUT:=200}" "${BENCH_HOOKS:=100}" "${BENCH_MAILS:=50}" "${BENCH_SLOW_MAILS:=20}"; fi
   PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER BENCH_RESULTS=$BENCH_RESULTS BENCH_T=$BENCH_T \
     BENCH_FANOUT=${BENCH_FANOUT:-10000} BENCH_HOOKS=${BENCH_HOOKS:-5000} BENCH_MAILS=${BENCH_MAILS:-2000} \
+    BENCH_SLOW_MAILS=${BENCH_SLOW_MAILS:-300} \
     "$BENCH/delivery.sh" || say "bench/delivery.sh failed"
 }
 run_step delivery

@@ -86,8 +86,12 @@ std::vector<Option> options() {
        "longest wait for a free connection, else 503 (default 5000)",
        integer(&Config::pool_wait_ms, 1, 3600000, "--pool-wait-ms")},
       {"delivery-workers", "DELIVERY_WORKERS",
-       "threads sending e-mail and webhooks from the outbox; 0: an API-only process (default 1)",
+       "threads sending webhooks from the outbox; 0: an API-only process, nothing sent (default "
+       "2)",
        integer(&Config::delivery_workers, 0, 64, "--delivery-workers")},
+      {"smtp-workers", "SMTP_WORKERS",
+       "threads sending e-mail from the outbox, with --smtp-url (default 1)",
+       integer(&Config::smtp_workers, 1, 64, "--smtp-workers")},
       {"delivery-concurrency", "DELIVERY_CONCURRENCY",
        "deliveries in flight per worker (default 256)",
        integer(&Config::delivery_concurrency, 1, 10000, "--delivery-concurrency")},

@@ -29,7 +29,8 @@ struct Config {
   int pool_wait_ms = 5000;          // longer waits for a free connection answer 503
 
   // Delivery (delivery/workers.hpp): e-mail and webhooks from the outbox.
-  int delivery_workers = 1;         // worker threads, each with its own connection; 0: none
+  int delivery_workers = 2;         // webhook threads, each with its own connection; 0: none
+  int smtp_workers = 1;             // e-mail threads (with smtp_url), each with its own connection
   int delivery_concurrency = 256;   // transfers in flight per worker
   int delivery_timeout_ms = 10000;  // a webhook or SMTP transfer taking longer is retried
   int delivery_lease_ms = 60000;    // a claimed delivery not finished within this comes back

@@ -91,7 +91,10 @@ int main(int argc, char **argv) {
            std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) +
            ", max connections " + std::to_string(config.max_connections) + ", delivery workers " +
            std::to_string(config.delivery_workers) +
-           (config.smtp_url.empty() ? ", no e-mail" : ", e-mail on") + ")");
+           (config.smtp_url.empty() || config.delivery_workers == 0
+                ? ", no e-mail"
+                : ", e-mail workers " + std::to_string(config.smtp_workers)) +
+           ")");
   DeliveryWorkers delivery(config);
   delivery.start();
   bool served = server.listen(config.host, config.port);

@@ -37,7 +37,11 @@ async function startServer(extra = []) {
     '--database-url', DATABASE_URL, '--port', PORT, '--threads', '8', '--pool-size', '4',
     '--delivery-workers', '2', '--delivery-poll-ms', '50', '--delivery-lease-ms', '2000',
     '--delivery-timeout-ms', '3000', '--smtp-url', `smtp://127.0.0.1:${SMTP_PORT}`,
-    '--mail-from', 'pg_inbox <noreply@example.com>', '--webhook-allow-private', 'on', ...extra,
+    '--mail-from', 'pg_inbox <noreply@example.com>', '--webhook-allow-private', 'on',
+    // A long idle timeout, as tests/social.sh has: the helpers' synchronous psql calls block
+    // node's event loop, and a keep-alive connection the server closed meanwhile would fail the
+    // next request.
+    '--idle-timeout-ms', '60000', ...extra,
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout.on('data', (d) => { serverLog += d; });
   server.stderr.on('data', (d) => { serverLog += d; });

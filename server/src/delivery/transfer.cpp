@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -42,12 +43,19 @@ bool internal_address(const struct sockaddr *address) {
 
 }  // namespace
 
-Transfer::Transfer(const Config &config, Claimed row) : row_(std::move(row)) {
+Transfer::Transfer(const Config &config, Claimed row, OpenSockets &sockets)
+    : row_(std::move(row)), sockets_(sockets) {
   allow_private_ = config.webhook_allow_private;
   easy_ = curl_easy_init();
   if (easy_ == nullptr)
     throw std::runtime_error("curl_easy_init failed");
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
+  // (A connection outlives its transfer in the multi handle's cache: it is closed with the
+  // worker's set, not this transfer.)
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETFUNCTION, &Transfer::open_socket);
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_CLOSESOCKETFUNCTION, &Transfer::close_socket);
+  curl_easy_setopt(easy_, CURLOPT_CLOSESOCKETDATA, &sockets_);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(config.delivery_timeout_ms));
@@ -75,8 +83,6 @@ Transfer::Transfer(const Config &config, Claimed row) : row_(std::move(row)) {
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(row_.body.size()));
     curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Transfer::header_line);
     curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(easy_, CURLOPT_OPENSOCKETFUNCTION, &Transfer::open_socket);
-    curl_easy_setopt(easy_, CURLOPT_OPENSOCKETDATA, this);
     headers_ = curl_slist_append(headers_, "Content-Type: application/json");
     headers_ = curl_slist_append(headers_, "User-Agent: pg_inbox");
     headers_ = curl_slist_append(headers_, "Expect:");
@@ -150,11 +156,20 @@ size_t Transfer::header_line(char *buffer, size_t size, size_t count, void *self
 
 curl_socket_t Transfer::open_socket(void *self, curlsocktype, struct curl_sockaddr *address) {
   auto *t = static_cast<Transfer *>(self);
-  if (!t->allow_private_ && internal_address(&address->addr)) {
+  // Webhooks only: the SMTP server is the operator's own (--smtp-url).
+  if (t->row_.channel == "webhook" && !t->allow_private_ && internal_address(&address->addr)) {
     t->refused_address_ = true;
     return CURL_SOCKET_BAD;
   }
-  return socket(address->family, address->socktype, address->protocol);
+  curl_socket_t s = socket(address->family, address->socktype, address->protocol);
+  if (s != CURL_SOCKET_BAD)
+    t->sockets_.insert(s);
+  return s;
+}
+
+int Transfer::close_socket(void *sockets, curl_socket_t socket) {
+  static_cast<OpenSockets *>(sockets)->erase(socket);
+  return close(socket);
 }
 
 nlohmann::json Transfer::result(long status, const std::string &error) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <set>
 #include <string>
 
 #include <curl/curl.h>
@@ -18,11 +19,16 @@ struct Claimed {
   nlohmann::json headers;
 };
 
+// The sockets a worker's transfers opened and libcurl has not closed yet (connections in flight
+// and in the multi handle's cache), so that a worker that stops can cut them: see
+// DeliveryWorkers::Worker::run. Owned by the worker; it must outlive the multi handle.
+using OpenSockets = std::set<curl_socket_t>;
+
 class Transfer {
  public:
   // Sets the easy handle up; a transfer that cannot start (a bad address) is finished at once:
-  // see done().
-  Transfer(const Config &config, Claimed row);
+  // see done(). Every socket it opens is kept in `sockets` until libcurl closes it.
+  Transfer(const Config &config, Claimed row, OpenSockets &sockets);
   ~Transfer();
   Transfer(const Transfer &) = delete;
   Transfer &operator=(const Transfer &) = delete;
@@ -40,9 +46,11 @@ class Transfer {
   static size_t discard(char *buffer, size_t size, size_t count, void *self);
   static size_t header_line(char *buffer, size_t size, size_t count, void *self);
   static curl_socket_t open_socket(void *self, curlsocktype purpose, struct curl_sockaddr *address);
+  static int close_socket(void *sockets, curl_socket_t socket);
   nlohmann::json result(long status, const std::string &error) const;
 
   Claimed row_;
+  OpenSockets &sockets_;
   CURL *easy_ = nullptr;
   curl_slist *headers_ = nullptr;
   curl_slist *recipients_ = nullptr;

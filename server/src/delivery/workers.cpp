@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <pqxx/pqxx>
 
@@ -22,11 +24,17 @@ constexpr std::size_t kReportBatch = 500;
 constexpr milliseconds kReportWait{20};
 
 struct DeliveryWorkers::Worker {
-  Worker(const Config &config, int index, std::atomic<bool> &stopping)
-      : config(config), index(index), stopping(stopping), multi(curl_multi_init()) {
+  // channel: "webhook" or "email", the one channel it claims; prunes: the worker that prunes.
+  Worker(const Config &config, std::string channel, int index, bool prunes,
+         std::atomic<bool> &stopping)
+      : config(config),
+        name((channel == "email" ? "e-mail worker " : "delivery worker ") + std::to_string(index)),
+        prunes(prunes),
+        stopping(stopping),
+        multi(curl_multi_init()),
+        channels("{" + channel + "}") {
     if (multi == nullptr)
       throw std::runtime_error("curl_multi_init failed");
-    channels = config.smtp_url.empty() ? "{webhook}" : "{email,webhook}";
   }
   ~Worker() { curl_multi_cleanup(multi); }
 
@@ -49,10 +57,12 @@ struct DeliveryWorkers::Worker {
   void lost_database(const std::exception &e);
 
   const Config &config;
-  const int index;
+  const std::string name;  // in the log
+  const bool prunes;
   std::atomic<bool> &stopping;
+  OpenSockets sockets;  // (before multi: its connections are closed into it)
   CURLM *multi;
-  std::string channels;
+  const std::string channels;  // claim_deliveries's channels: one
   std::optional<pqxx::connection> db;
   std::map<CURL *, std::unique_ptr<Transfer>> in_flight;
   nlohmann::json finished = nlohmann::json::array();
@@ -81,7 +91,7 @@ bool DeliveryWorkers::Worker::connected() {
 }
 
 void DeliveryWorkers::Worker::lost_database(const std::exception &e) {
-  log_line("delivery worker " + std::to_string(index) + ": " + e.what());
+  log_line(name + ": " + e.what());
   db.reset();
   next_connect = Clock::now() + milliseconds(1000);
 }
@@ -107,7 +117,7 @@ void DeliveryWorkers::Worker::claim() {
                 r[6].is_null() ? "" : r[6].as<std::string>(),
                 r[7].is_null() ? "" : r[7].as<std::string>(),
                 nlohmann::json::parse(r[5].is_null() ? "{}" : r[5].c_str())};
-      auto transfer = std::make_unique<Transfer>(config, std::move(c));
+      auto transfer = std::make_unique<Transfer>(config, std::move(c), sockets);
       ++claimed;
       if (transfer->done()) {
         finish(transfer->report());
@@ -121,7 +131,7 @@ void DeliveryWorkers::Worker::claim() {
     lost_database(e);
   } catch (const std::exception &e) {
     // (No pg_inbox in the database yet, or an older one: look again in a while, not every poll.)
-    log_line("delivery worker " + std::to_string(index) + ": claim failed: " + e.what());
+    log_line(name + ": claim failed: " + e.what());
     next_claim = Clock::now() + milliseconds(5000);
     return;
   }
@@ -165,13 +175,13 @@ void DeliveryWorkers::Worker::report() {
   } catch (const pqxx::broken_connection &e) {
     lost_database(e);  // kept, reported once the connection is back (or the leases run out)
   } catch (const std::exception &e) {
-    log_line("delivery worker " + std::to_string(index) + ": report failed: " + e.what());
+    log_line(name + ": report failed: " + e.what());
     finished = nlohmann::json::array();  // the leases bring the rows back
   }
 }
 
 void DeliveryWorkers::Worker::prune() {
-  if (index != 0 || Clock::now() < next_prune || !connected())
+  if (!prunes || Clock::now() < next_prune || !connected())
     return;
   next_prune = Clock::now() + milliseconds(60000);
   try {
@@ -180,7 +190,7 @@ void DeliveryWorkers::Worker::prune() {
   } catch (const pqxx::broken_connection &e) {
     lost_database(e);
   } catch (const std::exception &e) {
-    log_line("delivery worker 0: prune failed: " + std::string(e.what()));
+    log_line(name + ": prune failed: " + e.what());
   }
 }
 
@@ -201,6 +211,12 @@ void DeliveryWorkers::Worker::run() {
       wait = std::min(wait, static_cast<int>(kReportWait.count()));  // a batch to report
     curl_multi_poll(multi, nullptr, 0, wait, nullptr);
   }
+  // libcurl (7.88) ends an SMTP transfer removed in flight as if it were whole: it sends the end
+  // of data (".") and waits for the reply, so the SMTP server would take a cut or empty message
+  // and the lease would send it again. Cut every connection first: the send fails at once, the
+  // server drops the unfinished message, and the lease brings the row back whole.
+  for (curl_socket_t s : sockets)
+    shutdown(s, SHUT_RDWR);
   for (auto &[easy, transfer] : in_flight)
     curl_multi_remove_handle(multi, easy);
   in_flight.clear();
@@ -214,17 +230,28 @@ DeliveryWorkers::~DeliveryWorkers() {
 }
 
 void DeliveryWorkers::start() {
-  for (int i = 0; i < config_.delivery_workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(config_, i, stopping_));
-    Worker *worker = workers_.back().get();
-    threads_.emplace_back([worker] {
-      try {
-        worker->run();
-      } catch (const std::exception &e) {
-        log_line(std::string("delivery worker stopped: ") + e.what());
-      }
-    });
-  }
+  // E-mail has threads of its own: libcurl (7.88) waits for the SMTP server's reply to each
+  // message's end of data blocking the thread (curl#8555, the SMTP "done" phase), so a slow SMTP
+  // server holds up what shares its thread; it must never hold up webhooks.
+  if (config_.delivery_workers == 0)
+    return;
+  for (int i = 0; i < config_.delivery_workers; ++i)
+    launch("webhook", i);
+  for (int i = 0; !config_.smtp_url.empty() && i < config_.smtp_workers; ++i)
+    launch("email", i);
+}
+
+void DeliveryWorkers::launch(const std::string &channel, int index) {
+  bool prunes = workers_.empty();  // the first worker prunes
+  workers_.push_back(std::make_unique<Worker>(config_, channel, index, prunes, stopping_));
+  Worker *worker = workers_.back().get();
+  threads_.emplace_back([worker] {
+    try {
+      worker->run();
+    } catch (const std::exception &e) {
+      log_line(std::string("delivery worker stopped: ") + e.what());
+    }
+  });
 }
 
 void DeliveryWorkers::stop() {
