@@ -706,9 +706,8 @@ $$;
 -- probe (inbox._notification_at), once for both channels, and the marks the webhook bodies are
 -- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
 -- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
--- the other. On a Citus shard the events are one user's
--- (the trigger below): every table the statement reaches is then that user's shard or a
--- reference table.
+-- the other. On a Citus shard the events are one user's (the trigger below): every table the
+-- statement reaches is then that user's shard or a reference table.
 CREATE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
 RETURNS void
 LANGUAGE plpgsql
