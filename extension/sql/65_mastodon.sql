@@ -632,9 +632,11 @@ $$;
 -- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
 -- (every row of the range is one the scan read).
 --
--- Set-based: each seek's rows are appended to what the scan read, one statement tells whether
--- `limit` groups have begun (and at which row the limit-th did: the range ends there), and one
--- statement forms the page from the rows read (no loop over rows).
+-- Set-based, and linear in the rows read: one statement per seek folds that seek's rows into the
+-- groups begun so far (at most `limit`: each group's first position and oldest id) and tells
+-- whether the limit-th group began in it, and where (the range ends there); the rows are kept
+-- as the chunks they came in, each appended once. A group of many thousand rows costs its
+-- seeks, never a pass over every row read before at each seek.
 CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
                                            min_id bigint)
 RETURNS jsonb
@@ -649,7 +651,13 @@ DECLARE
     grouped_types jsonb := engine->'grouped_types';
     below bigint := max_id;
     after bigint := CASE WHEN up THEN min_id ELSE since_id END;
-    seen jsonb := '[]';  -- the rows read, in the order the scan met them
+    -- The groups begun so far: key -> [its first row's position in the scan, its oldest id
+    -- read]; the rows themselves stay in the chunks read (a representative is found again by
+    -- its position: every chunk but the last has chunk_size rows).
+    groups jsonb := '{}';
+    chunks jsonb[] := '{}';
+    have integer := 0;   -- how many groups have begun
+    read bigint := 0;    -- how many rows the scan has read
     chunk jsonb;
     last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
     page jsonb;
@@ -664,10 +672,29 @@ BEGIN
             chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
                                  FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
         END IF;
-        seen := seen || chunk;
-        SELECT (pg_catalog.array_agg(g.first_o ORDER BY g.first_o))[lim] INTO last_o
-          FROM (SELECT pg_catalog.min(s.o) AS first_o FROM inbox._mastodon_scanned(seen, grouped_types) s
-                 GROUP BY s.key) g;
+        WITH r AS MATERIALIZED (
+                 SELECT s.o + read AS o, s.key, (s.v->>'id')::bigint AS id
+                   FROM inbox._mastodon_scanned(chunk, grouped_types) s),
+             cut AS (
+                 -- The limit-th group's first row, when it begins in this chunk.
+                 SELECT (pg_catalog.array_agg(f.first_o ORDER BY f.first_o))[lim - have] AS last_o
+                   FROM (SELECT pg_catalog.min(r.o) AS first_o FROM r WHERE NOT groups ? r.key GROUP BY r.key) f),
+             c AS (
+                 SELECT r.key, pg_catalog.min(r.o) AS first_o, pg_catalog.min(r.id) AS oldest
+                   FROM r, cut WHERE cut.last_o IS NULL OR r.o <= cut.last_o
+                  GROUP BY r.key)
+        SELECT cut.last_o,
+               groups || coalesce((SELECT pg_catalog.jsonb_object_agg(c.key,
+                                       CASE WHEN groups ? c.key
+                                            THEN pg_catalog.jsonb_build_array(groups->c.key->0,
+                                                     LEAST((groups->c.key->>1)::bigint, c.oldest))
+                                            ELSE pg_catalog.jsonb_build_array(c.first_o, c.oldest) END)
+                                     FROM c), '{}')
+          INTO last_o, groups
+          FROM cut;
+        chunks := chunks || chunk;
+        have := (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(groups));
+        read := read + pg_catalog.jsonb_array_length(chunk);
         EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
         IF up THEN
             after := (chunk->-1->>'id')::bigint;
@@ -675,19 +702,18 @@ BEGIN
             below := (chunk->-1->>'id')::bigint;
         END IF;
     END LOOP;
-    -- The groups begun up to the limit-th, each with its representative (the first row met)
-    -- and its oldest row in the range (newest first: the last row met up to last_o; by min_id
-    -- the representative itself).
+    -- The groups begun up to the limit-th, each with its representative (the row at its first
+    -- position) and its oldest row in the range (newest first: the last row met up to last_o; by
+    -- min_id the representative).
     SELECT pg_catalog.jsonb_build_object(
-               'reps', coalesce(pg_catalog.jsonb_agg(g.rep || pg_catalog.jsonb_build_object('group_key', g.key)
-                                                     ORDER BY CASE WHEN up THEN -g.first_o ELSE g.first_o END), '[]'),
-               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, CASE WHEN up THEN g.rep->>'id' ELSE g.oldest END), '{}'))
+               'reps', coalesce(pg_catalog.jsonb_agg(
+                           (chunks[(g.o - 1) / chunk_size + 1]->((g.o - 1) % chunk_size)::integer)
+                           || pg_catalog.jsonb_build_object('group_key', g.key)
+                           ORDER BY CASE WHEN up THEN -g.o ELSE g.o END), '[]'),
+               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, g.oldest::text), '{}'))
       INTO page
-      FROM (SELECT s.key, pg_catalog.min(s.o) AS first_o, (pg_catalog.array_agg(s.v ORDER BY s.o))[1] AS rep,
-                   pg_catalog.min((s.v->>'id')::bigint)::text AS oldest
-              FROM inbox._mastodon_scanned(seen, grouped_types) s
-             WHERE last_o IS NULL OR s.o <= last_o
-             GROUP BY s.key) g;
+      FROM (SELECT e.key, (e.value->>0)::bigint AS o, (e.value->>1)::bigint AS oldest
+              FROM pg_catalog.jsonb_each(groups) AS e) g;
     lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
     hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
     RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi);

@@ -152,6 +152,26 @@ test('v2 grouped_types[]: only the types named group; a row of another type is u
                        (e) => e.statusCode === 422);
 });
 
+test('v2: a group whose rows span several seeks is one group, read once, with its whole range', async () => {
+  const user = unique('m-groups-long');
+  // Oldest to newest: two mentions, then 95 favourites of one group: a page of 2 groups reads
+  // the favourites in seeks of 40 rows before the second group begins.
+  const [, m1] = seed(user, 2, ['mention']);
+  const favs = seed(user, 95, ['favourite'], { groupKey: 'fav:103186126728896492' });
+  const masto = client(user);
+  const page = await masto.v2.notifications.fetch({ limit: 2 });
+  assert.deepEqual(page.notificationGroups.map((g) => g.groupKey), ['fav:103186126728896492', `ungrouped-${m1}`]);
+  const fav = page.notificationGroups[0];
+  assert.equal(fav.notificationsCount, 95);
+  assert.equal(fav.mostRecentNotificationId, favs[94]);
+  assert.equal(fav.pageMaxId, favs[94]);
+  assert.equal(fav.pageMinId, favs[0]);
+  // Oldest first from below the favourites: the group begins at its oldest row.
+  const up = await masto.v2.notifications.fetch({ minId: m1, limit: 1 });
+  assert.deepEqual(up.notificationGroups.map((g) => g.groupKey), ['fav:103186126728896492']);
+  assert.equal(up.notificationGroups[0].pageMinId, favs[0]);
+});
+
 test('v2 min_id: the groups just above min_id, closest to it, newest first; since_id: the newest', async () => {
   const user = unique('m-groups-min');
   // Oldest to newest: m0, fav, fav, m1, m2, fav, m3 (the favourites one group).
