@@ -26,7 +26,8 @@ void Connection::finish() {
 
 uint64 run(const query::Statement &statement, long max_rows) {
   BoundParams params = bind_params(statement.params);
-  SPIPlanPtr plan = cached_plan(statement.sql, params.count, params.types);
+  SPIPlanPtr plan = cached_plan(statement.sql, params.count, params.types,
+                                statement.generic_plan ? CURSOR_OPT_GENERIC_PLAN : 0);
   uint64 processed = 0;
   pg_call([&] {
     int rc = SPI_execute_plan(plan, params.values, params.nulls, true, max_rows);

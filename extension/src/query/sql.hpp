@@ -28,6 +28,11 @@ struct Param {
 struct Statement {
   std::string sql;
   std::vector<Param> params;
+  // Plan once for every value (the executor prepares it with CURSOR_OPT_GENERIC_PLAN) instead
+  // of PostgreSQL's first five custom plans: for a statement whose custom plan, made with one
+  // user's value, can take a worse index than the plan that holds for every user (the id-ordered
+  // seek: compiler.cpp).
+  bool generic_plan = false;
 };
 
 // Collects parameters while SQL text is assembled.
