@@ -9770,3 +9770,178 @@ BEGIN
     RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- h-mv2 (issue 16): a v2 first page subtracts no rows above its top (there are none), and the
+-- groups' sample accounts are formed in the groups' statement (inbox._sample_actors inlined).
+-- The same text as 65_mastodon.sql.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                           min_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    lim integer := (engine->>'limit')::integer;
+    up boolean := min_id IS NOT NULL;
+    -- Rows per seek: a page of `limit` rows, as the engine reads the v1 list.
+    chunk_size integer := greatest(lim, 40);
+    scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
+    grouped_types jsonb := engine->'grouped_types';
+    below bigint := max_id;
+    after bigint := CASE WHEN up THEN min_id ELSE since_id END;
+    -- The groups begun so far: key -> [its first row's position in the scan, its oldest id
+    -- read]; the rows themselves stay in the chunks read (a representative is found again by
+    -- its position: every chunk but the last has chunk_size rows).
+    groups jsonb := '{}';
+    chunks jsonb[] := '{}';
+    have integer := 0;   -- how many groups have begun
+    read bigint := 0;    -- how many rows the scan has read
+    chunk jsonb;
+    last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
+    page jsonb;
+    lo bigint;
+    hi bigint;
+BEGIN
+    LOOP
+        chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
+                                    CASE WHEN up THEN after END)->'data';
+        -- A chunk comes newest first: by min_id it is read oldest first.
+        IF up THEN
+            chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
+                                 FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
+        END IF;
+        WITH r AS MATERIALIZED (
+                 SELECT s.o + read AS o, s.key, (s.v->>'id')::bigint AS id
+                   FROM inbox._mastodon_scanned(chunk, grouped_types) s),
+             cut AS (
+                 -- The limit-th group's first row, when it begins in this chunk.
+                 SELECT (pg_catalog.array_agg(f.first_o ORDER BY f.first_o))[lim - have] AS last_o
+                   FROM (SELECT pg_catalog.min(r.o) AS first_o FROM r WHERE NOT groups ? r.key GROUP BY r.key) f),
+             c AS (
+                 SELECT r.key, pg_catalog.min(r.o) AS first_o, pg_catalog.min(r.id) AS oldest
+                   FROM r, cut WHERE cut.last_o IS NULL OR r.o <= cut.last_o
+                  GROUP BY r.key)
+        SELECT cut.last_o,
+               groups || coalesce((SELECT pg_catalog.jsonb_object_agg(c.key,
+                                       CASE WHEN groups ? c.key
+                                            THEN pg_catalog.jsonb_build_array(groups->c.key->0,
+                                                     LEAST((groups->c.key->>1)::bigint, c.oldest))
+                                            ELSE pg_catalog.jsonb_build_array(c.first_o, c.oldest) END)
+                                     FROM c), '{}')
+          INTO last_o, groups
+          FROM cut;
+        chunks := chunks || chunk;
+        have := (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(groups));
+        read := read + pg_catalog.jsonb_array_length(chunk);
+        EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
+        IF up THEN
+            after := (chunk->-1->>'id')::bigint;
+        ELSE
+            below := (chunk->-1->>'id')::bigint;
+        END IF;
+    END LOOP;
+    -- The groups begun up to the limit-th, each with its representative (the row at its first
+    -- position) and its oldest row in the range (newest first: the last row met up to last_o; by
+    -- min_id the representative).
+    SELECT pg_catalog.jsonb_build_object(
+               'reps', coalesce(pg_catalog.jsonb_agg(
+                           (chunks[(g.o - 1) / chunk_size + 1]->((g.o - 1) % chunk_size)::integer)
+                           || pg_catalog.jsonb_build_object('group_key', g.key)
+                           ORDER BY CASE WHEN up THEN -g.o ELSE g.o END), '[]'),
+               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, g.oldest::text), '{}'))
+      INTO page
+      FROM (SELECT e.key, (e.value->>0)::bigint AS o, (e.value->>1)::bigint AS oldest
+              FROM pg_catalog.jsonb_each(groups) AS e) g;
+    lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
+    hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
+    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi, 'top', max_id IS NULL AND NOT up);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    -- A first page (newest first, no max_id) reaches the user's newest row: no row the request
+    -- matches lies above its top, so without a filter nothing is subtracted for rows above it.
+    top boolean := coalesce((page->>'top')::boolean, false);
+    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
+    -- Every row of the group is one the request matches: its summary counts them.
+    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
+    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
+    -- for the page (a count of them group by group would read each group in a generic plan).
+    expired jsonb := '{}';
+BEGIN
+    IF unfiltered THEN
+        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
+          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
+                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
+                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
+                 GROUP BY n.group_key) e;
+    END IF;
+    RETURN coalesce((
+        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                   'group_key',                   u.rep_key,
+                   'notifications_count',         c.notifications_count,
+                   'type',                        r.v->'type',
+                   'most_recent_notification_id', s.latest_id::text,
+                   'page_min_id',                 page->'first_ids'->>u.rep_key,
+                   'page_max_id',                 s.latest_id::text,
+                   'latest_page_notification_at', inbox.directus_time(s.latest_at),
+                   'sample_account_ids',          s.sample,
+                   'notification',                r.v) ORDER BY r.o)
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               -- The group's (or the row's) most recent matching rows up to the top, newest first.
+               CROSS JOIN LATERAL (
+                   WITH x AS (
+                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                         FROM inbox.notifications n
+                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                       UNION ALL
+                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                          FROM inbox.notifications n
+                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                         ORDER BY n.id DESC
+                         LIMIT 8))
+                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
+                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
+                          -- row an actor is in, its first place in a row, then its id).
+                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
+                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                                          GROUP BY a.actor
+                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                                          LIMIT 8) END) AS sample
+                     FROM x) s
+               CROSS JOIN LATERAL (
+                   SELECT CASE WHEN u.alone THEN s.found
+                               -- The summary less what the request does not count; without one,
+                               -- or with a filter, the matching rows up to the top are counted.
+                               ELSE coalesce(
+                                   CASE WHEN unfiltered THEN
+                                       (SELECT g.notifications_count FROM inbox.notification_groups g
+                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
+                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
+                                             AND n.deleted_at IS NULL AND n.id > hi
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
+                                       - coalesce((expired->>u.rep_key)::bigint, 0)
+                                   END,
+                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                     WHERE n.user_id = _mastodon_page_groups.user_id
+                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                          END AS notifications_count) c), '[]');
+END
+$$;
+

@@ -716,7 +716,7 @@ BEGIN
               FROM pg_catalog.jsonb_each(groups) AS e) g;
     lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
     hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
-    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi);
+    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi, 'top', max_id IS NULL AND NOT up);
 END
 $$;
 
@@ -762,6 +762,9 @@ LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
     hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    -- A first page (newest first, no max_id) reaches the user's newest row: no row the request
+    -- matches lies above its top, so without a filter nothing is subtracted for rows above it.
+    top boolean := coalesce((page->>'top')::boolean, false);
     stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
     -- Every row of the group is one the request matches: its summary counts them.
     unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
@@ -785,29 +788,37 @@ BEGIN
                    'page_min_id',                 page->'first_ids'->>u.rep_key,
                    'page_max_id',                 s.latest_id::text,
                    'latest_page_notification_at', inbox.directus_time(s.latest_at),
-                   'sample_account_ids',          CASE WHEN u.alone THEN s.actors->0
-                                                       ELSE pg_catalog.to_jsonb(inbox._sample_actors(s.actors)) END,
+                   'sample_account_ids',          s.sample,
                    'notification',                r.v) ORDER BY r.o)
           FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
                CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
                                           r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
                -- The group's (or the row's) most recent matching rows up to the top, newest first.
                CROSS JOIN LATERAL (
+                   WITH x AS (
+                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                         FROM inbox.notifications n
+                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                       UNION ALL
+                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                          FROM inbox.notifications n
+                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                         ORDER BY n.id DESC
+                         LIMIT 8))
                    SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
                           (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
-                          coalesce(pg_catalog.jsonb_agg(x.actors ORDER BY x.id DESC), '[]') AS actors
-                     FROM (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications)) AS actors
-                             FROM inbox.notifications n
-                            WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                           UNION ALL
-                           (SELECT n.id, n.created_at, pg_catalog.to_jsonb(inbox._actors(ROW(n.*)::inbox.notifications))
-                              FROM inbox.notifications n
-                             WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                               AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                               AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                               AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                             ORDER BY n.id DESC
-                             LIMIT 8)) x) s
+                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
+                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
+                          -- row an actor is in, its first place in a row, then its id).
+                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
+                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                                          GROUP BY a.actor
+                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                                          LIMIT 8) END) AS sample
+                     FROM x) s
                CROSS JOIN LATERAL (
                    SELECT CASE WHEN u.alone THEN s.found
                                -- The summary less what the request does not count; without one,
@@ -816,10 +827,10 @@ BEGIN
                                    CASE WHEN unfiltered THEN
                                        (SELECT g.notifications_count FROM inbox.notification_groups g
                                          WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
-                                       - (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
                                            WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
                                              AND n.deleted_at IS NULL AND n.id > hi
-                                             AND (n.expires_at IS NULL OR n.expires_at > stamp))
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
                                        - coalesce((expired->>u.rep_key)::bigint, 0)
                                    END,
                                    (SELECT pg_catalog.count(*) FROM inbox.notifications n
