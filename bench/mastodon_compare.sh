@@ -15,7 +15,8 @@ set -uo pipefail
 url=${1:?database url}
 base=${2:-2c8a84d}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-functions=(_mastodon_group_page _mastodon_page_groups _mastodon_grouped mastodon_groups mastodon_notifications)
+functions=(_mastodon_group_page _mastodon_page_groups _mastodon_grouped mastodon_groups mastodon_notifications
+  mastodon_group)
 sql() { psql -X -qtA -v ON_ERROR_STOP=1 -d "$url" "$@"; }
 
 old=$(git -C "$ROOT" show "$base:extension/sql/65_mastodon.sql") || exit 1
@@ -37,8 +38,12 @@ CREATE FUNCTION mv2_old.answer(schema text, f text, token text, params jsonb) RE
 DECLARE
     out text;
 BEGIN
-    EXECUTE format('SELECT row(a.body, a.link)::text FROM %I.%I($1, $2, ''https://x'') a', schema, f)
-       INTO out USING token, params;
+    IF f = 'mastodon_group' THEN  -- GET /api/v2/notifications/:group_key (params: the key)
+        EXECUTE format('SELECT %I.%I($1, $2)::text', schema, f) INTO out USING token, params->>0;
+    ELSE
+        EXECUTE format('SELECT row(a.body, a.link)::text FROM %I.%I($1, $2, ''https://x'') a', schema, f)
+           INTO out USING token, params;
+    END IF;
     RETURN out;
 EXCEPTION WHEN OTHERS THEN
     RETURN 'ERROR ' || SQLSTATE || ' ' || SQLERRM;
@@ -69,6 +74,16 @@ SELECT 'mv2_cmp_two', CASE WHEN i % 2 = 0 THEN 'favourite' ELSE 'follow' END, 't
        '2025-02-01'::timestamptz + i * interval '1 minute',
        CASE WHEN i = 17 THEN now() END, CASE WHEN i = 23 THEN now() - interval '1 day' END
   FROM generate_series(1, 60) AS i;
+-- Statuses and reports for some items (when the database defines no such relation), so that the
+-- answers carry objects, status_id and the statuses list.
+DROP TABLE IF EXISTS public.mv2_cmp_objects;
+CREATE TABLE public.mv2_cmp_objects (id text PRIMARY KEY, content text NOT NULL);
+INSERT INTO public.mv2_cmp_objects SELECT 'status' || i, 'content ' || i FROM generate_series(0, 1000, 3) AS i;
+INSERT INTO public.mv2_cmp_objects VALUES ('status1', 'the favourited one');
+SELECT inbox.define_relation(r, 'item', 'public.mv2_cmp_objects', 'id')
+  FROM unnest(ARRAY['mastodon_status', 'mastodon_report']) AS r
+ WHERE NOT EXISTS (SELECT FROM inbox.relations x WHERE x.name = r);
+UPDATE inbox.notifications SET type = 'admin.report' WHERE user_id = 'mv2_cmp_big' AND id % 50 = 0 AND group_key IS NULL;
 SQL
 users=$(sql -c "SELECT string_agg(u, ' ') FROM (SELECT DISTINCT user_id AS u FROM inbox.notifications
                 WHERE user_id IN ('mv2_cmp_big', 'mv2_cmp_two', 'heavy', 'user1', 'user2') ORDER BY 1) s")
@@ -110,8 +125,20 @@ for u in $users; do
       check "$f $u $p $what" "$same"
     done
   done
+  # One group by its key (GET /api/v2/notifications/:group_key): the first page's keys.
+  keys=$(sql -c "SELECT string_agg(pg_catalog.to_jsonb(ARRAY[g->>'group_key'])::text, ' ')
+                   FROM inbox.mastodon_groups('$token', '{\"limit\": \"6\"}', NULL) m,
+                        jsonb_array_elements(m.body->'notification_groups') g")
+  for k in $keys; do
+    read -r same what <<<"$(sql -F ' ' -c "SELECT a IS NOT DISTINCT FROM mv2_old.answer('mv2_old', 'mastodon_group', '$token', '$k'),
+                                                '(' || length(a) || ' bytes)'
+                                           FROM mv2_old.answer('inbox', 'mastodon_group', '$token', '$k') a")"
+    check "mastodon_group $u $k $what" "$same"
+  done
 done
 sql -c "SET client_min_messages = warning" -c "DROP SCHEMA mv2_old CASCADE" \
-  -c "DELETE FROM inbox.notifications WHERE user_id LIKE 'mv2_cmp_%'" >/dev/null
+  -c "DELETE FROM inbox.notifications WHERE user_id LIKE 'mv2_cmp_%'" \
+  -c "SELECT inbox.drop_relation(r.name) FROM inbox.relations r WHERE r.target_schema = 'public' AND r.target_table = 'mv2_cmp_objects'" \
+  -c "DROP TABLE public.mv2_cmp_objects" >/dev/null
 echo "$passed passed, $failed failed"
 ((failed == 0))

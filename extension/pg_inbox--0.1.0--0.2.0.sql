@@ -9772,10 +9772,45 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- h-mv2 (issue 16): a v2 first page subtracts no rows above its top (there are none), and the
--- groups' sample accounts are formed in the groups' statement (inbox._sample_actors inlined).
+-- h-mv2 (issue 16): the v2 page's groups formed and shaped by one statement (each group's object
+-- built once, inbox._mastodon_group_json the one rule for it), the sample accounts formed there
+-- (inbox._sample_actors inlined), and a first page subtracting no rows above its top.
 -- The same text as 65_mastodon.sql.
 -- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION inbox._mastodon_group_json(grp jsonb, notification jsonb, target jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT grp
+           || (target - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+           || CASE WHEN target ? 'status' THEN pg_catalog.jsonb_build_object('status_id', notification->'status')
+                   ELSE '{}' END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._mastodon_grouped(groups jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets), the
+    -- sample accounts de-duplicated, then looked up once (_mastodon_accounts).
+    RETURN (
+        WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
+             t AS (SELECT t.v, t.o
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
+                              coalesce((SELECT pg_catalog.jsonb_agg(g.g->'notification' ORDER BY g.o) FROM g), '[]')))
+                          WITH ORDINALITY AS t(v, o))
+        SELECT pg_catalog.jsonb_build_object(
+                   'accounts', inbox._mastodon_accounts(coalesce(
+                       (SELECT pg_catalog.jsonb_agg(DISTINCT s.id)
+                          FROM g, pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)), '[]')),
+                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
+                   'notification_groups', coalesce(pg_catalog.jsonb_agg(
+                       inbox._mastodon_group_json(g.g - 'notification', g.g->'notification', t.v) ORDER BY g.o), '[]'))
+          FROM g JOIN t ON t.o = g.o);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
                                            min_id bigint)
 RETURNS jsonb
@@ -9874,6 +9909,7 @@ DECLARE
     -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
     -- for the page (a count of them group by group would read each group in a generic plan).
     expired jsonb := '{}';
+    first_ids jsonb := page->'first_ids';
 BEGIN
     IF unfiltered THEN
         SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
@@ -9882,66 +9918,118 @@ BEGIN
                    AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
                  GROUP BY n.group_key) e;
     END IF;
-    RETURN coalesce((
-        SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                   'group_key',                   u.rep_key,
-                   'notifications_count',         c.notifications_count,
-                   'type',                        r.v->'type',
-                   'most_recent_notification_id', s.latest_id::text,
-                   'page_min_id',                 page->'first_ids'->>u.rep_key,
-                   'page_max_id',                 s.latest_id::text,
-                   'latest_page_notification_at', inbox.directus_time(s.latest_at),
-                   'sample_account_ids',          s.sample,
-                   'notification',                r.v) ORDER BY r.o)
-          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
-               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
-                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
-               -- The group's (or the row's) most recent matching rows up to the top, newest first.
-               CROSS JOIN LATERAL (
-                   WITH x AS (
-                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
-                         FROM inbox.notifications n
-                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                       UNION ALL
-                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
-                          FROM inbox.notifications n
-                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                         ORDER BY n.id DESC
-                         LIMIT 8))
-                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
-                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
-                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
-                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
-                          -- row an actor is in, its first place in a row, then its id).
-                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
-                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
-                                          GROUP BY a.actor
-                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
-                                          LIMIT 8) END) AS sample
-                     FROM x) s
-               CROSS JOIN LATERAL (
-                   SELECT CASE WHEN u.alone THEN s.found
-                               -- The summary less what the request does not count; without one,
-                               -- or with a filter, the matching rows up to the top are counted.
-                               ELSE coalesce(
-                                   CASE WHEN unfiltered THEN
-                                       (SELECT g.notifications_count FROM inbox.notification_groups g
-                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
-                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                             AND n.deleted_at IS NULL AND n.id > hi
-                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
-                                       - coalesce((expired->>u.rep_key)::bigint, 0)
-                                   END,
-                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                     WHERE n.user_id = _mastodon_page_groups.user_id
-                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
-                          END AS notifications_count) c), '[]');
+    RETURN (
+        WITH g AS MATERIALIZED (
+            SELECT r.o, r.v AS notification, u.rep_key, c.notifications_count, s.latest_id, s.latest_at, s.sample
+              FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+                   CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                              r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+                   -- The group's (or the row's) most recent matching rows up to the top, newest first.
+                   CROSS JOIN LATERAL (
+                       WITH x AS (
+                           SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                             FROM inbox.notifications n
+                            WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                           UNION ALL
+                           (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                              FROM inbox.notifications n
+                             WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                               AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                               AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                               AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                             ORDER BY n.id DESC
+                             LIMIT 8))
+                       SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                              (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                              -- Mastodon's sample: the distinct actors of these rows, newest row first,
+                              -- each row's in its order (inbox._sample_actors, inlined: by the newest
+                              -- row an actor is in, its first place in a row, then its id).
+                              pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
+                                  ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                                              GROUP BY a.actor
+                                              ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                                              LIMIT 8) END) AS sample
+                         FROM x) s
+                   CROSS JOIN LATERAL (
+                       SELECT CASE WHEN u.alone THEN s.found
+                                   -- The summary less what the request does not count; without one,
+                                   -- or with a filter, the matching rows up to the top are counted.
+                                   ELSE coalesce(
+                                       CASE WHEN unfiltered THEN
+                                           (SELECT g.notifications_count FROM inbox.notification_groups g
+                                             WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
+                                           - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                               WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
+                                                 AND n.deleted_at IS NULL AND n.id > hi
+                                                 AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
+                                           - coalesce((expired->>u.rep_key)::bigint, 0)
+                                       END,
+                                       (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                         WHERE n.user_id = _mastodon_page_groups.user_id
+                                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                              END AS notifications_count) c),
+             -- The representatives with their objects, one look-up per relation.
+             t AS (SELECT t.v, t.o
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
+                              coalesce((SELECT pg_catalog.jsonb_agg(g.notification ORDER BY g.o) FROM g), '[]')))
+                          WITH ORDINALITY AS t(v, o))
+        SELECT pg_catalog.jsonb_build_object(
+                   'accounts', inbox._mastodon_accounts(coalesce(
+                       (SELECT pg_catalog.jsonb_agg(DISTINCT a.id) FROM g, pg_catalog.jsonb_array_elements(g.sample) AS a(id)), '[]')),
+                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
+                   'notification_groups', coalesce(pg_catalog.jsonb_agg(inbox._mastodon_group_json(
+                       pg_catalog.jsonb_build_object(
+                           'group_key',                   g.rep_key,
+                           'notifications_count',         g.notifications_count,
+                           'type',                        g.notification->'type',
+                           'most_recent_notification_id', g.latest_id::text,
+                           'page_min_id',                 first_ids->>g.rep_key,
+                           'page_max_id',                 g.latest_id::text,
+                           'latest_page_notification_at', inbox.directus_time(g.latest_at),
+                           'sample_account_ids',          g.sample),
+                       g.notification, t.v) ORDER BY g.o), '[]'))
+          FROM g JOIN t ON t.o = g.o);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
+                                      OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
+    max_id bigint := inbox._mastodon_id_param(params, 'max_id');
+    since_id bigint := inbox._mastodon_id_param(params, 'since_id');
+    min_id bigint := inbox._mastodon_id_param(params, 'min_id');
+    page jsonb;
+    newest text;
+    oldest text;
+BEGIN
+    -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
+    -- out, every type groups by its groupKey.
+    IF params ? 'grouped_types' THEN
+        engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
+    END IF;
+    IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
+        RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_page_groups(caller.user_id, engine, page);
+    -- The Link from the ends of the page's range: next continues below its oldest row, prev
+    -- above its newest. On a full page these are Mastodon's (the oldest and the newest
+    -- representative); on a page with fewer groups than `limit` the range reaches past the
+    -- oldest representative, and Mastodon's next would show that range's older rows again.
+    SELECT pg_catalog.max((g->>'page_max_id')::bigint)::text, pg_catalog.min((g->>'page_min_id')::bigint)::text
+      INTO newest, oldest
+      FROM pg_catalog.jsonb_array_elements(body->'notification_groups') AS g;
+    link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
+                                 newest, oldest);
 END
 $$;
 
