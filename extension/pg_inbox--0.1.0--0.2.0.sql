@@ -9772,22 +9772,16 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- h-mv2 (issue 16): the v2 page's groups formed and shaped by one statement (each group's object
--- built once, inbox._mastodon_group_json the one rule for it), the sample accounts formed there
--- (inbox._sample_actors inlined), and a first page subtracting no rows above its top.
--- The same text as 65_mastodon.sql.
+-- h-mv2 (issue 16): the v2 page's groups' own fields built once, by the statement that forms
+-- them (_mastodon_page_groups returns them and their representatives apart, which
+-- _mastodon_grouped shapes without taking a nested notification out of each group again), the
+-- sample accounts formed there (inbox._sample_actors inlined), and a first page subtracting no
+-- rows above its top. The same text as 65_mastodon.sql.
 -- ---------------------------------------------------------------------------------------------
-CREATE FUNCTION inbox._mastodon_group_json(grp jsonb, notification jsonb, target jsonb)
-RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT grp
-           || (target - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
-           || CASE WHEN target ? 'status' THEN pg_catalog.jsonb_build_object('status_id', notification->'status')
-                   ELSE '{}' END
-$$;
+DROP FUNCTION inbox._mastodon_grouped(jsonb);
+DROP FUNCTION inbox._mastodon_page_groups(text, jsonb, jsonb);
 
-CREATE OR REPLACE FUNCTION inbox._mastodon_grouped(groups jsonb)
+CREATE FUNCTION inbox._mastodon_grouped(groups jsonb, notifications jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
@@ -9796,18 +9790,21 @@ BEGIN
     -- sample accounts de-duplicated, then looked up once (_mastodon_accounts).
     RETURN (
         WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
+             n AS (SELECT a.n, a.o FROM pg_catalog.jsonb_array_elements(notifications) WITH ORDINALITY AS a(n, o)),
              t AS (SELECT t.v, t.o
-                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
-                              coalesce((SELECT pg_catalog.jsonb_agg(g.g->'notification' ORDER BY g.o) FROM g), '[]')))
-                          WITH ORDINALITY AS t(v, o))
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(notifications)) WITH ORDINALITY AS t(v, o))
         SELECT pg_catalog.jsonb_build_object(
                    'accounts', inbox._mastodon_accounts(coalesce(
                        (SELECT pg_catalog.jsonb_agg(DISTINCT s.id)
                           FROM g, pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)), '[]')),
                    'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
                    'notification_groups', coalesce(pg_catalog.jsonb_agg(
-                       inbox._mastodon_group_json(g.g - 'notification', g.g->'notification', t.v) ORDER BY g.o), '[]'))
-          FROM g JOIN t ON t.o = g.o);
+                       g.g
+                       || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+                       || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', n.n->'status')
+                               ELSE '{}' END
+                       ORDER BY g.o), '[]'))
+          FROM g JOIN n ON n.o = g.o JOIN t ON t.o = g.o);
 END
 $$;
 
@@ -9894,8 +9891,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb)
-RETURNS jsonb
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb,
+                                            OUT groups jsonb, OUT notifications jsonb)
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
@@ -9918,79 +9915,69 @@ BEGIN
                    AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
                  GROUP BY n.group_key) e;
     END IF;
-    RETURN (
-        WITH g AS MATERIALIZED (
-            SELECT r.o, r.v AS notification, u.rep_key, c.notifications_count, s.latest_id, s.latest_at, s.sample
-              FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
-                   CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
-                                              r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
-                   -- The group's (or the row's) most recent matching rows up to the top, newest first.
-                   CROSS JOIN LATERAL (
-                       WITH x AS (
-                           SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
-                             FROM inbox.notifications n
-                            WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                           UNION ALL
-                           (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
-                              FROM inbox.notifications n
-                             WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                               AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                               AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                               AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                             ORDER BY n.id DESC
-                             LIMIT 8))
-                       SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
-                              (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
-                              -- Mastodon's sample: the distinct actors of these rows, newest row first,
-                              -- each row's in its order (inbox._sample_actors, inlined: by the newest
-                              -- row an actor is in, its first place in a row, then its id).
-                              pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
-                                  ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
-                                              GROUP BY a.actor
-                                              ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
-                                              LIMIT 8) END) AS sample
-                         FROM x) s
-                   CROSS JOIN LATERAL (
-                       SELECT CASE WHEN u.alone THEN s.found
-                                   -- The summary less what the request does not count; without one,
-                                   -- or with a filter, the matching rows up to the top are counted.
-                                   ELSE coalesce(
-                                       CASE WHEN unfiltered THEN
-                                           (SELECT g.notifications_count FROM inbox.notification_groups g
-                                             WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
-                                           - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                               WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                                 AND n.deleted_at IS NULL AND n.id > hi
-                                                 AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
-                                           - coalesce((expired->>u.rep_key)::bigint, 0)
-                                       END,
-                                       (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                         WHERE n.user_id = _mastodon_page_groups.user_id
-                                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
-                              END AS notifications_count) c),
-             -- The representatives with their objects, one look-up per relation.
-             t AS (SELECT t.v, t.o
-                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(
-                              coalesce((SELECT pg_catalog.jsonb_agg(g.notification ORDER BY g.o) FROM g), '[]')))
-                          WITH ORDINALITY AS t(v, o))
-        SELECT pg_catalog.jsonb_build_object(
-                   'accounts', inbox._mastodon_accounts(coalesce(
-                       (SELECT pg_catalog.jsonb_agg(DISTINCT a.id) FROM g, pg_catalog.jsonb_array_elements(g.sample) AS a(id)), '[]')),
-                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
-                   'notification_groups', coalesce(pg_catalog.jsonb_agg(inbox._mastodon_group_json(
-                       pg_catalog.jsonb_build_object(
-                           'group_key',                   g.rep_key,
-                           'notifications_count',         g.notifications_count,
-                           'type',                        g.notification->'type',
-                           'most_recent_notification_id', g.latest_id::text,
-                           'page_min_id',                 first_ids->>g.rep_key,
-                           'page_max_id',                 g.latest_id::text,
-                           'latest_page_notification_at', inbox.directus_time(g.latest_at),
-                           'sample_account_ids',          g.sample),
-                       g.notification, t.v) ORDER BY g.o), '[]'))
-          FROM g JOIN t ON t.o = g.o);
+    WITH g AS (
+        SELECT r.o, r.v AS notification, u.rep_key, c.notifications_count, s.latest_id, s.latest_at, s.sample
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
+               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
+               -- The group's (or the row's) most recent matching rows up to the top, newest first.
+               CROSS JOIN LATERAL (
+                   WITH x AS (
+                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                         FROM inbox.notifications n
+                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
+                       UNION ALL
+                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
+                          FROM inbox.notifications n
+                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
+                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                         ORDER BY n.id DESC
+                         LIMIT 8))
+                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
+                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
+                          -- row an actor is in, its first place in a row, then its id).
+                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
+                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                                          GROUP BY a.actor
+                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                                          LIMIT 8) END) AS sample
+                     FROM x) s
+               CROSS JOIN LATERAL (
+                   SELECT CASE WHEN u.alone THEN s.found
+                               -- The summary less what the request does not count; without one,
+                               -- or with a filter, the matching rows up to the top are counted.
+                               ELSE coalesce(
+                                   CASE WHEN unfiltered THEN
+                                       (SELECT g.notifications_count FROM inbox.notification_groups g
+                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
+                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
+                                             AND n.deleted_at IS NULL AND n.id > hi
+                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
+                                       - coalesce((expired->>u.rep_key)::bigint, 0)
+                                   END,
+                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                     WHERE n.user_id = _mastodon_page_groups.user_id
+                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                          END AS notifications_count) c)
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'group_key',                   g.rep_key,
+               'notifications_count',         g.notifications_count,
+               'type',                        g.notification->'type',
+               'most_recent_notification_id', g.latest_id::text,
+               'page_min_id',                 first_ids->>g.rep_key,
+               'page_max_id',                 g.latest_id::text,
+               'latest_page_notification_at', inbox.directus_time(g.latest_at),
+               'sample_account_ids',          g.sample) ORDER BY g.o), '[]'),
+           coalesce(pg_catalog.jsonb_agg(g.notification ORDER BY g.o), '[]')
+      INTO groups, notifications
+      FROM g;
 END
 $$;
 
@@ -10006,6 +9993,8 @@ DECLARE
     since_id bigint := inbox._mastodon_id_param(params, 'since_id');
     min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
+    groups jsonb;
+    notifications jsonb;
     newest text;
     oldest text;
 BEGIN
@@ -10019,7 +10008,9 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
-    body := inbox._mastodon_page_groups(caller.user_id, engine, page);
+    SELECT p.groups, p.notifications INTO groups, notifications
+      FROM inbox._mastodon_page_groups(caller.user_id, engine, page) p;
+    body := inbox._mastodon_grouped(groups, notifications);
     -- The Link from the ends of the page's range: next continues below its oldest row, prev
     -- above its newest. On a full page these are Mastodon's (the oldest and the newest
     -- representative); on a page with fewer groups than `limit` the range reaches past the
@@ -10030,6 +10021,33 @@ BEGIN
     link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
                                  ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
                                  newest, oldest);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_group(token text, group_key text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    narrow jsonb := inbox._mastodon_group_filter(caller, group_key);
+    g jsonb;
+    latest inbox.notifications;
+BEGIN
+    -- The group's summary (inbox.groups), its most recent notification the representative.
+    g := inbox._social_groups(caller.user_id, narrow || pg_catalog.jsonb_build_object('limit', 1, 'total', false)
+                                              || coalesce(pg_catalog.jsonb_build_object('workspace_id', caller.workspace_id), '{}'))->'data'->0;
+    latest := inbox._social_row(caller, inbox.internal_id(g->>'mostRecentNotificationId'), group_key);
+    RETURN inbox._mastodon_grouped(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+        'group_key',                   inbox._mastodon_group_key(g->>'groupKey'),
+        'notifications_count',         g->'notificationsCount',
+        'type',                        g->'type',
+        'most_recent_notification_id', latest.id::text,
+        'page_min_id',                 latest.id::text,
+        'page_max_id',                 latest.id::text,
+        'latest_page_notification_at', inbox.directus_time((g->>'latestAt')::timestamptz),
+        'sample_account_ids',          g->'sampleActorIds')),
+        pg_catalog.jsonb_build_array(inbox.mastodon_json(latest)));
 END
 $$;
 
