@@ -360,10 +360,39 @@ $$;
 -- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
 -- cursor. The cursor is opaque text (JSON today).
 --
--- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- inbox._feed_page is that poll's core over the events of one node, for both of its readers:
+-- the streams' poll (inbox._poll_node, with_recent => 'some') and the outbox's expander
+-- (inbox.expand_deliveries, 55_delivery.sql, with_recent => 'whole'), which must see each event
+-- exactly once. With 'whole', when (b) does not fit in the rest of the limit none of it is
+-- returned: x still becomes m and p stays, so those events (xid >= m, not visible in p) are
+-- found again by a later page, as (a) once final or as (b) when they fit, and nothing else
+-- comes twice. Once only, because every event a page returns leaves the ranges later pages
+-- read: one of (a) lies below the new x, or at or before the new k within the same x and p
+-- (the final range's events are fixed once final, and paged in one order); one of (b) is
+-- visible in the new p = s, which (a) and (b) both exclude. Nothing skipped, because x only
+-- passes events (a) returned or that p holds, and p only becomes s when every event s sees
+-- at or above m was returned. (specs/expand_concurrency.spec checks it.) The price: while an
+-- open transaction holds m back and more than `limit` events commit after it began, the
+-- expander waits for it to end. Returns the page (ordered by xid, user and id) and the next
+-- cursor; `cursor` NULL gives the cursor "from now" and no event.
+--
+-- inbox._poll_node is the poll over the events of one node; inbox.poll_events calls it on this
 -- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
-CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
-RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+-- The cursor "from now" (x and p from the current snapshot; the cursor's format is
+-- inbox._feed_page's): every event committed before is behind it.
+CREATE FUNCTION inbox._feed_start()
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+BEGIN
+    RETURN pg_catalog.jsonb_build_object('x', pg_catalog.pg_snapshot_xmin(s)::text, 'p', s::text)::text;
+END
+$$;
+
+CREATE FUNCTION inbox._feed_page(cursor text, "limit" integer, with_recent text,
+                                 OUT events inbox.events[], OUT next_cursor text)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -375,24 +404,22 @@ DECLARE
     kx     xid8;
     ku     text;
     ki     bigint;
-    page   inbox.events[];
     recent inbox.events[];
     last   inbox.events;
     room   integer;
-    out_cursor jsonb;
     source text := inbox._feed_local_source();
 BEGIN
-    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
+    IF _feed_page."limit" IS NULL OR _feed_page."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_feed_page."limit"::text, 'null')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF _poll_node.cursor IS NULL THEN
-        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
-        RETURN NEXT;
+    events := '{}';
+    IF _feed_page.cursor IS NULL THEN
+        next_cursor := inbox._feed_start();
         RETURN;
     END IF;
     BEGIN
-        c  := _poll_node.cursor::jsonb;
+        c  := _feed_page.cursor::jsonb;
         x  := (c->>'x')::xid8;
         p  := (c->>'p')::pg_catalog.pg_snapshot;
         kx := (c->'k'->>0)::xid8;
@@ -415,31 +442,42 @@ BEGIN
                          AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
                        ORDER BY e.xid, e.user_id COLLATE "C", e.id
                        LIMIT $7)', source)
-       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
-    room := _poll_node."limit" - pg_catalog.cardinality(page);
+       INTO events USING x, m, p, kx, ku, ki, _feed_page."limit";
+    room := _feed_page."limit" - pg_catalog.cardinality(events);
     IF room = 0 THEN
-        last := page[pg_catalog.cardinality(page)];
-        out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
-                                                    'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
-    ELSE
-        -- (b) the recent ones, one more than fits to know whether they all did.
-        EXECUTE pg_catalog.format(
-            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
-                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
-                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
-                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                           LIMIT $4)', source)
-           INTO recent USING m, s, p, room + 1;
-        IF pg_catalog.cardinality(recent) <= room THEN
-            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
-        ELSE
-            recent := recent[1:room];
-            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text);
-        END IF;
-        page := page || recent;
+        last := events[pg_catalog.cardinality(events)];
+        next_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id))::text;
+        RETURN;
     END IF;
+    -- (b) the recent ones, one more than fits to know whether they all did.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $4)', source)
+       INTO recent USING m, s, p, room + 1;
+    IF pg_catalog.cardinality(recent) <= room THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        events := events || recent;
+    ELSE
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
+        IF with_recent = 'some' THEN
+            events := events || recent[1:room];
+        END IF;
+    END IF;
+END
+$$;
 
-    next_cursor := out_cursor::text;
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    page inbox.events[];
+BEGIN
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit", 'some') AS f;
     IF pg_catalog.cardinality(page) = 0 THEN
         RETURN NEXT;
         RETURN;
@@ -476,8 +514,11 @@ COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
 -- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
 -- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
 -- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
--- a shard, every shard (80_citus.sql).
+-- that wrote long after it began): the window is a minimum. While e-mail or a webhook is
+-- configured, the events the delivery expander has not passed stay whatever their age (from its
+-- cursor's x on, inbox._delivery_feed_floor(), 55_delivery.sql): they are the outbox's source.
+-- On a Citus cluster: at most `batch` a shard, every shard, each against its node's expander
+-- (80_citus.sql).
 CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -486,6 +527,7 @@ AS $$
 DECLARE
     cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
     removed bigint;
+    kept_from xid8;
 BEGIN
     IF batch IS NULL OR batch < 1 THEN
         RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
@@ -494,13 +536,15 @@ BEGIN
     IF inbox._citus_managed('inbox.events') THEN
         RETURN inbox._citus_prune_events(cutoff, batch);
     END IF;
+    kept_from := inbox._delivery_feed_floor();
     DELETE FROM inbox.events e
-     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
-     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
+     USING (SELECT o.user_id, o.id, o.created_at, o.xid FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff
+       AND (kept_from IS NULL OR old.xid < kept_from);
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;
 
 COMMENT ON FUNCTION inbox.prune_events(integer) IS
-    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours), keeping those the delivery expander has not passed; returns how many. Call it until it returns less than batch.';
