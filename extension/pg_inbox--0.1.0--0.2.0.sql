@@ -9785,6 +9785,22 @@ $$;
 DROP TRIGGER deliveries_after_insert ON inbox.events;
 DROP FUNCTION inbox._deliveries_after_events();
 
+CREATE FUNCTION inbox._feed_newest_xid()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    newest xid8;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN (SELECT max(e.xid) FROM inbox.events e);
+    END IF;
+    EXECUTE pg_catalog.format('SELECT max(e.xid) FROM %s AS e', inbox._feed_local_source()) INTO newest;
+    RETURN newest;
+END
+$$;
+
+
 CREATE FUNCTION inbox._feed_start()
 RETURNS text
 LANGUAGE plpgsql
@@ -10061,8 +10077,10 @@ BEGIN
         INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
         RETURN 0;
     END IF;
-    -- Idle: nothing after the cursor (one look at the feed's xid index).
-    IF pg_catalog.cardinality((inbox._feed_page(here, 1, 'some')).events) = 0 THEN
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
         RETURN 0;
     END IF;
     SELECT f.cursor INTO here FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;

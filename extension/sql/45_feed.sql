@@ -378,6 +378,24 @@ $$;
 --
 -- inbox._poll_node is the poll over the events of one node; inbox.poll_events calls it on this
 -- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+-- The xid of the newest event of this node (NULL: none), one probe of the xid index: a reader
+-- whose cursor's x is beyond it has nothing to read (the delivery expander's idle look, which
+-- so needs no page, no lock and no write: 55_delivery.sql).
+CREATE FUNCTION inbox._feed_newest_xid()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    newest xid8;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN (SELECT max(e.xid) FROM inbox.events e);
+    END IF;
+    EXECUTE pg_catalog.format('SELECT max(e.xid) FROM %s AS e', inbox._feed_local_source()) INTO newest;
+    RETURN newest;
+END
+$$;
+
 -- The cursor "from now" (x and p from the current snapshot; the cursor's format is
 -- inbox._feed_page's): every event committed before is behind it.
 CREATE FUNCTION inbox._feed_start()

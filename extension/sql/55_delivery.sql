@@ -844,7 +844,7 @@ $$;
 -- cursor and moves it, in the caller's transaction, so an event's deliveries exist if and only
 -- if its change committed, and are queued once (inbox._feed_page with 'whole': no event comes
 -- twice). A second expander at the same moment (the cursor row locked) returns 0 at once, as
--- does an idle feed, which is read without locking or writing anything. With neither e-mail
+-- does an idle feed (inbox._feed_newest_xid), which is read without locking or writing. With neither e-mail
 -- nor a webhook configured it only moves the cursor to now: the configuration that counts is
 -- the one at expansion. On a Citus node the events are queued a user at a time, so that every
 -- statement is about one user's shard on this node. Returns the events read.
@@ -865,8 +865,10 @@ BEGIN
         INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
         RETURN 0;
     END IF;
-    -- Idle: nothing after the cursor (one look at the feed's xid index).
-    IF pg_catalog.cardinality((inbox._feed_page(here, 1, 'some')).events) = 0 THEN
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
         RETURN 0;
     END IF;
     SELECT f.cursor INTO here FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
