@@ -9785,6 +9785,19 @@ $$;
 DROP TRIGGER deliveries_after_insert ON inbox.events;
 DROP FUNCTION inbox._deliveries_after_events();
 
+CREATE FUNCTION inbox._check_feed_limit("limit" integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF _check_feed_limit."limit" IS NULL OR _check_feed_limit."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_check_feed_limit."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+
 CREATE FUNCTION inbox._feed_newest_xid()
 RETURNS xid8
 LANGUAGE plpgsql STABLE
@@ -9831,10 +9844,7 @@ DECLARE
     room   integer;
     source text := inbox._feed_local_source();
 BEGIN
-    IF _feed_page."limit" IS NULL OR _feed_page."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_feed_page."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
     events := '{}';
     IF _feed_page.cursor IS NULL THEN
         next_cursor := inbox._feed_start();
@@ -9908,6 +9918,23 @@ BEGIN
     RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
                    FROM pg_catalog.unnest(page) AS e
                   ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    PERFORM inbox._check_feed_limit(poll_events."limit");
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
 END
 $$;
 
@@ -10117,10 +10144,7 @@ LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
-    IF expand_deliveries."limit" IS NULL OR expand_deliveries."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(expand_deliveries."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(expand_deliveries."limit");
     IF inbox._citus_managed('inbox.events') THEN
         RETURN inbox._citus_expand_deliveries(expand_deliveries."limit");
     END IF;

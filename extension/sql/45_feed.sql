@@ -378,6 +378,19 @@ $$;
 --
 -- inbox._poll_node is the poll over the events of one node; inbox.poll_events calls it on this
 -- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
+-- A reader's page size: 1 to 100,000 events (raises 22023 otherwise).
+CREATE FUNCTION inbox._check_feed_limit("limit" integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF _check_feed_limit."limit" IS NULL OR _check_feed_limit."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_check_feed_limit."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
 -- The xid of the newest event of this node (NULL: none), one probe of the xid index: a reader
 -- whose cursor's x is beyond it has nothing to read (the delivery expander's idle look, which
 -- so needs no page, no lock and no write: 55_delivery.sql).
@@ -427,10 +440,7 @@ DECLARE
     room   integer;
     source text := inbox._feed_local_source();
 BEGIN
-    IF _feed_page."limit" IS NULL OR _feed_page."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_feed_page."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
     events := '{}';
     IF _feed_page.cursor IS NULL THEN
         next_cursor := inbox._feed_start();
@@ -513,10 +523,7 @@ LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
-    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(poll_events."limit");
     IF inbox._citus_managed('inbox.events') THEN
         RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
     ELSE

@@ -904,10 +904,7 @@ LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
-    IF expand_deliveries."limit" IS NULL OR expand_deliveries."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(expand_deliveries."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(expand_deliveries."limit");
     IF inbox._citus_managed('inbox.events') THEN
         RETURN inbox._citus_expand_deliveries(expand_deliveries."limit");
     END IF;
