@@ -10282,3 +10282,290 @@ $$;
 REVOKE ALL ON FUNCTION inbox.expand_deliveries(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._expand_node(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._citus_expand_deliveries(integer) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 15, h-dfeed2 (45_feed, 55_delivery, 80_citus): the expander keyed by each user's event
+-- ids (inbox.delivery_progress, distributed with the notifications), exactly once across shard
+-- moves; the feed page has one mode (the expander's 'whole' is gone); the cursor's parsing and
+-- "passed" test are helpers of their own.
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE inbox.delivery_feed_position ADD COLUMN unconfigured_at timestamptz;
+COMMENT ON TABLE inbox.delivery_feed_position IS
+    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): which users have events to expand (inbox.delivery_progress says which are). Local to each node; not dumped.';
+
+CREATE TABLE inbox.delivery_progress (
+    user_id  text   NOT NULL,
+    event_id bigint NOT NULL,
+    CONSTRAINT delivery_progress_pkey PRIMARY KEY (user_id)
+);
+
+COMMENT ON TABLE inbox.delivery_progress IS
+    'Per user, the last change-feed event id whose deliveries the expander queued (inbox.expand_deliveries): the events after it are the ones to expand. Not dumped.';
+
+DROP FUNCTION inbox._feed_page(text, integer, text);
+
+CREATE OR REPLACE FUNCTION inbox._feed_cursor(cursor text, OUT x xid8, OUT p pg_catalog.pg_snapshot,
+                                   OUT kx xid8, OUT ku text, OUT ki bigint)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    BEGIN
+        c  := _feed_cursor.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._feed_passed(x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint,
+                                   xid xid8, user_id text, id bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT xid < x OR pg_catalog.pg_visible_in_snapshot(xid, p)
+           OR coalesce((xid, user_id COLLATE "C", id) <= (kx, ku COLLATE "C", ki), false)
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._feed_page(cursor text, "limit" integer,
+                                 OUT events inbox.events[], OUT next_cursor text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    source text := inbox._feed_local_source();
+BEGIN
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
+    events := '{}';
+    IF _feed_page.cursor IS NULL THEN
+        next_cursor := inbox._feed_start();
+        RETURN;
+    END IF;
+    SELECT f.x, f.p, f.kx, f.ku, f.ki INTO x, p, kx, ku, ki FROM inbox._feed_cursor(_feed_page.cursor) AS f;
+
+    -- (a) the final range.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO events USING x, m, p, kx, ku, ki, _feed_page."limit";
+    room := _feed_page."limit" - pg_catalog.cardinality(events);
+    IF room = 0 THEN
+        last := events[pg_catalog.cardinality(events)];
+        next_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id))::text;
+        RETURN;
+    END IF;
+    -- (b) the recent ones, one more than fits to know whether they all did.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $4)', source)
+       INTO recent USING m, s, p, room + 1;
+    IF pg_catalog.cardinality(recent) <= room THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        events := events || recent;
+    ELSE
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
+        events := events || recent[1:room];
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    page inbox.events[];
+BEGIN
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit") AS f;
+    IF pg_catalog.cardinality(page) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
+                   FROM pg_catalog.unnest(page) AS e
+                  ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._expansion_start(user_id text, x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    start bigint;
+BEGIN
+    SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                    max(e.id), 0)
+      INTO start
+      FROM inbox.events e WHERE e.user_id = _expansion_start.user_id;
+    RETURN start;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
+                                   ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    after bigint;
+    due inbox.events[];
+BEGIN
+    SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        after := inbox._expansion_start(_expand_user.user_id, x, p, kx, ku, ki);
+        INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
+        ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
+        RETURNING d.event_id INTO after;
+    END IF;
+    IF upto <= after THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.id) INTO due
+      FROM inbox.events e
+     WHERE e.user_id = _expand_user.user_id AND e.id > after AND e.id <= upto
+       AND (since IS NULL OR e.created_at > since);
+    IF pg_catalog.cardinality(due) > 0 THEN
+        PERFORM inbox._queue_deliveries(due, email, hooks);
+    END IF;
+    UPDATE inbox.delivery_progress d SET event_id = upto WHERE d.user_id = _expand_user.user_id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    since timestamptz;
+    c record;
+    page inbox.events[];
+    next text;
+    wanted record;
+    due inbox.events[];
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id, inbox._expansion_start(r.user_id, $2, $3, $4, $5, $6)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.marks'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.mastodon_markers'::regclass, false),
+           -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
+           ('inbox.preferences'::regclass, false),
+           ('inbox.deliveries'::regclass, false),
+           ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.delivery_progress'::regclass, false),
+           ('inbox.webhooks'::regclass, true),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true),
+           ('inbox.retention'::regclass, true)
+$$;
+
+
+COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
+
+REVOKE ALL ON FUNCTION inbox._expand_user(text, bigint, xid8, pg_catalog.pg_snapshot, xid8, text, bigint, timestamptz, boolean, boolean) FROM PUBLIC;

@@ -232,3 +232,62 @@ SELECT inbox.expand_deliveries() AS expanded;
 SELECT inbox.prune_events() >= 1 AS pruned;
 SELECT count(*) AS kept FROM inbox.events WHERE notification_id = inbox.internal_id(:'waiting_id');
 RESET inbox.feed_retention;
+-- Exactly once by each user's event ids (inbox.delivery_progress), whatever the cursor does: the
+-- cursor is only the hint of which users have new events, as a shard move leaves it (the moved
+-- events under another node's xids, read again or never). Each user's queued count after each
+-- step: one e-mail and one webhook call per created notification.
+CREATE FUNCTION pg_temp.queued(who text) RETURNS text LANGUAGE sql AS $$
+    SELECT count(*) FILTER (WHERE channel = 'email') || ' e-mails, ' || count(*) FILTER (WHERE channel = 'webhook') || ' webhook calls'
+      FROM inbox.deliveries WHERE user_id = who
+$$;
+SELECT inbox.expand_deliveries() >= 0 AS caught_up;
+INSERT INTO public.delivery_users VALUES ('ivy', 'ivy@example.org'), ('jon', 'jon@example.org'), ('kim', 'kim@example.org');
+-- A repeated page (the cursor set back, as a page that comes again): read again, queued once.
+SELECT f.cursor AS old_cursor FROM inbox.delivery_feed_position f \gset
+SELECT count(*) AS created FROM (SELECT inbox.create(u, '{"title": "once"}') FROM unnest(ARRAY['ivy', 'ivy', 'jon']) u) c;
+SELECT inbox.expand_deliveries() AS expanded;
+SELECT pg_temp.queued('ivy') AS ivy, pg_temp.queued('jon') AS jon;
+UPDATE inbox.delivery_feed_position SET cursor = :'old_cursor';
+SELECT inbox.expand_deliveries() AS read_again;
+SELECT pg_temp.queued('ivy') AS ivy, pg_temp.queued('jon') AS jon;
+SELECT d.user_id, d.event_id = inbox.feed_head(d.user_id) AS at_head
+  FROM inbox.delivery_progress d WHERE d.user_id IN ('ivy', 'jon') ORDER BY d.user_id;
+-- A user with no mark yet: only the events the cursor has not passed (kim's first event
+-- predates the expander: the cursor is moved past it), never older kept ones.
+SELECT inbox.create('kim', '{"title": "before the expander"}') IS NOT NULL AS created;
+UPDATE inbox.delivery_feed_position SET cursor = inbox._feed_start();
+SELECT inbox.create('kim', '{"title": "after"}') IS NOT NULL AS created;
+SELECT inbox.expand_deliveries() AS expanded;
+SELECT pg_temp.queued('kim') AS kim, (SELECT event_id FROM inbox.delivery_progress WHERE user_id = 'kim') AS kim_mark;
+-- Catch-up: an event the cursor never reads (a shard moved to a node whose cursor is past its
+-- xid) is queued with the user's next event, by key, in id order; the events of other users the
+-- cursor skipped are not (they wait for their user's next event).
+SELECT inbox.create('jon', '{"title": "moved, unread by the cursor"}') IS NOT NULL AS created;
+SELECT inbox.create('ivy', '{"title": "moved, unread by the cursor"}') IS NOT NULL AS created;
+UPDATE inbox.delivery_feed_position SET cursor = inbox._feed_start();
+SELECT inbox.expand_deliveries() AS expanded;
+SELECT pg_temp.queued('jon') AS jon_before;
+SELECT inbox.create('jon', '{"title": "next"}') IS NOT NULL AS created;
+SELECT inbox.expand_deliveries() AS expanded;
+SELECT pg_temp.queued('jon') AS jon, pg_temp.queued('ivy') AS ivy_waits;
+SELECT array_agg(n.title ORDER BY d.created_at, n.title) AS jon_webhooks
+  FROM inbox.deliveries d JOIN inbox.notifications n ON n.user_id = d.user_id AND n.id = d.notification_ids[1]
+ WHERE d.user_id = 'jon' AND d.channel = 'webhook';
+-- A user whose events span pages (the limit): each page queues up to its highest id of the user.
+SELECT count(*) AS created FROM (SELECT inbox.create('ivy', jsonb_build_object('title', 'span ' || i)) FROM generate_series(1, 3) i) c;
+SELECT inbox.expand_deliveries(1) AS first_page;
+SELECT pg_temp.queued('ivy') AS ivy;
+SELECT inbox.expand_deliveries() AS rest;
+SELECT pg_temp.queued('ivy') AS ivy;
+-- Delivery unconfigured for a while: the events created then are never queued, not even by a
+-- later catch-up of their user's mark.
+SET pg_inbox.email_column = '';
+UPDATE inbox.webhooks SET enabled = false WHERE enabled;
+SELECT inbox.create('kim', '{"title": "while unconfigured"}') IS NOT NULL AS created;
+SELECT inbox.expand_deliveries() AS expanded;
+SET pg_inbox.email_column = 'email';
+UPDATE inbox.webhooks SET enabled = true WHERE url = 'http://127.0.0.1:9/created';
+SELECT pg_sleep(0.01);
+SELECT inbox.create('kim', '{"title": "configured again"}') IS NOT NULL AS created;
+SELECT inbox.expand_deliveries() AS expanded;
+SELECT pg_temp.queued('kim') AS kim;

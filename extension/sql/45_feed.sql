@@ -361,20 +361,17 @@ $$;
 -- cursor. The cursor is opaque text (JSON today).
 --
 -- inbox._feed_page is that poll's core over the events of one node, for both of its readers:
--- the streams' poll (inbox._poll_node, with_recent => 'some') and the outbox's expander
--- (inbox.expand_deliveries, 55_delivery.sql, with_recent => 'whole'), which must see each event
--- exactly once. With 'whole', when (b) does not fit in the rest of the limit none of it is
--- returned: x still becomes m and p stays, so those events (xid >= m, not visible in p) are
--- found again by a later page, as (a) once final or as (b) when they fit, and nothing else
--- comes twice. Once only, because every event a page returns leaves the ranges later pages
--- read: one of (a) lies below the new x, or at or before the new k within the same x and p
--- (the final range's events are fixed once final, and paged in one order); one of (b) is
--- visible in the new p = s, which (a) and (b) both exclude. Nothing skipped, because x only
--- passes events (a) returned or that p holds, and p only becomes s when every event s sees
--- at or above m was returned. (specs/expand_concurrency.spec checks it.) The price: while an
--- open transaction holds m back and more than `limit` events commit after it began, the
--- expander waits for it to end. Returns the page (ordered by xid, user and id) and the next
--- cursor; `cursor` NULL gives the cursor "from now" and no event.
+-- the streams' poll (inbox._poll_node) and the outbox's expander (inbox.expand_deliveries,
+-- 55_delivery.sql). Neither takes a page's events as the truth of what is new for a user: both
+-- read the user's own gapless ids from what they passed (the streams with inbox.changes, the
+-- expander with its per-user mark, inbox.delivery_progress), so a page that repeats events (after
+-- a full page) costs a re-read, never a second delivery, and a lower id of a user that a later
+-- page carries is caught up by the first page that holds a higher one. While an open transaction
+-- holds m back and more than `limit` - (a) events committed after it began, each page returns
+-- the same first ones of them (p stays): their users are caught up, the others' events wait for
+-- that transaction to end (the expander's stall: README, "Delivery"). Returns the page (ordered
+-- by xid, user and id) and the next cursor; `cursor` NULL gives the cursor "from now" and no
+-- event. inbox._feed_passed says whether a cursor has passed an event.
 --
 -- inbox._poll_node is the poll over the events of one node; inbox.poll_events calls it on this
 -- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
@@ -422,14 +419,53 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION inbox._feed_page(cursor text, "limit" integer, with_recent text,
+-- A cursor's parts (x, p, and k as kx, ku, ki: NULL when it has none), or 22023 for text that
+-- is not a cursor of inbox._feed_page's.
+CREATE FUNCTION inbox._feed_cursor(cursor text, OUT x xid8, OUT p pg_catalog.pg_snapshot,
+                                   OUT kx xid8, OUT ku text, OUT ki bigint)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    BEGIN
+        c  := _feed_cursor.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+END
+$$;
+
+-- Whether a cursor (its parts: inbox._feed_cursor) has passed the event (xid, user_id, id): an
+-- event below x, one that p sees, or one of the final range at or before k (its xid is then
+-- below the x of the page that set k, which paged that range in this order). Every event a
+-- cursor has passed was returned by the pages that led to it, or committed before the first.
+CREATE FUNCTION inbox._feed_passed(x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint,
+                                   xid xid8, user_id text, id bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT xid < x OR pg_catalog.pg_visible_in_snapshot(xid, p)
+           OR coalesce((xid, user_id COLLATE "C", id) <= (kx, ku COLLATE "C", ki), false)
+$$;
+
+CREATE FUNCTION inbox._feed_page(cursor text, "limit" integer,
                                  OUT events inbox.events[], OUT next_cursor text)
 LANGUAGE plpgsql
 AS $$
 DECLARE
     s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
     m      xid8 := pg_catalog.pg_snapshot_xmin(s);
-    c      jsonb;
     x      xid8;
     p      pg_catalog.pg_snapshot;
     kx     xid8;
@@ -446,21 +482,7 @@ BEGIN
         next_cursor := inbox._feed_start();
         RETURN;
     END IF;
-    BEGIN
-        c  := _feed_page.cursor::jsonb;
-        x  := (c->>'x')::xid8;
-        p  := (c->>'p')::pg_catalog.pg_snapshot;
-        kx := (c->'k'->>0)::xid8;
-        ku := c->'k'->>1;
-        ki := (c->'k'->>2)::bigint;
-    EXCEPTION WHEN OTHERS THEN
-        x := NULL;
-    END;
-    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
-        RAISE EXCEPTION 'invalid feed cursor'
-              USING ERRCODE = 'invalid_parameter_value',
-                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
-    END IF;
+    SELECT f.x, f.p, f.kx, f.ku, f.ki INTO x, p, kx, ku, ki FROM inbox._feed_cursor(_feed_page.cursor) AS f;
 
     -- (a) the final range.
     EXECUTE pg_catalog.format(
@@ -491,9 +513,7 @@ BEGIN
         events := events || recent;
     ELSE
         next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
-        IF with_recent = 'some' THEN
-            events := events || recent[1:room];
-        END IF;
+        events := events || recent[1:room];
     END IF;
 END
 $$;
@@ -505,7 +525,7 @@ AS $$
 DECLARE
     page inbox.events[];
 BEGIN
-    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit", 'some') AS f;
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit") AS f;
     IF pg_catalog.cardinality(page) = 0 THEN
         RETURN NEXT;
         RETURN;

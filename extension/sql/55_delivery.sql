@@ -792,24 +792,45 @@ $$;
 -- The expander: the outbox filled from the change feed
 -- ---------------------------------------------------------------------------------------------
 
--- The expander's cursor in the change feed of this node (inbox._feed_page's, 45_feed.sql): every
--- event before it has had its deliveries queued. One row. On a Citus cluster every node has its
--- own table and row, never distributed (xids, and so cursors, are per node): it is not in
--- inbox._citus_tables(). Not dumped (no pg_extension_config_dump): a cursor holds xids of the
--- cluster it was taken on, which mean nothing in another, so a restore starts it afresh, from
--- the moment of its CREATE EXTENSION, as the install and the upgrade scripts do.
+-- The expander's cursor in the change feed of this node (inbox._feed_page's, 45_feed.sql): only
+-- the hint of which users have events to expand; what has been expanded is each user's mark
+-- (inbox.delivery_progress). One row. On a Citus cluster every node has its own table and row,
+-- never distributed (xids, and so cursors, are per node): it is not in inbox._citus_tables().
+-- Not dumped (no pg_extension_config_dump): a cursor holds xids of the cluster it was taken on,
+-- which mean nothing in another, so a restore starts it afresh, from the moment of its CREATE
+-- EXTENSION, as the install and the upgrade scripts do. `unconfigured_at`: when an expansion
+-- last found neither e-mail nor a webhook configured (and so moved the cursor to now, queueing
+-- nothing): the events created before it are never queued, even by a later catch-up of a mark.
 CREATE TABLE inbox.delivery_feed_position (
     only_row  boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
     cursor    text        NOT NULL,
-    moved_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+    moved_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    unconfigured_at timestamptz
 );
 
 COMMENT ON TABLE inbox.delivery_feed_position IS
-    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): the events before it have their deliveries queued. Local to each node; not dumped.';
+    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): which users have events to expand (inbox.delivery_progress says which are). Local to each node; not dumped.';
 
 -- From now: what committed before has no deliveries of the expander's (before 0.2.0's expander,
 -- none at all, or the trigger's).
 INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start();
+
+-- The expander's truth: per user, the id of the last event (inbox.events.id, the user's gapless
+-- ids in commit order) whose deliveries are queued. Every lower id of the user is expanded or
+-- predates the expander (a user gets a mark at the first expansion of theirs, from their events
+-- the cursor had not passed: inbox._expansion_start). Distributed with the notifications, so it
+-- moves with the user's shard: an expander that reads a moved user's events again (the new
+-- node's cursor, its xids unrelated to the old node's) queues nothing twice. Its own table, not a
+-- column of inbox.user_counters: the creates hold that row's lock to commit, which the expander
+-- must not wait for nor make them wait for. Not dumped, as the feed's events and ids are not.
+CREATE TABLE inbox.delivery_progress (
+    user_id  text   NOT NULL,
+    event_id bigint NOT NULL,
+    CONSTRAINT delivery_progress_pkey PRIMARY KEY (user_id)
+);
+
+COMMENT ON TABLE inbox.delivery_progress IS
+    'Per user, the last change-feed event id whose deliveries the expander queued (inbox.expand_deliveries): the events after it are the ones to expand. Not dumped.';
 
 -- Whether e-mail or a webhook is configured at all: the expander queues nothing otherwise, and
 -- pruning keeps no event for it.
@@ -840,23 +861,86 @@ BEGIN
 END
 $$;
 
--- The expander on this node: queues the deliveries of up to `limit` events committed after the
--- cursor and moves it, in the caller's transaction, so an event's deliveries exist if and only
--- if its change committed, and are queued once (inbox._feed_page with 'whole': no event comes
--- twice). A second expander at the same moment (the cursor row locked) returns 0 at once, as
--- does an idle feed (inbox._feed_newest_xid), which is read without locking or writing. With neither e-mail
--- nor a webhook configured it only moves the cursor to now: the configuration that counts is
--- the one at expansion. On a Citus node the events are queued a user at a time, so that every
--- statement is about one user's shard on this node. Returns the events read.
+-- Where a user without a mark starts (the mark to give them): before their oldest event that the
+-- expander's cursor (its parts: inbox._feed_cursor) has not passed. The events it passed predate
+-- the expander (before delivery was configured, before the upgrade): never queued. (With none
+-- unpassed, which a page holding one of theirs rules out: their last event, nothing to queue.)
+CREATE FUNCTION inbox._expansion_start(user_id text, x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint)
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    start bigint;
+BEGIN
+    SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                    max(e.id), 0)
+      INTO start
+      FROM inbox.events e WHERE e.user_id = _expansion_start.user_id;
+    RETURN start;
+END
+$$;
+
+-- The expansion of one user on a Citus node (every statement about that user's shard): queues
+-- their events after their mark up to `upto` (created after `since`, when set) and moves the
+-- mark. The mark's row is locked first, so that two nodes expanding the same user at once
+-- (during a shard move) queue nothing twice: the second waits, then finds the mark moved.
+CREATE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
+                                   ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    after bigint;
+    due inbox.events[];
+BEGIN
+    SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        after := inbox._expansion_start(_expand_user.user_id, x, p, kx, ku, ki);
+        INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
+        ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
+        RETURNING d.event_id INTO after;
+    END IF;
+    IF upto <= after THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.id) INTO due
+      FROM inbox.events e
+     WHERE e.user_id = _expand_user.user_id AND e.id > after AND e.id <= upto
+       AND (since IS NULL OR e.created_at > since);
+    IF pg_catalog.cardinality(due) > 0 THEN
+        PERFORM inbox._queue_deliveries(due, email, hooks);
+    END IF;
+    UPDATE inbox.delivery_progress d SET event_id = upto WHERE d.user_id = _expand_user.user_id;
+END
+$$;
+
+-- The expander on this node: for the users of a page of the feed after its cursor (up to `limit`
+-- events, inbox._feed_page), queues the deliveries of each user's events after their mark
+-- (inbox.delivery_progress) up to the highest id of theirs the page holds, read by key from
+-- inbox.events, and moves the marks there; then moves the cursor. All in the caller's
+-- transaction, so an event's deliveries exist if and only if its change committed. Exactly once,
+-- by the marks: a user's ids commit in order, so when the page holds id n every lower id of the
+-- user is committed, and what is at or below the mark is never queued again, whatever page
+-- carries it again (a repeated page, a lower id in a later page, a moved shard's events under
+-- another node's xids). A second expander at the same moment (the cursor row locked) returns 0
+-- at once, as does an idle feed (inbox._feed_newest_xid), which is read without locking or
+-- writing. With neither e-mail nor a webhook configured it only moves the cursor to now and
+-- notes when (unconfigured_at: a later catch-up skips the events created before): the
+-- configuration that counts is the one at expansion. One node: one statement reads and moves
+-- the marks, one queues (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user),
+-- so that every statement is about one user's shard. Returns the events the page held.
 CREATE FUNCTION inbox._expand_node("limit" integer)
 RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
     here text;
+    since timestamptz;
+    c record;
     page inbox.events[];
     next text;
     wanted record;
+    due inbox.events[];
     one_user record;
 BEGIN
     SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
@@ -871,25 +955,42 @@ BEGIN
     IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
         RETURN 0;
     END IF;
-    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;  -- another expander is at it
     END IF;
     wanted := inbox._delivery_configured();
     IF NOT wanted.email AND NOT wanted.hooks THEN
         UPDATE inbox.delivery_feed_position
-           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now();
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
         RETURN 0;
     END IF;
-    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit", 'whole') AS f;
-    IF pg_catalog.cardinality(page) > 0 THEN
-        IF inbox._citus_managed('inbox.events') THEN
-            FOR one_user IN SELECT pg_catalog.array_agg(e ORDER BY e.id) AS events
-                              FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
-                PERFORM inbox._queue_deliveries(one_user.events, wanted.email, wanted.hooks);
-            END LOOP;
-        ELSE
-            PERFORM inbox._queue_deliveries(page, wanted.email, wanted.hooks);
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id, inbox._expansion_start(r.user_id, $2, $3, $4, $5, $6)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
         END IF;
     END IF;
     UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
@@ -913,7 +1014,7 @@ END
 $$;
 
 COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
-    'Queues the deliveries (e-mail, webhooks) of up to limit change-feed events committed since the last expansion, each exactly once; returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Workers: claim, finish, prune
@@ -1749,6 +1850,7 @@ COMMENT ON FUNCTION inbox.rest_retry_delivery(text, text, text, jsonb) IS
 REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.expand_deliveries(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._expand_node(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._expand_user(text, bigint, xid8, pg_catalog.pg_snapshot, xid8, text, bigint, timestamptz, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._claim_citus(integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._claim_shard(regclass, regclass, regclass, integer, interval, text[]) FROM PUBLIC;

@@ -40,6 +40,7 @@ AS $$
            ('inbox.preferences'::regclass, false),
            ('inbox.deliveries'::regclass, false),
            ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.delivery_progress'::regclass, false),
            ('inbox.webhooks'::regclass, true),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),

@@ -153,7 +153,7 @@ async function notify(user, fields = {}) {
 // outbox (inbox.expand_deliveries, at each claim). Before reading the outbox, wait until the
 // expander has passed every committed event.
 const expanded = () => waitFor('the expander to pass every committed event', () =>
-  sql(`SELECT cardinality((inbox._feed_page(p.cursor, 1, 'some')).events) = 0 FROM inbox.delivery_feed_position p`) === 't');
+  sql(`SELECT cardinality((inbox._feed_page(p.cursor, 1)).events) = 0 FROM inbox.delivery_feed_position p`) === 't');
 const deliveryState = (id) => sql(`SELECT state || ':' || attempts FROM inbox.deliveries WHERE id = inbox._delivery_uuid('${id}')`);
 
 before(async () => {
