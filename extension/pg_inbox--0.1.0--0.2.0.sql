@@ -10420,22 +10420,6 @@ END
 $$;
 
 
-CREATE OR REPLACE FUNCTION inbox._expansion_start(user_id text, x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint)
-RETURNS bigint
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    start bigint;
-BEGIN
-    SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
-                    max(e.id), 0)
-      INTO start
-      FROM inbox.events e WHERE e.user_id = _expansion_start.user_id;
-    RETURN start;
-END
-$$;
-
-
 CREATE OR REPLACE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
                                    ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
 RETURNS void
@@ -10447,7 +10431,10 @@ DECLARE
 BEGIN
     SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
     IF NOT FOUND THEN
-        after := inbox._expansion_start(_expand_user.user_id, x, p, kx, ku, ki);
+        SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                        max(e.id), 0)
+          INTO after
+          FROM inbox.events e WHERE e.user_id = _expand_user.user_id;
         INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
         ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
         RETURNING d.event_id INTO after;
@@ -10516,7 +10503,10 @@ BEGIN
                      SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
                  ranges AS MATERIALIZED (
                      SELECT r.user_id, r.upto,
-                            coalesce(d.event_id, inbox._expansion_start(r.user_id, $2, $3, $4, $5, $6)) AS after
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
                        FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
                  moved AS (
                      INSERT INTO inbox.delivery_progress AS d (user_id, event_id)

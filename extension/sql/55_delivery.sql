@@ -818,7 +818,7 @@ INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start();
 -- The expander's truth: per user, the id of the last event (inbox.events.id, the user's gapless
 -- ids in commit order) whose deliveries are queued. Every lower id of the user is expanded or
 -- predates the expander (a user gets a mark at the first expansion of theirs, from their events
--- the cursor had not passed: inbox._expansion_start). Distributed with the notifications, so it
+-- the cursor had not passed: inbox._expand_node). Distributed with the notifications, so it
 -- moves with the user's shard: an expander that reads a moved user's events again (the new
 -- node's cursor, its xids unrelated to the old node's) queues nothing twice. Its own table, not a
 -- column of inbox.user_counters: the creates hold that row's lock to commit, which the expander
@@ -861,29 +861,11 @@ BEGIN
 END
 $$;
 
--- Where a user without a mark starts (the mark to give them): before their oldest event that the
--- expander's cursor (its parts: inbox._feed_cursor) has not passed. The events it passed predate
--- the expander (before delivery was configured, before the upgrade): never queued. (With none
--- unpassed, which a page holding one of theirs rules out: their last event, nothing to queue.)
-CREATE FUNCTION inbox._expansion_start(user_id text, x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint)
-RETURNS bigint
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    start bigint;
-BEGIN
-    SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
-                    max(e.id), 0)
-      INTO start
-      FROM inbox.events e WHERE e.user_id = _expansion_start.user_id;
-    RETURN start;
-END
-$$;
-
 -- The expansion of one user on a Citus node (every statement about that user's shard): queues
 -- their events after their mark up to `upto` (created after `since`, when set) and moves the
 -- mark. The mark's row is locked first, so that two nodes expanding the same user at once
--- (during a shard move) queue nothing twice: the second waits, then finds the mark moved.
+-- (during a shard move) queue nothing twice: the second waits, then finds the mark moved. A
+-- user without a mark starts as inbox._expand_node says (the same rule, here for one user).
 CREATE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
                                    ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
 RETURNS void
@@ -895,7 +877,10 @@ DECLARE
 BEGIN
     SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
     IF NOT FOUND THEN
-        after := inbox._expansion_start(_expand_user.user_id, x, p, kx, ku, ki);
+        SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                        max(e.id), 0)
+          INTO after
+          FROM inbox.events e WHERE e.user_id = _expand_user.user_id;
         INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
         ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
         RETURNING d.event_id INTO after;
@@ -926,9 +911,12 @@ $$;
 -- at once, as does an idle feed (inbox._feed_newest_xid), which is read without locking or
 -- writing. With neither e-mail nor a webhook configured it only moves the cursor to now and
 -- notes when (unconfigured_at: a later catch-up skips the events created before): the
--- configuration that counts is the one at expansion. One node: one statement reads and moves
--- the marks, one queues (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user),
--- so that every statement is about one user's shard. Returns the events the page held.
+-- configuration that counts is the one at expansion. A user without a mark yet starts before
+-- their oldest event the cursor has not passed (inbox._feed_passed), or, with none, at their
+-- last: the events it passed predate the expander (before delivery was configured, before the
+-- upgrade) and are never queued. One node: one statement reads and moves the marks, one queues
+-- (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user), so that every
+-- statement is about one user's shard. Returns the events the page held.
 CREATE FUNCTION inbox._expand_node("limit" integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -978,7 +966,10 @@ BEGIN
                      SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
                  ranges AS MATERIALIZED (
                      SELECT r.user_id, r.upto,
-                            coalesce(d.event_id, inbox._expansion_start(r.user_id, $2, $3, $4, $5, $6)) AS after
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
                        FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
                  moved AS (
                      INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
