@@ -10559,3 +10559,17 @@ COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
     'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
 
 REVOKE ALL ON FUNCTION inbox._expand_user(text, bigint, xid8, pg_catalog.pg_snapshot, xid8, text, bigint, timestamptz, boolean, boolean) FROM PUBLIC;
+
+-- TRUNCATE inbox.notifications restarts every user's event ids: the marks go with them.
+CREATE OR REPLACE FUNCTION inbox._counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'notifications' THEN
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events,
+                 inbox.delivery_progress;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
