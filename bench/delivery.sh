@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Delivery (issue 15), measured in its own database, each figure against its baseline in the
-# same run (make bench runs it after the other steps; `make bench-delivery` alone):
-#   - a fan-out of BENCH_FANOUT recipients: the delivery trigger off (the feed alone) against on
-#     with nothing configured (what every installation pays), and on with a webhook and e-mail
-#     configured (every recipient gets both queued), also into an inbox whose statistics say it
-#     is empty (a plan that scans the table per event would show here);
+# same run (make bench runs it after the other steps; `make bench-delivery` alone). A create
+# writes its change-feed events and nothing more; the server's workers expand committed events
+# into deliveries (inbox.expand_deliveries, at each claim):
+#   - a fan-out of BENCH_FANOUT recipients with a webhook and e-mail configured against nothing
+#     configured (what the create pays for delivery: the in_app preference probe), and the
+#     expansion of its events into a webhook call and an e-mail each (as the workers run it, 1,000
+#     events a call), also in a session whose plans were made while the inbox was empty and whose
+#     statistics say so (a plan that scans the table per event would show here);
 #   - one create, pgbench for BENCH_T seconds: nothing configured against a webhook and an e-mail
-#     queued for each; the same pair over HTTP (one server, wrk, one connection);
+#     for each, with no delivery worker running (what a create pays in its transaction), then
+#     with a server's workers running, expanding and sending them to a local receiver and SMTP
+#     server (what the machine pays); the same pairs over HTTP (one server, wrk, one connection);
 #   - deliveries per second with one server process (its default workers: two webhook threads,
 #     one e-mail thread; --delivery-poll-ms 20): BENCH_HOOKS webhook
 #     calls to a local receiver (Node, answers 200) and BENCH_MAILS e-mails to a local SMTP
-#     server (aiosmtpd), from the server's start on a filled queue to the moment the last one is
-#     delivered; BENCH_REPEAT rounds each (the median, and every round), with the CPU seconds per
+#     server (aiosmtpd), from the server's start on the committed creates (their expansion
+#     included) to the moment the last one is delivered; BENCH_REPEAT rounds each (the median,
+#     and every round), with the CPU seconds per
 #     1,000 deliveries of the server, of its delivery worker's PostgreSQL backend and of the
 #     receiver or SMTP server (to tell which of them bounds the rate).
 #   - the same with an SMTP server that answers each end of data after BENCH_SMTP_DELAY_MS
-#     (BENCH_SLOW_MAILS e-mails), and the webhook rate while those e-mails go out.
-# BENCH_DELIVERY_ROWS picks the rows (default "fanout create rates slow"; slow needs rates);
+#     (BENCH_SLOW_MAILS e-mails), and the webhook rate while those e-mails go out;
+#   - the latency from a create's commit to its webhook call at a receiver (p50 / p99, the
+#     server's default poll interval; bench/delivery_latency.mjs), against that interval.
+# BENCH_DELIVERY_ROWS picks the rows (default "fanout create rates slow latency"; slow needs rates);
 # BENCH_DELIVERY_ARGS are extra server options for the rates (e.g. "--delivery-workers 2"),
 # BENCH_SERVER_BIN another server binary to measure (default server/pg_inbox_server).
 # Without PGHOST/PGPORT it starts its own cluster (BENCH_DELIVERY_PORT, default 55482). Prints a
@@ -25,7 +33,7 @@ set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 : "${BENCH_FANOUT:=10000}" "${BENCH_T:=5}" "${BENCH_HOOKS:=5000}" "${BENCH_MAILS:=2000}" "${BENCH_REPEAT:=3}"
-: "${BENCH_DELIVERY_ROWS:=fanout create rates slow}" "${BENCH_DELIVERY_ARGS:=}"
+: "${BENCH_DELIVERY_ROWS:=fanout create rates slow latency}" "${BENCH_DELIVERY_ARGS:=}"
 : "${BENCH_SLOW_MAILS:=300}" "${BENCH_SMTP_DELAY_MS:=20}"
 row() { [[ " $BENCH_DELIVERY_ROWS " == *" $1 "* ]]; }
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -73,42 +81,83 @@ ROLLBACK;
 SQL
   done | sort -n | sed -n "$(((BENCH_REPEAT + 1) / 2))p"
 }
+# Moves the expander's cursor past every event so far and empties the outbox.
+# SQL that expands every event committed so far, as the workers do: 1,000 events a call.
+expand_all="SELECT sum(inbox.expand_deliveries(1000)) FROM generate_series(1, $((BENCH_FANOUT / 1000 + 10)))"
+catch_up() {
+  q "$expand_all" >/dev/null
+  q "DELETE FROM inbox.deliveries" >/dev/null
+}
 rows=()
 if row fanout; then
-  # A fan-out into an inbox whose statistics say it is empty (VACUUM ANALYZE of the empty table),
-  # in a session whose delivery trigger already ran for ten single creates (its plans made while
-  # the inbox was empty): a plan that scanned the table for each event would make it quadratic.
-  say "fan-out of $BENCH_FANOUT into an inbox whose statistics say empty, a webhook and e-mail queued"
-  q "VACUUM ANALYZE inbox.notifications"
-  stale=$(psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" <<SQL
-BEGIN;
+  # The expansion of a committed fan-out (the expander reads committed events only: the
+  # fan-out is a statement of its own), timed as the workers run it, in a session with a webhook
+  # and e-mail configured; then the outbox emptied. $1: SQL the session runs first.
+  expand_ms() {
+    psql -X -qAt -v ON_ERROR_STOP=1 -d "$db" <<SQL
 SET pg_inbox.email_column = 'email';
-SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}') \g /dev/null
-SELECT count(inbox.create('u' || i, '$template')) FROM generate_series(1, 10) AS i \g /dev/null
-SELECT pg_catalog.clock_timestamp() AS t0 \gset
+$1
 SELECT inbox.fan_out_count(ARRAY(SELECT id FROM public.users ORDER BY id), '$template') \g /dev/null
+SELECT pg_catalog.clock_timestamp() AS t0 \gset
+$expand_all \g /dev/null
 SELECT round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0') * 1000);
-ROLLBACK;
 SQL
-  )
-  say "fan-out of $BENCH_FANOUT: delivery trigger off, on with nothing configured, on with a webhook and e-mail"
-  off=$(fan_out_ms "ALTER TABLE inbox.events DISABLE TRIGGER deliveries_after_insert;")
+    q "DELETE FROM inbox.deliveries" >/dev/null
+  }
+  # First, into an inbox whose statistics say it is empty (VACUUM ANALYZE of the empty table),
+  # in a session whose expansions of ten single creates made its plans then: a plan that
+  # scanned the table for each event would make it quadratic.
+  say "expanding a fan-out of $BENCH_FANOUT in a session whose plans say the inbox is empty, a webhook and e-mail each"
+  q "VACUUM ANALYZE inbox.notifications"
+  hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}')->>'id'")
+  catch_up
+  stale=$(expand_ms "$(for i in $(seq 10); do echo "SELECT inbox.create('u$i', '$template') \g /dev/null"; echo "SELECT inbox.expand_deliveries() \g /dev/null"; done)")
+  say "fan-out of $BENCH_FANOUT: nothing configured, a webhook and e-mail configured, and its expansion"
+  expand=$(for _ in $(seq "$BENCH_REPEAT"); do expand_ms ""; done | sort -n | sed -n "$(((BENCH_REPEAT + 1) / 2))p")
+  q "SELECT inbox.delete_webhook('$hook')" >/dev/null
+  catch_up
+  configure="SET pg_inbox.email_column = 'email'; SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}') \g /dev/null"
   none=$(fan_out_ms "")
-  configured=$(fan_out_ms "SET pg_inbox.email_column = 'email'; SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}') \g /dev/null")
-  rows+=("| fan-out of $BENCH_FANOUT, delivery trigger on, nothing configured (ms) | $none | $off (trigger off) | $(ratio "$off" "$none") |"
-    "| fan-out of $BENCH_FANOUT, a webhook and e-mail queued for each (ms) | $configured | $none (nothing configured) | $(ratio "$none" "$configured") |"
-    "| the same into an inbox whose statistics say empty (ms) | $stale | $configured (statistics true) | $(ratio "$configured" "$stale") |")
+  configured=$(fan_out_ms "$configure")
+  rows+=("| fan-out of $BENCH_FANOUT, a webhook and e-mail configured (ms) | $configured | $none (nothing configured) | $(ratio "$none" "$configured") |"
+    "| expanding a committed fan-out's $BENCH_FANOUT events: a webhook call and an e-mail queued for each (ms) | $expand | $none (the fan-out) | $(ratio "$none" "$expand") |"
+    "| the same expansion, plans made while the inbox was empty (ms) | $stale | $expand (statistics true) | $(ratio "$expand" "$stale") |")
 fi
 
+# A receiver (Node, answers 200) and an SMTP server (aiosmtpd, log only) on this machine.
+receiver_port=$(free_port) smtp_port=$(free_port) server_port=$(free_port)
+node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.end('ok')})}).listen($receiver_port,'127.0.0.1')" &
+receiver=$!
+pids+=("$receiver")
+# (SMTP_SINK_LOG_ONLY: a line per e-mail instead of two files, the sink's CPU a third.)
+export SMTP_SINK_LOG_ONLY=1
+/usr/bin/python3 "$ROOT/tests/delivery/smtp_sink.py" "$smtp_port" "$work/mail" >/dev/null &
+sink=$!
+pids+=("$sink")
+# A server on $server_port with its delivery workers sending to them (more options after).
+workers_start() {
+  # shellcheck disable=SC2086 # BENCH_DELIVERY_ARGS is a list of options
+  "${BENCH_SERVER_BIN:-$ROOT/server/pg_inbox_server}" --database-url "postgresql://$PGUSER@$PGHOST:$PGPORT/$db" --port "$server_port" \
+    --smtp-url "smtp://127.0.0.1:${smtp_port}" --mail-from bench@example.org \
+    --webhook-allow-private on $BENCH_DELIVERY_ARGS "$@" >"$work/server.log" 2>&1 &
+  workers=$!
+  until curl -fs "http://127.0.0.1:$server_port/healthz" >/dev/null 2>&1; do sleep 0.1; done
+}
+workers_stop() {
+  kill "$workers"
+  wait "$workers" 2>/dev/null || true
+}
+
 if row create; then
-  say "one create for $BENCH_T s: nothing configured, then a webhook and an e-mail queued each"
+  say "one create for $BENCH_T s: nothing configured, then a webhook and an e-mail for each; no worker, then workers running"
   cat >"$work/create.sql" <<SQL
 \set u random(1, $BENCH_FANOUT)
 SELECT inbox.create('u' || :u, '$template');
 SQL
   tps() { pgbench -n -T "$BENCH_T" -c 1 -f "$work/create.sql" "$@" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
   # The same pair over HTTP: POST /api/notifications through one server (--delivery-workers 0,
-  # the settings of its connections from PGOPTIONS), wrk with one connection for BENCH_T s.
+  # or with its workers), the settings of its connections from PGOPTIONS, wrk with one
+  # connection for BENCH_T s.
   token=$(q "SELECT inbox.create_token('bench-sender', ARRAY['notifications:send'])")
   body="{\"userId\": \"u1\", ${template#\{}"
   cat >"$work/create.lua" <<LUA
@@ -117,42 +166,44 @@ wrk.headers["Authorization"] = "Bearer $token"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [[$body]]
 LUA
-  http_rate() {
-    local port server
-    port=$(free_port)
-    "$ROOT/server/pg_inbox_server" --database-url "postgresql://$PGUSER@$PGHOST:$PGPORT/$db" --port "$port" \
-      --delivery-workers 0 >"$work/http.log" 2>&1 &
-    server=$!
-    until curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.1; done
-    wrk -t1 -c1 -d"${BENCH_T}s" -s "$work/create.lua" "http://127.0.0.1:$port/api/notifications" >"$work/wrk.out"
-    kill "$server"
-    wait "$server" 2>/dev/null || true
+  http_rate() { # server options
+    workers_start "$@"
+    wrk -t1 -c1 -d"${BENCH_T}s" -s "$work/create.lua" "http://127.0.0.1:$server_port/api/notifications" >"$work/wrk.out"
+    workers_stop
     # A rate of refusals is no rate.
     if grep -q 'Non-2xx' "$work/wrk.out"; then echo "failed: $(grep 'Non-2xx' "$work/wrk.out")"; return; fi
     sed -n 's/^Requests\/sec: *//p' "$work/wrk.out"
   }
+  # pgbench while a server's workers run (they expand and send what the creates commit).
+  tps_working() {
+    workers_start
+    tps
+    workers_stop
+  }
+  catch_up
   create_plain=$(tps)
-  http_plain=$(http_rate)
-  hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:9/hook', '{notification.created}')->>'id'")
-  create_delivery=$(PGOPTIONS="-c pg_inbox.email_column=email" tps)
-  http_delivery=$(PGOPTIONS="-c pg_inbox.email_column=email" http_rate)
+  http_plain=$(http_rate --delivery-workers 0)
+  working_plain=$(tps_working)
+  http_working_plain=$(http_rate)
+  hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:$receiver_port/hook', '{notification.created}')->>'id'")
+  export PGOPTIONS="-c pg_inbox.email_column=email"
+  catch_up
+  create_delivery=$(tps)
+  http_delivery=$(http_rate --delivery-workers 0)
+  catch_up
+  working_delivery=$(tps_working)
+  http_working_delivery=$(http_rate)
+  queued=$(q "SELECT count(*) FROM inbox.deliveries")
+  unset PGOPTIONS
   q "SELECT inbox.delete_webhook('$hook')" >/dev/null
-  q "DELETE FROM inbox.deliveries" >/dev/null
-  rows+=("| create one with an e-mail and a webhook queued (creates/s) | $create_delivery | $create_plain (none queued) | $(ratio "$create_delivery" "$create_plain") |"
-    "| the same over HTTP, \`POST /api/notifications\`, 1 connection (creates/s) | $http_delivery | $http_plain (none queued) | $(ratio "$http_delivery" "$http_plain") |")
+  catch_up
+  rows+=("| create one, an e-mail and a webhook for each, no delivery worker running (creates/s) | $create_delivery | $create_plain (nothing configured) | $(ratio "$create_delivery" "$create_plain") |"
+    "| the same over HTTP, \`POST /api/notifications\`, 1 connection, \`--delivery-workers 0\` (creates/s) | $http_delivery | $http_plain (nothing configured) | $(ratio "$http_delivery" "$http_plain") |"
+    "| create one, an e-mail and a webhook for each, a server's workers expanding and sending them (creates/s) | $working_delivery | $working_plain (nothing configured, workers idle) | $(ratio "$working_delivery" "$working_plain") |"
+    "| the same over HTTP, that server's own workers ($queued deliveries queued in the runs) (creates/s) | $http_working_delivery | $http_working_plain (nothing configured) | $(ratio "$http_working_delivery" "$http_working_plain") |")
 fi
 
 if row rates; then
-  # Deliveries per second: a receiver and an SMTP server on this machine, one server process.
-  receiver_port=$(free_port) smtp_port=$(free_port) server_port=$(free_port)
-  node -e "require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.end('ok')})}).listen($receiver_port,'127.0.0.1')" &
-  receiver=$!
-  pids+=("$receiver")
-  # (SMTP_SINK_LOG_ONLY: a line per e-mail instead of two files, the sink's CPU a third.)
-  export SMTP_SINK_LOG_ONLY=1
-  /usr/bin/python3 "$ROOT/tests/delivery/smtp_sink.py" "$smtp_port" "$work/mail" >/dev/null &
-  sink=$!
-  pids+=("$sink")
   # CPU seconds (user + system) a process has used so far.
   cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
   per_k() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", (n > 0 ? s * 1000 / n : 0) }'; }
@@ -167,7 +218,11 @@ if row rates; then
       --webhook-allow-private on $BENCH_DELIVERY_ARGS >"$work/server.log" 2>&1 &
     server=$!
     start=$(date +%s%N)
-    while [[ $(q "SELECT count(*) FROM inbox.deliveries WHERE channel = '$1' AND state = 'pending'") != 0 ]]; do sleep 0.05; done
+    # Until all of them are finished: the server expands the committed creates first.
+    for ((i = 0; i < 2400; i++)); do
+      [[ $(q "SELECT count(*) FROM inbox.deliveries WHERE channel = '$1' AND state <> 'pending'") -ge $2 ]] && break
+      sleep 0.05
+    done
     end=$(date +%s%N)
     server_cpu=$(cpu "$server")
     backend_cpu=0
@@ -216,17 +271,39 @@ if row rates; then
     fill_mails="SELECT inbox.fan_out_count(ARRAY(SELECT id FROM public.users ORDER BY id LIMIT $BENCH_SLOW_MAILS), '$template')"
     say "$BENCH_SLOW_MAILS e-mails to an SMTP server that answers each end of data after $BENCH_SMTP_DELAY_MS ms"
     PGOPTIONS="-c pg_inbox.email_column=email" q "$fill_mails" >/dev/null
-    slow_mails=$(smtp_port=$slow_port drain email "$BENCH_SLOW_MAILS" "$slow_sink")
+    slow_mails=$(PGOPTIONS="-c pg_inbox.email_column=email" smtp_port=$slow_port drain email "$BENCH_SLOW_MAILS" "$slow_sink")
+    q "DELETE FROM inbox.deliveries" >/dev/null
     say "$BENCH_HOOKS webhook calls while $BENCH_SLOW_MAILS e-mails go to that SMTP server"
-    PGOPTIONS="-c pg_inbox.email_column=email" q "$fill_mails" >/dev/null # (e-mails due first)
+    # (Both expanded here, the e-mails first, so that they are due first and the creates of
+    # each get only their own channel.)
+    PGOPTIONS="-c pg_inbox.email_column=email" q "$fill_mails" >/dev/null
+    PGOPTIONS="-c pg_inbox.email_column=email" q "$expand_all" >/dev/null
     hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:$receiver_port/hook', '{notification.created}')->>'id'")
     q "SELECT inbox.fan_out_count(ARRAY(SELECT id FROM public.users ORDER BY id LIMIT $BENCH_HOOKS), '$template')" >/dev/null
-    slow_hooks=$(smtp_port=$slow_port drain webhook "$BENCH_HOOKS" "$receiver")
+    q "$expand_all" >/dev/null
+    slow_hooks=$(PGOPTIONS="-c pg_inbox.email_column=email" smtp_port=$slow_port drain webhook "$BENCH_HOOKS" "$receiver")
     q "SELECT inbox.delete_webhook('$hook')" >/dev/null
     q "DELETE FROM inbox.deliveries" >/dev/null
     rows+=("| e-mails/s to an SMTP server answering each end of data after $BENCH_SMTP_DELAY_MS ms (1 round) | ${slow_mails%% *} | | |"
       "| webhook deliveries/s while $BENCH_SLOW_MAILS e-mails go to that SMTP server (1 round) | ${slow_hooks%% *} | ${hooks%% *} (no e-mail) | $(ratio "${slow_hooks%% *}" "${hooks%% *}") |")
   fi
+fi
+
+if row latency; then
+  # From a create's commit (its answer) to its webhook call, with the server's default poll
+  # interval: the expansion runs in the claim, so it must add no more than one interval.
+  say "the latency from commit to the receiver, ${BENCH_LATENCY_N:-300} creates over HTTP, one every 20 ms"
+  catch_up
+  latency_port=$(free_port)
+  hook=$(q "SELECT inbox.create_webhook('http://127.0.0.1:$latency_port/hook', '{notification.created}')->>'id'")
+  token=$(q "SELECT inbox.create_token('bench-latency', ARRAY['notifications:send'])")
+  workers_start
+  read -r p50 p99 max arrived sent < <(BASE="http://127.0.0.1:$server_port" TOKEN=$token RECEIVER_PORT=$latency_port \
+    LATENCY_N=${BENCH_LATENCY_N:-300} node "$BENCH/delivery_latency.mjs")
+  workers_stop
+  q "SELECT inbox.delete_webhook('$hook')" >/dev/null
+  catch_up
+  rows+=("| latency from a create's commit to its webhook call, p50 / p99 / max ($arrived of $sent arrived) (ms) | $p50 / $p99 / $max | 200 (the poll interval) | $(ratio "$p99" 200) |")
 fi
 
 table=$(

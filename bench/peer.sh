@@ -17,8 +17,8 @@
 #      delivery workers and --smtp-url, each to an SMTP server of its own (the same sink); then
 #      POST /notifications again on both, and how many e-mails each sink received and how long
 #      they took to arrive after the load ended;
-#      pg_inbox's row is then run once more with the e-mails queued but no worker sending
-#      (--delivery-workers 0: what the create path pays, apart from the sending), and the CPU
+#      pg_inbox's row is then run once more with e-mail on but no worker expanding or sending
+#      (--delivery-workers 0: what the create path pays, apart from those), and the CPU
 #      seconds its server, its SMTP server and the cluster used during each side's e-mail load
 #      are recorded (kind=cpu: what competes with the creates for the cores);
 #   6. writes bench/results/peer.jsonl and peer-meta.json and rewrites the results table.
@@ -239,8 +239,9 @@ cpu_record() { # wrk-side server0 sink0 cluster0 workers0 server1 sink1 cluster1
   say "CPU during $1's e-mail load: $(tail -1 "$RECORDS")"
 }
 # Each side's creates in the e-mail step: Directus's new directus_notifications rows, pg_inbox's
-# queued e-mails (one per create).
+# new notifications (each gets one e-mail, queued by the workers' expander after its commit).
 directus_before=$(dsql -At -c "SELECT coalesce(max(id), 0) FROM directus_notifications")
+ours_before=$(bval "SELECT coalesce(max(id), 0) FROM inbox.notifications" 2>/dev/null || echo 0)
 for side in ours directus; do
   if [[ $side == ours ]]; then
     up=$email_ready url=$ours/notifications wside=ours
@@ -265,7 +266,7 @@ for side in ours directus; do
   last=-1
   for ((i = 0; i < ${BENCH_MAIL_WAIT:-120} * 5; i++)); do
     if [[ $side == ours ]]; then
-      creates=$(bval "SELECT count(*) FROM inbox.deliveries WHERE channel = 'email'")
+      creates=$(bval "SELECT count(*) FROM inbox.notifications WHERE id > $ours_before")
     else
       creates=$(dsql -At -c "SELECT count(*) FROM directus_notifications WHERE id > $directus_before")
     fi
@@ -278,9 +279,9 @@ for side in ours directus; do
   record kind=mail step=peer_create_email side="$wside" creates="$creates" mails="$(mails "$side")" \
     drain_s="$(secs_since "$t0")" smtp="aiosmtpd, log only"
 done
-# pg_inbox's e-mail row again with the e-mails queued but nothing sending them (no delivery
-# worker): the create path's own cost of e-mail on, apart from the sending (worker and SMTP
-# server). Those e-mails are never sent; the count above is done.
+# pg_inbox's e-mail row again with e-mail on but no delivery worker (nothing expands the feed
+# into e-mails, nothing sends them): the create path's own cost of e-mail on, apart from the
+# expansion and the sending. Those e-mails are never sent; the count above is done.
 if [[ $email_ready == yes ]]; then
   server_stop
   BENCH_SERVER_ARGS="$plain_args $mail_args --delivery-workers 0"
@@ -299,6 +300,6 @@ cat >"$BENCH_RESULTS/peer-meta.json" <<JSON
  "node": "$(node -v)", "users": $BENCH_USERS, "tokens": $BENCH_TOKENS,
  "wrk_seconds": $BENCH_WRK_T, "http_connections": "$BENCH_HTTP_CONNS",
  "directus_index": "directus_notifications (recipient, id), added by the benchmark",
- "email": "peer_create_email: Directus users with email_notifications on; pg_inbox with pg_inbox.email_column, the server's default delivery workers (one e-mail thread) ${BENCH_PEER_MAIL_ARGS:-}; each to its own aiosmtpd (tests/delivery/smtp_sink.py, SMTP_SINK_LOG_ONLY); peer_create_email_queued: pg_inbox with the e-mails queued, --delivery-workers 0"}
+ "email": "peer_create_email: Directus users with email_notifications on; pg_inbox with pg_inbox.email_column, the server's default delivery workers (one e-mail thread) ${BENCH_PEER_MAIL_ARGS:-}; each to its own aiosmtpd (tests/delivery/smtp_sink.py, SMTP_SINK_LOG_ONLY); peer_create_email_queued: pg_inbox with e-mail on, --delivery-workers 0 (nothing expanded or sent)"}
 JSON
 python3 "$BENCH/report.py" --work "$BENCH/data/full" --out "$BENCH_RESULTS"

@@ -10051,3 +10051,805 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------------------------------------
+-- Issue 15, h-dfeed (45_feed, 55_delivery, 80_citus): the outbox filled from the change feed by
+-- the expander (inbox.expand_deliveries, run by inbox.claim_deliveries) instead of a trigger on
+-- inbox.events: the create writes its events and nothing more. The poll's core is one function
+-- for the streams' poll and the expander (inbox._feed_page); the expander's cursor is a table of
+-- its own, local to each node, started from now; pruning keeps the events the expander has not
+-- passed. The same text as those files.
+-- ---------------------------------------------------------------------------------------------
+
+-- The trigger goes first: its lock on inbox.events waits for every create that queued through
+-- it, so that the cursor taken below, after them, leaves their events behind it.
+DROP TRIGGER deliveries_after_insert ON inbox.events;
+DROP FUNCTION inbox._deliveries_after_events();
+
+CREATE FUNCTION inbox._check_feed_limit("limit" integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF _check_feed_limit."limit" IS NULL OR _check_feed_limit."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_check_feed_limit."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+
+CREATE FUNCTION inbox._feed_newest_xid()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    newest xid8;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN (SELECT max(e.xid) FROM inbox.events e);
+    END IF;
+    EXECUTE pg_catalog.format('SELECT max(e.xid) FROM %s AS e', inbox._feed_local_source()) INTO newest;
+    RETURN newest;
+END
+$$;
+
+
+CREATE FUNCTION inbox._feed_start()
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+BEGIN
+    RETURN pg_catalog.jsonb_build_object('x', pg_catalog.pg_snapshot_xmin(s)::text, 'p', s::text)::text;
+END
+$$;
+
+
+CREATE FUNCTION inbox._feed_page(cursor text, "limit" integer, with_recent text,
+                                 OUT events inbox.events[], OUT next_cursor text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    c      jsonb;
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    source text := inbox._feed_local_source();
+BEGIN
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
+    events := '{}';
+    IF _feed_page.cursor IS NULL THEN
+        next_cursor := inbox._feed_start();
+        RETURN;
+    END IF;
+    BEGIN
+        c  := _feed_page.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+
+    -- (a) the final range.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO events USING x, m, p, kx, ku, ki, _feed_page."limit";
+    room := _feed_page."limit" - pg_catalog.cardinality(events);
+    IF room = 0 THEN
+        last := events[pg_catalog.cardinality(events)];
+        next_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id))::text;
+        RETURN;
+    END IF;
+    -- (b) the recent ones, one more than fits to know whether they all did.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $4)', source)
+       INTO recent USING m, s, p, room + 1;
+    IF pg_catalog.cardinality(recent) <= room THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        events := events || recent;
+    ELSE
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
+        IF with_recent = 'some' THEN
+            events := events || recent[1:room];
+        END IF;
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    page inbox.events[];
+BEGIN
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit", 'some') AS f;
+    IF pg_catalog.cardinality(page) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
+                   FROM pg_catalog.unnest(page) AS e
+                  ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox.poll_events(cursor text DEFAULT NULL, "limit" integer DEFAULT 1000)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+-- On a Citus cluster it reads every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    PERFORM inbox._check_feed_limit(poll_events."limit");
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
+    ELSE
+        RETURN QUERY SELECT * FROM inbox._poll_node(poll_events.cursor, poll_events."limit");
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
+    removed bigint;
+    kept_from xid8;
+BEGIN
+    IF batch IS NULL OR batch < 1 THEN
+        RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_prune_events(cutoff, batch);
+    END IF;
+    kept_from := inbox._delivery_feed_floor();
+    DELETE FROM inbox.events e
+     USING (SELECT o.user_id, o.id, o.created_at, o.xid FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff
+       AND (kept_from IS NULL OR old.xid < kept_from);
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+
+
+COMMENT ON FUNCTION inbox.prune_events(integer) IS
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours), keeping those the delivery expander has not passed; returns how many. Call it until it returns less than batch.';
+
+CREATE OR REPLACE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    many boolean := pg_catalog.cardinality(events) > 1;
+    queued bigint;  -- (the rows the statement inserted; unused)
+BEGIN
+    WITH found AS MATERIALIZED (
+        -- The events that call for a delivery, each with its notification's row.
+        SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
+                         THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+          FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       e.created_at,
+                       email AND e.event = 'notification.created' AS mailed,
+                       hooks AND EXISTS (SELECT FROM inbox.webhooks w
+                                          WHERE w.enabled AND e.event = ANY (w.events)
+                                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                                            AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
+                  -- ((SELECT events): the planner sizes the array alike in every call, so that
+                  -- the plan is made once per session, not for each array it is given.)
+                  FROM pg_catalog.unnest((SELECT events)) AS e) AS x
+         WHERE x.mailed OR x.hooked),
+    -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
+    -- queued by the create, inbox._skip_in_app).
+    mails AS MATERIALIZED (
+        SELECT w.*, t.email_digest
+          FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
+                       pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
+                       pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
+                  FROM found f
+                 WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
+         CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
+         WHERE a.user_ids IS NOT NULL),
+    digested AS (
+        INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+        SELECT m.user_id, 'email', pg_catalog.min(m.address), 'notification.created', m.type,
+               pg_catalog.array_agg(m.notification_id ORDER BY m.notification_id), true,
+               pg_catalog.now() + pg_catalog.min(m.email_digest)
+          FROM mails m WHERE m.email_digest IS NOT NULL
+         GROUP BY m.user_id, m.type
+        ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+        DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids),
+    marks AS MATERIALIZED (
+        SELECT u.user_id, m.read_marks, m.seen
+          FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
+         CROSS JOIN LATERAL inbox._user_marks(u.user_id) AS m),
+    shaped AS MATERIALIZED (
+        -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
+        -- event has its user's marks: FULL only rules out a nested loop.)
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type, f.created_at,
+               inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
+               || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
+          FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
+    inserted AS (
+        INSERT INTO inbox.deliveries (user_id, channel, address, webhook_id, event, type, notification_ids, payload)
+        SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
+          FROM mails m WHERE m.email_digest IS NULL
+        UNION ALL
+        -- Webhooks (Standard Webhooks: type, timestamp, data): the time of the event, the
+        -- notification as the expander found it, milliseconds after it.
+        SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
+               CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', inbox.iso_time(s.created_at), 'data', s.data)
+          FROM shaped s
+          JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
+                               AND (w.user_id IS NULL OR w.user_id = s.user_id)
+                               AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
+         -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) INTO queued FROM inserted;
+END
+$$;
+
+
+CREATE TABLE inbox.delivery_feed_position (
+    only_row  boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
+    cursor    text        NOT NULL,
+    moved_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+COMMENT ON TABLE inbox.delivery_feed_position IS
+    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): the events before it have their deliveries queued. Local to each node; not dumped.';
+
+-- From now: what committed before has no deliveries of the expander's (before 0.2.0's expander,
+-- none at all, or the trigger's).
+INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start();
+
+
+CREATE FUNCTION inbox._delivery_configured(OUT email boolean, OUT hooks boolean)
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+    email := inbox._setting('pg_inbox.email_column', '') <> '';
+    hooks := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
+END
+$$;
+
+
+CREATE FUNCTION inbox._delivery_feed_floor()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    wanted record := inbox._delivery_configured();
+BEGIN
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT (pg_catalog.jsonb_extract_path_text(f.cursor::jsonb, 'x'))::xid8 FROM inbox.delivery_feed_position f);
+END
+$$;
+
+
+CREATE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    page inbox.events[];
+    next text;
+    wanted record;
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit", 'whole') AS f;
+    IF pg_catalog.cardinality(page) > 0 THEN
+        IF inbox._citus_managed('inbox.events') THEN
+            FOR one_user IN SELECT pg_catalog.array_agg(e ORDER BY e.id) AS events
+                              FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+                PERFORM inbox._queue_deliveries(one_user.events, wanted.email, wanted.hooks);
+            END LOOP;
+        ELSE
+            PERFORM inbox._queue_deliveries(page, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
+END
+$$;
+
+
+CREATE FUNCTION inbox.expand_deliveries("limit" integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql
+-- On a Citus cluster it runs on every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    PERFORM inbox._check_feed_limit(expand_deliveries."limit");
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_expand_deliveries(expand_deliveries."limit");
+    END IF;
+    RETURN inbox._expand_node(expand_deliveries."limit");
+END
+$$;
+
+
+COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
+    'Queues the deliveries (e-mail, webhooks) of up to limit change-feed events committed since the last expansion, each exactly once; returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
+
+CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    claim uuid := pg_catalog.gen_random_uuid();
+    at timestamptz := pg_catalog.now();
+    stamp text := pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM inbox.expand_deliveries();
+    IF inbox._citus_managed('inbox.deliveries') THEN
+        RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT x.user_id, x.id FROM inbox.deliveries x
+         WHERE x.state = 'pending' AND x.due_at <= at AND x.channel = ANY (channels)
+         ORDER BY x.due_at LIMIT "limit"
+           FOR UPDATE SKIP LOCKED),
+    found AS (
+        SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+               w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+               CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                    ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+          FROM due JOIN inbox.deliveries x ON x.user_id = due.user_id AND x.id = due.id
+          LEFT JOIN inbox.webhooks w ON x.channel = 'webhook' AND w.id = x.webhook_id
+          LEFT JOIN LATERAL (
+              SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                     pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                     pg_catalog.string_agg(
+                         CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                         || coalesce(n.title, n.type)
+                         || coalesce(E'\n\n' || n.body, '')
+                         || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                         E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                FROM inbox.notifications n
+               WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                 AND n.deleted_at IS NULL) m ON true),
+    cancelled AS (
+        UPDATE inbox.deliveries x
+           SET state = 'cancelled', finished_at = at, lease = NULL, attempts = x.attempts + 1, digest = false,
+               last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                 ELSE 'every notification of the e-mail was deleted' END
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+    claimed AS (
+        UPDATE inbox.deliveries x
+           SET lease = claim, attempts = x.attempts + 1, due_at = at + lease_for, digest = false
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+        RETURNING x.user_id, x.id, x.attempts)
+    SELECT f.user_id, inbox._delivery_public_id(f.id), claim, f.channel, c.attempts,
+           CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+           CASE WHEN f.channel = 'webhook'
+                THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', stamp)
+                ELSE pg_catalog.jsonb_build_object(
+                         'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                         WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                         ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                         -- A retry is the same message; a digest, or an e-mail without a stored
+                         -- notification, is its own.
+                         'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                           THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                         'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                         'type', f.type) END,
+           CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                WHEN f.count > 0 THEN f.lines || E'\n'
+                ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                     || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+           f.secret
+      FROM claimed c JOIN found f ON f.user_id = c.user_id AND f.id = c.id;
+END
+$$;
+
+
+CREATE FUNCTION inbox._citus_expand_deliveries("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    node record;
+    expanded integer := 0;
+BEGIN
+    FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(
+                    pg_catalog.format('SELECT inbox._expand_node(%s)', "limit")) LOOP
+        IF NOT node.success THEN
+            RAISE WARNING 'inbox.expand_deliveries: node % could not expand: %', node.nodeid, node.result;
+            CONTINUE;
+        END IF;
+        expanded := expanded + node.result::integer;
+    END LOOP;
+    RETURN expanded;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
+RETURNS bigint
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
+    -- older than the cutoff that the expander of the shard's node has passed (its floor is read
+    -- there: xids are that node's).
+    SELECT coalesce(sum(r.result::bigint), 0) INTO removed
+      FROM pg_catalog.run_command_on_shards('inbox.events',
+               -- (run_command_on_shards puts the shard's name for each %1$s.)
+               pg_catalog.format('WITH kept AS MATERIALIZED (SELECT inbox._delivery_feed_floor() AS from_xid),
+                                       gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at, o.xid FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old, kept
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L
+                                                 AND (kept.from_xid IS NULL OR old.xid < kept.from_xid) RETURNING 1)
+                                  SELECT count(*) FROM gone', batch, cutoff)) AS r;
+    RETURN removed;
+END
+$$;
+
+
+REVOKE ALL ON FUNCTION inbox.expand_deliveries(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._expand_node(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._citus_expand_deliveries(integer) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 15, h-dfeed2 (45_feed, 55_delivery, 80_citus): the expander keyed by each user's event
+-- ids (inbox.delivery_progress, distributed with the notifications), exactly once across shard
+-- moves; the feed page has one mode (the expander's 'whole' is gone); the cursor's parsing and
+-- "passed" test are helpers of their own.
+-- ---------------------------------------------------------------------------------------------
+
+ALTER TABLE inbox.delivery_feed_position ADD COLUMN unconfigured_at timestamptz;
+COMMENT ON TABLE inbox.delivery_feed_position IS
+    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): which users have events to expand (inbox.delivery_progress says which are). Local to each node; not dumped.';
+
+CREATE TABLE inbox.delivery_progress (
+    user_id  text   NOT NULL,
+    event_id bigint NOT NULL,
+    CONSTRAINT delivery_progress_pkey PRIMARY KEY (user_id)
+);
+
+COMMENT ON TABLE inbox.delivery_progress IS
+    'Per user, the last change-feed event id whose deliveries the expander queued (inbox.expand_deliveries): the events after it are the ones to expand. Not dumped.';
+
+DROP FUNCTION inbox._feed_page(text, integer, text);
+
+CREATE OR REPLACE FUNCTION inbox._feed_cursor(cursor text, OUT x xid8, OUT p pg_catalog.pg_snapshot,
+                                   OUT kx xid8, OUT ku text, OUT ki bigint)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
+    BEGIN
+        c  := _feed_cursor.cursor::jsonb;
+        x  := (c->>'x')::xid8;
+        p  := (c->>'p')::pg_catalog.pg_snapshot;
+        kx := (c->'k'->>0)::xid8;
+        ku := c->'k'->>1;
+        ki := (c->'k'->>2)::bigint;
+    EXCEPTION WHEN OTHERS THEN
+        x := NULL;
+    END;
+    IF x IS NULL OR p IS NULL OR (c ? 'k' AND (kx IS NULL OR ku IS NULL OR ki IS NULL)) THEN
+        RAISE EXCEPTION 'invalid feed cursor'
+              USING ERRCODE = 'invalid_parameter_value',
+                    HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._feed_passed(x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint,
+                                   xid xid8, user_id text, id bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT xid < x OR pg_catalog.pg_visible_in_snapshot(xid, p)
+           OR coalesce((xid, user_id COLLATE "C", id) <= (kx, ku COLLATE "C", ki), false)
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._feed_page(cursor text, "limit" integer,
+                                 OUT events inbox.events[], OUT next_cursor text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    source text := inbox._feed_local_source();
+BEGIN
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
+    events := '{}';
+    IF _feed_page.cursor IS NULL THEN
+        next_cursor := inbox._feed_start();
+        RETURN;
+    END IF;
+    SELECT f.x, f.p, f.kx, f.ku, f.ki INTO x, p, kx, ku, ki FROM inbox._feed_cursor(_feed_page.cursor) AS f;
+
+    -- (a) the final range.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND e.xid < $2 AND ($4 IS NULL OR e.xid >= $4)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                         AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $7)', source)
+       INTO events USING x, m, p, kx, ku, ki, _feed_page."limit";
+    room := _feed_page."limit" - pg_catalog.cardinality(events);
+    IF room = 0 THEN
+        last := events[pg_catalog.cardinality(events)];
+        next_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id))::text;
+        RETURN;
+    END IF;
+    -- (b) the recent ones, one more than fits to know whether they all did.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $4)', source)
+       INTO recent USING m, s, p, room + 1;
+    IF pg_catalog.cardinality(recent) <= room THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        events := events || recent;
+    ELSE
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
+        events := events || recent[1:room];
+    END IF;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    page inbox.events[];
+BEGIN
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit") AS f;
+    IF pg_catalog.cardinality(page) = 0 THEN
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT next_cursor, e.user_id, e.id, e.event, e.workspace_id, e.unread
+                   FROM pg_catalog.unnest(page) AS e
+                  ORDER BY e.user_id COLLATE "C", e.id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
+                                   ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    after bigint;
+    due inbox.events[];
+BEGIN
+    SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                        max(e.id), 0)
+          INTO after
+          FROM inbox.events e WHERE e.user_id = _expand_user.user_id;
+        INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
+        ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
+        RETURNING d.event_id INTO after;
+    END IF;
+    IF upto <= after THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.id) INTO due
+      FROM inbox.events e
+     WHERE e.user_id = _expand_user.user_id AND e.id > after AND e.id <= upto
+       AND (since IS NULL OR e.created_at > since);
+    IF pg_catalog.cardinality(due) > 0 THEN
+        PERFORM inbox._queue_deliveries(due, email, hooks);
+    END IF;
+    UPDATE inbox.delivery_progress d SET event_id = upto WHERE d.user_id = _expand_user.user_id;
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    since timestamptz;
+    c record;
+    page inbox.events[];
+    next text;
+    wanted record;
+    due inbox.events[];
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION inbox._citus_tables()
+RETURNS TABLE (relation regclass, reference boolean)
+LANGUAGE sql STABLE
+AS $$
+    VALUES ('inbox.notifications'::regclass, false),
+           ('inbox.user_counters'::regclass, false),
+           ('inbox.workspace_counters'::regclass, false),
+           ('inbox.notification_groups'::regclass, false),
+           ('inbox.marks'::regclass, false),
+           ('inbox.notification_actors'::regclass, false),
+           ('inbox.idempotency_keys'::regclass, false),
+           ('inbox.events'::regclass, false),
+           ('inbox.mastodon_markers'::regclass, false),
+           -- delivery (55_delivery.sql): the outbox, its log and the preferences per user
+           ('inbox.preferences'::regclass, false),
+           ('inbox.deliveries'::regclass, false),
+           ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.delivery_progress'::regclass, false),
+           ('inbox.webhooks'::regclass, true),
+           ('inbox.notification_types'::regclass, true),
+           ('inbox.writable_fields'::regclass, true),
+           ('inbox.relations'::regclass, true),
+           ('inbox.tokens'::regclass, true),
+           ('inbox.cursor_secrets'::regclass, true),
+           ('inbox.retention'::regclass, true)
+$$;
+
+
+COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
+
+REVOKE ALL ON FUNCTION inbox._expand_user(text, bigint, xid8, pg_catalog.pg_snapshot, xid8, text, bigint, timestamptz, boolean, boolean) FROM PUBLIC;
+
+-- TRUNCATE inbox.notifications restarts every user's event ids: the marks go with them.
+CREATE OR REPLACE FUNCTION inbox._counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'notifications' THEN
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events,
+                 inbox.delivery_progress;
+    END IF;
+    RETURN NULL;
+END
+$$;
+

@@ -669,13 +669,15 @@ $$;
 -- one truncate of every counter shard per notifications shard deadlocks.
 --
 -- The change feed goes with the counters (45_feed.sql, "TRUNCATE"): inbox.events is emptied and
--- every user's event ids start again at 1.
+-- every user's event ids start again at 1, and so the delivery expander's marks of those ids
+-- (inbox.delivery_progress, 55_delivery.sql) go too, or a user's new ids would sit below them.
 CREATE FUNCTION inbox._counters_after_truncate() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
     IF TG_TABLE_NAME = 'notifications' THEN
-        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events;
+        TRUNCATE inbox.user_counters, inbox.workspace_counters, inbox.notification_groups, inbox.events,
+                 inbox.delivery_progress;
     END IF;
     RETURN NULL;
 END

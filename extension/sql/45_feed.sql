@@ -360,39 +360,76 @@ $$;
 -- `cursor` NULL starts from now. A poll with no events returns one row, user_id NULL, for its
 -- cursor. The cursor is opaque text (JSON today).
 --
--- inbox._poll_node is that poll over the events of one node; inbox.poll_events calls it on this
+-- inbox._feed_page is that poll's core over the events of one node, for both of its readers:
+-- the streams' poll (inbox._poll_node) and the outbox's expander (inbox.expand_deliveries,
+-- 55_delivery.sql). Neither takes a page's events as the truth of what is new for a user: both
+-- read the user's own gapless ids from what they passed (the streams with inbox.changes, the
+-- expander with its per-user mark, inbox.delivery_progress), so a page that repeats events (after
+-- a full page) costs a re-read, never a second delivery, and a lower id of a user that a later
+-- page carries is caught up by the first page that holds a higher one. While an open transaction
+-- holds m back and more than `limit` - (a) events committed after it began, each page returns
+-- the same first ones of them (p stays): their users are caught up, the others' events wait for
+-- that transaction to end (the expander's stall: README, "Delivery"). Returns the page (ordered
+-- by xid, user and id) and the next cursor; `cursor` NULL gives the cursor "from now" and no
+-- event. inbox._feed_passed says whether a cursor has passed an event.
+--
+-- inbox._poll_node is the poll over the events of one node; inbox.poll_events calls it on this
 -- node, or on a Citus cluster on every node with a cursor a node (80_citus.sql).
-CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
-RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+-- A reader's page size: 1 to 100,000 events (raises 22023 otherwise).
+CREATE FUNCTION inbox._check_feed_limit("limit" integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+    IF _check_feed_limit."limit" IS NULL OR _check_feed_limit."limit" NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_check_feed_limit."limit"::text, 'null')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END
+$$;
+
+-- The xid of the newest event of this node (NULL: none), one probe of the xid index: a reader
+-- whose cursor's x is beyond it has nothing to read (the delivery expander's idle look, which
+-- so needs no page, no lock and no write: 55_delivery.sql).
+CREATE FUNCTION inbox._feed_newest_xid()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    newest xid8;
+BEGIN
+    IF NOT inbox._citus_managed('inbox.events') THEN
+        RETURN (SELECT max(e.xid) FROM inbox.events e);
+    END IF;
+    EXECUTE pg_catalog.format('SELECT max(e.xid) FROM %s AS e', inbox._feed_local_source()) INTO newest;
+    RETURN newest;
+END
+$$;
+
+-- The cursor "from now" (x and p from the current snapshot; the cursor's format is
+-- inbox._feed_page's): every event committed before is behind it.
+CREATE FUNCTION inbox._feed_start()
+RETURNS text
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
-    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
-    c      jsonb;
-    x      xid8;
-    p      pg_catalog.pg_snapshot;
-    kx     xid8;
-    ku     text;
-    ki     bigint;
-    page   inbox.events[];
-    recent inbox.events[];
-    last   inbox.events;
-    room   integer;
-    out_cursor jsonb;
-    source text := inbox._feed_local_source();
+    s pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
 BEGIN
-    IF _poll_node."limit" IS NULL OR _poll_node."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(_poll_node."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF _poll_node.cursor IS NULL THEN
-        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
-        RETURN NEXT;
-        RETURN;
-    END IF;
+    RETURN pg_catalog.jsonb_build_object('x', pg_catalog.pg_snapshot_xmin(s)::text, 'p', s::text)::text;
+END
+$$;
+
+-- A cursor's parts (x, p, and k as kx, ku, ki: NULL when it has none), or 22023 for text that
+-- is not a cursor of inbox._feed_page's.
+CREATE FUNCTION inbox._feed_cursor(cursor text, OUT x xid8, OUT p pg_catalog.pg_snapshot,
+                                   OUT kx xid8, OUT ku text, OUT ki bigint)
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    c jsonb;
+BEGIN
     BEGIN
-        c  := _poll_node.cursor::jsonb;
+        c  := _feed_cursor.cursor::jsonb;
         x  := (c->>'x')::xid8;
         p  := (c->>'p')::pg_catalog.pg_snapshot;
         kx := (c->'k'->>0)::xid8;
@@ -406,6 +443,46 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value',
                     HINT = 'Pass the next_cursor of the previous poll, or NULL to start from now.';
     END IF;
+END
+$$;
+
+-- Whether a cursor (its parts: inbox._feed_cursor) has passed the event (xid, user_id, id): an
+-- event below x, one that p sees, or one of the final range at or before k (its xid is then
+-- below the x of the page that set k, which paged that range in this order). Every event a
+-- cursor has passed was returned by the pages that led to it, or committed before the first.
+CREATE FUNCTION inbox._feed_passed(x xid8, p pg_catalog.pg_snapshot, kx xid8, ku text, ki bigint,
+                                   xid xid8, user_id text, id bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT xid < x OR pg_catalog.pg_visible_in_snapshot(xid, p)
+           OR coalesce((xid, user_id COLLATE "C", id) <= (kx, ku COLLATE "C", ki), false)
+$$;
+
+CREATE FUNCTION inbox._feed_page(cursor text, "limit" integer,
+                                 OUT events inbox.events[], OUT next_cursor text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s      pg_catalog.pg_snapshot := pg_catalog.pg_current_snapshot();
+    m      xid8 := pg_catalog.pg_snapshot_xmin(s);
+    x      xid8;
+    p      pg_catalog.pg_snapshot;
+    kx     xid8;
+    ku     text;
+    ki     bigint;
+    recent inbox.events[];
+    last   inbox.events;
+    room   integer;
+    source text := inbox._feed_local_source();
+BEGIN
+    PERFORM inbox._check_feed_limit(_feed_page."limit");
+    events := '{}';
+    IF _feed_page.cursor IS NULL THEN
+        next_cursor := inbox._feed_start();
+        RETURN;
+    END IF;
+    SELECT f.x, f.p, f.kx, f.ku, f.ki INTO x, p, kx, ku, ki FROM inbox._feed_cursor(_feed_page.cursor) AS f;
 
     -- (a) the final range.
     EXECUTE pg_catalog.format(
@@ -415,31 +492,40 @@ BEGIN
                          AND ($4 IS NULL OR (e.xid, e.user_id COLLATE "C", e.id) > ($4, $5 COLLATE "C", $6))
                        ORDER BY e.xid, e.user_id COLLATE "C", e.id
                        LIMIT $7)', source)
-       INTO page USING x, m, p, kx, ku, ki, _poll_node."limit";
-    room := _poll_node."limit" - pg_catalog.cardinality(page);
+       INTO events USING x, m, p, kx, ku, ki, _feed_page."limit";
+    room := _feed_page."limit" - pg_catalog.cardinality(events);
     IF room = 0 THEN
-        last := page[pg_catalog.cardinality(page)];
-        out_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
-                                                    'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id));
-    ELSE
-        -- (b) the recent ones, one more than fits to know whether they all did.
-        EXECUTE pg_catalog.format(
-            'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
-                           WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
-                             AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
-                           ORDER BY e.xid, e.user_id COLLATE "C", e.id
-                           LIMIT $4)', source)
-           INTO recent USING m, s, p, room + 1;
-        IF pg_catalog.cardinality(recent) <= room THEN
-            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text);
-        ELSE
-            recent := recent[1:room];
-            out_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text);
-        END IF;
-        page := page || recent;
+        last := events[pg_catalog.cardinality(events)];
+        next_cursor := pg_catalog.jsonb_build_object('x', x::text, 'p', p::text,
+                                                     'k', pg_catalog.jsonb_build_array(last.xid::text, last.user_id, last.id))::text;
+        RETURN;
     END IF;
+    -- (b) the recent ones, one more than fits to know whether they all did.
+    EXECUTE pg_catalog.format(
+        'SELECT ARRAY(SELECT ROW(e.*)::inbox.events FROM %s AS e
+                       WHERE e.xid >= $1 AND pg_catalog.pg_visible_in_snapshot(e.xid, $2)
+                         AND NOT pg_catalog.pg_visible_in_snapshot(e.xid, $3)
+                       ORDER BY e.xid, e.user_id COLLATE "C", e.id
+                       LIMIT $4)', source)
+       INTO recent USING m, s, p, room + 1;
+    IF pg_catalog.cardinality(recent) <= room THEN
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', s::text)::text;
+        events := events || recent;
+    ELSE
+        next_cursor := pg_catalog.jsonb_build_object('x', m::text, 'p', p::text)::text;
+        events := events || recent[1:room];
+    END IF;
+END
+$$;
 
-    next_cursor := out_cursor::text;
+CREATE FUNCTION inbox._poll_node(cursor text, "limit" integer)
+RETURNS TABLE (next_cursor text, user_id text, id bigint, event text, workspace_id text, unread bigint)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    page inbox.events[];
+BEGIN
+    SELECT f.events, f.next_cursor INTO page, next_cursor FROM inbox._feed_page(_poll_node.cursor, _poll_node."limit") AS f;
     IF pg_catalog.cardinality(page) = 0 THEN
         RETURN NEXT;
         RETURN;
@@ -457,10 +543,7 @@ LANGUAGE plpgsql
 SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
-    IF poll_events."limit" IS NULL OR poll_events."limit" NOT BETWEEN 1 AND 100000 THEN
-        RAISE EXCEPTION 'limit: expected 1 to 100000, got %', coalesce(poll_events."limit"::text, 'null')
-              USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM inbox._check_feed_limit(poll_events."limit");
     IF inbox._citus_managed('inbox.events') THEN
         RETURN QUERY SELECT * FROM inbox._citus_poll_events(poll_events.cursor, poll_events."limit");
     ELSE
@@ -476,8 +559,11 @@ COMMENT ON FUNCTION inbox.poll_events(text, integer) IS
 -- them, oldest transactions first; returns how many. Run it until it returns less than `batch`
 -- (a cron job, pg_cron, or the server). Events a little past the window can stay until an older
 -- one ahead of them goes (the order is by xid, which follows created_at but for a transaction
--- that wrote long after it began): the window is a minimum. On a Citus cluster: at most `batch`
--- a shard, every shard (80_citus.sql).
+-- that wrote long after it began): the window is a minimum. While e-mail or a webhook is
+-- configured, the events the delivery expander has not passed stay whatever their age (from its
+-- cursor's x on, inbox._delivery_feed_floor(), 55_delivery.sql): they are the outbox's source.
+-- On a Citus cluster: at most `batch` a shard, every shard, each against its node's expander
+-- (80_citus.sql).
 CREATE FUNCTION inbox.prune_events(batch integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -486,6 +572,7 @@ AS $$
 DECLARE
     cutoff  timestamptz := pg_catalog.now() - inbox._feed_retention();
     removed bigint;
+    kept_from xid8;
 BEGIN
     IF batch IS NULL OR batch < 1 THEN
         RAISE EXCEPTION 'batch: expected at least 1, got %', coalesce(batch::text, 'null')
@@ -494,13 +581,15 @@ BEGIN
     IF inbox._citus_managed('inbox.events') THEN
         RETURN inbox._citus_prune_events(cutoff, batch);
     END IF;
+    kept_from := inbox._delivery_feed_floor();
     DELETE FROM inbox.events e
-     USING (SELECT o.user_id, o.id, o.created_at FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
-     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff;
+     USING (SELECT o.user_id, o.id, o.created_at, o.xid FROM inbox.events o ORDER BY o.xid LIMIT batch) AS old
+     WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < cutoff
+       AND (kept_from IS NULL OR old.xid < kept_from);
     GET DIAGNOSTICS removed = ROW_COUNT;
     RETURN removed;
 END
 $$;
 
 COMMENT ON FUNCTION inbox.prune_events(integer) IS
-    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours); returns how many. Call it until it returns less than batch.';
+    'Deletes at most `batch` change-feed events older than inbox.feed_retention (default 24 hours), keeping those the delivery expander has not passed; returns how many. Call it until it returns less than batch.';

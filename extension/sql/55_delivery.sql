@@ -1,7 +1,10 @@
 -- ---------------------------------------------------------------------------------------------
 -- 55_delivery: e-mail and webhooks (issue 15). An outbox, inbox.deliveries, filled from the
--- change feed (inbox.events) in the transaction of the change, so a create that answered success
--- has its deliveries queued and a rolled-back one has none. The server's workers claim due rows
+-- change feed (inbox.events) by the expander (inbox.expand_deliveries), which the server's
+-- workers run before each claim: it queues the deliveries of the events committed since its
+-- cursor, once each, so a create that answered success gets its deliveries milliseconds later
+-- and a rolled-back one, which left no event, none. The create itself pays nothing beyond the
+-- feed. The server's workers claim due rows
 -- with FOR UPDATE SKIP LOCKED under a lease, send them (libcurl), and report each attempt back;
 -- a worker that dies loses its lease and the row comes back, under the same id. Preferences per
 -- user, type and channel; webhook endpoints per user or global; the attempts kept as a log.
@@ -565,7 +568,7 @@ LANGUAGE C STABLE STRICT;
 -- (inbox.define_relation('recipient', 'userId', 'public.users', 'id')) and the column that
 -- pg_inbox.email_column names; none when e-mail is not set up (with a warning when it is set up
 -- wrongly: a set-up mistake never makes the change itself fail). The one dynamic statement of
--- the delivery triggers, and a small one: a look-up by key (an index scan when the key is text),
+-- the delivery queueing, and a small one: a look-up by key (an index scan when the key is text),
 -- identifiers quoted after a catalog check, its plan kept (inbox._email_lookup).
 CREATE FUNCTION inbox._email_addresses(user_ids text[])
 RETURNS text[]
@@ -606,7 +609,7 @@ $$;
 -- the type, and either the stored notification's id (its e-mail is built from the row when it
 -- is sent) or, for a recipient who has in_app off and so has no row, the create object itself
 -- (contents); with the recipient's address. A recipient whose e-mail is off for the type, or
--- who has no address, gets none. The callers queue them: the delivery trigger (a type with an
+-- who has no address, gets none. The callers queue them: the expander's queueing (a type with an
 -- e-mail digest window joins the recipient's open digest of it) and inbox._skip_in_app (a
 -- recipient without a row gets the e-mail on its own). One SELECT in SQL, so that it is planned
 -- into the caller's statement; it reads no table itself (the functions it calls do), as Citus
@@ -668,10 +671,10 @@ END
 $$;
 
 -- A notification by its key, or NULL: one probe of the primary key, for each event the delivery
--- trigger needs the row of (a join of the events with inbox.notifications in the trigger's own
+-- queueing needs the row of (a join of the events with inbox.notifications in the queueing's own
 -- statement, planned once for the session while the inbox was small, kept a nested loop that
 -- scanned the table whole for every event of a later fan-out: quadratic, 73 s instead of 2 s
--- for 10,000 recipients, which SET enable_seqscan = off on the trigger only hid). `planned`:
+-- for 10,000 recipients, which SET enable_seqscan = off on the statement only hid). `planned`:
 -- the probe is planned at this call, with the table as it is now; otherwise its plan is cached
 -- for the session, which is what a statement of one event wants (nothing to plan), and all it
 -- risks is one read of a small table's pages, until the next ANALYZE replans it. A statement
@@ -695,10 +698,11 @@ BEGIN
 END
 $$;
 
--- Queues the deliveries of `events` (inbox.events rows, as one statement inserted them): an
--- e-mail per created notification whose type and recipient want one (or a place in the open
--- digest of its type), and a webhook call per event and endpoint that asks for it (`email`,
--- `hooks`: whether either is configured at all, as the trigger found). One static statement
+-- Queues the deliveries of `events` (inbox.events rows, a page of the feed): an e-mail per
+-- created notification whose type and recipient want one (or a place in the open digest of its
+-- type), and a webhook call per event and endpoint that asks for it (`email`, `hooks`: whether
+-- either is configured at all, as the expander found), its body stamped with the event's
+-- created_at (the time of the change, not of the expansion). One static statement
 -- (its plan cached for the session); the e-mails and the webhook calls are one INSERT (the
 -- digests, which join an open row, another). A channel nobody wants costs nothing more than
 -- its empty steps: no address look-up without an e-mail, no marks without a webhook. No
@@ -706,14 +710,13 @@ $$;
 -- probe (inbox._notification_at), once for both channels, and the marks the webhook bodies are
 -- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
 -- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
--- the other. On a Citus shard the events are one user's (the trigger below): every table the
+-- the other. On a Citus node the events are one user's (inbox._expand_node): every table the
 -- statement reaches is then that user's shard or a reference table.
 CREATE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    at text := inbox.iso_time(pg_catalog.now());
     many boolean := pg_catalog.cardinality(events) > 1;
     queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
@@ -722,6 +725,7 @@ BEGIN
         SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
                          THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
           FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       e.created_at,
                        email AND e.event = 'notification.created' AS mailed,
                        hooks AND EXISTS (SELECT FROM inbox.webhooks w
                                           WHERE w.enabled AND e.event = ANY (w.events)
@@ -759,7 +763,7 @@ BEGIN
     shaped AS MATERIALIZED (
         -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
         -- event has its user's marks: FULL only rules out a nested loop.)
-        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type,
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type, f.created_at,
                inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
                || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
           FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
@@ -768,10 +772,11 @@ BEGIN
         SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
           FROM mails m WHERE m.email_digest IS NULL
         UNION ALL
-        -- Webhooks: the body as the event happened (Standard Webhooks: type, timestamp, data).
+        -- Webhooks (Standard Webhooks: type, timestamp, data): the time of the event, the
+        -- notification as the expander found it, milliseconds after it.
         SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
                CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
-               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', at, 'data', s.data)
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', inbox.iso_time(s.created_at), 'data', s.data)
           FROM shaped s
           JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
                                AND (w.user_id IS NULL OR w.user_id = s.user_id)
@@ -783,39 +788,224 @@ BEGIN
 END
 $$;
 
--- Queues the deliveries of the events the statement inserted (transition table new_events),
--- after two cheap probes, which are all when nothing is configured. On one node: all of them
--- at once. On a Citus cluster the trigger fires on a shard of inbox.events, where a statement
--- may not read the transition table together with a table of Citus's (Citus cannot plan it:
--- "unrecognized RTE kind"), hence the array, nor reach another node: there the events go one
--- user at a time, so that each statement the queueing runs is about that user alone, on the
--- shard the trigger fired on.
-CREATE FUNCTION inbox._deliveries_after_events() RETURNS trigger
-LANGUAGE plpgsql
+-- ---------------------------------------------------------------------------------------------
+-- The expander: the outbox filled from the change feed
+-- ---------------------------------------------------------------------------------------------
+
+-- The expander's cursor in the change feed of this node (inbox._feed_page's, 45_feed.sql): only
+-- the hint of which users have events to expand; what has been expanded is each user's mark
+-- (inbox.delivery_progress). One row. On a Citus cluster every node has its own table and row,
+-- never distributed (xids, and so cursors, are per node): it is not in inbox._citus_tables().
+-- Not dumped (no pg_extension_config_dump): a cursor holds xids of the cluster it was taken on,
+-- which mean nothing in another, so a restore starts it afresh, from the moment of its CREATE
+-- EXTENSION, as the install and the upgrade scripts do. `unconfigured_at`: when an expansion
+-- last found neither e-mail nor a webhook configured (and so moved the cursor to now, queueing
+-- nothing): the events created before it are never queued, even by a later catch-up of a mark.
+CREATE TABLE inbox.delivery_feed_position (
+    only_row  boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
+    cursor    text        NOT NULL,
+    moved_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    unconfigured_at timestamptz
+);
+
+COMMENT ON TABLE inbox.delivery_feed_position IS
+    'The delivery expander''s cursor in this node''s change feed (inbox.expand_deliveries): which users have events to expand (inbox.delivery_progress says which are). Local to each node; not dumped.';
+
+-- From now: what committed before has no deliveries of the expander's (before 0.2.0's expander,
+-- none at all, or the trigger's).
+INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start();
+
+-- The expander's truth: per user, the id of the last event (inbox.events.id, the user's gapless
+-- ids in commit order) whose deliveries are queued. Every lower id of the user is expanded or
+-- predates the expander (a user gets a mark at the first expansion of theirs, from their events
+-- the cursor had not passed: inbox._expand_node). Distributed with the notifications, so it
+-- moves with the user's shard: an expander that reads a moved user's events again (the new
+-- node's cursor, its xids unrelated to the old node's) queues nothing twice. Its own table, not a
+-- column of inbox.user_counters: the creates hold that row's lock to commit, which the expander
+-- must not wait for nor make them wait for. Not dumped, as the feed's events and ids are not.
+CREATE TABLE inbox.delivery_progress (
+    user_id  text   NOT NULL,
+    event_id bigint NOT NULL,
+    CONSTRAINT delivery_progress_pkey PRIMARY KEY (user_id)
+);
+
+COMMENT ON TABLE inbox.delivery_progress IS
+    'Per user, the last change-feed event id whose deliveries the expander queued (inbox.expand_deliveries): the events after it are the ones to expand. Not dumped.';
+
+-- Whether e-mail or a webhook is configured at all: the expander queues nothing otherwise, and
+-- pruning keeps no event for it.
+CREATE FUNCTION inbox._delivery_configured(OUT email boolean, OUT hooks boolean)
+LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
-    email boolean := inbox._setting('pg_inbox.email_column', '') <> '';
-    hooks boolean := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
-    batch record;
 BEGIN
-    IF NOT email AND NOT hooks THEN
-        RETURN NULL;
-    END IF;
-    -- (ROW(e.*)::inbox.events: on a shard the rows have the shard's row type.)
-    FOR batch IN SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events) AS events
-                   FROM new_events e
-                  GROUP BY CASE WHEN TG_TABLE_NAME <> 'events' THEN e.user_id END LOOP
-        PERFORM inbox._queue_deliveries(batch.events, email, hooks);
-    END LOOP;
-    RETURN NULL;
+    -- E-mail, sent when a notification is created (never on an update: Directus's rule).
+    email := inbox._setting('pg_inbox.email_column', '') <> '';
+    hooks := EXISTS (SELECT FROM inbox.webhooks w WHERE w.enabled);
 END
 $$;
 
--- Once per statement that appends to the feed; the transition table holds its events.
-CREATE TRIGGER deliveries_after_insert AFTER INSERT ON inbox.events
-    REFERENCING NEW TABLE AS new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION inbox._deliveries_after_events();
+-- The lowest xid of an event the expander of this node may still have to read (its cursor's
+-- x: every event below it has been expanded), or NULL when delivery is not configured.
+-- inbox.prune_events keeps the events from it on: they are the outbox's source.
+CREATE FUNCTION inbox._delivery_feed_floor()
+RETURNS xid8
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    wanted record := inbox._delivery_configured();
+BEGIN
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT (pg_catalog.jsonb_extract_path_text(f.cursor::jsonb, 'x'))::xid8 FROM inbox.delivery_feed_position f);
+END
+$$;
+
+-- The expansion of one user on a Citus node (every statement about that user's shard): queues
+-- their events after their mark up to `upto` (created after `since`, when set) and moves the
+-- mark. The mark's row is locked first, so that two nodes expanding the same user at once
+-- (during a shard move) queue nothing twice: the second waits, then finds the mark moved. A
+-- user without a mark starts as inbox._expand_node says (the same rule, here for one user).
+CREATE FUNCTION inbox._expand_user(user_id text, upto bigint, x xid8, p pg_catalog.pg_snapshot, kx xid8,
+                                   ku text, ki bigint, since timestamptz, email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    after bigint;
+    due inbox.events[];
+BEGIN
+    SELECT d.event_id INTO after FROM inbox.delivery_progress d WHERE d.user_id = _expand_user.user_id FOR UPDATE;
+    IF NOT FOUND THEN
+        SELECT coalesce(min(e.id) FILTER (WHERE NOT inbox._feed_passed(x, p, kx, ku, ki, e.xid, e.user_id, e.id)) - 1,
+                        max(e.id), 0)
+          INTO after
+          FROM inbox.events e WHERE e.user_id = _expand_user.user_id;
+        INSERT INTO inbox.delivery_progress AS d (user_id, event_id) VALUES (_expand_user.user_id, after)
+        ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = d.event_id
+        RETURNING d.event_id INTO after;
+    END IF;
+    IF upto <= after THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.id) INTO due
+      FROM inbox.events e
+     WHERE e.user_id = _expand_user.user_id AND e.id > after AND e.id <= upto
+       AND (since IS NULL OR e.created_at > since);
+    IF pg_catalog.cardinality(due) > 0 THEN
+        PERFORM inbox._queue_deliveries(due, email, hooks);
+    END IF;
+    UPDATE inbox.delivery_progress d SET event_id = upto WHERE d.user_id = _expand_user.user_id;
+END
+$$;
+
+-- The expander on this node: for the users of a page of the feed after its cursor (up to `limit`
+-- events, inbox._feed_page), queues the deliveries of each user's events after their mark
+-- (inbox.delivery_progress) up to the highest id of theirs the page holds, read by key from
+-- inbox.events, and moves the marks there; then moves the cursor. All in the caller's
+-- transaction, so an event's deliveries exist if and only if its change committed. Exactly once,
+-- by the marks: a user's ids commit in order, so when the page holds id n every lower id of the
+-- user is committed, and what is at or below the mark is never queued again, whatever page
+-- carries it again (a repeated page, a lower id in a later page, a moved shard's events under
+-- another node's xids). A second expander at the same moment (the cursor row locked) returns 0
+-- at once, as does an idle feed (inbox._feed_newest_xid), which is read without locking or
+-- writing. With neither e-mail nor a webhook configured it only moves the cursor to now and
+-- notes when (unconfigured_at: a later catch-up skips the events created before): the
+-- configuration that counts is the one at expansion. A user without a mark yet starts before
+-- their oldest event the cursor has not passed (inbox._feed_passed), or, with none, at their
+-- last: the events it passed predate the expander (before delivery was configured, before the
+-- upgrade) and are never queued. One node: one statement reads and moves the marks, one queues
+-- (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user), so that every
+-- statement is about one user's shard. Returns the events the page held.
+CREATE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    since timestamptz;
+    c record;
+    page inbox.events[];
+    next text;
+    wanted record;
+    due inbox.events[];
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
+END
+$$;
+
+CREATE FUNCTION inbox.expand_deliveries("limit" integer DEFAULT 1000)
+RETURNS integer
+LANGUAGE plpgsql
+-- On a Citus cluster it runs on every node, by design.
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    PERFORM inbox._check_feed_limit(expand_deliveries."limit");
+    IF inbox._citus_managed('inbox.events') THEN
+        RETURN inbox._citus_expand_deliveries(expand_deliveries."limit");
+    END IF;
+    RETURN inbox._expand_node(expand_deliveries."limit");
+END
+$$;
+
+COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Workers: claim, finish, prune
@@ -897,7 +1087,9 @@ $$;
 -- before it is finished is due again, under the same id. Rows that can no longer be sent (their
 -- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here. An
 -- e-mail without a stored notification (its recipient had in_app off) is built from the create
--- object the row carries.
+-- object the row carries. It first expands the change feed (inbox.expand_deliveries), so that
+-- what committed up to now is claimable, with no statement of the workers' own: an idle claim
+-- costs one more look at the feed's xid index.
 CREATE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
                                        channels text[] DEFAULT '{email,webhook}')
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
@@ -912,6 +1104,7 @@ BEGIN
     IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM inbox.expand_deliveries();
     IF inbox._citus_managed('inbox.deliveries') THEN
         RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
         RETURN;
@@ -1646,6 +1839,9 @@ COMMENT ON FUNCTION inbox.rest_retry_delivery(text, text, text, jsonb) IS
     'POST /api/webhooks/{id}/deliveries/{delivery}/retry (admin): sends a finished delivery once more.';
 
 REVOKE ALL ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox.expand_deliveries(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._expand_node(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._expand_user(text, bigint, xid8, pg_catalog.pg_snapshot, xid8, text, bigint, timestamptz, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.finish_deliveries(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._claim_citus(integer, interval, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox._claim_shard(regclass, regclass, regclass, integer, interval, text[]) FROM PUBLIC;

@@ -40,6 +40,7 @@ AS $$
            ('inbox.preferences'::regclass, false),
            ('inbox.deliveries'::regclass, false),
            ('inbox.delivery_attempts'::regclass, false),
+           ('inbox.delivery_progress'::regclass, false),
            ('inbox.webhooks'::regclass, true),
            ('inbox.notification_types'::regclass, true),
            ('inbox.writable_fields'::regclass, true),
@@ -376,6 +377,30 @@ BEGIN
 END
 $$;
 
+-- inbox.expand_deliveries on a Citus cluster: every node expands the events of the shards it
+-- holds with its own cursor (inbox._expand_node, 55_delivery.sql), all nodes at once
+-- (run_command_on_all_nodes: a connection a node, in parallel), each in its own transaction
+-- there. `limit` is a node's. Returns the events read on all nodes.
+CREATE FUNCTION inbox._citus_expand_deliveries("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    node record;
+    expanded integer := 0;
+BEGIN
+    FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(
+                    pg_catalog.format('SELECT inbox._expand_node(%s)', "limit")) LOOP
+        IF NOT node.success THEN
+            RAISE WARNING 'inbox.expand_deliveries: node % could not expand: %', node.nodeid, node.result;
+            CONTINUE;
+        END IF;
+        expanded := expanded + node.result::integer;
+    END LOOP;
+    RETURN expanded;
+END
+$$;
+
 CREATE FUNCTION inbox._citus_prune_events(cutoff timestamptz, batch integer)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -384,12 +409,15 @@ DECLARE
     removed bigint;
 BEGIN
     -- Each shard as one node does it (45_feed.sql): its oldest `batch` events by xid, those
-    -- older than the cutoff.
+    -- older than the cutoff that the expander of the shard's node has passed (its floor is read
+    -- there: xids are that node's).
     SELECT coalesce(sum(r.result::bigint), 0) INTO removed
       FROM pg_catalog.run_command_on_shards('inbox.events',
                -- (run_command_on_shards puts the shard's name for each %1$s.)
-               pg_catalog.format('WITH gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old
-                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L RETURNING 1)
+               pg_catalog.format('WITH kept AS MATERIALIZED (SELECT inbox._delivery_feed_floor() AS from_xid),
+                                       gone AS (DELETE FROM %%1$s e USING (SELECT o.user_id, o.id, o.created_at, o.xid FROM %%1$s o ORDER BY o.xid LIMIT %s) AS old, kept
+                                               WHERE e.user_id = old.user_id AND e.id = old.id AND old.created_at < %L
+                                                 AND (kept.from_xid IS NULL OR old.xid < kept.from_xid) RETURNING 1)
                                   SELECT count(*) FROM gone', batch, cutoff)) AS r;
     RETURN removed;
 END
@@ -398,3 +426,4 @@ $$;
 REVOKE ALL ON FUNCTION inbox.distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.undistribute() FROM PUBLIC;
 REVOKE ALL ON FUNCTION inbox.after_add_node() FROM PUBLIC;
+REVOKE ALL ON FUNCTION inbox._citus_expand_deliveries(integer) FROM PUBLIC;

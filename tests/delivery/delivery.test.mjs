@@ -149,6 +149,11 @@ async function notify(user, fields = {}) {
   assert.equal(res.status, 201, res.text);
   return res.body;
 }
+// A create queues nothing itself: the server's workers expand the committed events into the
+// outbox (inbox.expand_deliveries, at each claim). Before reading the outbox, wait until the
+// expander has passed every committed event.
+const expanded = () => waitFor('the expander to pass every committed event', () =>
+  sql(`SELECT cardinality((inbox._feed_page(p.cursor, 1)).events) = 0 FROM inbox.delivery_feed_position p`) === 't');
 const deliveryState = (id) => sql(`SELECT state || ':' || attempts FROM inbox.deliveries WHERE id = inbox._delivery_uuid('${id}')`);
 
 before(async () => {
@@ -197,9 +202,11 @@ test('no e-mail when the person turned the type off, nor without an address; cri
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body.data.find((t) => t.type === 'info').channels, { in_app: true, email: false });
   await notify(user, { type: 'info' });
+  await expanded();
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}'`), '0');
   // Another type still goes.
   await notify(user, { type: 'warning' });
+  await expanded();
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}' AND type = 'warning'`), '1');
   // Every type off (*), one type back on.
   const all = await api('PUT', '/api/preferences', { tok, body: [{ type: '*', channel: 'email', enabled: false }, { type: 'error', channel: 'email', enabled: true }] });
@@ -207,15 +214,18 @@ test('no e-mail when the person turned the type off, nor without an address; cri
   assert.deepEqual(all.body.all, { email: false });
   await notify(user, { type: 'success' });
   await notify(user, { type: 'error' });
+  await expanded();
   assert.equal(sql(`SELECT string_agg(type, ',' ORDER BY type) FROM inbox.deliveries WHERE user_id = '${user}'`), 'error,warning');
   // Critical.
   sql(`SELECT inbox.register_type('security', 'Sign-in from a new device', channels => '{in_app,email}', critical => true)`);
   isError(assert, await api('PUT', '/api/preferences', { tok, body: { type: 'security', channel: 'email', enabled: false } }), 400, 'invalid_parameter');
   await notify(user, { type: 'security' });
+  await expanded();
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}' AND type = 'security'`), '1');
   // No address: nothing queued.
   const nobody = recipient('noaddr', null);
   await notify(nobody);
+  await expanded();
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${nobody}'`), '0');
   // GET shows the same.
   const got = await api('GET', '/api/preferences', { tok });
@@ -299,6 +309,7 @@ test('the unsubscribe link: GET shows a page and changes nothing, POST (one-clic
   assert.deepEqual(await post.json(), { unsubscribed: true, type: 'warning', channel: 'email' });
   assert.equal(sql(`SELECT type || ':' || channel || ':' || enabled FROM inbox.preferences WHERE user_id = '${user}'`), 'warning:email:false');
   await notify(user, { type: 'warning' });
+  await expanded();
   assert.equal(sql(`SELECT count(*) FROM inbox.deliveries WHERE user_id = '${user}'`), '1');
   // A forged or altered link is 404, and changes nothing.
   const forged = link.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
