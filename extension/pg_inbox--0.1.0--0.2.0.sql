@@ -10853,3 +10853,18 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------------------------------------
+-- inbox.to_json in PL/pgSQL (10_shape.sql): planned once a session instead of in every
+-- transaction that calls it (0.39 ms of a Directus create). The same text as 10_shape.sql.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox.to_json(n inbox.notifications)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+    marks record := inbox._user_marks(n.user_id);
+BEGIN
+    RETURN inbox._to_json(n, marks.read_marks, marks.seen);
+END
+$$;

@@ -153,11 +153,18 @@ AS $$
 $$;
 
 -- One row in the API shape, its user's marks looked up (a row in hand, not a statement's rows).
+-- PL/pgSQL, so that what it runs is planned once a session: as a SQL function it could not be
+-- inlined (a FROM clause), and PostgreSQL planned its body again in every transaction that
+-- called it, 0.39 ms of a 2.2 ms Directus create (track_functions, 3,000 creates).
 CREATE FUNCTION inbox.to_json(n inbox.notifications)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-    SELECT inbox._to_json(n, m.read_marks, m.seen) FROM inbox._user_marks(n.user_id) AS m
+DECLARE
+    marks record := inbox._user_marks(n.user_id);
+BEGIN
+    RETURN inbox._to_json(n, marks.read_marks, marks.seen);
+END
 $$;
 
 COMMENT ON FUNCTION inbox.to_json(inbox.notifications) IS
