@@ -109,8 +109,11 @@ $$;
 COMMENT ON FUNCTION inbox.create(text, jsonb) IS
     'Creates one notification for user_id from an API object (type, title, body, data, workspaceId, actorId, collection, item, groupKey); returns it.';
 
-CREATE FUNCTION inbox.create_many(notifications jsonb)
-RETURNS jsonb
+-- The rows inbox.create_many creates, in input order (holes for skipped recipients), after
+-- checking its argument. inbox.directus_create takes the rows themselves: it answers in
+-- Directus's shape, so the API objects inbox.create_many builds would be made for nothing.
+CREATE FUNCTION inbox._create_rows(notifications jsonb)
+RETURNS SETOF inbox.notifications
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -133,12 +136,21 @@ BEGIN
         END IF;
         i := i + 1;
     END LOOP;
-    -- A function scan yields inbox._create's rows in input order.
-    RETURN (SELECT pg_catalog.jsonb_agg(inbox._created_json(n))
-              FROM inbox._create(
+    RETURN QUERY SELECT * FROM inbox._create(
                    ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(notifications) AS e),
                    ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(notifications) AS e),
-                   'notifications', true) AS n);
+                   'notifications', true);
+END
+$$;
+
+CREATE FUNCTION inbox.create_many(notifications jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- A function scan yields inbox._create_rows's rows in input order. (PL/pgSQL: a SQL
+    -- function with a FROM clause would be planned again in every transaction.)
+    RETURN (SELECT pg_catalog.jsonb_agg(inbox._created_json(n)) FROM inbox._create_rows(notifications) AS n);
 END
 $$;
 

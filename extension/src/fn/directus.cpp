@@ -60,7 +60,7 @@ std::optional<std::string> unknown_user(const std::string &field,
                                         const std::vector<std::string> &users) {
   spi::DirectusRelations relations;
   auto relation = relations.find(field);
-  if (relation == nullptr || users.empty())
+  if (relation == nullptr)
     return std::nullopt;
   query::Param list;
   list.type = query::builtin(query::SqlType::kText);
@@ -154,6 +154,10 @@ PGI_FUNCTION(pgi_directus_keys) {
 PGI_FUNCTION(pgi_directus_check_users) {
   std::string field(pgi::text_arg(fcinfo, 0));
   std::vector<std::string> users = pgi::text_array_arg(fcinfo, 1);
+  // No users (a create without a sender): nothing to check, so no SPI connection and no
+  // look-up of the relations either.
+  if (users.empty())
+    PG_RETURN_VOID();
   std::optional<std::string> unknown;
   {
     pgi::spi::Connection connection;
