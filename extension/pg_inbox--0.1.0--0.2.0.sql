@@ -10868,3 +10868,114 @@ BEGIN
     RETURN inbox._to_json(n, marks.read_marks, marks.seen);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16, h-v2c (65_mastodon.sql): the v2 page's scan folded in C++ (inbox._mastodon_group_page,
+-- fn/social.cpp; _mastodon_scanned goes), and a group of one row (ungrouped-{id}) formed from the
+-- scan's row without reading it again (_mastodon_page_groups).
+-- ---------------------------------------------------------------------------------------------
+
+DROP FUNCTION inbox._mastodon_group_page(text, jsonb, bigint, bigint, bigint);
+DROP FUNCTION inbox._mastodon_scanned(jsonb, jsonb);
+
+CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                           min_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_mastodon_group_page'
+LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb,
+                                            OUT groups jsonb, OUT notifications jsonb)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
+    -- A first page (newest first, no max_id) reaches the user's newest row: no row the request
+    -- matches lies above its top, so without a filter nothing is subtracted for rows above it.
+    top boolean := coalesce((page->>'top')::boolean, false);
+    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
+    -- Every row of the group is one the request matches: its summary counts them.
+    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
+    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
+    -- for the page (a count of them group by group would read each group in a generic plan).
+    expired jsonb := '{}';
+    first_ids jsonb := page->'first_ids';
+BEGIN
+    IF unfiltered THEN
+        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
+          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
+                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
+                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
+                 GROUP BY n.group_key) e;
+    END IF;
+    WITH r AS (
+        SELECT r.o, r.v, (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+               r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)),
+    g AS (
+        -- A row of its own (ungrouped-{id}) is its whole group: one row, its own time, its own
+        -- actors (the scan read them with it), and nothing to read again.
+        SELECT r.o, r.v AS notification, r.rep_key, 1::bigint AS notifications_count,
+               r.rep_id AS latest_id, r.v->'created_at' AS latest_at, r.v->'actors' AS sample
+          FROM r
+         WHERE r.alone
+        UNION ALL
+        SELECT r.o, r.v, r.rep_key, c.notifications_count, s.latest_id,
+               pg_catalog.to_jsonb(inbox.directus_time(s.latest_at)), s.sample
+          FROM r
+               -- The group's most recent matching rows up to the top, newest first.
+               CROSS JOIN LATERAL (
+                   WITH x AS (
+                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
+                         FROM inbox.notifications n
+                        WHERE n.user_id = _mastodon_page_groups.user_id
+                          AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                          AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                          AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                        ORDER BY n.id DESC
+                        LIMIT 8)
+                   SELECT pg_catalog.max(x.id) AS latest_id,
+                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
+                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
+                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
+                          -- row an actor is in, its first place in a row, then its id).
+                          pg_catalog.to_jsonb(ARRAY(
+                              SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                               GROUP BY a.actor
+                               ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                               LIMIT 8)) AS sample
+                     FROM x) s
+               CROSS JOIN LATERAL (
+                   -- The summary less what the request does not count; without one, or with a
+                   -- filter, the matching rows up to the top are counted.
+                   SELECT coalesce(
+                              CASE WHEN unfiltered THEN
+                                  (SELECT g.notifications_count FROM inbox.notification_groups g
+                                    WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = r.rep_key)
+                                  - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                      WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = r.rep_key
+                                        AND n.deleted_at IS NULL AND n.id > hi
+                                        AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
+                                  - coalesce((expired->>r.rep_key)::bigint, 0)
+                              END,
+                              (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                WHERE n.user_id = _mastodon_page_groups.user_id
+                                  AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                  AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                  AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                          AS notifications_count) c
+         WHERE NOT r.alone)
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'group_key',                   g.rep_key,
+               'notifications_count',         g.notifications_count,
+               'type',                        g.notification->'type',
+               'most_recent_notification_id', g.latest_id::text,
+               'page_min_id',                 first_ids->>g.rep_key,
+               'page_max_id',                 g.latest_id::text,
+               'latest_page_notification_at', g.latest_at,
+               'sample_account_ids',          g.sample) ORDER BY g.o), '[]'),
+           coalesce(pg_catalog.jsonb_agg(g.notification - 'actors' ORDER BY g.o), '[]')
+      INTO groups, notifications
+      FROM g;
+END
+$$;

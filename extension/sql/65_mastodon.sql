@@ -610,118 +610,29 @@ BEGIN
 END
 $$;
 
--- The rows a v2 page's scan read (a JSON array of mastodon_json entities, in the order the
--- scan met them), each with its position and the group key the page gives it: a type
--- grouped_types[] leaves out (when the request names them) makes each of its rows a group of
--- its own.
-CREATE FUNCTION inbox._mastodon_scanned(entities jsonb, grouped_types jsonb)
-RETURNS TABLE (v jsonb, o bigint, key text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT r.v, r.o,
-           CASE WHEN grouped_types IS NULL OR grouped_types ? (r.v->>'type') THEN r.v->>'group_key'
-                ELSE 'ungrouped-' || (r.v->>'id') END
-      FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS r(v, o)
-$$;
-
 -- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
 -- user's matching rows in the request's id range, read by the engine in id order, `limit` (at
--- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have begun:
--- newest first below max_id (and above since_id), or with min_id oldest first above it (below
--- max_id). A group's representative is the first of its rows the scan meets (its newest in the
--- range; by min_id its oldest). Returns {reps: the representatives newest first, each with the
--- group key it was read with, lo, hi}: the page's id range as Mastodon's controller takes it
--- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
--- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
--- (every row of the range is one the scan read).
+-- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have
+-- begun: newest first below max_id (and above since_id), or with min_id oldest first above it
+-- (below max_id). A row's group key is its group_key, or ungrouped-{id} for a row without one or
+-- of a type grouped_types[] (engine->'grouped_types', when the request names them) leaves out. A
+-- group's representative is the first of its rows the scan meets (its newest in the range; by
+-- min_id its oldest). Returns {reps: the representatives newest first, each the row as
+-- mastodon_json shows it with the group key it was read with and its actors (inbox._actors:
+-- a group of one row shows them as its sample), lo, hi}: the page's id range as Mastodon's
+-- controller takes it (from the oldest to the newest representative; a page with fewer groups
+-- than `limit` reaches to since_id, or by min_id to max_id), first_ids: each group's oldest row
+-- in that range (every row of the range is one the scan read), and top: whether the page starts
+-- at the user's newest row (no max_id, newest first).
 --
--- Set-based, and linear in the rows read: one statement per seek folds that seek's rows into the
--- groups begun so far (at most `limit`: each group's first position and oldest id) and tells
--- whether the limit-th group began in it, and where (the range ends there); the rows are kept
--- as the chunks they came in, each appended once. A group of many thousand rows costs its
--- seeks, never a pass over every row read before at each seek.
+-- In C++ (fn/social.cpp, social/group_fold.hpp): each seek is the engine's page statement, and
+-- its rows are folded one by one as they come into the groups begun so far. Linear in the rows
+-- read: a group of many thousand rows costs its seeks.
 CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
                                            min_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    lim integer := (engine->>'limit')::integer;
-    up boolean := min_id IS NOT NULL;
-    -- Rows per seek: a page of `limit` rows, as the engine reads the v1 list.
-    chunk_size integer := greatest(lim, 40);
-    scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
-    grouped_types jsonb := engine->'grouped_types';
-    below bigint := max_id;
-    after bigint := CASE WHEN up THEN min_id ELSE since_id END;
-    -- The groups begun so far: key -> [its first row's position in the scan, its oldest id
-    -- read]; the rows themselves stay in the chunks read (a representative is found again by
-    -- its position: every chunk but the last has chunk_size rows).
-    groups jsonb := '{}';
-    chunks jsonb[] := '{}';
-    have integer := 0;   -- how many groups have begun
-    read bigint := 0;    -- how many rows the scan has read
-    chunk jsonb;
-    last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
-    page jsonb;
-    lo bigint;
-    hi bigint;
-BEGIN
-    LOOP
-        chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
-                                    CASE WHEN up THEN after END)->'data';
-        -- A chunk comes newest first: by min_id it is read oldest first.
-        IF up THEN
-            chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
-                                 FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
-        END IF;
-        WITH r AS MATERIALIZED (
-                 SELECT s.o + read AS o, s.key, (s.v->>'id')::bigint AS id
-                   FROM inbox._mastodon_scanned(chunk, grouped_types) s),
-             cut AS (
-                 -- The limit-th group's first row, when it begins in this chunk.
-                 SELECT (pg_catalog.array_agg(f.first_o ORDER BY f.first_o))[lim - have] AS last_o
-                   FROM (SELECT pg_catalog.min(r.o) AS first_o FROM r WHERE NOT groups ? r.key GROUP BY r.key) f),
-             c AS (
-                 SELECT r.key, pg_catalog.min(r.o) AS first_o, pg_catalog.min(r.id) AS oldest
-                   FROM r, cut WHERE cut.last_o IS NULL OR r.o <= cut.last_o
-                  GROUP BY r.key)
-        SELECT cut.last_o,
-               groups || coalesce((SELECT pg_catalog.jsonb_object_agg(c.key,
-                                       CASE WHEN groups ? c.key
-                                            THEN pg_catalog.jsonb_build_array(groups->c.key->0,
-                                                     LEAST((groups->c.key->>1)::bigint, c.oldest))
-                                            ELSE pg_catalog.jsonb_build_array(c.first_o, c.oldest) END)
-                                     FROM c), '{}')
-          INTO last_o, groups
-          FROM cut;
-        chunks := chunks || chunk;
-        have := (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(groups));
-        read := read + pg_catalog.jsonb_array_length(chunk);
-        EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
-        IF up THEN
-            after := (chunk->-1->>'id')::bigint;
-        ELSE
-            below := (chunk->-1->>'id')::bigint;
-        END IF;
-    END LOOP;
-    -- The groups begun up to the limit-th, each with its representative (the row at its first
-    -- position) and its oldest row in the range (newest first: the last row met up to last_o; by
-    -- min_id the representative).
-    SELECT pg_catalog.jsonb_build_object(
-               'reps', coalesce(pg_catalog.jsonb_agg(
-                           (chunks[(g.o - 1) / chunk_size + 1]->((g.o - 1) % chunk_size)::integer)
-                           || pg_catalog.jsonb_build_object('group_key', g.key)
-                           ORDER BY CASE WHEN up THEN -g.o ELSE g.o END), '[]'),
-               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, g.oldest::text), '{}'))
-      INTO page
-      FROM (SELECT e.key, (e.value->>0)::bigint AS o, (e.value->>1)::bigint AS oldest
-              FROM pg_catalog.jsonb_each(groups) AS e) g;
-    lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
-    hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
-    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi, 'top', max_id IS NULL AND NOT up);
-END
-$$;
+AS 'MODULE_PATHNAME', 'pgi_mastodon_group_page'
+LANGUAGE C STABLE;
 
 -- A group's rows newest first by id, as Mastodon orders them: the 8 most recent rows of each
 -- group a v2 page shows are a LIMIT 8 read of it (notifications_group_idx orders by created_at,
@@ -784,57 +695,63 @@ BEGIN
                    AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
                  GROUP BY n.group_key) e;
     END IF;
-    WITH g AS (
-        SELECT r.o, r.v AS notification, u.rep_key, c.notifications_count, s.latest_id, s.latest_at, s.sample
-          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
-               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
-                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
-               -- The group's (or the row's) most recent matching rows up to the top, newest first.
+    WITH r AS (
+        SELECT r.o, r.v, (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
+               r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone
+          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)),
+    g AS (
+        -- A row of its own (ungrouped-{id}) is its whole group: one row, its own time, its own
+        -- actors (the scan read them with it), and nothing to read again.
+        SELECT r.o, r.v AS notification, r.rep_key, 1::bigint AS notifications_count,
+               r.rep_id AS latest_id, r.v->'created_at' AS latest_at, r.v->'actors' AS sample
+          FROM r
+         WHERE r.alone
+        UNION ALL
+        SELECT r.o, r.v, r.rep_key, c.notifications_count, s.latest_id,
+               pg_catalog.to_jsonb(inbox.directus_time(s.latest_at)), s.sample
+          FROM r
+               -- The group's most recent matching rows up to the top, newest first.
                CROSS JOIN LATERAL (
                    WITH x AS (
                        SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
                          FROM inbox.notifications n
-                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                       UNION ALL
-                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
-                          FROM inbox.notifications n
-                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                         ORDER BY n.id DESC
-                         LIMIT 8))
-                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
+                        WHERE n.user_id = _mastodon_page_groups.user_id
+                          AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                          AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                          AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
+                        ORDER BY n.id DESC
+                        LIMIT 8)
+                   SELECT pg_catalog.max(x.id) AS latest_id,
                           (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
                           -- Mastodon's sample: the distinct actors of these rows, newest row first,
                           -- each row's in its order (inbox._sample_actors, inlined: by the newest
                           -- row an actor is in, its first place in a row, then its id).
-                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
-                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
-                                          GROUP BY a.actor
-                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
-                                          LIMIT 8) END) AS sample
+                          pg_catalog.to_jsonb(ARRAY(
+                              SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
+                               GROUP BY a.actor
+                               ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
+                               LIMIT 8)) AS sample
                      FROM x) s
                CROSS JOIN LATERAL (
-                   SELECT CASE WHEN u.alone THEN s.found
-                               -- The summary less what the request does not count; without one,
-                               -- or with a filter, the matching rows up to the top are counted.
-                               ELSE coalesce(
-                                   CASE WHEN unfiltered THEN
-                                       (SELECT g.notifications_count FROM inbox.notification_groups g
-                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
-                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                             AND n.deleted_at IS NULL AND n.id > hi
-                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
-                                       - coalesce((expired->>u.rep_key)::bigint, 0)
-                                   END,
-                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                     WHERE n.user_id = _mastodon_page_groups.user_id
-                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
-                          END AS notifications_count) c)
+                   -- The summary less what the request does not count; without one, or with a
+                   -- filter, the matching rows up to the top are counted.
+                   SELECT coalesce(
+                              CASE WHEN unfiltered THEN
+                                  (SELECT g.notifications_count FROM inbox.notification_groups g
+                                    WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = r.rep_key)
+                                  - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                      WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = r.rep_key
+                                        AND n.deleted_at IS NULL AND n.id > hi
+                                        AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
+                                  - coalesce((expired->>r.rep_key)::bigint, 0)
+                              END,
+                              (SELECT pg_catalog.count(*) FROM inbox.notifications n
+                                WHERE n.user_id = _mastodon_page_groups.user_id
+                                  AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
+                                  AND (n.expires_at IS NULL OR n.expires_at > stamp)
+                                  AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
+                          AS notifications_count) c
+         WHERE NOT r.alone)
     SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'group_key',                   g.rep_key,
                'notifications_count',         g.notifications_count,
@@ -842,9 +759,9 @@ BEGIN
                'most_recent_notification_id', g.latest_id::text,
                'page_min_id',                 first_ids->>g.rep_key,
                'page_max_id',                 g.latest_id::text,
-               'latest_page_notification_at', inbox.directus_time(g.latest_at),
+               'latest_page_notification_at', g.latest_at,
                'sample_account_ids',          g.sample) ORDER BY g.o), '[]'),
-           coalesce(pg_catalog.jsonb_agg(g.notification ORDER BY g.o), '[]')
+           coalesce(pg_catalog.jsonb_agg(g.notification - 'actors' ORDER BY g.o), '[]')
       INTO groups, notifications
       FROM g;
 END

@@ -5,6 +5,10 @@
 #include "pg/pg.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "pg/cursor_mac.hpp"
 #include "pg/jsonb.hpp"
@@ -12,9 +16,12 @@
 #include "pg/list_json.hpp"
 #include "pg/relations.hpp"
 #include "pg/spi_run.hpp"
+#include "query/compiler.hpp"
 #include "query/groups_compiler.hpp"
+#include "query/order_keys.hpp"
 #include "query/params.hpp"
 #include "query/row_expand.hpp"
+#include "social/group_fold.hpp"
 #include "social/query.hpp"
 
 namespace {
@@ -70,6 +77,111 @@ PGI_FUNCTION(pgi_social_groups) {
   pgi::spi::Page page = pgi::spi::run_statements(st, pgi::query::CursorSide::kNone, 0, signer);
   spi.finish();
   return pgi::spi::page_json(page);
+}
+
+// inbox._mastodon_group_page(user_id, engine, max_id, since_id, min_id): the groups a v2 page
+// begins, as Mastodon pages groups (65_mastodon.sql says what the page is). The user's matching
+// rows in the id range are read by the engine's page statement in id order, `limit` (at least
+// 40) at a time (keyset seeks on the primary key), each row folded as it comes
+// (social/group_fold.hpp) until `limit` groups have begun. Returns {reps: the representatives
+// in the page's order (newest first), each the scan's row (group_scan_shape) with the group key
+// the page gives it; first_ids: {key: its oldest id in the range}; lo, hi: the page's id range;
+// top: whether it starts at the user's newest row}.
+PGI_FUNCTION(pgi_mastodon_group_page) {
+  std::string user = user_arg(fcinfo);
+  nlohmann::json engine = pgi::jsonb::arg(fcinfo, 1, "engine");
+  std::optional<int64_t> max_id = bigint_arg(fcinfo, 2), since_id = bigint_arg(fcinfo, 3),
+                         min_id = bigint_arg(fcinfo, 4);
+  if (!engine.is_object() || !engine.contains("limit") || !engine["limit"].is_number_integer() ||
+      engine["limit"].get<int64_t>() < 1)
+    throw pgi::invalid_value("engine", "expected an object with a positive limit");
+  const int64_t limit = engine["limit"].get<int64_t>();
+  // grouped_types[]: a row of a type it leaves out is a group of its own.
+  std::optional<std::unordered_set<std::string>> grouped_types;
+  if (engine.contains("grouped_types")) {
+    grouped_types.emplace();
+    for (const nlohmann::json &t : engine["grouped_types"])
+      if (t.is_string())
+        grouped_types->insert(t.get<std::string>());
+  }
+  nlohmann::json scan = engine;
+  scan.erase("grouped_types");
+  scan["limit"] = std::max<int64_t>(limit, 40);  // rows per seek: a v1 page
+  scan["total"] = false;
+  const bool up = min_id.has_value();  // by min_id the scan reads oldest first
+  std::optional<int64_t> below = max_id, after = up ? min_id : since_id;
+
+  pgi::spi::Connection spi;
+  pgi::spi::CatalogRelations relations;
+  pgi::query::Query base = pgi::query::parse_native_params(scan, {user, &relations});
+  base.shape = pgi::social::group_scan_shape();
+  pgi::spi::read_marks(base);  // once for the page, not once per seek
+  pgi::social::GroupFold fold(static_cast<size_t>(limit));
+  std::vector<nlohmann::json> reps;  // by the order their groups began
+  for (bool more = true; more && !fold.complete();) {
+    pgi::query::Query q = base;
+    pgi::social::apply_id_range(q, up ? pgi::social::IdRange{below, std::nullopt, after}
+                                      : pgi::social::IdRange{below, after, std::nullopt});
+    pgi::query::PageStatements st = pgi::query::compile_page(
+        q, pgi::query::complete_order(q.order), pgi::query::CursorSide::kNone, {});
+    uint64 fetched = pgi::spi::run(st.page);
+    uint64 kept = fetched;
+    more = st.fetch_limit && fetched >= static_cast<uint64>(*st.fetch_limit);
+    if (more)
+      kept = static_cast<uint64>(*st.fetch_limit - 1);
+    int64_t id = 0;
+    for (uint64 i = 0; i < kept && !fold.complete(); ++i) {
+      bool is_null;
+      Datum d = pgi::spi::value(st.backward ? kept - 1 - i : i, 1, is_null);
+      nlohmann::json row = pgi::jsonb::to_json(d, "row");
+      const std::string &shown = row.at("id").get_ref<const std::string &>();
+      id = std::stoll(shown);
+      std::string key =
+          grouped_types && !grouped_types->count(row.value("type", std::string()))
+              ? "ungrouped-" + shown
+              : row.at("group_key").get<std::string>();
+      size_t begun = fold.groups().size();
+      fold.add(id, key);
+      if (fold.groups().size() > begun) {
+        row["group_key"] = std::move(key);
+        reps.push_back(std::move(row));
+      }
+    }
+    (up ? after : below) = id;  // the next seek continues past the chunk's last row
+  }
+  spi.finish();
+
+  if (up)
+    std::reverse(reps.begin(), reps.end());  // newest first
+  nlohmann::json out = nlohmann::json::object();
+  nlohmann::json first_ids = nlohmann::json::object();
+  for (const pgi::social::GroupFold::Group &g : fold.groups())
+    first_ids[g.key] = std::to_string(g.oldest);
+  auto rep_id = [&](const nlohmann::json &rep) -> nlohmann::json {
+    return std::stoll(rep.at("id").get_ref<const std::string &>());
+  };
+  // The page's id range as Mastodon's controller takes it: from the oldest to the newest
+  // representative; a page with fewer groups than `limit` reaches to since_id, or by min_id to
+  // max_id.
+  nlohmann::json lo = nullptr, hi = nullptr;
+  if (fold.complete() || up) {
+    if (!reps.empty())
+      lo = rep_id(reps.back());
+  } else if (since_id) {
+    lo = *since_id + 1;
+  }
+  if (fold.complete() || !up) {
+    if (!reps.empty())
+      hi = rep_id(reps.front());
+  } else if (max_id) {
+    hi = *max_id - 1;
+  }
+  out["reps"] = std::move(reps);
+  out["first_ids"] = std::move(first_ids);
+  out["lo"] = std::move(lo);
+  out["hi"] = std::move(hi);
+  out["top"] = !max_id && !up;
+  return pgi::jsonb::from_json(out);
 }
 
 // inbox.related_rows(relation, keys jsonb): {key: row} for each key (a JSON array of strings)

@@ -29,6 +29,14 @@ query::RowShape row_shape(std::string_view dialect) {
               "shape: unknown dialect \"" + std::string(dialect) + "\"");
 }
 
+query::RowShape group_scan_shape() {
+  const std::string row = query::notification_row("n");
+  return {"inbox.mastodon_json(" + row +
+              ") || pg_catalog.jsonb_build_object('actors', pg_catalog.to_jsonb(inbox._actors(" +
+              row + ")))",
+          ""};
+}
+
 bool apply_id_range(query::Query &q, const IdRange &range) {
   if (range.max_id)
     q.filter.narrow(id_bound(query::Op::kLt, *range.max_id, "max_id"));

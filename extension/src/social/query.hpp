@@ -23,6 +23,11 @@ namespace pgi::social {
 // 22023 for a name that is not a dialect.
 query::RowShape row_shape(std::string_view dialect);
 
+// The row of a Mastodon v2 page's scan: the Mastodon entity (inbox.mastodon_json) with the row's
+// actors (inbox._actors) under "actors", so that a group of one row (ungrouped-{id}) has its
+// sample accounts without reading the row again.
+query::RowShape group_scan_shape();
+
 struct IdRange {
   std::optional<int64_t> max_id;    // ids below it
   std::optional<int64_t> since_id;  // ids above it, newest first
