@@ -610,30 +610,6 @@ BEGIN
 END
 $$;
 
--- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
--- user's matching rows in the request's id range, read by the engine in id order, `limit` (at
--- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have
--- begun: newest first below max_id (and above since_id), or with min_id oldest first above it
--- (below max_id). A row's group key is its group_key, or ungrouped-{id} for a row without one or
--- of a type grouped_types[] (engine->'grouped_types', when the request names them) leaves out. A
--- group's representative is the first of its rows the scan meets (its newest in the range; by
--- min_id its oldest). Returns {reps: the representatives newest first, each the row as
--- mastodon_json shows it with the group key it was read with and its actors (inbox._actors:
--- a group of one row shows them as its sample), lo, hi}: the page's id range as Mastodon's
--- controller takes it (from the oldest to the newest representative; a page with fewer groups
--- than `limit` reaches to since_id, or by min_id to max_id), first_ids: each group's oldest row
--- in that range (every row of the range is one the scan read), and top: whether the page starts
--- at the user's newest row (no max_id, newest first).
---
--- In C++ (fn/social.cpp, social/group_fold.hpp): each seek is the engine's page statement, and
--- its rows are folded one by one as they come into the groups begun so far. Linear in the rows
--- read: a group of many thousand rows costs its seeks.
-CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
-                                           min_id bigint)
-RETURNS jsonb
-AS 'MODULE_PATHNAME', 'pgi_mastodon_group_page'
-LANGUAGE C STABLE;
-
 -- A group's rows newest first by id, as Mastodon orders them: the 8 most recent rows of each
 -- group a v2 page shows are a LIMIT 8 read of it (notifications_group_idx orders by created_at,
 -- which a concurrent insert can leave out of id order).
@@ -655,117 +631,42 @@ AS $$
        AND (NOT engine ? 'workspace_id' OR workspace_id = engine->>'workspace_id')
 $$;
 
--- The groups of a v2 page over the page's id range, as Mastodon computes them
--- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
--- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows,
--- distinct) over the group's rows up to the range's top; page_min_id its oldest row in the
--- range. The rows are those the request matches (types[], exclude_types[], account_id, the
--- token's workspace, grouped_types[]); a row of its own (ungrouped-{id}) is its own group.
--- Returns the groups' own fields (`groups`, each object built once) and their representatives
--- (`notifications`), in the representatives' order, for _mastodon_grouped.
+-- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id) and
+-- computes them (NotificationGroup.load_groups_data), as {groups: the groups' own fields,
+-- notifications: their representatives (mastodon_json)}, newest first, for _mastodon_grouped.
 --
--- What each group costs is bounded by what the page shows, not by the group's size: the 8 most
--- recent rows are a LIMIT 8 read of notifications_group_id_idx, page_min_id comes from the
--- page's scan (page->'first_ids': every row of the range passed through it), and without a
--- filter notifications_count is the group's summary (inbox.notification_groups counts its
--- active rows) less its active rows above the range's top (none on a first page) and its
+-- The page: the user's matching rows in the request's id range, read by the engine in id order,
+-- `limit` (at least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit`
+-- groups have begun: newest first below max_id (and above since_id), or with min_id oldest first
+-- above it (below max_id). A row's group key is its group_key, or ungrouped-{id} for a row
+-- without one or of a type grouped_types[] (engine->'grouped_types', when the request names
+-- them) leaves out. A group's representative is the first of its rows the scan meets (its newest
+-- in the range; by min_id its oldest), and the page's id range runs from the oldest to the newest
+-- representative (a page with fewer groups than `limit` reaches to since_id, or by min_id to
+-- max_id).
+--
+-- Each group over that range: notifications_count, the most recent notification (the
+-- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows, distinct)
+-- over the group's rows up to the range's top; page_min_id its oldest row in the range (every
+-- row of the range passes through the scan). The rows are those the request matches (types[],
+-- exclude_types[], account_id, the token's workspace, grouped_types[]: inbox._mastodon_counted).
+-- A row of its own (ungrouped-{id}) is its own group, formed from the scan's row: one row, its
+-- time, its actors. What a group of several rows costs is bounded by what the page shows, not by
+-- the group's size: the 8 most recent rows are a LIMIT 8 read of notifications_group_id_idx, and
+-- without a filter notifications_count is the group's summary (inbox.notification_groups counts
+-- its active rows) less its active rows above the range's top (none on a first page) and its
 -- expired ones not pruned yet (the page reads the user's on notifications_expires_idx once).
 -- With a filter the summary does not apply: the matching rows up to the top are counted.
-CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb,
-                                            OUT groups jsonb, OUT notifications jsonb)
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
-    -- A first page (newest first, no max_id) reaches the user's newest row: no row the request
-    -- matches lies above its top, so without a filter nothing is subtracted for rows above it.
-    top boolean := coalesce((page->>'top')::boolean, false);
-    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
-    -- Every row of the group is one the request matches: its summary counts them.
-    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
-    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
-    -- for the page (a count of them group by group would read each group in a generic plan).
-    expired jsonb := '{}';
-    first_ids jsonb := page->'first_ids';
-BEGIN
-    IF unfiltered THEN
-        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
-          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
-                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
-                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
-                 GROUP BY n.group_key) e;
-    END IF;
-    WITH r AS (
-        SELECT r.o, r.v, (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
-               r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone
-          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)),
-    g AS (
-        -- A row of its own (ungrouped-{id}) is its whole group: one row, its own time, its own
-        -- actors (the scan read them with it), and nothing to read again.
-        SELECT r.o, r.v AS notification, r.rep_key, 1::bigint AS notifications_count,
-               r.rep_id AS latest_id, r.v->'created_at' AS latest_at, r.v->'actors' AS sample
-          FROM r
-         WHERE r.alone
-        UNION ALL
-        SELECT r.o, r.v, r.rep_key, c.notifications_count, s.latest_id,
-               pg_catalog.to_jsonb(inbox.directus_time(s.latest_at)), s.sample
-          FROM r
-               -- The group's most recent matching rows up to the top, newest first.
-               CROSS JOIN LATERAL (
-                   WITH x AS (
-                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
-                         FROM inbox.notifications n
-                        WHERE n.user_id = _mastodon_page_groups.user_id
-                          AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                          AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                          AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                        ORDER BY n.id DESC
-                        LIMIT 8)
-                   SELECT pg_catalog.max(x.id) AS latest_id,
-                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
-                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
-                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
-                          -- row an actor is in, its first place in a row, then its id).
-                          pg_catalog.to_jsonb(ARRAY(
-                              SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
-                               GROUP BY a.actor
-                               ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
-                               LIMIT 8)) AS sample
-                     FROM x) s
-               CROSS JOIN LATERAL (
-                   -- The summary less what the request does not count; without one, or with a
-                   -- filter, the matching rows up to the top are counted.
-                   SELECT coalesce(
-                              CASE WHEN unfiltered THEN
-                                  (SELECT g.notifications_count FROM inbox.notification_groups g
-                                    WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = r.rep_key)
-                                  - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                      WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = r.rep_key
-                                        AND n.deleted_at IS NULL AND n.id > hi
-                                        AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
-                                  - coalesce((expired->>r.rep_key)::bigint, 0)
-                              END,
-                              (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                WHERE n.user_id = _mastodon_page_groups.user_id
-                                  AND n.group_key = r.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                  AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                  AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
-                          AS notifications_count) c
-         WHERE NOT r.alone)
-    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'group_key',                   g.rep_key,
-               'notifications_count',         g.notifications_count,
-               'type',                        g.notification->'type',
-               'most_recent_notification_id', g.latest_id::text,
-               'page_min_id',                 first_ids->>g.rep_key,
-               'page_max_id',                 g.latest_id::text,
-               'latest_page_notification_at', g.latest_at,
-               'sample_account_ids',          g.sample) ORDER BY g.o), '[]'),
-           coalesce(pg_catalog.jsonb_agg(g.notification - 'actors' ORDER BY g.o), '[]')
-      INTO groups, notifications
-      FROM g;
-END
-$$;
+--
+-- In C++ (fn/social.cpp): each seek is the engine's page statement, its rows folded one by one
+-- as they come into the groups begun so far (social/group_fold.hpp; a group of many thousand
+-- rows costs its seeks), and the groups of several rows are one statement
+-- (social/query.hpp: group_rows_statement), planned once for every value.
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                            min_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_mastodon_page_groups'
+LANGUAGE C STABLE;
 
 CREATE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
                                       OUT body jsonb, OUT link text)
@@ -779,8 +680,6 @@ DECLARE
     since_id bigint := inbox._mastodon_id_param(params, 'since_id');
     min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
-    groups jsonb;
-    notifications jsonb;
     newest text;
     oldest text;
 BEGIN
@@ -793,10 +692,8 @@ BEGIN
         RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
-    SELECT p.groups, p.notifications INTO groups, notifications
-      FROM inbox._mastodon_page_groups(caller.user_id, engine, page) p;
-    body := inbox._mastodon_grouped(groups, notifications);
+    page := inbox._mastodon_page_groups(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_grouped(page->'groups', page->'notifications');
     -- The Link from the ends of the page's range: next continues below its oldest row, prev
     -- above its newest. On a full page these are Mastodon's (the oldest and the newest
     -- representative); on a page with fewer groups than `limit` the range reaches past the

@@ -5,6 +5,8 @@
 #include "pg/pg.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -79,15 +81,15 @@ PGI_FUNCTION(pgi_social_groups) {
   return pgi::spi::page_json(page);
 }
 
-// inbox._mastodon_group_page(user_id, engine, max_id, since_id, min_id): the groups a v2 page
-// begins, as Mastodon pages groups (65_mastodon.sql says what the page is). The user's matching
-// rows in the id range are read by the engine's page statement in id order, `limit` (at least
-// 40) at a time (keyset seeks on the primary key), each row folded as it comes
-// (social/group_fold.hpp) until `limit` groups have begun. Returns {reps: the representatives
-// in the page's order (newest first), each the scan's row (group_scan_shape) with the group key
-// the page gives it; first_ids: {key: its oldest id in the range}; lo, hi: the page's id range;
-// top: whether it starts at the user's newest row}.
-PGI_FUNCTION(pgi_mastodon_group_page) {
+// inbox._mastodon_page_groups(user_id, engine, max_id, since_id, min_id): the groups of a v2
+// page as Mastodon pages and computes them (65_mastodon.sql says what the page is), as
+// {groups: each group's own fields, notifications: their representatives} in the page's order
+// (newest first), for _mastodon_grouped. The user's matching rows in the id range are read by
+// the engine's page statement in id order, `limit` (at least 40) at a time (keyset seeks on the
+// primary key), each row folded as it comes (social/group_fold.hpp) until `limit` groups have
+// begun. A group of one row (ungrouped-{id}) is formed from the scan's row (group_scan_shape);
+// the groups of several rows are computed by one statement (group_rows_statement).
+PGI_FUNCTION(pgi_mastodon_page_groups) {
   std::string user = user_arg(fcinfo);
   nlohmann::json engine = pgi::jsonb::arg(fcinfo, 1, "engine");
   std::optional<int64_t> max_id = bigint_arg(fcinfo, 2), since_id = bigint_arg(fcinfo, 3),
@@ -149,38 +151,93 @@ PGI_FUNCTION(pgi_mastodon_group_page) {
     }
     (up ? after : below) = id;  // the next seek continues past the chunk's last row
   }
+  // The page's id range as Mastodon's controller takes it: from the oldest to the newest
+  // representative (newest first: the first begun; by min_id the last); a page with fewer
+  // groups than `limit` reaches to since_id, or by min_id to max_id.
+  auto rep_id = [](const nlohmann::json &rep) {
+    return std::stoll(rep.at("id").get_ref<const std::string &>());
+  };
+  std::optional<int64_t> hi;
+  if (fold.complete() || !up) {
+    if (!reps.empty())
+      hi = rep_id(up ? reps.back() : reps.front());
+  } else if (max_id) {
+    hi = *max_id - 1;
+  }
+  // The groups of several rows, computed over the range up to its top.
+  std::vector<std::string> keys;
+  for (const nlohmann::json &rep : reps) {
+    const std::string &key = rep.at("group_key").get_ref<const std::string &>();
+    if (key != "ungrouped-" + rep.at("id").get_ref<const std::string &>())
+      keys.push_back(key);
+  }
+  std::map<std::string, nlohmann::json, std::less<>> computed;
+  if (!keys.empty()) {
+    static const char *const kFilters[] = {"types", "exclude_types", "grouped_types", "filter",
+                                           "workspace_id"};
+    bool unfiltered = std::none_of(std::begin(kFilters), std::end(kFilters),
+                                   [&](const char *f) { return engine.contains(f); });
+    uint64 found = pgi::spi::run(pgi::social::group_rows_statement(
+        user, keys, hi.value_or(std::numeric_limits<int64_t>::max()), engine.dump(), unfiltered,
+        !max_id && !up));
+    for (uint64 i = 0; i < found; ++i) {
+      auto column = [&](int c) -> nlohmann::json {
+        bool is_null;
+        Datum d = pgi::spi::value(i, c, is_null);
+        if (is_null)
+          return nullptr;
+        if (c == 4)
+          return pgi::jsonb::to_json(d, "sample");
+        pgi::query::Scalar v =
+            pgi::spi::scalar(d, false, c == 3 ? pgi::query::SqlType::kText : pgi::query::SqlType::kBigint);
+        if (const int64_t *n = std::get_if<int64_t>(&v))
+          return c == 2 ? nlohmann::json(std::to_string(*n)) : nlohmann::json(*n);
+        return std::get<std::string>(v);
+      };
+      nlohmann::json g = nlohmann::json::object();
+      g["notifications_count"] = column(5);
+      g["most_recent_notification_id"] = column(2);
+      g["page_max_id"] = g["most_recent_notification_id"];
+      g["latest_page_notification_at"] = column(3);
+      g["sample_account_ids"] = column(4);
+      bool is_null;
+      Datum key = pgi::spi::value(i, 1, is_null);
+      computed[std::get<std::string>(pgi::spi::scalar(key, is_null, pgi::query::SqlType::kText))] =
+          std::move(g);
+    }
+  }
   spi.finish();
 
   if (up)
     std::reverse(reps.begin(), reps.end());  // newest first
-  nlohmann::json out = nlohmann::json::object();
-  nlohmann::json first_ids = nlohmann::json::object();
+  std::map<std::string, int64_t, std::less<>> oldest;
   for (const pgi::social::GroupFold::Group &g : fold.groups())
-    first_ids[g.key] = std::to_string(g.oldest);
-  auto rep_id = [&](const nlohmann::json &rep) -> nlohmann::json {
-    return std::stoll(rep.at("id").get_ref<const std::string &>());
-  };
-  // The page's id range as Mastodon's controller takes it: from the oldest to the newest
-  // representative; a page with fewer groups than `limit` reaches to since_id, or by min_id to
-  // max_id.
-  nlohmann::json lo = nullptr, hi = nullptr;
-  if (fold.complete() || up) {
-    if (!reps.empty())
-      lo = rep_id(reps.back());
-  } else if (since_id) {
-    lo = *since_id + 1;
+    oldest[g.key] = g.oldest;
+  nlohmann::json groups = nlohmann::json::array(), notifications = nlohmann::json::array();
+  for (nlohmann::json &rep : reps) {
+    const std::string key = rep.at("group_key").get<std::string>();
+    nlohmann::json g;
+    auto done = computed.find(key);
+    if (done != computed.end()) {
+      g = std::move(done->second);
+    } else {
+      // A row of its own is its whole group: one row, its own time, its own actors.
+      g["notifications_count"] = 1;
+      g["most_recent_notification_id"] = rep.at("id");
+      g["page_max_id"] = rep.at("id");
+      g["latest_page_notification_at"] = rep.at("created_at");
+      g["sample_account_ids"] = rep.at("actors");
+    }
+    g["group_key"] = key;
+    g["type"] = rep.at("type");
+    g["page_min_id"] = std::to_string(oldest.at(key));
+    groups.push_back(std::move(g));
+    rep.erase("actors");
+    notifications.push_back(std::move(rep));
   }
-  if (fold.complete() || !up) {
-    if (!reps.empty())
-      hi = rep_id(reps.front());
-  } else if (max_id) {
-    hi = *max_id - 1;
-  }
-  out["reps"] = std::move(reps);
-  out["first_ids"] = std::move(first_ids);
-  out["lo"] = std::move(lo);
-  out["hi"] = std::move(hi);
-  out["top"] = !max_id && !up;
+  nlohmann::json out = nlohmann::json::object();
+  out["groups"] = std::move(groups);
+  out["notifications"] = std::move(notifications);
   return pgi::jsonb::from_json(out);
 }
 
