@@ -124,8 +124,8 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     pgi::query::Query q = base;
     pgi::social::apply_id_range(q, up ? pgi::social::IdRange{below, std::nullopt, after}
                                       : pgi::social::IdRange{below, after, std::nullopt});
-    pgi::query::PageStatements st = pgi::query::compile_page(
-        q, pgi::query::complete_order(q.order), pgi::query::CursorSide::kNone, {});
+    pgi::query::PageStatements st = pgi::query::compile_page(q, pgi::query::complete_order(q.order),
+                                                             pgi::query::CursorSide::kNone, {});
     uint64 fetched = pgi::spi::run(st.page);
     uint64 kept = fetched;
     more = st.fetch_limit && fetched >= static_cast<uint64>(*st.fetch_limit);
@@ -138,10 +138,9 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
       nlohmann::json row = pgi::jsonb::to_json(d, "row");
       const std::string &shown = row.at("id").get_ref<const std::string &>();
       id = std::stoll(shown);
-      std::string key =
-          grouped_types && !grouped_types->count(row.value("type", std::string()))
-              ? "ungrouped-" + shown
-              : row.at("group_key").get<std::string>();
+      std::string key = grouped_types && !grouped_types->count(row.value("type", std::string()))
+                            ? "ungrouped-" + shown
+                            : row.at("group_key").get<std::string>();
       size_t begun = fold.groups().size();
       fold.add(id, key);
       if (fold.groups().size() > begun) {
@@ -188,8 +187,8 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
           return nullptr;
         if (c == 4)
           return pgi::jsonb::to_json(d, "sample");
-        pgi::query::Scalar v =
-            pgi::spi::scalar(d, false, c == 3 ? pgi::query::SqlType::kText : pgi::query::SqlType::kBigint);
+        pgi::query::Scalar v = pgi::spi::scalar(
+            d, false, c == 3 ? pgi::query::SqlType::kText : pgi::query::SqlType::kBigint);
         if (const int64_t *n = std::get_if<int64_t>(&v))
           return c == 2 ? nlohmann::json(std::to_string(*n)) : nlohmann::json(*n);
         return std::get<std::string>(v);

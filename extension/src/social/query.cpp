@@ -71,11 +71,14 @@ query::Statement group_rows_statement(const std::string &user_id,
   query::Statement st = b.finish(
       // The user's expired rows not pruned yet, by group: one read of notifications_expires_idx.
       "WITH e AS MATERIALIZED (SELECT n.group_key, pg_catalog.count(*) AS rows FROM "
-      "inbox.notifications n WHERE " + summary + " AND n.user_id = " + user +
+      "inbox.notifications n WHERE " +
+      summary + " AND n.user_id = " + user +
       " AND n.expires_at <= pg_catalog.now() AND n.deleted_at IS NULL AND n.group_key IS NOT NULL"
       " GROUP BY n.group_key) "
       "SELECT k.key, s.latest_id, inbox.directus_time(s.latest_at), s.sample, c.notifications_count"
-      " FROM pg_catalog.unnest(" + key_list + ") WITH ORDINALITY AS k(key, o)"
+      " FROM pg_catalog.unnest(" +
+      key_list +
+      ") WITH ORDINALITY AS k(key, o)"
       // The group's most recent matching rows up to the top, newest first.
       " CROSS JOIN LATERAL (WITH x AS (SELECT n.id, n.created_at, inbox._actors(" +
       query::notification_row("n") + ") AS actors FROM inbox.notifications n WHERE n.user_id = " +
@@ -91,15 +94,17 @@ query::Statement group_rows_statement(const std::string &user_id,
       "pg_catalog.min(a.k), a.actor LIMIT 8)) AS sample FROM x) s"
       // The summary less what the request does not count; without one, or with a filter, the
       // matching rows up to the top are counted.
-      " CROSS JOIN LATERAL (SELECT COALESCE(CASE WHEN " + summary +
+      " CROSS JOIN LATERAL (SELECT COALESCE(CASE WHEN " +
+      summary +
       " THEN (SELECT g.notifications_count FROM inbox.notification_groups g WHERE g.user_id = " +
       user + " AND g.group_key = k.key) - CASE WHEN " + first +
       " THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n WHERE n.user_id = " +
       user + " AND n.group_key = k.key AND n.deleted_at IS NULL AND n.id > " + top_id + " AND " +
-      live + ") END - COALESCE((SELECT e.rows FROM e WHERE e.group_key = k.key), 0) END,"
-      " (SELECT pg_catalog.count(*) FROM inbox.notifications n WHERE n.user_id = " + user +
-      " AND n.group_key = k.key AND n.deleted_at IS NULL AND n.id <= " + top_id + " AND " + live +
-      " AND " + counted + ")) AS notifications_count) c ORDER BY k.o");
+      live +
+      ") END - COALESCE((SELECT e.rows FROM e WHERE e.group_key = k.key), 0) END,"
+      " (SELECT pg_catalog.count(*) FROM inbox.notifications n WHERE n.user_id = " +
+      user + " AND n.group_key = k.key AND n.deleted_at IS NULL AND n.id <= " + top_id + " AND " +
+      live + " AND " + counted + ")) AS notifications_count) c ORDER BY k.o");
   st.generic_plan = true;
   return st;
 }
