@@ -65,8 +65,10 @@ query::Statement group_rows_statement(const std::string &user_id,
   const std::string params = b.bind(query::builtin(query::SqlType::kJsonb), engine);
   const std::string summary = b.bind(query::builtin(query::SqlType::kBoolean), unfiltered);
   const std::string first = b.bind(query::builtin(query::SqlType::kBoolean), top);
+  // Without a filter every row counts: the condition is left out (one statement text each way).
   const std::string counted =
-      "inbox._mastodon_counted(" + params + ", n.type, n.actor_id, n.workspace_id)";
+      unfiltered ? "true"
+                 : "inbox._mastodon_counted(" + params + ", n.type, n.actor_id, n.workspace_id)";
   const std::string live = "(n.expires_at IS NULL OR n.expires_at > pg_catalog.now())";
   query::Statement st = b.finish(
       // The user's expired rows not pruned yet, by group: one read of notifications_expires_idx.
