@@ -178,7 +178,7 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
                                    [&](const char *f) { return engine.contains(f); });
     uint64 found = pgi::spi::run(pgi::social::group_rows_statement(
         user, keys, hi.value_or(std::numeric_limits<int64_t>::max()), engine.dump(), unfiltered,
-        !max_id && !up));
+        !max_id && !up, GetCurrentTransactionStartTimestamp()));
     for (uint64 i = 0; i < found; ++i) {
       auto column = [&](int c) -> nlohmann::json {
         bool is_null;

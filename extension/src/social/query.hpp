@@ -49,9 +49,12 @@ bool apply_id_range(query::Query &q, const IdRange &range);
 // inbox._mastodon_counted says); without any of them (`unfiltered`) the count is the group's
 // summary less its active rows above `hi` (none when `top`: the page starts at the user's newest
 // row) and its expired rows not pruned yet (one read of notifications_expires_idx for the page);
-// with one, the matching rows up to `hi` are counted. Planned once for every value.
+// with one, the matching rows up to `hi` are counted. `now` is the transaction's start
+// (PostgreSQL's microseconds since 2000-01-01 UTC, what now() returns): rows that expired by
+// then are left out. Planned once for every value.
 query::Statement group_rows_statement(const std::string &user_id,
                                       const std::vector<std::string> &keys, int64_t hi,
-                                      const std::string &engine, bool unfiltered, bool top);
+                                      const std::string &engine, bool unfiltered, bool top,
+                                      int64_t now);
 
 }  // namespace pgi::social
