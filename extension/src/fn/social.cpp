@@ -176,9 +176,15 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
                                            "workspace_id"};
     bool unfiltered = std::none_of(std::begin(kFilters), std::end(kFilters),
                                    [&](const char *f) { return engine.contains(f); });
-    uint64 found = pgi::spi::run(pgi::social::group_rows_statement(
+    pgi::query::Statement st = pgi::social::group_rows_statement(
         user, keys, hi.value_or(std::numeric_limits<int64_t>::max()), engine.dump(), unfiltered,
-        !max_id && !up, GetCurrentTransactionStartTimestamp()));
+        !max_id && !up, GetCurrentTransactionStartTimestamp());
+    // Citus cannot plan it for every value ("could not create distributed plan": its router
+    // planner needs the user's value): with Citus installed it is planned with each call's.
+    Oid citus = InvalidOid;
+    pgi::pg_call([&] { citus = get_extension_oid("citus", true); });
+    st.generic_plan = !OidIsValid(citus);
+    uint64 found = pgi::spi::run(st);
     for (uint64 i = 0; i < found; ++i) {
       auto column = [&](int c) -> nlohmann::json {
         bool is_null;

@@ -51,7 +51,8 @@ bool apply_id_range(query::Query &q, const IdRange &range);
 // row) and its expired rows not pruned yet (one read of notifications_expires_idx for the page);
 // with one, the matching rows up to `hi` are counted. `now` is the transaction's start
 // (PostgreSQL's microseconds since 2000-01-01 UTC, what now() returns): rows that expired by
-// then are left out. Planned once for every value.
+// then are left out. Marked to be planned once for every value (generic_plan), which a Citus
+// cluster cannot do for it: the caller clears the mark there.
 query::Statement group_rows_statement(const std::string &user_id,
                                       const std::vector<std::string> &keys, int64_t hi,
                                       const std::string &engine, bool unfiltered, bool top,
