@@ -4,7 +4,7 @@
 # `git show BASE:extension/sql/65_mastodon.sql` into a schema of their own (mv2_old, calling
 # each other there and everything else in inbox), then both answer the same requests.
 #
-#   bench/mastodon_compare.sh DATABASE-URL [BASE]     (BASE defaults to 2c8a84d, main before h-mv2)
+#   bench/mastodon_compare.sh DATABASE-URL [BASE]     (BASE defaults to ab45127, main before h-v2c)
 #
 # The database needs pg_inbox with data; the script adds its own fixture users (mv2_cmp_*: one
 # with a group of 500 rows spanning many seeks among ungrouped rows, one with two groups and
@@ -13,25 +13,12 @@
 # per request and "N passed, N failed".
 set -uo pipefail
 url=${1:?database url}
-base=${2:-2c8a84d}
+base=${2:-ab45127}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-functions=(_mastodon_group_page _mastodon_page_groups _mastodon_grouped mastodon_groups mastodon_notifications
-  mastodon_group)
 sql() { psql -X -qtA -v ON_ERROR_STOP=1 -d "$url" "$@"; }
 
-old=$(git -C "$ROOT" show "$base:extension/sql/65_mastodon.sql") || exit 1
-{
-  echo "DROP SCHEMA IF EXISTS mv2_old CASCADE; CREATE SCHEMA mv2_old;"
-  for f in "${functions[@]}"; do
-    # The function's text, from its CREATE to the line closing its body.
-    awk -v f="inbox.$f(" 'index($0, "CREATE FUNCTION " f) == 1 { on = 1 } on { print } on && /^\$\$;/ { exit }' <<<"$old"
-  done
-} >/tmp/mv2_old.$$.sql
-for f in "${functions[@]}"; do
-  sed -i "s/inbox\.$f(/mv2_old.$f(/g; s/\b$f\.\([a-z_]*\)/$f.\1/g" /tmp/mv2_old.$$.sql
-done
-sql -c "SET client_min_messages = warning" -f /tmp/mv2_old.$$.sql >/dev/null || exit 1
-rm -f /tmp/mv2_old.$$.sql
+source "$ROOT/bench/mastodon_old.sh"
+load_old_mastodon "$url" "$base" mv2_old || exit 1
 # One answer as text, an error as its SQLSTATE and message (both sides must fail alike).
 sql >/dev/null <<'SQL'
 CREATE FUNCTION mv2_old.answer(schema text, f text, token text, params jsonb) RETURNS text LANGUAGE plpgsql AS $$

@@ -11143,3 +11143,59 @@ BEGIN
      WHERE g.user_id = t.user_id AND g.group_key = t.group_key AND g.notifications_count = 0;
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16, h-v2c (65_mastodon.sql): the v2 page in C++ (fn/social.cpp, social/): the scan's
+-- rows folded as they come, a group of one row formed from the scan's row, the groups of several
+-- rows one statement planned once; _mastodon_group_page and _mastodon_scanned go, and
+-- _mastodon_page_groups takes the request's range and returns {groups, notifications}.
+-- ---------------------------------------------------------------------------------------------
+
+DROP FUNCTION inbox._mastodon_group_page(text, jsonb, bigint, bigint, bigint);
+DROP FUNCTION inbox._mastodon_scanned(jsonb, jsonb);
+DROP FUNCTION inbox._mastodon_page_groups(text, jsonb, jsonb);
+
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                            min_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_mastodon_page_groups'
+LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
+                                      OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
+    max_id bigint := inbox._mastodon_id_param(params, 'max_id');
+    since_id bigint := inbox._mastodon_id_param(params, 'since_id');
+    min_id bigint := inbox._mastodon_id_param(params, 'min_id');
+    page jsonb;
+    newest text;
+    oldest text;
+BEGIN
+    -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
+    -- out, every type groups by its groupKey.
+    IF params ? 'grouped_types' THEN
+        engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
+    END IF;
+    IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
+        RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    page := inbox._mastodon_page_groups(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_grouped(page->'groups', page->'notifications');
+    -- The Link from the ends of the page's range: next continues below its oldest row, prev
+    -- above its newest. On a full page these are Mastodon's (the oldest and the newest
+    -- representative); on a page with fewer groups than `limit` the range reaches past the
+    -- oldest representative, and Mastodon's next would show that range's older rows again.
+    SELECT pg_catalog.max((g->>'page_max_id')::bigint)::text, pg_catalog.min((g->>'page_min_id')::bigint)::text
+      INTO newest, oldest
+      FROM pg_catalog.jsonb_array_elements(body->'notification_groups') AS g;
+    link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
+                                 newest, oldest);
+END
+$$;

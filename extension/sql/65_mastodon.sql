@@ -610,119 +610,6 @@ BEGIN
 END
 $$;
 
--- The rows a v2 page's scan read (a JSON array of mastodon_json entities, in the order the
--- scan met them), each with its position and the group key the page gives it: a type
--- grouped_types[] leaves out (when the request names them) makes each of its rows a group of
--- its own.
-CREATE FUNCTION inbox._mastodon_scanned(entities jsonb, grouped_types jsonb)
-RETURNS TABLE (v jsonb, o bigint, key text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT r.v, r.o,
-           CASE WHEN grouped_types IS NULL OR grouped_types ? (r.v->>'type') THEN r.v->>'group_key'
-                ELSE 'ungrouped-' || (r.v->>'id') END
-      FROM pg_catalog.jsonb_array_elements(entities) WITH ORDINALITY AS r(v, o)
-$$;
-
--- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id): the
--- user's matching rows in the request's id range, read by the engine in id order, `limit` (at
--- least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit` groups have begun:
--- newest first below max_id (and above since_id), or with min_id oldest first above it (below
--- max_id). A group's representative is the first of its rows the scan meets (its newest in the
--- range; by min_id its oldest). Returns {reps: the representatives newest first, each with the
--- group key it was read with, lo, hi}: the page's id range as Mastodon's controller takes it
--- (from the oldest to the newest representative; a page with fewer groups than `limit` reaches
--- to since_id, or by min_id to max_id), and first_ids: each group's oldest row in that range
--- (every row of the range is one the scan read).
---
--- Set-based, and linear in the rows read: one statement per seek folds that seek's rows into the
--- groups begun so far (at most `limit`: each group's first position and oldest id) and tells
--- whether the limit-th group began in it, and where (the range ends there); the rows are kept
--- as the chunks they came in, each appended once. A group of many thousand rows costs its
--- seeks, never a pass over every row read before at each seek.
-CREATE FUNCTION inbox._mastodon_group_page(user_id text, engine jsonb, max_id bigint, since_id bigint,
-                                           min_id bigint)
-RETURNS jsonb
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    lim integer := (engine->>'limit')::integer;
-    up boolean := min_id IS NOT NULL;
-    -- Rows per seek: a page of `limit` rows, as the engine reads the v1 list.
-    chunk_size integer := greatest(lim, 40);
-    scan jsonb := (engine - 'grouped_types') || pg_catalog.jsonb_build_object('limit', chunk_size);
-    grouped_types jsonb := engine->'grouped_types';
-    below bigint := max_id;
-    after bigint := CASE WHEN up THEN min_id ELSE since_id END;
-    -- The groups begun so far: key -> [its first row's position in the scan, its oldest id
-    -- read]; the rows themselves stay in the chunks read (a representative is found again by
-    -- its position: every chunk but the last has chunk_size rows).
-    groups jsonb := '{}';
-    chunks jsonb[] := '{}';
-    have integer := 0;   -- how many groups have begun
-    read bigint := 0;    -- how many rows the scan has read
-    chunk jsonb;
-    last_o bigint;       -- where the limit-th group began (NULL: fewer groups so far)
-    page jsonb;
-    lo bigint;
-    hi bigint;
-BEGIN
-    LOOP
-        chunk := inbox._social_list(user_id, scan, 'mastodon', below, CASE WHEN up THEN NULL ELSE after END,
-                                    CASE WHEN up THEN after END)->'data';
-        -- A chunk comes newest first: by min_id it is read oldest first.
-        IF up THEN
-            chunk := coalesce((SELECT pg_catalog.jsonb_agg(c.v ORDER BY c.o DESC)
-                                 FROM pg_catalog.jsonb_array_elements(chunk) WITH ORDINALITY AS c(v, o)), '[]');
-        END IF;
-        WITH r AS MATERIALIZED (
-                 SELECT s.o + read AS o, s.key, (s.v->>'id')::bigint AS id
-                   FROM inbox._mastodon_scanned(chunk, grouped_types) s),
-             cut AS (
-                 -- The limit-th group's first row, when it begins in this chunk.
-                 SELECT (pg_catalog.array_agg(f.first_o ORDER BY f.first_o))[lim - have] AS last_o
-                   FROM (SELECT pg_catalog.min(r.o) AS first_o FROM r WHERE NOT groups ? r.key GROUP BY r.key) f),
-             c AS (
-                 SELECT r.key, pg_catalog.min(r.o) AS first_o, pg_catalog.min(r.id) AS oldest
-                   FROM r, cut WHERE cut.last_o IS NULL OR r.o <= cut.last_o
-                  GROUP BY r.key)
-        SELECT cut.last_o,
-               groups || coalesce((SELECT pg_catalog.jsonb_object_agg(c.key,
-                                       CASE WHEN groups ? c.key
-                                            THEN pg_catalog.jsonb_build_array(groups->c.key->0,
-                                                     LEAST((groups->c.key->>1)::bigint, c.oldest))
-                                            ELSE pg_catalog.jsonb_build_array(c.first_o, c.oldest) END)
-                                     FROM c), '{}')
-          INTO last_o, groups
-          FROM cut;
-        chunks := chunks || chunk;
-        have := (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(groups));
-        read := read + pg_catalog.jsonb_array_length(chunk);
-        EXIT WHEN last_o IS NOT NULL OR pg_catalog.jsonb_array_length(chunk) < chunk_size;
-        IF up THEN
-            after := (chunk->-1->>'id')::bigint;
-        ELSE
-            below := (chunk->-1->>'id')::bigint;
-        END IF;
-    END LOOP;
-    -- The groups begun up to the limit-th, each with its representative (the row at its first
-    -- position) and its oldest row in the range (newest first: the last row met up to last_o; by
-    -- min_id the representative).
-    SELECT pg_catalog.jsonb_build_object(
-               'reps', coalesce(pg_catalog.jsonb_agg(
-                           (chunks[(g.o - 1) / chunk_size + 1]->((g.o - 1) % chunk_size)::integer)
-                           || pg_catalog.jsonb_build_object('group_key', g.key)
-                           ORDER BY CASE WHEN up THEN -g.o ELSE g.o END), '[]'),
-               'first_ids', coalesce(pg_catalog.jsonb_object_agg(g.key, g.oldest::text), '{}'))
-      INTO page
-      FROM (SELECT e.key, (e.value->>0)::bigint AS o, (e.value->>1)::bigint AS oldest
-              FROM pg_catalog.jsonb_each(groups) AS e) g;
-    lo := CASE WHEN last_o IS NOT NULL OR up THEN (page->'reps'->-1->>'id')::bigint ELSE since_id + 1 END;
-    hi := CASE WHEN last_o IS NOT NULL OR NOT up THEN (page->'reps'->0->>'id')::bigint ELSE max_id - 1 END;
-    RETURN page || pg_catalog.jsonb_build_object('lo', lo, 'hi', hi, 'top', max_id IS NULL AND NOT up);
-END
-$$;
-
 -- A group's rows newest first by id, as Mastodon orders them: the 8 most recent rows of each
 -- group a v2 page shows are a LIMIT 8 read of it (notifications_group_idx orders by created_at,
 -- which a concurrent insert can leave out of id order).
@@ -744,111 +631,42 @@ AS $$
        AND (NOT engine ? 'workspace_id' OR workspace_id = engine->>'workspace_id')
 $$;
 
--- The groups of a v2 page over the page's id range, as Mastodon computes them
--- (NotificationGroup.load_groups_data): notifications_count, the most recent notification (the
--- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows,
--- distinct) over the group's rows up to the range's top; page_min_id its oldest row in the
--- range. The rows are those the request matches (types[], exclude_types[], account_id, the
--- token's workspace, grouped_types[]); a row of its own (ungrouped-{id}) is its own group.
--- Returns the groups' own fields (`groups`, each object built once) and their representatives
--- (`notifications`), in the representatives' order, for _mastodon_grouped.
+-- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id) and
+-- computes them (NotificationGroup.load_groups_data), as {groups: the groups' own fields,
+-- notifications: their representatives (mastodon_json)}, newest first, for _mastodon_grouped.
 --
--- What each group costs is bounded by what the page shows, not by the group's size: the 8 most
--- recent rows are a LIMIT 8 read of notifications_group_id_idx, page_min_id comes from the
--- page's scan (page->'first_ids': every row of the range passed through it), and without a
--- filter notifications_count is the group's summary (inbox.notification_groups counts its
--- active rows) less its active rows above the range's top (none on a first page) and its
+-- The page: the user's matching rows in the request's id range, read by the engine in id order,
+-- `limit` (at least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit`
+-- groups have begun: newest first below max_id (and above since_id), or with min_id oldest first
+-- above it (below max_id). A row's group key is its group_key, or ungrouped-{id} for a row
+-- without one or of a type grouped_types[] (engine->'grouped_types', when the request names
+-- them) leaves out. A group's representative is the first of its rows the scan meets (its newest
+-- in the range; by min_id its oldest), and the page's id range runs from the oldest to the newest
+-- representative (a page with fewer groups than `limit` reaches to since_id, or by min_id to
+-- max_id).
+--
+-- Each group over that range: notifications_count, the most recent notification (the
+-- page_max_id), its time and the sample accounts (the actors of the 8 most recent rows, distinct)
+-- over the group's rows up to the range's top; page_min_id its oldest row in the range (every
+-- row of the range passes through the scan). The rows are those the request matches (types[],
+-- exclude_types[], account_id, the token's workspace, grouped_types[]: inbox._mastodon_counted).
+-- A row of its own (ungrouped-{id}) is its own group, formed from the scan's row: one row, its
+-- time, its actors. What a group of several rows costs is bounded by what the page shows, not by
+-- the group's size: the 8 most recent rows are a LIMIT 8 read of notifications_group_id_idx, and
+-- without a filter notifications_count is the group's summary (inbox.notification_groups counts
+-- its active rows) less its active rows above the range's top (none on a first page) and its
 -- expired ones not pruned yet (the page reads the user's on notifications_expires_idx once).
 -- With a filter the summary does not apply: the matching rows up to the top are counted.
-CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, page jsonb,
-                                            OUT groups jsonb, OUT notifications jsonb)
-LANGUAGE plpgsql STABLE
-AS $$
-DECLARE
-    hi bigint := coalesce((page->>'hi')::bigint, 9223372036854775807);
-    -- A first page (newest first, no max_id) reaches the user's newest row: no row the request
-    -- matches lies above its top, so without a filter nothing is subtracted for rows above it.
-    top boolean := coalesce((page->>'top')::boolean, false);
-    stamp timestamptz := pg_catalog.now();  -- read once (Citus refuses now() in the statement's COALESCE)
-    -- Every row of the group is one the request matches: its summary counts them.
-    unfiltered boolean := NOT engine ?| ARRAY['types', 'exclude_types', 'grouped_types', 'filter', 'workspace_id'];
-    -- The user's expired rows not pruned yet, by group: one read of notifications_expires_idx
-    -- for the page (a count of them group by group would read each group in a generic plan).
-    expired jsonb := '{}';
-    first_ids jsonb := page->'first_ids';
-BEGIN
-    IF unfiltered THEN
-        SELECT coalesce(pg_catalog.jsonb_object_agg(e.group_key, e.rows), '{}') INTO expired
-          FROM (SELECT n.group_key, pg_catalog.count(*) AS rows FROM inbox.notifications n
-                 WHERE n.user_id = _mastodon_page_groups.user_id AND n.expires_at <= stamp
-                   AND n.deleted_at IS NULL AND n.group_key IS NOT NULL
-                 GROUP BY n.group_key) e;
-    END IF;
-    WITH g AS (
-        SELECT r.o, r.v AS notification, u.rep_key, c.notifications_count, s.latest_id, s.latest_at, s.sample
-          FROM pg_catalog.jsonb_array_elements(page->'reps') WITH ORDINALITY AS r(v, o)
-               CROSS JOIN LATERAL (SELECT (r.v->>'id')::bigint AS rep_id, r.v->>'group_key' AS rep_key,
-                                          r.v->>'group_key' = 'ungrouped-' || (r.v->>'id') AS alone) u
-               -- The group's (or the row's) most recent matching rows up to the top, newest first.
-               CROSS JOIN LATERAL (
-                   WITH x AS (
-                       SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications) AS actors
-                         FROM inbox.notifications n
-                        WHERE u.alone AND n.user_id = _mastodon_page_groups.user_id AND n.id = u.rep_id
-                       UNION ALL
-                       (SELECT n.id, n.created_at, inbox._actors(ROW(n.*)::inbox.notifications)
-                          FROM inbox.notifications n
-                         WHERE NOT u.alone AND n.user_id = _mastodon_page_groups.user_id
-                           AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                           AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                           AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)
-                         ORDER BY n.id DESC
-                         LIMIT 8))
-                   SELECT pg_catalog.count(*) AS found, pg_catalog.max(x.id) AS latest_id,
-                          (pg_catalog.array_agg(x.created_at ORDER BY x.id DESC))[1] AS latest_at,
-                          -- Mastodon's sample: the distinct actors of these rows, newest row first,
-                          -- each row's in its order (inbox._sample_actors, inlined: by the newest
-                          -- row an actor is in, its first place in a row, then its id).
-                          pg_catalog.to_jsonb(CASE WHEN u.alone THEN (SELECT x1.actors FROM x x1)
-                              ELSE ARRAY(SELECT a.actor FROM x x1, pg_catalog.unnest(x1.actors) WITH ORDINALITY AS a(actor, k)
-                                          GROUP BY a.actor
-                                          ORDER BY pg_catalog.max(x1.id) DESC, pg_catalog.min(a.k), a.actor
-                                          LIMIT 8) END) AS sample
-                     FROM x) s
-               CROSS JOIN LATERAL (
-                   SELECT CASE WHEN u.alone THEN s.found
-                               -- The summary less what the request does not count; without one,
-                               -- or with a filter, the matching rows up to the top are counted.
-                               ELSE coalesce(
-                                   CASE WHEN unfiltered THEN
-                                       (SELECT g.notifications_count FROM inbox.notification_groups g
-                                         WHERE g.user_id = _mastodon_page_groups.user_id AND g.group_key = u.rep_key)
-                                       - CASE WHEN top THEN 0 ELSE (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                           WHERE n.user_id = _mastodon_page_groups.user_id AND n.group_key = u.rep_key
-                                             AND n.deleted_at IS NULL AND n.id > hi
-                                             AND (n.expires_at IS NULL OR n.expires_at > stamp)) END
-                                       - coalesce((expired->>u.rep_key)::bigint, 0)
-                                   END,
-                                   (SELECT pg_catalog.count(*) FROM inbox.notifications n
-                                     WHERE n.user_id = _mastodon_page_groups.user_id
-                                       AND n.group_key = u.rep_key AND n.deleted_at IS NULL AND n.id <= hi
-                                       AND (n.expires_at IS NULL OR n.expires_at > stamp)
-                                       AND inbox._mastodon_counted(engine, n.type, n.actor_id, n.workspace_id)))
-                          END AS notifications_count) c)
-    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'group_key',                   g.rep_key,
-               'notifications_count',         g.notifications_count,
-               'type',                        g.notification->'type',
-               'most_recent_notification_id', g.latest_id::text,
-               'page_min_id',                 first_ids->>g.rep_key,
-               'page_max_id',                 g.latest_id::text,
-               'latest_page_notification_at', inbox.directus_time(g.latest_at),
-               'sample_account_ids',          g.sample) ORDER BY g.o), '[]'),
-           coalesce(pg_catalog.jsonb_agg(g.notification ORDER BY g.o), '[]')
-      INTO groups, notifications
-      FROM g;
-END
-$$;
+--
+-- In C++ (fn/social.cpp): each seek is the engine's page statement, its rows folded one by one
+-- as they come into the groups begun so far (social/group_fold.hpp; a group of many thousand
+-- rows costs its seeks), and the groups of several rows are one statement
+-- (social/query.hpp: group_rows_statement), planned once for every value.
+CREATE FUNCTION inbox._mastodon_page_groups(user_id text, engine jsonb, max_id bigint, since_id bigint,
+                                            min_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgi_mastodon_page_groups'
+LANGUAGE C STABLE;
 
 CREATE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
                                       OUT body jsonb, OUT link text)
@@ -862,8 +680,6 @@ DECLARE
     since_id bigint := inbox._mastodon_id_param(params, 'since_id');
     min_id bigint := inbox._mastodon_id_param(params, 'min_id');
     page jsonb;
-    groups jsonb;
-    notifications jsonb;
     newest text;
     oldest text;
 BEGIN
@@ -876,10 +692,8 @@ BEGIN
         RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    page := inbox._mastodon_group_page(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
-    SELECT p.groups, p.notifications INTO groups, notifications
-      FROM inbox._mastodon_page_groups(caller.user_id, engine, page) p;
-    body := inbox._mastodon_grouped(groups, notifications);
+    page := inbox._mastodon_page_groups(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_grouped(page->'groups', page->'notifications');
     -- The Link from the ends of the page's range: next continues below its oldest row, prev
     -- above its newest. On a full page these are Mastodon's (the oldest and the newest
     -- representative); on a page with fewer groups than `limit` the range reaches past the

@@ -5,6 +5,12 @@
 #include "pg/pg.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "pg/cursor_mac.hpp"
 #include "pg/jsonb.hpp"
@@ -12,9 +18,12 @@
 #include "pg/list_json.hpp"
 #include "pg/relations.hpp"
 #include "pg/spi_run.hpp"
+#include "query/compiler.hpp"
 #include "query/groups_compiler.hpp"
+#include "query/order_keys.hpp"
 #include "query/params.hpp"
 #include "query/row_expand.hpp"
+#include "social/group_fold.hpp"
 #include "social/query.hpp"
 
 namespace {
@@ -70,6 +79,171 @@ PGI_FUNCTION(pgi_social_groups) {
   pgi::spi::Page page = pgi::spi::run_statements(st, pgi::query::CursorSide::kNone, 0, signer);
   spi.finish();
   return pgi::spi::page_json(page);
+}
+
+// inbox._mastodon_page_groups(user_id, engine, max_id, since_id, min_id): the groups of a v2
+// page as Mastodon pages and computes them (65_mastodon.sql says what the page is), as
+// {groups: each group's own fields, notifications: their representatives} in the page's order
+// (newest first), for _mastodon_grouped. The user's matching rows in the id range are read by
+// the engine's page statement in id order, `limit` (at least 40) at a time (keyset seeks on the
+// primary key), each row folded as it comes (social/group_fold.hpp) until `limit` groups have
+// begun. A group of one row (ungrouped-{id}) is formed from the scan's row (group_scan_shape);
+// the groups of several rows are computed by one statement (group_rows_statement).
+PGI_FUNCTION(pgi_mastodon_page_groups) {
+  std::string user = user_arg(fcinfo);
+  nlohmann::json engine = pgi::jsonb::arg(fcinfo, 1, "engine");
+  std::optional<int64_t> max_id = bigint_arg(fcinfo, 2), since_id = bigint_arg(fcinfo, 3),
+                         min_id = bigint_arg(fcinfo, 4);
+  if (!engine.is_object() || !engine.contains("limit") || !engine["limit"].is_number_integer() ||
+      engine["limit"].get<int64_t>() < 1)
+    throw pgi::invalid_value("engine", "expected an object with a positive limit");
+  const int64_t limit = engine["limit"].get<int64_t>();
+  // grouped_types[]: a row of a type it leaves out is a group of its own.
+  std::optional<std::unordered_set<std::string>> grouped_types;
+  if (engine.contains("grouped_types")) {
+    grouped_types.emplace();
+    for (const nlohmann::json &t : engine["grouped_types"])
+      if (t.is_string())
+        grouped_types->insert(t.get<std::string>());
+  }
+  nlohmann::json scan = engine;
+  scan.erase("grouped_types");
+  scan["limit"] = std::max<int64_t>(limit, 40);  // rows per seek: a v1 page
+  scan["total"] = false;
+  const bool up = min_id.has_value();  // by min_id the scan reads oldest first
+  std::optional<int64_t> below = max_id, after = up ? min_id : since_id;
+
+  pgi::spi::Connection spi;
+  pgi::spi::CatalogRelations relations;
+  pgi::query::Query base = pgi::query::parse_native_params(scan, {user, &relations});
+  base.shape = pgi::social::group_scan_shape();
+  pgi::spi::read_marks(base);  // once for the page, not once per seek
+  pgi::social::GroupFold fold(static_cast<size_t>(limit));
+  std::vector<nlohmann::json> reps;  // by the order their groups began
+  for (bool more = true; more && !fold.complete();) {
+    pgi::query::Query q = base;
+    pgi::social::apply_id_range(q, up ? pgi::social::IdRange{below, std::nullopt, after}
+                                      : pgi::social::IdRange{below, after, std::nullopt});
+    pgi::query::PageStatements st = pgi::query::compile_page(q, pgi::query::complete_order(q.order),
+                                                             pgi::query::CursorSide::kNone, {});
+    uint64 fetched = pgi::spi::run(st.page);
+    uint64 kept = fetched;
+    more = st.fetch_limit && fetched >= static_cast<uint64>(*st.fetch_limit);
+    if (more)
+      kept = static_cast<uint64>(*st.fetch_limit - 1);
+    int64_t id = 0;
+    for (uint64 i = 0; i < kept && !fold.complete(); ++i) {
+      bool is_null;
+      Datum d = pgi::spi::value(st.backward ? kept - 1 - i : i, 1, is_null);
+      nlohmann::json row = pgi::jsonb::to_json(d, "row");
+      const std::string &shown = row.at("id").get_ref<const std::string &>();
+      id = std::stoll(shown);
+      std::string key = grouped_types && !grouped_types->count(row.value("type", std::string()))
+                            ? "ungrouped-" + shown
+                            : row.at("group_key").get<std::string>();
+      size_t begun = fold.groups().size();
+      fold.add(id, key);
+      if (fold.groups().size() > begun) {
+        row["group_key"] = std::move(key);
+        reps.push_back(std::move(row));
+      }
+    }
+    (up ? after : below) = id;  // the next seek continues past the chunk's last row
+  }
+  // The page's id range as Mastodon's controller takes it: from the oldest to the newest
+  // representative (newest first: the first begun; by min_id the last); a page with fewer
+  // groups than `limit` reaches to since_id, or by min_id to max_id.
+  auto rep_id = [](const nlohmann::json &rep) {
+    return std::stoll(rep.at("id").get_ref<const std::string &>());
+  };
+  std::optional<int64_t> hi;
+  if (fold.complete() || !up) {
+    if (!reps.empty())
+      hi = rep_id(up ? reps.back() : reps.front());
+  } else if (max_id) {
+    hi = *max_id - 1;
+  }
+  // The groups of several rows, computed over the range up to its top.
+  std::vector<std::string> keys;
+  for (const nlohmann::json &rep : reps) {
+    const std::string &key = rep.at("group_key").get_ref<const std::string &>();
+    if (key != "ungrouped-" + rep.at("id").get_ref<const std::string &>())
+      keys.push_back(key);
+  }
+  std::map<std::string, nlohmann::json, std::less<>> computed;
+  if (!keys.empty()) {
+    static const char *const kFilters[] = {"types", "exclude_types", "grouped_types", "filter",
+                                           "workspace_id"};
+    bool unfiltered = std::none_of(std::begin(kFilters), std::end(kFilters),
+                                   [&](const char *f) { return engine.contains(f); });
+    pgi::query::Statement st = pgi::social::group_rows_statement(
+        user, keys, hi.value_or(std::numeric_limits<int64_t>::max()), engine.dump(), unfiltered,
+        !max_id && !up, GetCurrentTransactionStartTimestamp());
+    // Citus cannot plan it for every value ("could not create distributed plan": its router
+    // planner needs the user's value): with Citus installed it is planned with each call's.
+    Oid citus = InvalidOid;
+    pgi::pg_call([&] { citus = get_extension_oid("citus", true); });
+    st.generic_plan = !OidIsValid(citus);
+    uint64 found = pgi::spi::run(st);
+    for (uint64 i = 0; i < found; ++i) {
+      auto column = [&](int c) -> nlohmann::json {
+        bool is_null;
+        Datum d = pgi::spi::value(i, c, is_null);
+        if (is_null)
+          return nullptr;
+        if (c == 4)
+          return pgi::jsonb::to_json(d, "sample");
+        pgi::query::Scalar v = pgi::spi::scalar(
+            d, false, c == 3 ? pgi::query::SqlType::kText : pgi::query::SqlType::kBigint);
+        if (const int64_t *n = std::get_if<int64_t>(&v))
+          return c == 2 ? nlohmann::json(std::to_string(*n)) : nlohmann::json(*n);
+        return std::get<std::string>(v);
+      };
+      nlohmann::json g = nlohmann::json::object();
+      g["notifications_count"] = column(5);
+      g["most_recent_notification_id"] = column(2);
+      g["page_max_id"] = g["most_recent_notification_id"];
+      g["latest_page_notification_at"] = column(3);
+      g["sample_account_ids"] = column(4);
+      bool is_null;
+      Datum key = pgi::spi::value(i, 1, is_null);
+      computed[std::get<std::string>(pgi::spi::scalar(key, is_null, pgi::query::SqlType::kText))] =
+          std::move(g);
+    }
+  }
+  spi.finish();
+
+  if (up)
+    std::reverse(reps.begin(), reps.end());  // newest first
+  std::map<std::string, int64_t, std::less<>> oldest;
+  for (const pgi::social::GroupFold::Group &g : fold.groups())
+    oldest[g.key] = g.oldest;
+  nlohmann::json groups = nlohmann::json::array(), notifications = nlohmann::json::array();
+  for (nlohmann::json &rep : reps) {
+    const std::string key = rep.at("group_key").get<std::string>();
+    nlohmann::json g;
+    auto done = computed.find(key);
+    if (done != computed.end()) {
+      g = std::move(done->second);
+    } else {
+      // A row of its own is its whole group: one row, its own time, its own actors.
+      g["notifications_count"] = 1;
+      g["most_recent_notification_id"] = rep.at("id");
+      g["page_max_id"] = rep.at("id");
+      g["latest_page_notification_at"] = rep.at("created_at");
+      g["sample_account_ids"] = rep.at("actors");
+    }
+    g["group_key"] = key;
+    g["type"] = rep.at("type");
+    g["page_min_id"] = std::to_string(oldest.at(key));
+    groups.push_back(std::move(g));
+    rep.erase("actors");
+    notifications.push_back(std::move(rep));
+  }
+  nlohmann::json out = nlohmann::json::object();
+  out["groups"] = std::move(groups);
+  out["notifications"] = std::move(notifications);
+  return pgi::jsonb::from_json(out);
 }
 
 // inbox.related_rows(relation, keys jsonb): {key: row} for each key (a JSON array of strings)

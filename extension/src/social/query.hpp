@@ -16,12 +16,18 @@
 #include <string_view>
 
 #include "query/model.hpp"
+#include "query/sql.hpp"
 
 namespace pgi::social {
 
 // The entity a social dialect shows a row as: the select of the engine's RowShape. Throws
 // 22023 for a name that is not a dialect.
 query::RowShape row_shape(std::string_view dialect);
+
+// The row of a Mastodon v2 page's scan: the Mastodon entity (inbox.mastodon_json) with the row's
+// actors (inbox._actors) under "actors", so that a group of one row (ungrouped-{id}) has its
+// sample accounts without reading the row again.
+query::RowShape group_scan_shape();
 
 struct IdRange {
   std::optional<int64_t> max_id;    // ids below it
@@ -32,5 +38,24 @@ struct IdRange {
 // Narrows `q` to the range (ANDed with its filter) and orders it by id. Returns true when the
 // page comes oldest first (min_id), for the caller to reverse into newest first.
 bool apply_id_range(query::Query &q, const IdRange &range);
+
+// What a v2 page shows of each group of several rows it begins (65_mastodon.sql, "Grouped
+// notifications (v2)"; Mastodon's NotificationGroup.load_groups_data), for one user: one row per
+// key, in the keys' order, with its newest matching row up to `hi` (latest_id, latest_at as
+// inbox.directus_time writes it), its sample accounts (jsonb: the distinct actors of its 8 most
+// recent matching rows up to `hi`, a LIMIT 8 read of notifications_group_id_idx) and its
+// notifications_count. `engine` is the request's engine params as JSON text (its types,
+// exclude_types, grouped_types, filter.actorId and workspace_id narrow the rows, as
+// inbox._mastodon_counted says); without any of them (`unfiltered`) the count is the group's
+// summary less its active rows above `hi` (none when `top`: the page starts at the user's newest
+// row) and its expired rows not pruned yet (one read of notifications_expires_idx for the page);
+// with one, the matching rows up to `hi` are counted. `now` is the transaction's start
+// (PostgreSQL's microseconds since 2000-01-01 UTC, what now() returns): rows that expired by
+// then are left out. Marked to be planned once for every value (generic_plan), which a Citus
+// cluster cannot do for it: the caller clears the mark there.
+query::Statement group_rows_statement(const std::string &user_id,
+                                      const std::vector<std::string> &keys, int64_t hi,
+                                      const std::string &engine, bool unfiltered, bool top,
+                                      int64_t now);
 
 }  // namespace pgi::social
