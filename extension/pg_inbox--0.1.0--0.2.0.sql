@@ -10872,7 +10872,8 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 -- h-dwork (issue 15): the workers' cost per e-mail and the Citus claim in one round. The
 -- expander reads a page's notifications in one statement, not a probe planned per event
--- (inbox._queue_deliveries); on Citus every node expands its own events in its claim
+-- (inbox._queue_deliveries), and on one node plans its queueing once a session
+-- (inbox._queue_page); on Citus every node expands its own events in its claim
 -- (inbox._claim_local), so a claim is one round to the nodes, busy or idle. The same text as
 -- 55_delivery.sql.
 -- ---------------------------------------------------------------------------------------------
@@ -10880,19 +10881,16 @@ $$;
 CREATE OR REPLACE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
 RETURNS void
 LANGUAGE plpgsql
--- Its statement planned once a session: with the booleans' values a custom plan always looked
--- cheaper (it drops the channels not wanted), so PostgreSQL planned the whole statement again at
--- every page (2.7 ms of planning against 1.3 ms of execution for a page of one event). No plan
--- of it reads a table by anything but a key (inbox.notifications not at all: see above), so
--- the plan made for one page is the plan for any.
-SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     many boolean := pg_catalog.cardinality(events) > 1;
-    stored inbox.notifications[];  -- (many: each event's notification, in the events' order)
+    -- (On a Citus node, whose pages are one user's, each event's row is a probe of its own:
+    -- Citus routes a statement by its user, not a correlated read for the rows of an array.)
+    read_first boolean := many AND NOT inbox._citus_managed('inbox.notifications');
+    stored inbox.notifications[];  -- (read_first: each event's notification, in the events' order)
     queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
-    IF many THEN
+    IF read_first THEN
         -- Only the rows a delivery may need (an e-mail's created notification; any, for webhooks).
         EXECUTE 'SELECT pg_catalog.array_agg(
                             CASE WHEN e.notification_id IS NOT NULL AND ($2 AND e.event = ''notification.created'' OR $3)
@@ -10905,8 +10903,8 @@ BEGIN
     WITH found AS MATERIALIZED (
         -- The events that call for a delivery, each with its notification's row.
         SELECT x.*, CASE WHEN x.notification_id IS NULL THEN NULL
-                         WHEN many THEN stored[x.ordinality]
-                         ELSE inbox._notification_at(x.user_id, x.notification_id, false) END AS n
+                         WHEN read_first THEN stored[x.ordinality]
+                         ELSE inbox._notification_at(x.user_id, x.notification_id, many) END AS n
           FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
                        e.created_at, e.ordinality,
                        email AND e.event = 'notification.created' AS mailed,
@@ -10967,6 +10965,88 @@ BEGIN
          WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
         RETURNING 1)
     SELECT pg_catalog.count(*) INTO queued FROM inserted;
+END
+$$;
+
+CREATE FUNCTION inbox._queue_page(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM inbox._queue_deliveries(events, email, hooks);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    since timestamptz;
+    c record;
+    page inbox.events[];
+    next text;
+    wanted record;
+    due inbox.events[];
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_page(due, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
 END
 $$;
 
@@ -11053,6 +11133,8 @@ CREATE OR REPLACE FUNCTION inbox._claim_citus("limit" integer, lease_for interva
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text, secret text)
 LANGUAGE plpgsql
+-- (On Citus: it asks every node, by design.)
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     node record;

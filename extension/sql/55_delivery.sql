@@ -711,7 +711,9 @@ $$;
 -- by key, one statement planned at each call with the table as it is then (so no plan made
 -- while the inbox was nearly empty can make a fan-out quadratic), into an array in the events'
 -- order that the static statement indexes by the event's place in the page; a page of one
--- event uses the cached key probe (inbox._notification_at). The marks the webhook bodies are
+-- event uses the cached key probe (inbox._notification_at), and so does each event of a page on
+-- a Citus node (there planned at its call when the page has many). One node runs it through
+-- inbox._queue_page, which has its plans made once a session. The marks the webhook bodies are
 -- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
 -- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
 -- the other. On a Citus node the events are one user's (inbox._expand_node): every table the
@@ -719,19 +721,16 @@ $$;
 CREATE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
 RETURNS void
 LANGUAGE plpgsql
--- Its statement planned once a session: with the booleans' values a custom plan always looked
--- cheaper (it drops the channels not wanted), so PostgreSQL planned the whole statement again at
--- every page (2.7 ms of planning against 1.3 ms of execution for a page of one event). No plan
--- of it reads a table by anything but a key (inbox.notifications not at all: see above), so
--- the plan made for one page is the plan for any.
-SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     many boolean := pg_catalog.cardinality(events) > 1;
-    stored inbox.notifications[];  -- (many: each event's notification, in the events' order)
+    -- (On a Citus node, whose pages are one user's, each event's row is a probe of its own:
+    -- Citus routes a statement by its user, not a correlated read for the rows of an array.)
+    read_first boolean := many AND NOT inbox._citus_managed('inbox.notifications');
+    stored inbox.notifications[];  -- (read_first: each event's notification, in the events' order)
     queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
-    IF many THEN
+    IF read_first THEN
         -- Only the rows a delivery may need (an e-mail's created notification; any, for webhooks).
         EXECUTE 'SELECT pg_catalog.array_agg(
                             CASE WHEN e.notification_id IS NOT NULL AND ($2 AND e.event = ''notification.created'' OR $3)
@@ -744,8 +743,8 @@ BEGIN
     WITH found AS MATERIALIZED (
         -- The events that call for a delivery, each with its notification's row.
         SELECT x.*, CASE WHEN x.notification_id IS NULL THEN NULL
-                         WHEN many THEN stored[x.ordinality]
-                         ELSE inbox._notification_at(x.user_id, x.notification_id, false) END AS n
+                         WHEN read_first THEN stored[x.ordinality]
+                         ELSE inbox._notification_at(x.user_id, x.notification_id, many) END AS n
           FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
                        e.created_at, e.ordinality,
                        email AND e.event = 'notification.created' AS mailed,
@@ -806,6 +805,23 @@ BEGIN
          WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
         RETURNING 1)
     SELECT pg_catalog.count(*) INTO queued FROM inserted;
+END
+$$;
+
+-- inbox._queue_deliveries on one node, with its statements planned once a session: given the
+-- channels' booleans a custom plan always looked cheaper (it drops the channels not wanted), so
+-- PostgreSQL planned the whole statement again at every page (2.7 ms of planning against 1.3 ms
+-- of execution for a page of one event). No plan of it reads a table by anything but a key
+-- (inbox.notifications not at all), so the plan made for one page is the plan for any. Not on
+-- Citus, whose router plans a statement with its user's value (inbox._expand_user calls
+-- inbox._queue_deliveries itself).
+CREATE FUNCTION inbox._queue_page(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM inbox._queue_deliveries(events, email, hooks);
 END
 $$;
 
@@ -936,7 +952,7 @@ $$;
 -- their oldest event the cursor has not passed (inbox._feed_passed), or, with none, at their
 -- last: the events it passed predate the expander (before delivery was configured, before the
 -- upgrade) and are never queued. One node: one statement reads and moves the marks, one queues
--- (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user), so that every
+-- (inbox._queue_page). Citus: a user at a time (inbox._expand_user), so that every
 -- statement is about one user's shard. Returns the events the page held.
 CREATE FUNCTION inbox._expand_node("limit" integer)
 RETURNS integer
@@ -1002,7 +1018,7 @@ BEGIN
                   WHERE $7::timestamptz IS NULL OR e.created_at > $7'
            INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
         IF pg_catalog.cardinality(due) > 0 THEN
-            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
+            PERFORM inbox._queue_page(due, wanted.email, wanted.hooks);
         END IF;
     END IF;
     UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
@@ -1202,6 +1218,8 @@ CREATE FUNCTION inbox._claim_citus("limit" integer, lease_for interval, channels
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text, secret text)
 LANGUAGE plpgsql
+-- (On Citus: it asks every node, by design.)
+SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     node record;
