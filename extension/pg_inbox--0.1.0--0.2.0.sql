@@ -10873,7 +10873,8 @@ $$;
 -- h-dwork (issue 15): the workers' cost per e-mail and the Citus claim in one round. The
 -- expander reads a page's notifications in one statement, not a probe planned per event
 -- (inbox._queue_deliveries), and on one node plans its queueing once a session
--- (inbox._queue_page); on Citus every node expands its own events in its claim
+-- (inbox._queue_page); a claim of channels none of which is configured does not expand
+-- (inbox._claim_expands); on Citus every node expands its own events in its claim
 -- (inbox._claim_local), so a claim is one round to the nodes, busy or idle. The same text as
 -- 55_delivery.sql.
 -- ---------------------------------------------------------------------------------------------
@@ -11050,6 +11051,19 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION inbox._claim_expands(channels text[])
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    wanted record := inbox._delivery_configured();
+BEGIN
+    RETURN NOT (wanted.email OR wanted.hooks)
+           OR wanted.email AND 'email' = ANY (channels)
+           OR wanted.hooks AND 'webhook' = ANY (channels);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
                                        channels text[] DEFAULT '{email,webhook}')
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
@@ -11069,7 +11083,9 @@ BEGIN
         RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
         RETURN;
     END IF;
-    PERFORM inbox.expand_deliveries();
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox.expand_deliveries();
+    END IF;
     RETURN QUERY
     WITH due AS (
         SELECT x.user_id, x.id FROM inbox.deliveries x
@@ -11172,7 +11188,9 @@ DECLARE
     wanted integer := "limit";
     i integer;
 BEGIN
-    PERFORM inbox._expand_node(1000);
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox._expand_node(1000);
+    END IF;
     SELECT pg_catalog.array_agg(pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass ORDER BY d.shardid) AS deliveries,
            pg_catalog.array_agg(pg_catalog.shard_name('inbox.notifications'::regclass, n.shardid)::regclass ORDER BY d.shardid) AS notifications
       INTO shards
