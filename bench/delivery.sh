@@ -24,7 +24,10 @@
 #     (BENCH_SLOW_MAILS e-mails), and the webhook rate while those e-mails go out;
 #   - the latency from a create's commit to its webhook call at a receiver (p50 / p99, the
 #     server's default poll interval; bench/delivery_latency.mjs), against that interval.
-# BENCH_DELIVERY_ROWS picks the rows (default "fanout create rates slow latency"; slow needs rates);
+#   - steady: the workers' CPU per e-mail (their backends', the server's) and their statements per
+#     e-mail while pgbench creates BENCH_STEADY_RATE/s (default 400) with e-mail on for BENCH_T s.
+# BENCH_DELIVERY_ROWS picks the rows (default "fanout create rates slow latency"; slow needs rates;
+# steady only when named);
 # BENCH_DELIVERY_ARGS are extra server options for the rates (e.g. "--delivery-workers 2"),
 # BENCH_SERVER_BIN another server binary to measure (default server/pg_inbox_server).
 # Without PGHOST/PGPORT it starts its own cluster (BENCH_DELIVERY_PORT, default 55482). Prints a
@@ -287,6 +290,58 @@ if row rates; then
     rows+=("| e-mails/s to an SMTP server answering each end of data after $BENCH_SMTP_DELAY_MS ms (1 round) | ${slow_mails%% *} | | |"
       "| webhook deliveries/s while $BENCH_SLOW_MAILS e-mails go to that SMTP server (1 round) | ${slow_hooks%% *} | ${hooks%% *} (no e-mail) | $(ratio "${slow_hooks%% *}" "${hooks%% *}") |")
   fi
+fi
+
+if row steady; then
+  # What the workers cost per e-mail at a steady create rate (issue 15's 300-700 creates/s with
+  # e-mail on, where batches are small): pgbench creates BENCH_STEADY_RATE/s for BENCH_T s
+  # (2 clients) while a server with its default workers (poll 200 ms) expands, claims, sends and
+  # reports them; BENCH_REPEAT rounds. CPU ms per e-mail of the workers' PostgreSQL backends and
+  # of the server, and the workers' statements per e-mail (claims, reports: track_functions).
+  : "${BENCH_STEADY_RATE:=400}"
+  cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+  backends_cpu() {
+    local sum=0 b
+    for b in $(q "SELECT pid FROM pg_catalog.pg_stat_activity WHERE application_name = 'pg_inbox delivery'"); do
+      sum=$(awk -v a="$sum" -v b="$(cpu "$b")" 'BEGIN { print a + b }')
+    done
+    echo "$sum"
+  }
+  calls() { q "SELECT pg_catalog.pg_stat_clear_snapshot(); SELECT coalesce(sum(calls), 0) FROM pg_catalog.pg_stat_user_functions WHERE schemaname = 'inbox' AND funcname = '$1'" | tail -1; }
+  cat >"$work/steady.sql" <<SQL
+\set u random(1, $BENCH_FANOUT)
+SELECT inbox.create('u' || :u, '$template');
+SQL
+  q "ALTER DATABASE $db SET track_functions = 'pl'" >/dev/null
+  catch_up
+  steady=()
+  export PGOPTIONS="-c pg_inbox.email_column=email"
+  say "the workers' CPU per e-mail at $BENCH_STEADY_RATE creates/s for $BENCH_T s, $BENCH_REPEAT rounds"
+  for r in $(seq "$BENCH_REPEAT"); do
+    q "DELETE FROM inbox.deliveries" >/dev/null
+    workers_start
+    sleep 1
+    b0=$(backends_cpu) s0=$(cpu "$workers") c0=$(calls claim_deliveries) f0=$(calls finish_deliveries)
+    pgbench -n -T "$BENCH_T" -c 2 -R "$BENCH_STEADY_RATE" -f "$work/steady.sql" "$db" >"$work/pgbench.out" 2>&1
+    made=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.out")
+    for ((i = 0; i < 400; i++)); do
+      [[ $(q "SELECT count(*) FROM inbox.deliveries WHERE channel = 'email' AND state = 'delivered'") -ge ${made:-0} ]] && break
+      sleep 0.05
+    done
+    sleep 1.2
+    b1=$(backends_cpu) s1=$(cpu "$workers") c1=$(calls claim_deliveries) f1=$(calls finish_deliveries)
+    n=$(q "SELECT count(*) FROM inbox.deliveries WHERE channel = 'email' AND state = 'delivered'")
+    workers_stop
+    rate=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out" | head -1)
+    steady+=("$(awk -v n="$n" -v b="$(awk -v a="$b0" -v b="$b1" 'BEGIN { print b - a }')" -v s="$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')" \
+      -v c=$((c1 - c0)) -v f=$((f1 - f0)) -v r="$rate" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
+      'BEGIN { printf "%.3f %.3f %.0f %d %d %d %s", b * 1000 / n, s * 1000 / n, r, n, c, f, l }')")
+    say "  round $r: ${steady[-1]} (backends ms/e-mail, server ms/e-mail, creates/s, e-mails, claims, reports, load)"
+  done
+  unset PGOPTIONS
+  catch_up
+  rows+=("| the workers' CPU per e-mail at $BENCH_STEADY_RATE creates/s with e-mail on, backends / server (ms), rounds | $(printf '%s\n' "${steady[@]}" | awk '{ printf "%s%s / %s", (NR > 1 ? "; " : ""), $1, $2 }') | | |"
+    "| the same: e-mails, claims, reports (calls of inbox.claim_deliveries, inbox.finish_deliveries), load, rounds | $(printf '%s\n' "${steady[@]}" | awk '{ printf "%s%d, %d, %d, %s", (NR > 1 ? "; " : ""), $4, $5, $6, $7 }') | | |")
 fi
 
 if row latency; then

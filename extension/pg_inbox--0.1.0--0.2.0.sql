@@ -11199,3 +11199,364 @@ BEGIN
                                  newest, oldest);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- h-dwork (issue 15): the workers' cost per e-mail and the Citus claim in one round. The
+-- expander reads a page's notifications in one statement, not a probe planned per event
+-- (inbox._queue_deliveries), and on one node plans its queueing once a session
+-- (inbox._queue_page); a claim of channels none of which is configured does not expand
+-- (inbox._claim_expands); on Citus every node expands its own events in its claim
+-- (inbox._claim_local), so a claim is one round to the nodes, busy or idle. The same text as
+-- 55_delivery.sql.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION inbox._queue_deliveries(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    many boolean := pg_catalog.cardinality(events) > 1;
+    -- (On a Citus node, whose pages are one user's, each event's row is a probe of its own:
+    -- Citus routes a statement by its user, not a correlated read for the rows of an array.)
+    read_first boolean := many AND NOT inbox._citus_managed('inbox.notifications');
+    stored inbox.notifications[];  -- (read_first: each event's notification, in the events' order)
+    queued bigint;  -- (the rows the statement inserted; unused)
+BEGIN
+    IF read_first THEN
+        -- Only the rows a delivery may need (an e-mail's created notification; any, for webhooks).
+        EXECUTE 'SELECT pg_catalog.array_agg(
+                            CASE WHEN e.notification_id IS NOT NULL AND ($2 AND e.event = ''notification.created'' OR $3)
+                                 THEN (SELECT n FROM inbox.notifications n
+                                        WHERE n.user_id = e.user_id AND n.id = e.notification_id) END
+                            ORDER BY e.ordinality)
+                   FROM pg_catalog.unnest($1) WITH ORDINALITY AS e'
+           INTO stored USING events, email, hooks;
+    END IF;
+    WITH found AS MATERIALIZED (
+        -- The events that call for a delivery, each with its notification's row.
+        SELECT x.*, CASE WHEN x.notification_id IS NULL THEN NULL
+                         WHEN read_first THEN stored[x.ordinality]
+                         ELSE inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+          FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
+                       e.created_at, e.ordinality,
+                       email AND e.event = 'notification.created' AS mailed,
+                       hooks AND EXISTS (SELECT FROM inbox.webhooks w
+                                          WHERE w.enabled AND e.event = ANY (w.events)
+                                            AND (w.user_id IS NULL OR w.user_id = e.user_id)
+                                            AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
+                  -- ((SELECT events): the planner sizes the array alike in every call.)
+                  FROM pg_catalog.unnest((SELECT events)) WITH ORDINALITY AS e) AS x
+         WHERE x.mailed OR x.hooked),
+    -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
+    -- queued by the create, inbox._skip_in_app).
+    mails AS MATERIALIZED (
+        SELECT w.*, t.email_digest
+          FROM (SELECT pg_catalog.array_agg(f.user_id ORDER BY f.id) AS user_ids,
+                       pg_catalog.array_agg((f.n).type ORDER BY f.id) AS types,
+                       pg_catalog.array_agg(f.notification_id ORDER BY f.id) AS notification_ids
+                  FROM found f
+                 WHERE f.mailed AND (f.n).id IS NOT NULL) AS a
+         CROSS JOIN LATERAL inbox._emails_wanted(a.user_ids, a.types, a.notification_ids, NULL) AS w
+          LEFT JOIN inbox.notification_types t ON t.name = w.type
+         WHERE a.user_ids IS NOT NULL),
+    digested AS (
+        INSERT INTO inbox.deliveries AS d (user_id, channel, address, event, type, notification_ids, digest, due_at)
+        SELECT m.user_id, 'email', pg_catalog.min(m.address), 'notification.created', m.type,
+               pg_catalog.array_agg(m.notification_id ORDER BY m.notification_id), true,
+               pg_catalog.now() + pg_catalog.min(m.email_digest)
+          FROM mails m WHERE m.email_digest IS NOT NULL
+         GROUP BY m.user_id, m.type
+        ON CONFLICT (user_id, type) WHERE digest AND state = 'pending' AND attempts = 0
+        DO UPDATE SET notification_ids = d.notification_ids || excluded.notification_ids),
+    marks AS MATERIALIZED (
+        SELECT u.user_id, m.read_marks, m.seen
+          FROM (SELECT DISTINCT f.user_id FROM found f WHERE f.hooked) AS u
+         CROSS JOIN LATERAL inbox._user_marks(u.user_id) AS m),
+    shaped AS MATERIALIZED (
+        -- The event's data as the streams get it (45_feed.sql), always naming the user. (Every
+        -- event has its user's marks: FULL only rules out a nested loop.)
+        SELECT f.user_id, f.event, f.notification_id, f.workspace_id, (f.n).type AS type, f.created_at,
+               inbox._event_data(f.event, f.notification_id, f.data, f.n, m.read_marks, m.seen)
+               || pg_catalog.jsonb_build_object('userId', f.user_id) AS data
+          FROM (SELECT * FROM found WHERE hooked) AS f FULL JOIN marks m ON m.user_id = f.user_id),
+    inserted AS (
+        INSERT INTO inbox.deliveries (user_id, channel, address, webhook_id, event, type, notification_ids, payload)
+        SELECT m.user_id, 'email', m.address, NULL, 'notification.created', m.type, ARRAY[m.notification_id], NULL
+          FROM mails m WHERE m.email_digest IS NULL
+        UNION ALL
+        -- Webhooks (Standard Webhooks: type, timestamp, data): the time of the event, the
+        -- notification as the expander found it, milliseconds after it.
+        SELECT s.user_id, 'webhook', NULL, w.id, s.event, s.type,
+               CASE WHEN s.notification_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[s.notification_id] END,
+               pg_catalog.jsonb_build_object('type', s.event, 'timestamp', inbox.iso_time(s.created_at), 'data', s.data)
+          FROM shaped s
+          JOIN inbox.webhooks w ON w.enabled AND s.event = ANY (w.events)
+                               AND (w.user_id IS NULL OR w.user_id = s.user_id)
+                               AND (w.workspace_id IS NULL OR w.workspace_id = s.workspace_id)
+         -- (A summary is of no one type: an endpoint that asked for its event gets it.)
+         WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
+        RETURNING 1)
+    SELECT pg_catalog.count(*) INTO queued FROM inserted;
+END
+$$;
+
+CREATE FUNCTION inbox._queue_page(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM inbox._queue_deliveries(events, email, hooks);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._expand_node("limit" integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    here text;
+    since timestamptz;
+    c record;
+    page inbox.events[];
+    next text;
+    wanted record;
+    due inbox.events[];
+    one_user record;
+BEGIN
+    SELECT f.cursor INTO here FROM inbox.delivery_feed_position f;
+    IF NOT FOUND THEN
+        -- (Someone emptied the table: start again from now.)
+        INSERT INTO inbox.delivery_feed_position (cursor) SELECT inbox._feed_start() ON CONFLICT DO NOTHING;
+        RETURN 0;
+    END IF;
+    -- Idle: no event at or beyond the cursor's x (one probe of the feed's xid index). Events
+    -- there may all be behind the cursor already (in its p): then the page below is empty and
+    -- moving the cursor on puts x beyond them, so the next look is this one again.
+    IF NOT coalesce(inbox._feed_newest_xid() >= pg_catalog.jsonb_extract_path_text(here::jsonb, 'x')::xid8, false) THEN
+        RETURN 0;
+    END IF;
+    SELECT f.cursor, f.unconfigured_at INTO here, since FROM inbox.delivery_feed_position f FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;  -- another expander is at it
+    END IF;
+    wanted := inbox._delivery_configured();
+    IF NOT wanted.email AND NOT wanted.hooks THEN
+        UPDATE inbox.delivery_feed_position
+           SET cursor = inbox._feed_start(), moved_at = pg_catalog.now(), unconfigured_at = pg_catalog.now();
+        RETURN 0;
+    END IF;
+    SELECT * INTO c FROM inbox._feed_cursor(here);
+    SELECT f.events, f.next_cursor INTO page, next FROM inbox._feed_page(here, "limit") AS f;
+    IF pg_catalog.cardinality(page) > 0 AND inbox._citus_managed('inbox.events') THEN
+        FOR one_user IN SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest(page) AS e GROUP BY e.user_id LOOP
+            PERFORM inbox._expand_user(one_user.user_id, one_user.upto, c.x, c.p, c.kx, c.ku, c.ki, since,
+                                       wanted.email, wanted.hooks);
+        END LOOP;
+    ELSIF pg_catalog.cardinality(page) > 0 THEN
+        -- Planned at each expansion (never with the plan of a smaller inbox: a join by key).
+        EXECUTE 'WITH reach AS (
+                     SELECT e.user_id, max(e.id) AS upto FROM pg_catalog.unnest($1) AS e GROUP BY e.user_id),
+                 ranges AS MATERIALIZED (
+                     SELECT r.user_id, r.upto,
+                            coalesce(d.event_id,
+                                     (SELECT coalesce(min(o.id) FILTER (WHERE NOT inbox._feed_passed($2, $3, $4, $5, $6, o.xid, o.user_id, o.id)) - 1,
+                                                      max(o.id), 0)
+                                        FROM inbox.events o WHERE o.user_id = r.user_id)) AS after
+                       FROM reach r LEFT JOIN inbox.delivery_progress d ON d.user_id = r.user_id),
+                 moved AS (
+                     INSERT INTO inbox.delivery_progress AS d (user_id, event_id)
+                     SELECT r.user_id, r.upto FROM ranges r
+                     ON CONFLICT ON CONSTRAINT delivery_progress_pkey DO UPDATE SET event_id = excluded.event_id
+                      WHERE d.event_id < excluded.event_id)
+                 SELECT pg_catalog.array_agg(ROW(e.*)::inbox.events ORDER BY e.user_id, e.id)
+                   FROM ranges r JOIN inbox.events e ON e.user_id = r.user_id AND e.id > r.after AND e.id <= r.upto
+                  WHERE $7::timestamptz IS NULL OR e.created_at > $7'
+           INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
+        IF pg_catalog.cardinality(due) > 0 THEN
+            PERFORM inbox._queue_page(due, wanted.email, wanted.hooks);
+        END IF;
+    END IF;
+    UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
+    RETURN pg_catalog.cardinality(page);
+END
+$$;
+
+CREATE FUNCTION inbox._claim_expands(channels text[])
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    wanted record := inbox._delivery_configured();
+BEGIN
+    RETURN NOT (wanted.email OR wanted.hooks)
+           OR wanted.email AND 'email' = ANY (channels)
+           OR wanted.hooks AND 'webhook' = ANY (channels);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    claim uuid := pg_catalog.gen_random_uuid();
+    at timestamptz := pg_catalog.now();
+    stamp text := pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.deliveries') THEN
+        -- (Each node expands its own events in its claim: one round to the nodes.)
+        RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
+        RETURN;
+    END IF;
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox.expand_deliveries();
+    END IF;
+    RETURN QUERY
+    WITH due AS (
+        SELECT x.user_id, x.id FROM inbox.deliveries x
+         WHERE x.state = 'pending' AND x.due_at <= at AND x.channel = ANY (channels)
+         ORDER BY x.due_at LIMIT "limit"
+           FOR UPDATE SKIP LOCKED),
+    found AS (
+        SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+               w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+               CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                    ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+          FROM due JOIN inbox.deliveries x ON x.user_id = due.user_id AND x.id = due.id
+          LEFT JOIN inbox.webhooks w ON x.channel = 'webhook' AND w.id = x.webhook_id
+          LEFT JOIN LATERAL (
+              SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                     pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                     pg_catalog.string_agg(
+                         CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                         || coalesce(n.title, n.type)
+                         || coalesce(E'\n\n' || n.body, '')
+                         || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                         E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                FROM inbox.notifications n
+               WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                 AND n.deleted_at IS NULL) m ON true),
+    cancelled AS (
+        UPDATE inbox.deliveries x
+           SET state = 'cancelled', finished_at = at, lease = NULL, attempts = x.attempts + 1, digest = false,
+               last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                 ELSE 'every notification of the e-mail was deleted' END
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+    claimed AS (
+        UPDATE inbox.deliveries x
+           SET lease = claim, attempts = x.attempts + 1, due_at = at + lease_for, digest = false
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+        RETURNING x.user_id, x.id, x.attempts)
+    SELECT f.user_id, inbox._delivery_public_id(f.id), claim, f.channel, c.attempts,
+           CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+           CASE WHEN f.channel = 'webhook'
+                THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', stamp)
+                ELSE pg_catalog.jsonb_build_object(
+                         'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                         WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                         ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                         -- A retry is the same message; a digest, or an e-mail without a stored
+                         -- notification, is its own.
+                         'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                           THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                         'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                         'type', f.type) END,
+           CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                WHEN f.count > 0 THEN f.lines || E'\n'
+                ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                     || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+           f.secret
+      FROM claimed c JOIN found f ON f.user_id = c.user_id AND f.id = c.id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._claim_citus("limit" integer, lease_for interval, channels text[])
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+-- (On Citus: it asks every node, by design.)
+SET citus.multi_task_query_log_level = off
+AS $$
+DECLARE
+    node record;
+    nodes integer;
+BEGIN
+    SELECT pg_catalog.count(DISTINCT p.groupid)::int INTO nodes
+      FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+     WHERE s.logicalrelid = 'inbox.deliveries'::regclass;
+    FOR node IN SELECT * FROM pg_catalog.run_command_on_all_nodes(pg_catalog.format(
+                    'SELECT inbox._claim_local(%s, %L, %L)', (("limit" + nodes - 1) / nodes), lease_for, channels)) LOOP
+        IF NOT node.success THEN
+            RAISE WARNING 'inbox.claim_deliveries: node % could not claim: %', node.nodeid, node.result;
+            CONTINUE;
+        END IF;
+        RETURN QUERY SELECT * FROM pg_catalog.jsonb_to_recordset(node.result::jsonb)
+            AS r(user_id text, id text, lease uuid, channel text, attempt integer, target text,
+                 headers jsonb, body text, secret text);
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox._claim_local("limit" integer, lease_for interval, channels text[])
+RETURNS jsonb
+LANGUAGE plpgsql
+-- (Citus refuses changes to a shard by name unless told: these are the shards' own rows.)
+SET citus.enable_manual_changes_to_shards = on
+AS $$
+DECLARE
+    shards record;
+    look text;
+    due integer[];
+    hooks regclass;
+    part jsonb;
+    claimed jsonb := '[]';
+    wanted integer := "limit";
+    i integer;
+BEGIN
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox._expand_node(1000);
+    END IF;
+    SELECT pg_catalog.array_agg(pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass ORDER BY d.shardid) AS deliveries,
+           pg_catalog.array_agg(pg_catalog.shard_name('inbox.notifications'::regclass, n.shardid)::regclass ORDER BY d.shardid) AS notifications
+      INTO shards
+      FROM pg_catalog.pg_dist_shard d
+      JOIN pg_catalog.pg_dist_placement p ON p.shardid = d.shardid
+      JOIN pg_catalog.pg_dist_shard n ON n.logicalrelid = 'inbox.notifications'::regclass
+                                     AND n.shardminvalue = d.shardminvalue
+     WHERE d.logicalrelid = 'inbox.deliveries'::regclass
+       AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g);
+    IF shards.deliveries IS NULL THEN
+        RETURN claimed;
+    END IF;
+    -- Which of them have due rows (the due index of each, one statement).
+    SELECT pg_catalog.string_agg(pg_catalog.format(
+               'SELECT %s AS i WHERE EXISTS (SELECT FROM %s x WHERE x.state = ''pending'' AND x.due_at <= $1 AND x.channel = ANY ($2))',
+               o.i, o.deliveries), ' UNION ALL ')
+      INTO look
+      FROM pg_catalog.unnest(shards.deliveries) WITH ORDINALITY AS o(deliveries, i);
+    EXECUTE 'SELECT pg_catalog.array_agg(l.i ORDER BY pg_catalog.random()) FROM (' || look || ') AS l'
+       INTO due USING pg_catalog.now(), channels;
+    IF due IS NULL THEN
+        RETURN claimed;
+    END IF;
+    hooks := (SELECT pg_catalog.shard_name('inbox.webhooks'::regclass, w.shardid)::regclass
+                FROM pg_catalog.pg_dist_shard w WHERE w.logicalrelid = 'inbox.webhooks'::regclass);
+    FOREACH i IN ARRAY due LOOP
+        SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]') INTO part
+          FROM inbox._claim_shard(shards.deliveries[i], shards.notifications[i], hooks, wanted, lease_for, channels) AS c;
+        claimed := claimed || part;
+        wanted := wanted - pg_catalog.jsonb_array_length(part);
+        EXIT WHEN wanted <= 0;
+    END LOOP;
+    RETURN claimed;
+END
+$$;
+
+COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards (and every node''s claim its own, in the claim''s one round).';

@@ -677,9 +677,10 @@ $$;
 -- for 10,000 recipients, which SET enable_seqscan = off on the statement only hid). `planned`:
 -- the probe is planned at this call, with the table as it is now; otherwise its plan is cached
 -- for the session, which is what a statement of one event wants (nothing to plan), and all it
--- risks is one read of a small table's pages, until the next ANALYZE replans it. A statement
--- of many events asks for `planned` probes: a plan cached while the inbox was nearly empty
--- could read the whole table for each of them.
+-- risks is one read of a small table's pages, until the next ANALYZE replans it. The expander
+-- reads a page of many events' rows in one statement planned at its call instead
+-- (inbox._queue_deliveries), not a probe planned per event (0.12 ms each, a third of what an
+-- e-mail cost the workers' backends at 400 creates/s).
 CREATE FUNCTION inbox._notification_at(user_id text, id bigint, planned boolean)
 RETURNS inbox.notifications
 LANGUAGE plpgsql STABLE
@@ -706,8 +707,13 @@ $$;
 -- (its plan cached for the session); the e-mails and the webhook calls are one INSERT (the
 -- digests, which join an open row, another). A channel nobody wants costs nothing more than
 -- its empty steps: no address look-up without an e-mail, no marks without a webhook. No
--- statement here joins inbox.notifications: each event that needs its row gets it by a key
--- probe (inbox._notification_at), once for both channels, and the marks the webhook bodies are
+-- cached statement joins inbox.notifications: the rows of a page of many events are read first
+-- by key, one statement planned at each call with the table as it is then (so no plan made
+-- while the inbox was nearly empty can make a fan-out quadratic), into an array in the events'
+-- order that the static statement indexes by the event's place in the page; a page of one
+-- event uses the cached key probe (inbox._notification_at), and so does each event of a page on
+-- a Citus node (there planned at its call when the page has many). One node runs it through
+-- inbox._queue_page, which has its plans made once a session. The marks the webhook bodies are
 -- shaped with are read once per user (inbox._user_marks), matched to the events by a FULL join,
 -- which PostgreSQL runs as a hash or merge join, never as a loop over one side for each row of
 -- the other. On a Citus node the events are one user's (inbox._expand_node): every table the
@@ -718,22 +724,36 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     many boolean := pg_catalog.cardinality(events) > 1;
+    -- (On a Citus node, whose pages are one user's, each event's row is a probe of its own:
+    -- Citus routes a statement by its user, not a correlated read for the rows of an array.)
+    read_first boolean := many AND NOT inbox._citus_managed('inbox.notifications');
+    stored inbox.notifications[];  -- (read_first: each event's notification, in the events' order)
     queued bigint;  -- (the rows the statement inserted; unused)
 BEGIN
+    IF read_first THEN
+        -- Only the rows a delivery may need (an e-mail's created notification; any, for webhooks).
+        EXECUTE 'SELECT pg_catalog.array_agg(
+                            CASE WHEN e.notification_id IS NOT NULL AND ($2 AND e.event = ''notification.created'' OR $3)
+                                 THEN (SELECT n FROM inbox.notifications n
+                                        WHERE n.user_id = e.user_id AND n.id = e.notification_id) END
+                            ORDER BY e.ordinality)
+                   FROM pg_catalog.unnest($1) WITH ORDINALITY AS e'
+           INTO stored USING events, email, hooks;
+    END IF;
     WITH found AS MATERIALIZED (
         -- The events that call for a delivery, each with its notification's row.
-        SELECT x.*, CASE WHEN x.notification_id IS NOT NULL
-                         THEN inbox._notification_at(x.user_id, x.notification_id, many) END AS n
+        SELECT x.*, CASE WHEN x.notification_id IS NULL THEN NULL
+                         WHEN read_first THEN stored[x.ordinality]
+                         ELSE inbox._notification_at(x.user_id, x.notification_id, many) END AS n
           FROM (SELECT e.id, e.user_id, e.event, e.notification_id, e.workspace_id, coalesce(e.data, '{}') AS data,
-                       e.created_at,
+                       e.created_at, e.ordinality,
                        email AND e.event = 'notification.created' AS mailed,
                        hooks AND EXISTS (SELECT FROM inbox.webhooks w
                                           WHERE w.enabled AND e.event = ANY (w.events)
                                             AND (w.user_id IS NULL OR w.user_id = e.user_id)
                                             AND (w.workspace_id IS NULL OR w.workspace_id = e.workspace_id)) AS hooked
-                  -- ((SELECT events): the planner sizes the array alike in every call, so that
-                  -- the plan is made once per session, not for each array it is given.)
-                  FROM pg_catalog.unnest((SELECT events)) AS e) AS x
+                  -- ((SELECT events): the planner sizes the array alike in every call.)
+                  FROM pg_catalog.unnest((SELECT events)) WITH ORDINALITY AS e) AS x
          WHERE x.mailed OR x.hooked),
     -- E-mails: the created notifications that are stored (an in_app-off recipient's e-mail was
     -- queued by the create, inbox._skip_in_app).
@@ -785,6 +805,23 @@ BEGIN
          WHERE w.types IS NULL OR s.notification_id IS NULL OR s.type = ANY (w.types)
         RETURNING 1)
     SELECT pg_catalog.count(*) INTO queued FROM inserted;
+END
+$$;
+
+-- inbox._queue_deliveries on one node, with its statements planned once a session: given the
+-- channels' booleans a custom plan always looked cheaper (it drops the channels not wanted), so
+-- PostgreSQL planned the whole statement again at every page (2.7 ms of planning against 1.3 ms
+-- of execution for a page of one event). No plan of it reads a table by anything but a key
+-- (inbox.notifications not at all), so the plan made for one page is the plan for any. Not on
+-- Citus, whose router plans a statement with its user's value (inbox._expand_user calls
+-- inbox._queue_deliveries itself).
+CREATE FUNCTION inbox._queue_page(events inbox.events[], email boolean, hooks boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM inbox._queue_deliveries(events, email, hooks);
 END
 $$;
 
@@ -915,7 +952,7 @@ $$;
 -- their oldest event the cursor has not passed (inbox._feed_passed), or, with none, at their
 -- last: the events it passed predate the expander (before delivery was configured, before the
 -- upgrade) and are never queued. One node: one statement reads and moves the marks, one queues
--- (inbox._queue_deliveries). Citus: a user at a time (inbox._expand_user), so that every
+-- (inbox._queue_page). Citus: a user at a time (inbox._expand_user), so that every
 -- statement is about one user's shard. Returns the events the page held.
 CREATE FUNCTION inbox._expand_node("limit" integer)
 RETURNS integer
@@ -981,7 +1018,7 @@ BEGIN
                   WHERE $7::timestamptz IS NULL OR e.created_at > $7'
            INTO due USING page, c.x, c.p, c.kx, c.ku, c.ki, since;
         IF pg_catalog.cardinality(due) > 0 THEN
-            PERFORM inbox._queue_deliveries(due, wanted.email, wanted.hooks);
+            PERFORM inbox._queue_page(due, wanted.email, wanted.hooks);
         END IF;
     END IF;
     UPDATE inbox.delivery_feed_position SET cursor = next, moved_at = pg_catalog.now();
@@ -1005,7 +1042,7 @@ END
 $$;
 
 COMMENT ON FUNCTION inbox.expand_deliveries(integer) IS
-    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards.';
+    'Queues the deliveries (e-mail, webhooks) of the change-feed events of the users of up to limit events committed since the last expansion, each event exactly once (by the user''s mark, inbox.delivery_progress); returns how many events it read (0 when another expansion is running). inbox.claim_deliveries calls it first; on a Citus cluster every node expands its own shards (and every node''s claim its own, in the claim''s one round).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Workers: claim, finish, prune
@@ -1080,6 +1117,30 @@ BEGIN
 END
 $$;
 
+-- Whether a claim of `channels` expands the change feed first: when one of them is configured
+-- (e-mail: pg_inbox.email_column; webhook: an enabled endpoint), or when neither channel is (the
+-- expansion then moves its cursor to now, so that a later configuration queues nothing older).
+-- A claim of an unconfigured channel alone does not: the server's webhook workers, with e-mail
+-- on and no webhook, expanded a third of the pages (every worker's claim expanded), each page
+-- the smaller for it (about 40 events at 400 creates/s), and a page costs about as much for 40
+-- events as for 160. What they passed by is expanded by the next claim of a configured
+-- channel's worker, which expands before it claims: its latency is the same. (A process whose
+-- workers claim only channels that are not configured, say webhook threads without
+-- --smtp-url while only e-mail is, expands nothing: the events wait for a worker of a
+-- configured channel, or for inbox.expand_deliveries, as with --delivery-workers 0.)
+CREATE FUNCTION inbox._claim_expands(channels text[])
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    wanted record := inbox._delivery_configured();
+BEGIN
+    RETURN NOT (wanted.email OR wanted.hooks)
+           OR wanted.email AND 'email' = ANY (channels)
+           OR wanted.hooks AND 'webhook' = ANY (channels);
+END
+$$;
+
 -- Claims up to `limit` due deliveries of `channels` for `lease_for` and returns what to send, in
 -- one statement: the target (URL or address), the body, and the headers (webhook: webhook-id
 -- and webhook-timestamp, with the endpoint's secret for the server to sign them; e-mail: the
@@ -1089,7 +1150,8 @@ $$;
 -- e-mail without a stored notification (its recipient had in_app off) is built from the create
 -- object the row carries. It first expands the change feed (inbox.expand_deliveries), so that
 -- what committed up to now is claimable, with no statement of the workers' own: an idle claim
--- costs one more look at the feed's xid index.
+-- costs one more look at the feed's xid index; but not for a claim of channels none of which is
+-- configured (inbox._claim_expands).
 CREATE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
                                        channels text[] DEFAULT '{email,webhook}')
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
@@ -1104,10 +1166,13 @@ BEGIN
     IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM inbox.expand_deliveries();
     IF inbox._citus_managed('inbox.deliveries') THEN
+        -- (Each node expands its own events in its claim: one round to the nodes.)
         RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
         RETURN;
+    END IF;
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox.expand_deliveries();
     END IF;
     RETURN QUERY
     WITH due AS (
@@ -1172,31 +1237,21 @@ COMMENT ON FUNCTION inbox.claim_deliveries(integer, interval, text[]) IS
     'For the server''s delivery workers: claims up to limit due deliveries (FOR UPDATE SKIP LOCKED) for lease, and returns what to send. Several workers and servers can share the outbox.';
 
 -- inbox.claim_deliveries on a Citus cluster, where a row lock may not be taken in a statement
--- over several shards: every node claims from the shards it holds, one statement per shard
--- (inbox._claim_local), all nodes at once (run_command_on_all_nodes), each its share of
--- `limit`; each node's claims commit there as they are made (a lease that no one uses runs
--- out, as a dead worker's does).
+-- over several shards: every node expands its own events and claims from the shards it holds
+-- (inbox._claim_local), all nodes at once in one round (run_command_on_all_nodes), busy or
+-- idle, each its share of `limit`; each node's expansion and claims commit there together (a
+-- lease that no one uses runs out, as a dead worker's does).
 CREATE FUNCTION inbox._claim_citus("limit" integer, lease_for interval, channels text[])
 RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
                headers jsonb, body text, secret text)
 LANGUAGE plpgsql
--- (On Citus: the look for due rows below reads every shard.)
+-- (On Citus: it asks every node, by design.)
 SET citus.multi_task_query_log_level = off
 AS $$
 DECLARE
     node record;
     nodes integer;
 BEGIN
-    -- An idle outbox costs one read over the shards (through Citus's pooled connections);
-    -- only due rows make every node claim (a connection to each). (A statement of its own, not
-    -- an EXISTS subquery: Citus plans a subquery over several shards as an intermediate result,
-    -- which it cannot read back without columns.)
-    PERFORM 1 FROM inbox.deliveries x
-      WHERE x.state = 'pending' AND x.due_at <= pg_catalog.now() AND x.channel = ANY (channels)
-      LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN;
-    END IF;
     SELECT pg_catalog.count(DISTINCT p.groupid)::int INTO nodes
       FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
      WHERE s.logicalrelid = 'inbox.deliveries'::regclass;
@@ -1288,9 +1343,13 @@ $claim$, deliveries, notifications, webhooks)
 END
 $$;
 
--- On a node of a Citus cluster: claims up to `limit` due deliveries from the shards this node
--- holds (in a random order, so that no shard waits behind the others), one statement per shard;
--- returns them as a JSON array of inbox.claim_deliveries's rows.
+-- On a node of a Citus cluster: first expands this node's change-feed events into the outbox
+-- (inbox._expand_node, as inbox.expand_deliveries's default page: its deliveries are then
+-- claimable in this same transaction), then claims up to `limit` due deliveries from the shards
+-- this node holds that have any (one look over them all, planned at each call as the feed's
+-- idle look is: an idle claim costs that look and the expander's), one statement per such
+-- shard, in a random order so that no shard waits behind the others; returns them as a JSON
+-- array of inbox.claim_deliveries's rows.
 CREATE FUNCTION inbox._claim_local("limit" integer, lease_for interval, channels text[])
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -1298,25 +1357,46 @@ LANGUAGE plpgsql
 SET citus.enable_manual_changes_to_shards = on
 AS $$
 DECLARE
-    s record;
+    shards record;
+    look text;
+    due integer[];
     hooks regclass;
     part jsonb;
     claimed jsonb := '[]';
     wanted integer := "limit";
+    i integer;
 BEGIN
-    FOR s IN SELECT pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass AS deliveries,
-                    pg_catalog.shard_name('inbox.notifications'::regclass, n.shardid)::regclass AS notifications
-               FROM pg_catalog.pg_dist_shard d
-               JOIN pg_catalog.pg_dist_placement p ON p.shardid = d.shardid
-               JOIN pg_catalog.pg_dist_shard n ON n.logicalrelid = 'inbox.notifications'::regclass
-                                              AND n.shardminvalue = d.shardminvalue
-              WHERE d.logicalrelid = 'inbox.deliveries'::regclass
-                AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
-              ORDER BY pg_catalog.random() LOOP
-        hooks := coalesce(hooks, (SELECT pg_catalog.shard_name('inbox.webhooks'::regclass, w.shardid)::regclass
-                                    FROM pg_catalog.pg_dist_shard w WHERE w.logicalrelid = 'inbox.webhooks'::regclass));
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox._expand_node(1000);
+    END IF;
+    SELECT pg_catalog.array_agg(pg_catalog.shard_name('inbox.deliveries'::regclass, d.shardid)::regclass ORDER BY d.shardid) AS deliveries,
+           pg_catalog.array_agg(pg_catalog.shard_name('inbox.notifications'::regclass, n.shardid)::regclass ORDER BY d.shardid) AS notifications
+      INTO shards
+      FROM pg_catalog.pg_dist_shard d
+      JOIN pg_catalog.pg_dist_placement p ON p.shardid = d.shardid
+      JOIN pg_catalog.pg_dist_shard n ON n.logicalrelid = 'inbox.notifications'::regclass
+                                     AND n.shardminvalue = d.shardminvalue
+     WHERE d.logicalrelid = 'inbox.deliveries'::regclass
+       AND p.groupid = (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g);
+    IF shards.deliveries IS NULL THEN
+        RETURN claimed;
+    END IF;
+    -- Which of them have due rows (the due index of each, one statement).
+    SELECT pg_catalog.string_agg(pg_catalog.format(
+               'SELECT %s AS i WHERE EXISTS (SELECT FROM %s x WHERE x.state = ''pending'' AND x.due_at <= $1 AND x.channel = ANY ($2))',
+               o.i, o.deliveries), ' UNION ALL ')
+      INTO look
+      FROM pg_catalog.unnest(shards.deliveries) WITH ORDINALITY AS o(deliveries, i);
+    EXECUTE 'SELECT pg_catalog.array_agg(l.i ORDER BY pg_catalog.random()) FROM (' || look || ') AS l'
+       INTO due USING pg_catalog.now(), channels;
+    IF due IS NULL THEN
+        RETURN claimed;
+    END IF;
+    hooks := (SELECT pg_catalog.shard_name('inbox.webhooks'::regclass, w.shardid)::regclass
+                FROM pg_catalog.pg_dist_shard w WHERE w.logicalrelid = 'inbox.webhooks'::regclass);
+    FOREACH i IN ARRAY due LOOP
         SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)), '[]') INTO part
-          FROM inbox._claim_shard(s.deliveries, s.notifications, hooks, wanted, lease_for, channels) AS c;
+          FROM inbox._claim_shard(shards.deliveries[i], shards.notifications[i], hooks, wanted, lease_for, channels) AS c;
         claimed := claimed || part;
         wanted := wanted - pg_catalog.jsonb_array_length(part);
         EXIT WHEN wanted <= 0;
