@@ -23,6 +23,8 @@ namespace {
 constexpr long long kFetchLimit = 1000;
 constexpr int kPollLimit = 1000;
 constexpr int kMaxReconnectPauseMs = 2000;
+// The interval of the poller's polls while no stream is open (see run()).
+constexpr int kIdlePollMs = 250;
 // The memory of what was fetched, per user, is forgotten beyond this many users.
 constexpr std::size_t kFetchedUsers = 100000;
 
@@ -89,9 +91,18 @@ void Poller::run() {
       backoff = std::min(backoff * 2, kMaxReconnectPauseMs);
       continue;
     }
+    Clock::time_point next_poll = Clock::now();
     while (true) {
-      if (!poll_once(*db))
-        break;
+      // With no stream open nothing waits for the feed's events, but the cursor must stay
+      // continuous: a stream that opens catches up by itself, and the poller's next poll must
+      // not skip what committed meanwhile. So an idle poller still polls, every kIdlePollMs
+      // (about a poll's worth of the database's time a second instead of a hundred), and goes
+      // back to --feed-poll-ms at its next tick once a stream is open.
+      if (hub_.open_streams() > 0 || Clock::now() >= next_poll) {
+        if (!poll_once(*db))
+          break;
+        next_poll = Clock::now() + std::chrono::milliseconds(kIdlePollMs);
+      }
       if (Clock::now() >= next_token_check) {
         check_tokens(*db);
         next_token_check = Clock::now() + std::chrono::milliseconds(config_.stream_token_check_ms);

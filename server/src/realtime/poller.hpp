@@ -1,6 +1,7 @@
 // The one change-feed poller of a server process: a thread with its own PostgreSQL connection
-// (never one of the pool's) that calls inbox.poll_events every --feed-poll-ms, so the database's
-// work is the same whatever the number of connected clients.
+// (never one of the pool's) that calls inbox.poll_events every --feed-poll-ms while a stream is
+// open (every 250 ms while none is), so the database's work is the same whatever the number of
+// connected clients.
 //
 // Each poll returns the (user, event id) pairs that committed since its cursor (the SQL bounds
 // its reads by the oldest running transaction, so an event that commits late is not skipped; a
