@@ -590,17 +590,22 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
+    -- The sample accounts de-duplicated (unless the caller has them), apart from the statement
+    -- below: inside it, a coalesce over them let every call plan it anew for its values.
+    IF account_ids IS NULL THEN
+        SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT s.id), '[]') INTO account_ids
+          FROM pg_catalog.jsonb_array_elements(groups) AS g(g),
+               pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id);
+    END IF;
     -- One statement: the groups' objects by one look-up per relation (_mastodon_targets), the
-    -- sample accounts de-duplicated, then looked up once (_mastodon_accounts).
+    -- sample accounts looked up once (_mastodon_accounts).
     RETURN (
         WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
              n AS (SELECT a.n, a.o FROM pg_catalog.jsonb_array_elements(notifications) WITH ORDINALITY AS a(n, o)),
              t AS (SELECT t.v, t.o
                      FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(notifications)) WITH ORDINALITY AS t(v, o))
         SELECT pg_catalog.jsonb_build_object(
-                   'accounts', inbox._mastodon_accounts(coalesce(account_ids,
-                       (SELECT pg_catalog.jsonb_agg(DISTINCT s.id)
-                          FROM g, pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)), '[]')),
+                   'accounts', inbox._mastodon_accounts(account_ids),
                    'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
                    'notification_groups', coalesce(pg_catalog.jsonb_agg(
                        g.g
