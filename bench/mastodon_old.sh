@@ -16,7 +16,9 @@ load_old_mastodon() {
     echo "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema;"
     for f in "${old_mastodon_functions[@]}"; do
       # The function's text, from its CREATE to the line closing its body.
-      awk -v f="inbox.$f(" 'index($0, "CREATE FUNCTION " f) == 1 { on = 1 } on { print } on && /^\$\$;/ { exit }' <<<"$old"
+      # A C function (LANGUAGE C, no body) ends at its LANGUAGE line and takes the installed library.
+      awk -v f="inbox.$f(" 'index($0, "CREATE FUNCTION " f) == 1 { on = 1 } on { print } on && (/^\$\$;/ || /^LANGUAGE C.*;$/) { exit }' <<<"$old" |
+        sed "s|'MODULE_PATHNAME'|'\$libdir/pg_inbox'|"
     done
   } >"$file"
   for f in "${old_mastodon_functions[@]}"; do

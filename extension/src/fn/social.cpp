@@ -4,6 +4,11 @@
 
 #include "pg/pg.hpp"
 
+extern "C" {
+#include "catalog/pg_collation.h"
+#include "utils/varlena.h"
+}
+
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -38,6 +43,39 @@ std::string user_arg(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0))
     throw pgi::Error("22004", "user_id must not be null");
   return std::string(pgi::text_arg(fcinfo, 0));
+}
+
+// The page's sample account ids, distinct, as _mastodon_grouped's jsonb_agg(DISTINCT) over the
+// groups' sample_account_ids lists them (jsonb's order of strings: the database's collation,
+// varstr_cmp), so that _mastodon_grouped need not take them out of the groups again (0.25 ms
+// of the heavy user's page). Nothing (the SQL computes them) when a sample is no string.
+std::optional<nlohmann::json> sample_account_ids(const nlohmann::json &groups) {
+  std::vector<const std::string *> ids;
+  for (const nlohmann::json &g : groups) {
+    auto samples = g.find("sample_account_ids");
+    if (samples == g.end() || samples->is_null())
+      continue;
+    if (!samples->is_array())
+      return std::nullopt;
+    for (const nlohmann::json &id : *samples) {
+      if (!id.is_string())
+        return std::nullopt;
+      ids.push_back(&id.get_ref<const std::string &>());
+    }
+  }
+  std::sort(ids.begin(), ids.end(), [](const std::string *a, const std::string *b) {
+    int order = 0;
+    pgi::pg_call([&] {
+      order = varstr_cmp(a->data(), static_cast<int>(a->size()), b->data(),
+                         static_cast<int>(b->size()), DEFAULT_COLLATION_OID);
+    });
+    return order < 0;
+  });
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (i == 0 || *ids[i] != *ids[i - 1])
+      out.push_back(*ids[i]);
+  return out;
 }
 
 }  // namespace
@@ -241,6 +279,9 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     notifications.push_back(std::move(rep));
   }
   nlohmann::json out = nlohmann::json::object();
+  std::optional<nlohmann::json> accounts = sample_account_ids(groups);
+  if (accounts)
+    out["account_ids"] = std::move(*accounts);
   out["groups"] = std::move(groups);
   out["notifications"] = std::move(notifications);
   return pgi::jsonb::from_json(out);
