@@ -6,6 +6,8 @@
 -- ---------------------------------------------------------------------------------------------
 
 -- Up to 8 distinct actors from a JSON array of actor arrays, newest notification first.
+-- (The Mastodon v2 page's groups' statement writes this rule inline, over a group's rows by id:
+-- extension/src/social/query.cpp, group_rows_statement, for speed. A change here goes there too.)
 CREATE FUNCTION inbox._sample_actors(actor_lists jsonb)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
