@@ -4,7 +4,10 @@
 #
 # load_old_mastodon URL BASE SCHEMA: the functions below, as `git show BASE:extension/sql/
 # 65_mastodon.sql` has them, created in SCHEMA (dropped first) and calling each other there and
-# everything else in inbox. A function BASE does not have is left out.
+# everything else in inbox. A function BASE does not have is left out. A C function takes the
+# installed library, or MASTODON_OLD_LIBRARY (a library built from BASE and installed beside it,
+# without _PG_init: pg_inbox's must be loaded first, which the callers' first calls do) when
+# BASE's C function differs from the installed one's.
 old_mastodon_functions=(_mastodon_scanned _mastodon_group_page _mastodon_page_groups _mastodon_grouped
   mastodon_groups mastodon_notifications mastodon_group)
 
@@ -13,12 +16,12 @@ load_old_mastodon() {
   old=$(git -C "$ROOT" show "$base:extension/sql/65_mastodon.sql") || return 1
   file=$(mktemp)
   {
-    echo "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema;"
+    echo "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema; LOAD '\$libdir/pg_inbox';"
     for f in "${old_mastodon_functions[@]}"; do
       # The function's text, from its CREATE to the line closing its body.
       # A C function (LANGUAGE C, no body) ends at its LANGUAGE line and takes the installed library.
       awk -v f="inbox.$f(" 'index($0, "CREATE FUNCTION " f) == 1 { on = 1 } on { print } on && (/^\$\$;/ || /^LANGUAGE C.*;$/) { exit }' <<<"$old" |
-        sed "s|'MODULE_PATHNAME'|'\$libdir/pg_inbox'|"
+        sed "s|'MODULE_PATHNAME'|'\$libdir/${MASTODON_OLD_LIBRARY:-pg_inbox}'|"
     done
   } >"$file"
   for f in "${old_mastodon_functions[@]}"; do

@@ -11639,3 +11639,83 @@ BEGIN
                                  newest, oldest);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Issue 16, h-v2e (65_mastodon.sql): _mastodon_page_groups reads the page's sample
+-- accounts itself (one statement of mastodon_account's rows for the distinct ids, a stub for an
+-- id without one) and returns them shaped (accounts), which _mastodon_grouped takes in place of
+-- the ids.
+-- ---------------------------------------------------------------------------------------------
+
+DROP FUNCTION inbox._mastodon_grouped(jsonb, jsonb, jsonb);
+
+CREATE FUNCTION inbox._mastodon_grouped(groups jsonb, notifications jsonb, accounts jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    -- The sample accounts de-duplicated and shaped (unless the caller has them), apart from the
+    -- statement below: inside it, a coalesce over them let every call plan it anew.
+    IF accounts IS NULL THEN
+        accounts := inbox._mastodon_accounts((
+            SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT s.id), '[]')
+              FROM pg_catalog.jsonb_array_elements(groups) AS g(g),
+                   pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)));
+    END IF;
+    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets).
+    RETURN (
+        WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
+             n AS (SELECT a.n, a.o FROM pg_catalog.jsonb_array_elements(notifications) WITH ORDINALITY AS a(n, o)),
+             t AS (SELECT t.v, t.o
+                     FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(notifications)) WITH ORDINALITY AS t(v, o))
+        SELECT pg_catalog.jsonb_build_object(
+                   'accounts', accounts,
+                   'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
+                   'notification_groups', coalesce(pg_catalog.jsonb_agg(
+                       g.g
+                       || (t.v - ARRAY['id', 'type', 'created_at', 'group_key', 'account', 'status', 'relationship_severance_event'])
+                       || CASE WHEN t.v ? 'status' THEN pg_catalog.jsonb_build_object('status_id', n.n->'status')
+                               ELSE '{}' END
+                       ORDER BY g.o), '[]'))
+          FROM g JOIN n ON n.o = g.o JOIN t ON t.o = g.o);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.mastodon_groups(token text, query jsonb, origin text,
+                                      OUT body jsonb, OUT link text)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+    caller inbox.caller := inbox._mastodon_caller(token);
+    params jsonb := coalesce(query, '{}');
+    engine jsonb := inbox._mastodon_engine_params(caller, params, inbox._mastodon_limit(params, 40, 80)) - 'total';
+    max_id bigint := inbox._mastodon_id_param(params, 'max_id');
+    since_id bigint := inbox._mastodon_id_param(params, 'since_id');
+    min_id bigint := inbox._mastodon_id_param(params, 'min_id');
+    page jsonb;
+    newest text;
+    oldest text;
+BEGIN
+    -- grouped_types[]: the types that group; a row of any other type is ungrouped-{id}. Left
+    -- out, every type groups by its groupKey.
+    IF params ? 'grouped_types' THEN
+        engine := engine || pg_catalog.jsonb_build_object('grouped_types', inbox._mastodon_types(params, 'grouped_types'));
+    END IF;
+    IF params ? 'expand_accounts' AND params->>'expand_accounts' NOT IN ('full', 'partial_avatars') THEN
+        RAISE EXCEPTION 'expand_accounts: expected full or partial_avatars, got %', pg_catalog.quote_literal(params->>'expand_accounts')
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    page := inbox._mastodon_page_groups(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
+    body := inbox._mastodon_grouped(page->'groups', page->'notifications', page->'accounts');
+    -- The Link from the ends of the page's range: next continues below its oldest row, prev
+    -- above its newest. On a full page these are Mastodon's (the oldest and the newest
+    -- representative); on a page with fewer groups than `limit` the range reaches past the
+    -- oldest representative, and Mastodon's next would show that range's older rows again.
+    SELECT pg_catalog.max((g->>'page_max_id')::bigint)::text, pg_catalog.min((g->>'page_min_id')::bigint)::text
+      INTO newest, oldest
+      FROM pg_catalog.jsonb_array_elements(body->'notification_groups') AS g;
+    link := inbox._mastodon_link(origin, '/api/v2/notifications', params,
+                                 ARRAY['account_id', 'exclude_types', 'expand_accounts', 'grouped_types', 'limit', 'types'],
+                                 newest, oldest);
+END
+$$;

@@ -582,30 +582,31 @@ $$;
 -- (expand_accounts=partial_avatars still lists them in full). A page's groups come from
 -- _mastodon_page_groups, one group's from mastodon_group. A statement of its own, apart from the
 -- user's rows: on Citus the statement that reads them runs on the user's shard, where the
--- relations behind accounts and objects cannot be read. account_ids: the groups' sample account
--- ids, distinct, in jsonb's order, when the caller has them (_mastodon_page_groups does);
--- otherwise taken from the groups here.
-CREATE FUNCTION inbox._mastodon_grouped(groups jsonb, notifications jsonb, account_ids jsonb DEFAULT NULL)
+-- relations behind accounts and objects cannot be read. accounts: the groups' sample accounts,
+-- shaped as _mastodon_accounts shapes them (distinct, in jsonb's order of their ids), when the
+-- caller has them (_mastodon_page_groups reads them with the page); otherwise taken from the
+-- groups here.
+CREATE FUNCTION inbox._mastodon_grouped(groups jsonb, notifications jsonb, accounts jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
 BEGIN
-    -- The sample accounts de-duplicated (unless the caller has them), apart from the statement
-    -- below: inside it, a coalesce over them let every call plan it anew for its values.
-    IF account_ids IS NULL THEN
-        SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT s.id), '[]') INTO account_ids
-          FROM pg_catalog.jsonb_array_elements(groups) AS g(g),
-               pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id);
+    -- The sample accounts de-duplicated and shaped (unless the caller has them), apart from the
+    -- statement below: inside it, a coalesce over them let every call plan it anew.
+    IF accounts IS NULL THEN
+        accounts := inbox._mastodon_accounts((
+            SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT s.id), '[]')
+              FROM pg_catalog.jsonb_array_elements(groups) AS g(g),
+                   pg_catalog.jsonb_array_elements(g.g->'sample_account_ids') AS s(id)));
     END IF;
-    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets), the
-    -- sample accounts looked up once (_mastodon_accounts).
+    -- One statement: the groups' objects by one look-up per relation (_mastodon_targets).
     RETURN (
         WITH g AS (SELECT a.g, a.o FROM pg_catalog.jsonb_array_elements(groups) WITH ORDINALITY AS a(g, o)),
              n AS (SELECT a.n, a.o FROM pg_catalog.jsonb_array_elements(notifications) WITH ORDINALITY AS a(n, o)),
              t AS (SELECT t.v, t.o
                      FROM pg_catalog.jsonb_array_elements(inbox._mastodon_targets(notifications)) WITH ORDINALITY AS t(v, o))
         SELECT pg_catalog.jsonb_build_object(
-                   'accounts', inbox._mastodon_accounts(account_ids),
+                   'accounts', accounts,
                    'statuses', coalesce(pg_catalog.jsonb_agg(DISTINCT t.v->'status') FILTER (WHERE t.v ? 'status'), '[]'),
                    'notification_groups', coalesce(pg_catalog.jsonb_agg(
                        g.g
@@ -640,8 +641,9 @@ $$;
 
 -- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id) and
 -- computes them (NotificationGroup.load_groups_data), as {groups: the groups' own fields,
--- notifications: their representatives (mastodon_json), account_ids: the groups' sample account
--- ids, distinct, in jsonb's order}, newest first, for _mastodon_grouped.
+-- notifications: their representatives (mastodon_json), accounts: the groups' sample accounts,
+-- distinct, in jsonb's order of their ids, shaped as _mastodon_accounts shapes them}, newest
+-- first, for _mastodon_grouped.
 --
 -- The page: the user's matching rows in the request's id range, read by the engine in id order,
 -- `limit` (at least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit`
@@ -701,7 +703,7 @@ BEGIN
               USING ERRCODE = 'invalid_parameter_value';
     END IF;
     page := inbox._mastodon_page_groups(caller.user_id, engine || '{"total": false}', max_id, since_id, min_id);
-    body := inbox._mastodon_grouped(page->'groups', page->'notifications', page->'account_ids');
+    body := inbox._mastodon_grouped(page->'groups', page->'notifications', page->'accounts');
     -- The Link from the ends of the page's range: next continues below its oldest row, prev
     -- above its newest. On a full page these are Mastodon's (the oldest and the newest
     -- representative); on a page with fewer groups than `limit` the range reaches past the

@@ -78,6 +78,69 @@ std::optional<nlohmann::json> sample_account_ids(const nlohmann::json &groups) {
   return out;
 }
 
+// The keys as one text[] parameter (`path` names it in errors).
+pgi::query::Param key_list(const std::vector<std::string> &keys, const char *path) {
+  pgi::query::Param list;
+  list.type = pgi::query::builtin(pgi::query::SqlType::kText);
+  list.array = true;
+  list.path = path;
+  for (const std::string &k : keys)
+    list.values.emplace_back(k);
+  return list;
+}
+
+// Each key's row in the relation's target, in the keys' order, as `expand` embeds it (the
+// statement of inbox.related_rows, unaggregated): a jsonb copied out of SPI (it outlives
+// spi.finish()), or 0 for a key without a row.
+std::vector<Datum> related_rows_of(const pgi::query::Relation &relation,
+                                   const std::vector<std::string> &keys) {
+  pgi::query::SqlBuilder b;
+  std::string list = b.bind(key_list(keys, "keys"));
+  std::string row = pgi::query::related_row(relation, "k.key", b);
+  pgi::query::Statement st = b.finish("SELECT " + row + " FROM pg_catalog.unnest(" + list +
+                                      ") WITH ORDINALITY AS k(key, o) ORDER BY k.o");
+  uint64 found = pgi::spi::run(st);
+  std::vector<Datum> out(keys.size(), 0);
+  for (uint64 i = 0; i < found && i < keys.size(); ++i) {
+    bool is_null;
+    Datum d = pgi::spi::value(i, 1, is_null);
+    if (!is_null)
+      pgi::pg_call([&] { out[i] = SPI_datumTransfer(d, false, -1); });
+  }
+  return out;
+}
+
+// The rows of the page's sample accounts (ids: strings) in the relation mastodon_account, for
+// push_accounts; none without the relation.
+std::vector<Datum> account_rows(const pgi::spi::CatalogRelations &relations,
+                                const std::vector<std::string> &ids) {
+  if (!ids.empty())
+    if (std::shared_ptr<const pgi::query::Relation> r = relations.find("mastodon_account"))
+      return related_rows_of(*r, ids);
+  return std::vector<Datum>(ids.size(), 0);
+}
+
+// The page's sample accounts as inbox._mastodon_accounts shapes them: each id's row (rows:
+// account_rows), or for an id without one inbox._mastodon_account_stub's {id, username, acct,
+// display_name}, all the id.
+void push_accounts(pgi::jsonb::Builder &out, const std::vector<std::string> &ids,
+                   const std::vector<Datum> &rows) {
+  out.begin_array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (rows[i] != 0) {
+      out.jsonb(rows[i]);
+      continue;
+    }
+    out.begin_object();
+    for (const char *name : {"id", "username", "acct", "display_name"}) {
+      out.key(name);
+      out.string(ids[i]);
+    }
+    out.end_object();
+  }
+  out.end_array();
+}
+
 }  // namespace
 
 // inbox._social_list(user_id, params, dialect, max_id, since_id, min_id): the engine's page
@@ -249,7 +312,6 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
           std::move(g);
     }
   }
-  spi.finish();
 
   if (up)
     std::reverse(reps.begin(), reps.end());  // newest first
@@ -278,13 +340,26 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     rep.erase("actors");
     notifications.push_back(std::move(rep));
   }
-  nlohmann::json out = nlohmann::json::object();
-  std::optional<nlohmann::json> accounts = sample_account_ids(groups);
-  if (accounts)
-    out["account_ids"] = std::move(*accounts);
-  out["groups"] = std::move(groups);
-  out["notifications"] = std::move(notifications);
-  return pgi::jsonb::from_json(out);
+  // The sample accounts' rows, read before SPI closes (copied out of it).
+  std::optional<std::vector<std::string>> account_ids;
+  std::vector<Datum> accounts;
+  if (std::optional<nlohmann::json> ids = sample_account_ids(groups)) {
+    account_ids = ids->get<std::vector<std::string>>();
+    accounts = account_rows(relations, *account_ids);
+  }
+  spi.finish();
+  pgi::jsonb::Builder out;
+  out.begin_object();
+  if (account_ids) {
+    out.key("accounts");
+    push_accounts(out, *account_ids, accounts);
+  }
+  out.key("groups");
+  out.json(groups);
+  out.key("notifications");
+  out.json(notifications);
+  out.end_object();
+  return out.finish();
 }
 
 // inbox.related_rows(relation, keys jsonb): {key: row} for each key (a JSON array of strings)
@@ -296,14 +371,11 @@ PGI_FUNCTION(pgi_related_rows) {
   nlohmann::json keys = pgi::jsonb::arg(fcinfo, 1, "keys");
   if (!keys.is_array())
     throw pgi::invalid_value("keys", "expected a JSON array of strings");
-  pgi::query::Param list;
-  list.type = pgi::query::builtin(pgi::query::SqlType::kText);
-  list.array = true;
-  list.path = "keys";
+  std::vector<std::string> key_texts;
   for (const nlohmann::json &k : keys) {
     if (!k.is_string())
       throw pgi::invalid_value("keys", "expected a JSON array of strings");
-    list.values.emplace_back(k.get<std::string>());
+    key_texts.push_back(k.get<std::string>());
   }
   pgi::spi::Connection spi;
   pgi::spi::CatalogRelations relations;
@@ -311,7 +383,7 @@ PGI_FUNCTION(pgi_related_rows) {
   if (!relation)
     throw pgi::invalid_value("relation", "unknown relation \"" + name + "\"");
   pgi::query::SqlBuilder b;
-  std::string keys_param = b.bind(std::move(list));
+  std::string keys_param = b.bind(key_list(key_texts, "keys"));
   std::string row = pgi::query::related_row(*relation, "k.key", b);
   // OFFSET 0 keeps x a subquery of its own: pulled up, each key's row would be looked up twice
   // (once for the FILTER, once for the value).

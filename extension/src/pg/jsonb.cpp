@@ -342,6 +342,10 @@ void Builder::jsonb(Datum value) {
   scalar(&v);
 }
 
+void Builder::json(const nlohmann::json &value) {
+  build(*this, value);
+}
+
 Datum Builder::finish() {
   if (state_ != nullptr || result_ == nullptr)
     throw Error(sqlstate::kInternalError, "pg_inbox: an unfinished jsonb value");

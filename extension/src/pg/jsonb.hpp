@@ -66,8 +66,11 @@ class Builder {
   void number_text(
       const std::string &text);  // a JSON number's text ("1.5", "18446744073709551615")
   void string(std::string_view value);
-  // An existing jsonb (a row from a query) as a value or element, inside a container.
+  // An existing jsonb (a row from a query) as a value or element, inside a container. Its
+  // strings are read at finish(): `value` must live until then.
   void jsonb(Datum value);
+  // A JSON value, pushed as from_json builds it.
+  void json(const nlohmann::json &value);
   Datum finish();
 
  private:
