@@ -220,7 +220,23 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
   base.shape = pgi::social::group_scan_shape();
   pgi::spi::read_marks(base);  // once for the page, not once per seek
   pgi::social::GroupFold fold(static_cast<size_t>(limit));
-  std::vector<nlohmann::json> reps;  // by the order their groups began
+  // The representatives, by the order their groups began: the scan's columns
+  // (group_scan_shape), read as values, not as JSON.
+  struct Rep {
+    int64_t id;
+    std::string key, type, created_at;
+    std::optional<std::string> item;
+    nlohmann::json actors;
+  };
+  std::vector<Rep> reps;
+  auto text = [](uint64 row, int column) -> std::optional<std::string> {
+    bool is_null;
+    Datum d = pgi::spi::value(row, column, is_null);
+    pgi::query::Scalar v = pgi::spi::scalar(d, is_null, pgi::query::SqlType::kText);
+    if (std::string *s = std::get_if<std::string>(&v))
+      return std::move(*s);
+    return std::nullopt;
+  };
   for (bool more = true; more && !fold.complete();) {
     pgi::query::Query q = base;
     pgi::social::apply_id_range(q, up ? pgi::social::IdRange{below, std::nullopt, after}
@@ -234,19 +250,21 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
       kept = static_cast<uint64>(*st.fetch_limit - 1);
     int64_t id = 0;
     for (uint64 i = 0; i < kept && !fold.complete(); ++i) {
+      const uint64 r = st.backward ? kept - 1 - i : i;
       bool is_null;
-      Datum d = pgi::spi::value(st.backward ? kept - 1 - i : i, 1, is_null);
-      nlohmann::json row = pgi::jsonb::to_json(d, "row");
-      const std::string &shown = row.at("id").get_ref<const std::string &>();
-      id = std::stoll(shown);
-      std::string key = grouped_types && !grouped_types->count(row.value("type", std::string()))
-                            ? "ungrouped-" + shown
-                            : row.at("group_key").get<std::string>();
+      id = DatumGetInt64(pgi::spi::value(r, 1, is_null));
+      std::string type = text(r, 2).value_or(std::string());
+      std::optional<std::string> group_key;
+      if (!grouped_types || grouped_types->count(type))
+        group_key = text(r, 3);
+      std::string key = group_key ? std::move(*group_key) : "ungrouped-" + std::to_string(id);
       size_t begun = fold.groups().size();
       fold.add(id, key);
       if (fold.groups().size() > begun) {
-        row["group_key"] = std::move(key);
-        reps.push_back(std::move(row));
+        Datum actors = pgi::spi::value(r, 6, is_null);
+        reps.push_back(Rep{id, std::move(key), std::move(type), text(r, 4).value_or(std::string()),
+                           text(r, 5),
+                           is_null ? nlohmann::json() : pgi::jsonb::to_json(actors, "actors")});
       }
     }
     (up ? after : below) = id;  // the next seek continues past the chunk's last row
@@ -254,23 +272,18 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
   // The page's id range as Mastodon's controller takes it: from the oldest to the newest
   // representative (newest first: the first begun; by min_id the last); a page with fewer
   // groups than `limit` reaches to since_id, or by min_id to max_id.
-  auto rep_id = [](const nlohmann::json &rep) {
-    return std::stoll(rep.at("id").get_ref<const std::string &>());
-  };
   std::optional<int64_t> hi;
   if (fold.complete() || !up) {
     if (!reps.empty())
-      hi = rep_id(up ? reps.back() : reps.front());
+      hi = up ? reps.back().id : reps.front().id;
   } else if (max_id) {
     hi = *max_id - 1;
   }
   // The groups of several rows, computed over the range up to its top.
   std::vector<std::string> keys;
-  for (const nlohmann::json &rep : reps) {
-    const std::string &key = rep.at("group_key").get_ref<const std::string &>();
-    if (key != "ungrouped-" + rep.at("id").get_ref<const std::string &>())
-      keys.push_back(key);
-  }
+  for (const Rep &rep : reps)
+    if (rep.key != "ungrouped-" + std::to_string(rep.id))
+      keys.push_back(rep.key);
   std::map<std::string, nlohmann::json, std::less<>> computed;
   if (!keys.empty()) {
     static const char *const kFilters[] = {"types", "exclude_types", "grouped_types", "filter",
@@ -318,27 +331,24 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
   std::map<std::string, int64_t, std::less<>> oldest;
   for (const pgi::social::GroupFold::Group &g : fold.groups())
     oldest[g.key] = g.oldest;
-  nlohmann::json groups = nlohmann::json::array(), notifications = nlohmann::json::array();
-  for (nlohmann::json &rep : reps) {
-    const std::string key = rep.at("group_key").get<std::string>();
+  nlohmann::json groups = nlohmann::json::array();
+  for (Rep &rep : reps) {
     nlohmann::json g;
-    auto done = computed.find(key);
+    auto done = computed.find(rep.key);
     if (done != computed.end()) {
       g = std::move(done->second);
     } else {
       // A row of its own is its whole group: one row, its own time, its own actors.
       g["notifications_count"] = 1;
-      g["most_recent_notification_id"] = rep.at("id");
-      g["page_max_id"] = rep.at("id");
-      g["latest_page_notification_at"] = rep.at("created_at");
-      g["sample_account_ids"] = rep.at("actors");
+      g["most_recent_notification_id"] = std::to_string(rep.id);
+      g["page_max_id"] = g["most_recent_notification_id"];
+      g["latest_page_notification_at"] = rep.created_at;
+      g["sample_account_ids"] = std::move(rep.actors);
     }
-    g["group_key"] = key;
-    g["type"] = rep.at("type");
-    g["page_min_id"] = std::to_string(oldest.at(key));
+    g["group_key"] = rep.key;
+    g["type"] = rep.type;
+    g["page_min_id"] = std::to_string(oldest.at(rep.key));
     groups.push_back(std::move(g));
-    rep.erase("actors");
-    notifications.push_back(std::move(rep));
   }
   // The sample accounts' rows, read before SPI closes (copied out of it).
   std::optional<std::vector<std::string>> account_ids;
@@ -356,8 +366,22 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
   }
   out.key("groups");
   out.json(groups);
+  // What _mastodon_grouped takes of each representative: its type and item, as mastodon_json
+  // names them (type, status).
   out.key("notifications");
-  out.json(notifications);
+  out.begin_array();
+  for (const Rep &rep : reps) {
+    out.begin_object();
+    out.key("type");
+    out.string(rep.type);
+    out.key("status");
+    if (rep.item)
+      out.string(*rep.item);
+    else
+      out.null();
+    out.end_object();
+  }
+  out.end_array();
   out.end_object();
   return out.finish();
 }

@@ -31,10 +31,12 @@ query::RowShape row_shape(std::string_view dialect) {
 
 query::RowShape group_scan_shape() {
   const std::string row = query::notification_row("n");
-  return {"inbox.mastodon_json(" + row +
-              ") || pg_catalog.jsonb_build_object('actors', pg_catalog.to_jsonb(inbox._actors(" +
-              row + ")))",
-          ""};
+  // Several columns: the compiler names the last one `row` and adds the order keys after it.
+  return {
+      "n.id, n.type, n.group_key, inbox.directus_time(n.created_at), n.item,"
+      " pg_catalog.to_jsonb(inbox._actors(" +
+          row + "))",
+      ""};
 }
 
 bool apply_id_range(query::Query &q, const IdRange &range) {

@@ -24,9 +24,11 @@ namespace pgi::social {
 // 22023 for a name that is not a dialect.
 query::RowShape row_shape(std::string_view dialect);
 
-// The row of a Mastodon v2 page's scan: the Mastodon entity (inbox.mastodon_json) with the row's
-// actors (inbox._actors) under "actors", so that a group of one row (ungrouped-{id}) has its
-// sample accounts without reading the row again.
+// The row of a Mastodon v2 page's scan as columns, not JSON (what the fold and a group of one row
+// need, read as values): 1 id (bigint), 2 type, 3 group_key (NULL: ungrouped-{id}), 4 created_at
+// as inbox.directus_time writes it, 5 item (Mastodon's status), 6 the row's actors as a jsonb
+// array (inbox._actors), so that a group of one row (ungrouped-{id}) has its sample accounts
+// without reading the row again. The fields are mastodon_json's (65_mastodon.sql).
 query::RowShape group_scan_shape();
 
 struct IdRange {
