@@ -575,7 +575,8 @@ $$;
 
 -- The v2 answer {accounts, statuses, notification_groups} for groups in Mastodon's
 -- NotificationGroup shape (`groups`: group_key, notifications_count, ... sample_account_ids) and
--- their representative notifications (`notifications`, mastodon_json, in the same order): each
+-- their representative notifications (`notifications`, in the same order: mastodon_json, or of
+-- it at least `type` and `status`, all that is read here): each
 -- group takes its notification's object as the v1 entity does (_mastodon_targets: one shape), a
 -- status as `status_id` (the status itself in `statuses`), a report as `report`, a severance
 -- event as `event`, a warning as `moderation_warning`. `accounts` are the sample accounts
@@ -641,9 +642,10 @@ $$;
 
 -- A v2 page as Mastodon pages groups (Notification.paginate_groups_by_max_id / _by_min_id) and
 -- computes them (NotificationGroup.load_groups_data), as {groups: the groups' own fields,
--- notifications: their representatives (mastodon_json), accounts: the groups' sample accounts,
--- distinct, in jsonb's order of their ids, shaped as _mastodon_accounts shapes them}, newest
--- first, for _mastodon_grouped.
+-- notifications: their representatives' type and status (the item), as mastodon_json names
+-- them, accounts: the groups' sample accounts, distinct, in jsonb's order of their ids, shaped
+-- as _mastodon_accounts shapes them (left out when a sample is no string)}, newest first, for
+-- _mastodon_grouped.
 --
 -- The page: the user's matching rows in the request's id range, read by the engine in id order,
 -- `limit` (at least 40) at a time (keyset seeks on (user_id, id), never an offset), until `limit`

@@ -184,8 +184,9 @@ PGI_FUNCTION(pgi_social_groups) {
 
 // inbox._mastodon_page_groups(user_id, engine, max_id, since_id, min_id): the groups of a v2
 // page as Mastodon pages and computes them (65_mastodon.sql says what the page is), as
-// {groups: each group's own fields, notifications: their representatives} in the page's order
-// (newest first), for _mastodon_grouped. The user's matching rows in the id range are read by
+// {groups: each group's own fields, notifications: their representatives' type and status,
+// accounts: the groups' sample accounts} in the page's order (newest first), for
+// _mastodon_grouped. The user's matching rows in the id range are read by
 // the engine's page statement in id order, `limit` (at least 40) at a time (keyset seeks on the
 // primary key), each row folded as it comes (social/group_fold.hpp) until `limit` groups have
 // begun. A group of one row (ungrouped-{id}) is formed from the scan's row (group_scan_shape);
@@ -229,7 +230,7 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     nlohmann::json actors;
   };
   std::vector<Rep> reps;
-  auto text = [](uint64 row, int column) -> std::optional<std::string> {
+  auto text_column = [](uint64 row, int column) -> std::optional<std::string> {
     bool is_null;
     Datum d = pgi::spi::value(row, column, is_null);
     pgi::query::Scalar v = pgi::spi::scalar(d, is_null, pgi::query::SqlType::kText);
@@ -253,17 +254,17 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
       const uint64 r = st.backward ? kept - 1 - i : i;
       bool is_null;
       id = DatumGetInt64(pgi::spi::value(r, 1, is_null));
-      std::string type = text(r, 2).value_or(std::string());
+      std::string type = text_column(r, 2).value_or(std::string());
       std::optional<std::string> group_key;
       if (!grouped_types || grouped_types->count(type))
-        group_key = text(r, 3);
+        group_key = text_column(r, 3);
       std::string key = group_key ? std::move(*group_key) : "ungrouped-" + std::to_string(id);
       size_t begun = fold.groups().size();
       fold.add(id, key);
       if (fold.groups().size() > begun) {
         Datum actors = pgi::spi::value(r, 6, is_null);
-        reps.push_back(Rep{id, std::move(key), std::move(type), text(r, 4).value_or(std::string()),
-                           text(r, 5),
+        reps.push_back(Rep{id, std::move(key), std::move(type),
+                           text_column(r, 4).value_or(std::string()), text_column(r, 5),
                            is_null ? nlohmann::json() : pgi::jsonb::to_json(actors, "actors")});
       }
     }
