@@ -5,9 +5,9 @@
 # load_old_mastodon URL BASE SCHEMA: the functions below, as `git show BASE:extension/sql/
 # 65_mastodon.sql` has them, created in SCHEMA (dropped first) and calling each other there and
 # everything else in inbox. A function BASE does not have is left out. A C function takes the
-# installed library, or MASTODON_OLD_LIBRARY (a library built from BASE and installed beside it,
-# without _PG_init: pg_inbox's must be loaded first, which the callers' first calls do) when
-# BASE's C function differs from the installed one's.
+# installed library, or MASTODON_OLD_LIBRARY (pg_inbox_base: BASE's C code built and installed
+# beside it by bench/mastodon_base_lib.sh) when BASE's C function differs from the installed
+# one's; pg_inbox is LOADed first, as that library needs.
 old_mastodon_functions=(_mastodon_scanned _mastodon_group_page _mastodon_page_groups _mastodon_grouped
   mastodon_groups mastodon_notifications mastodon_group)
 
