@@ -89,54 +89,44 @@ pgi::query::Param key_list(const std::vector<std::string> &keys, const char *pat
   return list;
 }
 
-// Each key's row in the relation's target, in the keys' order, as `expand` embeds it (the
-// statement of inbox.related_rows, unaggregated): a jsonb copied out of SPI (it outlives
-// spi.finish()), or 0 for a key without a row.
-std::vector<Datum> related_rows_of(const pgi::query::Relation &relation,
-                                   const std::vector<std::string> &keys) {
+// The page's sample accounts (ids: strings), in the ids' order, as inbox._mastodon_accounts
+// shapes them: each id's row of the relation mastodon_account (the statement of
+// inbox.related_rows, unaggregated), or inbox._mastodon_account_stub's for an id without one, so
+// the stub's shape stays written once, in SQL. Each is a jsonb copied out of SPI (it outlives
+// spi.finish()).
+std::vector<Datum> account_rows(const pgi::spi::CatalogRelations &relations,
+                                const std::vector<std::string> &ids) {
+  std::vector<Datum> out;
+  if (ids.empty())
+    return out;
   pgi::query::SqlBuilder b;
-  std::string list = b.bind(key_list(keys, "keys"));
-  std::string row = pgi::query::related_row(relation, "k.key", b);
+  std::string list = b.bind(key_list(ids, "account_ids"));
+  std::string row = "inbox._mastodon_account_stub(k.key)";
+  if (std::shared_ptr<const pgi::query::Relation> r = relations.find("mastodon_account"))
+    row = "COALESCE(" + pgi::query::related_row(*r, "k.key", b) + ", " + row + ")";
   pgi::query::Statement st = b.finish("SELECT " + row + " FROM pg_catalog.unnest(" + list +
                                       ") WITH ORDINALITY AS k(key, o) ORDER BY k.o");
   uint64 found = pgi::spi::run(st);
-  std::vector<Datum> out(keys.size(), 0);
-  for (uint64 i = 0; i < found && i < keys.size(); ++i) {
+  out.reserve(found);
+  for (uint64 i = 0; i < found; ++i) {
     bool is_null;
     Datum d = pgi::spi::value(i, 1, is_null);
+    Datum kept = 0;
     if (!is_null)
-      pgi::pg_call([&] { out[i] = SPI_datumTransfer(d, false, -1); });
+      pgi::pg_call([&] { kept = SPI_datumTransfer(d, false, -1); });
+    out.push_back(kept);
   }
   return out;
 }
 
-// The rows of the page's sample accounts (ids: strings) in the relation mastodon_account, for
-// push_accounts; none without the relation.
-std::vector<Datum> account_rows(const pgi::spi::CatalogRelations &relations,
-                                const std::vector<std::string> &ids) {
-  if (!ids.empty())
-    if (std::shared_ptr<const pgi::query::Relation> r = relations.find("mastodon_account"))
-      return related_rows_of(*r, ids);
-  return std::vector<Datum>(ids.size(), 0);
-}
-
-// The page's sample accounts as inbox._mastodon_accounts shapes them: each id's row (rows:
-// account_rows), or for an id without one inbox._mastodon_account_stub's {id, username, acct,
-// display_name}, all the id.
-void push_accounts(pgi::jsonb::Builder &out, const std::vector<std::string> &ids,
-                   const std::vector<Datum> &rows) {
+// The page's sample accounts (rows: account_rows) as a JSON array.
+void push_accounts(pgi::jsonb::Builder &out, const std::vector<Datum> &rows) {
   out.begin_array();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (rows[i] != 0) {
-      out.jsonb(rows[i]);
-      continue;
-    }
-    out.begin_object();
-    for (const char *name : {"id", "username", "acct", "display_name"}) {
-      out.key(name);
-      out.string(ids[i]);
-    }
-    out.end_object();
+  for (Datum row : rows) {
+    if (row != 0)
+      out.jsonb(row);
+    else
+      out.null();
   }
   out.end_array();
 }
@@ -352,18 +342,15 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     groups.push_back(std::move(g));
   }
   // The sample accounts' rows, read before SPI closes (copied out of it).
-  std::optional<std::vector<std::string>> account_ids;
-  std::vector<Datum> accounts;
-  if (std::optional<nlohmann::json> ids = sample_account_ids(groups)) {
-    account_ids = ids->get<std::vector<std::string>>();
-    accounts = account_rows(relations, *account_ids);
-  }
+  std::optional<std::vector<Datum>> accounts;
+  if (std::optional<nlohmann::json> ids = sample_account_ids(groups))
+    accounts = account_rows(relations, ids->get<std::vector<std::string>>());
   spi.finish();
   pgi::jsonb::Builder out;
   out.begin_object();
-  if (account_ids) {
+  if (accounts) {
     out.key("accounts");
-    push_accounts(out, *account_ids, accounts);
+    push_accounts(out, *accounts);
   }
   out.key("groups");
   out.json(groups);
