@@ -21,7 +21,7 @@ using std::chrono::milliseconds;
 // Results are acknowledged in batches (one inbox.finish_deliveries for many transfers): when this
 // many are waiting, when the oldest has waited kReportWait, or when nothing else is in flight.
 constexpr std::size_t kReportBatch = 500;
-constexpr milliseconds kReportWait{20};
+constexpr milliseconds kReportWait{100};
 
 // An e-mail worker's SMTP connections, kept open between messages: each claimed e-mail waits in
 // the multi handle for one of them and is sent on it as the next message of that session
