@@ -30,8 +30,10 @@ constexpr milliseconds kReportWait{100};
 // parallel only overlap the commands' round trips; a connection per claimed row (up to
 // --delivery-concurrency) cost the server and the SMTP server a session per e-mail and the
 // worker's every wait a poll over all of their sockets. (A transfer waiting for a connection
-// counts its --delivery-timeout-ms from its claim: against a hung SMTP server the waiting ones
-// time out as soon as the connections they wait for do.)
+// counts its --delivery-timeout-ms from its claim, curl#4486: against a hung SMTP server the
+// waiting ones time out as soon as the connections they wait for do, and against one so slow
+// that a claim's e-mails take longer than that, the last ones time out and are retried, as the
+// blocking end of data made them before.)
 constexpr long kSmtpConnections = 8;
 
 struct DeliveryWorkers::Worker {
