@@ -26,7 +26,8 @@
 # Settings as in bench/run.sh (BENCH_USERS, BENCH_WRK_T, BENCH_HTTP_CONNS, ...), plus
 # BENCH_DIRECTUS_VERSION, BENCH_DIRECTUS_PORT, BENCH_PEER_STEPS (the routes of step 4, default
 # "list get create") and BENCH_PEER_MAIL_ARGS (more server options for step 5, e.g.
-# "--smtp-workers 2"; by default the server's delivery workers are its defaults).
+# "--smtp-workers 2"; by default the server's delivery workers are its defaults) and
+# BENCH_SERVER_BIN (another server binary).
 source "$(dirname "$0")/lib.sh"
 
 : "${BENCH_USERS:=10000}" "${BENCH_PER_USER:=100}" "${BENCH_HEAVY:=100000}"
@@ -46,6 +47,9 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 source "$BENCH/steps.sh"
 source "$BENCH/http.sh"
+# BENCH_SERVER_BIN: another server binary to measure (as bench/delivery.sh's), e.g. a build of
+# main next to this branch's in alternating runs.
+SERVER_BIN=${BENCH_SERVER_BIN:-$SERVER_BIN}
 DIRECTUS_PID=
 SINK_PIDS=()
 cleanup() {

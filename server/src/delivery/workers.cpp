@@ -21,7 +21,20 @@ using std::chrono::milliseconds;
 // Results are acknowledged in batches (one inbox.finish_deliveries for many transfers): when this
 // many are waiting, when the oldest has waited kReportWait, or when nothing else is in flight.
 constexpr std::size_t kReportBatch = 500;
-constexpr milliseconds kReportWait{20};
+constexpr milliseconds kReportWait{100};
+
+// An e-mail worker's SMTP connections, kept open between messages: each claimed e-mail waits in
+// the multi handle for one of them and is sent on it as the next message of that session
+// (MAIL FROM, RCPT, DATA: no connect, greeting, EHLO or QUIT of its own). libcurl (7.88) blocks
+// the thread on the reply to each message's end of data anyway (curl#8555), so more sessions in
+// parallel only overlap the commands' round trips; a connection per claimed row (up to
+// --delivery-concurrency) cost the server and the SMTP server a session per e-mail and the
+// worker's every wait a poll over all of their sockets. (A transfer waiting for a connection
+// counts its --delivery-timeout-ms from its claim, curl#4486: against a hung SMTP server the
+// waiting ones time out as soon as the connections they wait for do, and against one so slow
+// that a claim's e-mails take longer than that, the last ones time out and are retried, as the
+// blocking end of data made them before.)
+constexpr long kSmtpConnections = 8;
 
 struct DeliveryWorkers::Worker {
   // channel: "webhook" or "email", the one channel it claims; prunes: the worker that prunes.
@@ -35,6 +48,10 @@ struct DeliveryWorkers::Worker {
         channels("{" + channel + "}") {
     if (multi == nullptr)
       throw std::runtime_error("curl_multi_init failed");
+    if (channel == "email") {
+      curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, kSmtpConnections);
+      curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, kSmtpConnections);
+    }
   }
   ~Worker() { curl_multi_cleanup(multi); }
 

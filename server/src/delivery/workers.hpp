@@ -6,15 +6,15 @@
 // worker has its own PostgreSQL connection (never one of the REST pool's, so a slow receiver or a
 // busy outbox never holds up a route) and one libcurl multi handle: every webhook call and SMTP
 // session in flight is a socket in that handle, so a slow or dead receiver costs a socket, not a
-// thread. A worker claims due rows (inbox.claim_deliveries: FOR UPDATE SKIP LOCKED, under a
-// lease) of its channel up to --delivery-concurrency in flight; the claim first expands the
-// change-feed events committed since the last expansion into the outbox
-// (inbox.expand_deliveries, one worker at a time), so --delivery-workers 0 processes never fill
-// it. It reports each finished transfer back in batches (inbox.finish_deliveries), which decides
-// between delivered, retry and failed. Rows it cannot report (it crashed, the database went away)
-// come back when their lease runs out, under the same id: delivery is at least once. Several
-// workers and several servers share one outbox. The first worker also prunes finished rows
-// (inbox.prune_deliveries) once a minute.
+// thread; an e-mail worker keeps at most 8 SMTP connections, open between messages. A worker
+// claims due rows (inbox.claim_deliveries: FOR UPDATE SKIP LOCKED, under a lease) of its channel up
+// to --delivery-concurrency in flight; the claim first expands the change-feed events committed
+// since the last expansion into the outbox (inbox.expand_deliveries, one worker at a time), so
+// --delivery-workers 0 processes never fill it. It reports each finished transfer back in batches
+// (inbox.finish_deliveries), which decides between delivered, retry and failed. Rows it cannot
+// report (it crashed, the database went away) come back when their lease runs out, under the same
+// id: delivery is at least once. Several workers and several servers share one outbox. The first
+// worker also prunes finished rows (inbox.prune_deliveries) once a minute.
 #pragma once
 
 #include <atomic>
