@@ -494,8 +494,14 @@ BEGIN
     PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
                                                          WHERE e ? 'actorId'));
     -- The rows themselves (inbox.create_many's, in input order; a hole, id NULL, for a
-    -- recipient who turned in_app off): the answer is Directus's shape, not the API's.
-    created := ARRAY(SELECT ROW(n.*)::inbox.notifications FROM inbox._create_rows(natives) AS n);
+    -- recipient who turned in_app off): the answer is Directus's shape, not the API's. Through
+    -- inbox._create with inbox._create_rows's path, without the checks of its argument
+    -- (inbox._check_fields, a statement per item): inbox._directus_new writes only known fields,
+    -- each a string (or null where null is allowed), and always a userId.
+    created := ARRAY(SELECT ROW(n.*)::inbox.notifications
+                       FROM inbox._create(ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e),
+                                          ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(natives) AS e),
+                                          'notifications', true) AS n);
     -- Items created with status "archived" are archived at once (one item that is not needs no
     -- statement for it).
     IF many OR body->>'status' = 'archived' THEN
