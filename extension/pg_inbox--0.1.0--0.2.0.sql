@@ -11816,3 +11816,8 @@ BEGIN
     RETURN pg_catalog.json_build_object('data', answer->'data', 'meta', pg_catalog.json_build_object('skipped', skipped));
 END
 $$;
+
+-- notifications_workspace_idx leaves out the rows without a workspace (00_schema.sql).
+DROP INDEX inbox.notifications_workspace_idx;
+CREATE INDEX notifications_workspace_idx ON inbox.notifications
+    (user_id, workspace_id, created_at DESC, id DESC) WHERE deleted_at IS NULL AND workspace_id IS NOT NULL;
