@@ -110,8 +110,9 @@ COMMENT ON FUNCTION inbox.create(text, jsonb) IS
     'Creates one notification for user_id from an API object (type, title, body, data, workspaceId, actorId, collection, item, groupKey); returns it.';
 
 -- The rows inbox.create_many creates, in input order (holes for skipped recipients), after
--- checking its argument. inbox.directus_create takes the rows themselves: it answers in
--- Directus's shape, so the API objects inbox.create_many builds would be made for nothing.
+-- checking its argument. (inbox.directus_create takes inbox._create's rows with this path: it
+-- answers in Directus's shape, so the API objects inbox.create_many builds would be made for
+-- nothing, and its objects need no check.)
 CREATE FUNCTION inbox._create_rows(notifications jsonb)
 RETURNS SETOF inbox.notifications
 LANGUAGE plpgsql

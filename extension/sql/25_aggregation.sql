@@ -32,8 +32,10 @@ AS $$
 DECLARE
     wanted boolean := (o->>'aggregate')::boolean;
 BEGIN
-    IF wanted IS NULL THEN
-        SELECT t.aggregate AND o ? 'groupKey' AND o ? 'actorId' INTO wanted
+    -- Without both a groupKey and an actorId the type's setting cannot make it aggregate: no
+    -- look-up (a plain create, every time).
+    IF wanted IS NULL AND o ? 'groupKey' AND o ? 'actorId' THEN
+        SELECT t.aggregate INTO wanted
           FROM inbox.notification_types t WHERE t.name = coalesce(o->>'type', 'info');
     END IF;
     RETURN coalesce(wanted, false);

@@ -63,15 +63,26 @@ COMMENT ON TABLE inbox.events IS
     'The change feed: per user, gapless event ids in commit order (inbox.changes, inbox.poll_events). Appended by the counter triggers; pruned by inbox.prune_events().';
 
 -- Whether this session's changes go into the feed (the setting inbox.feed, default on).
+-- Every change's trigger asks: unset, on, off, true and false are answered without the block
+-- that catches a bad value, since a block with EXCEPTION opens a subtransaction at each call.
 CREATE FUNCTION inbox._feed_on()
 RETURNS boolean
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+    setting text := nullif(pg_catalog.current_setting('inbox.feed', true), '');
 BEGIN
-    RETURN coalesce(nullif(pg_catalog.current_setting('inbox.feed', true), '')::boolean, true);
-EXCEPTION WHEN invalid_text_representation THEN
-    RAISE EXCEPTION 'inbox.feed: expected on or off, got "%"', pg_catalog.current_setting('inbox.feed', true)
-          USING ERRCODE = 'invalid_parameter_value';
+    IF setting IS NULL OR setting IN ('on', 'true') THEN
+        RETURN true;
+    ELSIF setting IN ('off', 'false') THEN
+        RETURN false;
+    END IF;
+    BEGIN
+        RETURN setting::boolean;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'inbox.feed: expected on or off, got "%"', setting
+              USING ERRCODE = 'invalid_parameter_value';
+    END;
 END
 $$;
 
