@@ -75,9 +75,7 @@ std::optional<std::string> unknown_user(const std::string &field,
   // One user (a single create) is planned once for every user: a custom plan, which PostgreSQL
   // chose at every call for the array, cost more than the probe. Several are planned with their
   // count, and so is any on a Citus cluster, whose router needs the values to plan.
-  Oid citus = InvalidOid;
-  pg_call([&] { citus = get_extension_oid("citus", true); });
-  check.generic_plan = users.size() == 1 && !OidIsValid(citus);
+  check.generic_plan = users.size() == 1 && spi::generic_plan_allowed();
   if (spi::run(check, 1) == 0)
     return std::nullopt;
   return spi::column_text(0, 1).value_or("");

@@ -284,11 +284,8 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
     pgi::query::Statement st = pgi::social::group_rows_statement(
         user, keys, hi.value_or(std::numeric_limits<int64_t>::max()), engine.dump(), unfiltered,
         !max_id && !up, GetCurrentTransactionStartTimestamp());
-    // Citus cannot plan it for every value ("could not create distributed plan": its router
-    // planner needs the user's value): with Citus installed it is planned with each call's.
-    Oid citus = InvalidOid;
-    pgi::pg_call([&] { citus = get_extension_oid("citus", true); });
-    st.generic_plan = !OidIsValid(citus);
+    // Planned once for every value, except where Citus needs each call's to plan it.
+    st.generic_plan = pgi::spi::generic_plan_allowed();
     uint64 found = pgi::spi::run(st);
     for (uint64 i = 0; i < found; ++i) {
       auto column = [&](int c) -> nlohmann::json {

@@ -24,6 +24,12 @@ void Connection::finish() {
   pg_call([&] { SPI_finish(); });
 }
 
+bool generic_plan_allowed() {
+  Oid citus = InvalidOid;
+  pg_call([&] { citus = get_extension_oid("citus", true); });
+  return !OidIsValid(citus);
+}
+
 uint64 run(const query::Statement &statement, long max_rows) {
   BoundParams params = bind_params(statement.params);
   SPIPlanPtr plan = cached_plan(statement.sql, params.count, params.types,

@@ -28,6 +28,11 @@ class Connection {
 // Results are in SPI_tuptable; returns SPI_processed.
 uint64 run(const query::Statement &statement, long max_rows = 0);
 
+// Whether a statement of one user's rows may be planned once for every value
+// (Statement::generic_plan): not with Citus installed, whose router planner needs the user's
+// value to plan it ("could not create distributed plan").
+bool generic_plan_allowed();
+
 // Executes `sql` once, not read-only and without caching its plan (EXPLAIN). A function calling
 // it must be VOLATILE.
 uint64 run_once(const std::string &sql, const std::vector<query::Param> &params);
