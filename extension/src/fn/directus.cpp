@@ -62,16 +62,12 @@ std::optional<std::string> unknown_user(const std::string &field,
   auto relation = relations.find(field);
   if (relation == nullptr)
     return std::nullopt;
-  query::Param list;
-  list.type = query::builtin(query::SqlType::kText);
-  list.array = true;
-  list.values.assign(users.begin(), users.end());
   // Compared as text, as filters compare keys: a value the key type cannot hold is simply absent.
   query::Statement check{
       "SELECT u FROM pg_catalog.unnest($1) AS u WHERE NOT EXISTS (SELECT 1 FROM " +
           relation->target + " t WHERE (t." + relation->key.column +
           ")::pg_catalog.text OPERATOR(pg_catalog.=) u) LIMIT 1",
-      {list}};
+      {query::text_array(users)}};
   // One user (a single create) is planned once for every user: a custom plan, which PostgreSQL
   // chose at every call for the array, cost more than the probe. Several are planned with their
   // count, and so is any on a Citus cluster, whose router needs the values to plan.

@@ -49,7 +49,7 @@ std::string user_arg(FunctionCallInfo fcinfo) {
 // groups' sample_account_ids lists them (jsonb's order of strings: the database's collation,
 // varstr_cmp), so that _mastodon_grouped need not take them out of the groups again (0.25 ms
 // of the heavy user's page). Nothing (the SQL computes them) when a sample is no string.
-std::optional<nlohmann::json> sample_account_ids(const nlohmann::json &groups) {
+std::optional<std::vector<std::string>> sample_account_ids(const nlohmann::json &groups) {
   std::vector<const std::string *> ids;
   for (const nlohmann::json &g : groups) {
     auto samples = g.find("sample_account_ids");
@@ -71,22 +71,11 @@ std::optional<nlohmann::json> sample_account_ids(const nlohmann::json &groups) {
     });
     return order < 0;
   });
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<std::string> out;
   for (size_t i = 0; i < ids.size(); ++i)
     if (i == 0 || *ids[i] != *ids[i - 1])
       out.push_back(*ids[i]);
   return out;
-}
-
-// The keys as one text[] parameter (`path` names it in errors).
-pgi::query::Param key_list(const std::vector<std::string> &keys, const char *path) {
-  pgi::query::Param list;
-  list.type = pgi::query::builtin(pgi::query::SqlType::kText);
-  list.array = true;
-  list.path = path;
-  for (const std::string &k : keys)
-    list.values.emplace_back(k);
-  return list;
 }
 
 // The page's sample accounts (ids: strings), in the ids' order, as inbox._mastodon_accounts
@@ -100,7 +89,7 @@ std::vector<Datum> account_rows(const pgi::spi::CatalogRelations &relations,
   if (ids.empty())
     return out;
   pgi::query::SqlBuilder b;
-  std::string list = b.bind(key_list(ids, "account_ids"));
+  std::string list = b.bind(pgi::query::text_array(ids, "account_ids"));
   std::string row = "inbox._mastodon_account_stub(k.key)";
   if (std::shared_ptr<const pgi::query::Relation> r = relations.find("mastodon_account"))
     row = "COALESCE(" + pgi::query::related_row(*r, "k.key", b) + ", " + row + ")";
@@ -340,8 +329,8 @@ PGI_FUNCTION(pgi_mastodon_page_groups) {
   }
   // The sample accounts' rows, read before SPI closes (copied out of it).
   std::optional<std::vector<Datum>> accounts;
-  if (std::optional<nlohmann::json> ids = sample_account_ids(groups))
-    accounts = account_rows(relations, ids->get<std::vector<std::string>>());
+  if (std::optional<std::vector<std::string>> ids = sample_account_ids(groups))
+    accounts = account_rows(relations, *ids);
   spi.finish();
   pgi::jsonb::Builder out;
   out.begin_object();
@@ -392,7 +381,7 @@ PGI_FUNCTION(pgi_related_rows) {
   if (!relation)
     throw pgi::invalid_value("relation", "unknown relation \"" + name + "\"");
   pgi::query::SqlBuilder b;
-  std::string keys_param = b.bind(key_list(key_texts, "keys"));
+  std::string keys_param = b.bind(pgi::query::text_array(key_texts, "keys"));
   std::string row = pgi::query::related_row(*relation, "k.key", b);
   // OFFSET 0 keeps x a subquery of its own: pulled up, each key's row would be looked up twice
   // (once for the FILTER, once for the value).

@@ -143,13 +143,7 @@ class Compiler {
   std::string json(const Comparison &c, const std::string &doc) {
     std::string x = doc, text = "(" + doc + " OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[])";
     if (c.json_path) {
-      Param p;
-      p.type = builtin(SqlType::kText);
-      p.array = true;
-      for (const std::string &k : *c.json_path)
-        p.values.push_back(k);
-      p.path = c.path;
-      std::string path = b_.bind(std::move(p));
+      std::string path = b_.bind(text_array(*c.json_path, c.path));
       x = "(" + doc + " OPERATOR(pg_catalog.#>) " + path + ")";
       text = "(" + doc + " OPERATOR(pg_catalog.#>>) " + path + ")";
     }

@@ -67,4 +67,14 @@ inline TypeRef builtin(SqlType t) {
   return r;
 }
 
+// Strings bound as one text[] parameter (`path` names it in errors).
+inline Param text_array(const std::vector<std::string> &values, std::string path = {}) {
+  Param p;
+  p.type = builtin(SqlType::kText);
+  p.array = true;
+  p.values.assign(values.begin(), values.end());
+  p.path = std::move(path);
+  return p;
+}
+
 }  // namespace pgi::query

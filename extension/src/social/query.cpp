@@ -58,12 +58,7 @@ query::Statement group_rows_statement(const std::string &user_id,
                                       int64_t now) {
   query::SqlBuilder b;
   const std::string user = b.bind(query::builtin(query::SqlType::kText), user_id);
-  query::Param list;
-  list.type = query::builtin(query::SqlType::kText);
-  list.array = true;
-  for (const std::string &k : keys)
-    list.values.emplace_back(k);
-  const std::string key_list = b.bind(std::move(list));
+  const std::string key_list = b.bind(query::text_array(keys));
   const std::string top_id = b.bind(query::builtin(query::SqlType::kBigint), hi);
   const std::string params = b.bind(query::builtin(query::SqlType::kJsonb), engine);
   const std::string summary = b.bind(query::builtin(query::SqlType::kBoolean), unfiltered);
