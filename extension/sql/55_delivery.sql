@@ -147,6 +147,24 @@ BEGIN
 END
 $$;
 
+-- Whether one of these recipients (several: each on their shard, on Citus) turned `channel` off
+-- for something. Its own function for the setting: one recipient's probe (every single create)
+-- reads one shard and pays for no setting saved and restored.
+CREATE FUNCTION inbox._preferences_off_any(channel text, user_ids text[])
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET citus.multi_task_query_log_level = off
+AS $$
+BEGIN
+    -- (A statement of its own, not an EXISTS subquery: Citus plans a subquery over several
+    -- shards as an intermediate result, which it cannot read back without columns.)
+    PERFORM 1 FROM inbox.preferences p
+      WHERE p.user_id = ANY (user_ids) AND p.channel = _preferences_off_any.channel AND NOT p.enabled
+      LIMIT 1;
+    RETURN FOUND;
+END
+$$;
+
 -- Whether `channel` may be off for any of these users and types (types NULL: any type): one of
 -- them turned it off for something, or a type leaves it out of its defaults. false answers for
 -- every recipient at once and is the common case (nothing configured): one probe of the
@@ -156,7 +174,6 @@ $$;
 CREATE FUNCTION inbox._channel_maybe_off(channel text, user_ids text[], types text[])
 RETURNS boolean
 LANGUAGE plpgsql STABLE
-SET citus.multi_task_query_log_level = off
 AS $$
 BEGIN
     IF EXISTS (SELECT FROM inbox.notification_types t
@@ -164,18 +181,13 @@ BEGIN
                   AND (types IS NULL OR t.name = ANY (types))) THEN
         RETURN true;
     END IF;
-    -- (A statement of its own, not an EXISTS subquery: Citus plans a subquery over several
-    -- shards as an intermediate result, which it cannot read back without columns.)
     IF pg_catalog.cardinality(user_ids) = 1 THEN
         PERFORM 1 FROM inbox.preferences p
           WHERE p.user_id = user_ids[1] AND p.channel = _channel_maybe_off.channel AND NOT p.enabled
           LIMIT 1;
-    ELSE
-        PERFORM 1 FROM inbox.preferences p
-          WHERE p.user_id = ANY (user_ids) AND p.channel = _channel_maybe_off.channel AND NOT p.enabled
-          LIMIT 1;
+        RETURN FOUND;
     END IF;
-    RETURN FOUND;
+    RETURN inbox._preferences_off_any(_channel_maybe_off.channel, user_ids);
 END
 $$;
 
