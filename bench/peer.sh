@@ -246,6 +246,29 @@ cpu_record() { # wrk-side server0 sink0 cluster0 workers0 server1 sink1 cluster1
 # new notifications (each gets one e-mail, queued by the workers' expander after its commit).
 directus_before=$(dsql -At -c "SELECT coalesce(max(id), 0) FROM directus_notifications")
 ours_before=$(bval "SELECT coalesce(max(id), 0) FROM inbox.notifications" 2>/dev/null || echo 0)
+# Waits until every create of this side so far (warm-up included) has reached its SMTP server,
+# at most BENCH_MAIL_WAIT s, and sets `creates` and `drain_s`. (Counted again each time:
+# requests wrk left queued in the server still create after it ends.) Each load starts with
+# the previous one's e-mails sent, on both sides: the 16-connection warm-up leaves about two
+# seconds of e-mail queued behind pg_inbox's workers (Directus sends each as it creates), and
+# without the wait the one-connection row measured the sending of that backlog with its own.
+drain() { # side
+  local t0 last=-1 quiet=0 n i
+  t0=$(ns_now)
+  for ((i = 0; i < ${BENCH_MAIL_WAIT:-120} * 5; i++)); do
+    if [[ $1 == ours ]]; then
+      creates=$(bval "SELECT count(*) FROM inbox.notifications WHERE id > $ours_before")
+    else
+      creates=$(dsql -At -c "SELECT count(*) FROM directus_notifications WHERE id > $directus_before")
+    fi
+    n=$(mails "$1")
+    ((n >= creates)) && break
+    # Stop early when nothing arrived for 10 s (a sender that gave up).
+    if ((n != last)); then last=$n quiet=0; else ((++quiet >= 50)) && break; fi
+    sleep 0.2
+  done
+  drain_s=$(secs_since "$t0")
+}
 for side in ours directus; do
   if [[ $side == ours ]]; then
     up=$email_ready url=$ours/notifications wside=ours
@@ -257,31 +280,19 @@ for side in ours directus; do
     continue
   fi
   warm_up peer_create.lua "$url" "$side"
+  drain "$side"
+  # The CPU of the loads and of sending their e-mails (the drains are inside).
   cpu_before=$(cpu_now "$side")
   for c in $BENCH_HTTP_CONNS; do
     BENCH_PEER_SIDE=$side wrkrun peer_create_email "$wside" "$c" peer_create.lua "$url"
+    drain "$side"
   done
   # shellcheck disable=SC2086 # two lists of CPU seconds
   cpu_record "$wside" $cpu_before $(cpu_now "$side")
-  # The e-mails of every create of this side (warm-up included) reach its SMTP server: how many,
-  # and how long after the last create the last one arrived (at most BENCH_MAIL_WAIT s).
-  # (Counted again each time: requests wrk left queued in the server still create after it ends.)
-  t0=$(ns_now)
-  last=-1
-  for ((i = 0; i < ${BENCH_MAIL_WAIT:-120} * 5; i++)); do
-    if [[ $side == ours ]]; then
-      creates=$(bval "SELECT count(*) FROM inbox.notifications WHERE id > $ours_before")
-    else
-      creates=$(dsql -At -c "SELECT count(*) FROM directus_notifications WHERE id > $directus_before")
-    fi
-    n=$(mails "$side")
-    ((n >= creates)) && break
-    # Stop early when nothing arrived for 10 s (a sender that gave up).
-    if ((n != last)); then last=$n quiet=0; else ((++quiet >= 50)) && break; fi
-    sleep 0.2
-  done
+  # The e-mails of every create of this side reached its SMTP server (how many, and how long
+  # after the last load the last one arrived).
   record kind=mail step=peer_create_email side="$wside" creates="$creates" mails="$(mails "$side")" \
-    drain_s="$(secs_since "$t0")" smtp="aiosmtpd, log only"
+    drain_s="$drain_s" smtp="aiosmtpd, log only"
 done
 # pg_inbox's e-mail row again with e-mail on but no delivery worker (nothing expands the feed
 # into e-mails, nothing sends them): the create path's own cost of e-mail on, apart from the
