@@ -281,6 +281,7 @@ for side in ours directus; do
   fi
   warm_up peer_create.lua "$url" "$side"
   drain "$side"
+  say "$side: the warm-up's e-mails sent $drain_s s after it ended ($creates creates)"
   # The CPU of the loads and of sending their e-mails (the drains are inside).
   cpu_before=$(cpu_now "$side")
   for c in $BENCH_HTTP_CONNS; do
