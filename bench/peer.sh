@@ -249,9 +249,9 @@ ours_before=$(bval "SELECT coalesce(max(id), 0) FROM inbox.notifications" 2>/dev
 # Waits until every create of this side so far (warm-up included) has reached its SMTP server,
 # at most BENCH_MAIL_WAIT s, and sets `creates` and `drain_s`. (Counted again each time:
 # requests wrk left queued in the server still create after it ends.) Each load starts with
-# the previous one's e-mails sent, on both sides: the 16-connection warm-up leaves about two
-# seconds of e-mail queued behind pg_inbox's workers (Directus sends each as it creates), and
-# without the wait the one-connection row measured the sending of that backlog with its own.
+# the previous one's e-mails sent, on both sides: a load at 16 or 64 connections can leave
+# e-mail queued behind pg_inbox's workers (Directus sends each as it creates), whose sending
+# the next load would otherwise measure with its own creates.
 drain() { # side
   local t0 last=-1 quiet=0 n i
   t0=$(ns_now)
