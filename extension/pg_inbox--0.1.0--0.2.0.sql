@@ -12226,3 +12226,195 @@ BEGIN
     RETURN inbox._preferences_off_any(_channel_maybe_off.channel, user_ids);
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- lead (issue 15): one Directus item takes its recipients and objects as plain arrays
+-- (inbox.directus_create), and one object is asked whether it aggregates with a plain
+-- expression (inbox._create): queries that cost an executor start each. The same text as
+-- 25_aggregation.sql and 60_directus.sql.
+-- ---------------------------------------------------------------------------------------------
+
+-- The one way rows are created: type check, then one bulk insert, or one by one in input
+-- order when some of them aggregate. Returns the rows in input order. `path` names the input
+-- in errors; with `indexed`, objects are its elements (notifications[3].type), otherwise
+-- every object is that one input (template.type). A recipient who turned in_app off for the
+-- type gets nothing stored (inbox._skip_in_app, 55_delivery.sql): a hole, a row with only its
+-- user_id (id NULL), stands in its place.
+CREATE OR REPLACE FUNCTION inbox._create(user_ids text[], objects jsonb[], path text, indexed boolean)
+RETURNS SETOF inbox.notifications
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    one_path text;
+    skip boolean[];
+    made inbox.notifications[];
+    hole inbox.notifications;
+    kept integer := 0;
+    plain boolean;
+BEGIN
+    -- Without `indexed` every object is the same input (a fan-out's template, 10,000 times):
+    -- checking the first one is checking them all.
+    PERFORM inbox._check_types(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    PERFORM inbox._check_expiry(CASE WHEN indexed THEN objects ELSE objects[1:1] END, path, indexed);
+    skip := inbox._skip_in_app(user_ids, objects, indexed);
+    -- (One object, every single create, is asked with a plain expression: a query costs an
+    -- executor start and end.)
+    IF pg_catalog.cardinality(objects) = 1 THEN
+        plain := NOT inbox._wants_aggregate(objects[1]);
+    ELSE
+        plain := NOT EXISTS (SELECT FROM (SELECT DISTINCT o
+                                            FROM pg_catalog.unnest(CASE WHEN indexed THEN objects ELSE objects[1:1] END) AS o) AS d
+                              WHERE inbox._wants_aggregate(d.o));
+    END IF;
+    IF plain THEN
+        -- Identity values follow the insert order.
+        IF skip IS NULL THEN
+            RETURN QUERY SELECT * FROM inbox._insert(user_ids, objects) AS n ORDER BY n.id;
+            RETURN;
+        END IF;
+        made := ARRAY(SELECT ROW(n.*)::inbox.notifications
+                        FROM inbox._insert(
+                                 ARRAY(SELECT x.u FROM ROWS FROM (pg_catalog.unnest(user_ids), pg_catalog.unnest(skip))
+                                                       WITH ORDINALITY AS x(u, s, k)
+                                        WHERE NOT x.s ORDER BY x.k),
+                                 ARRAY(SELECT x.o FROM ROWS FROM (pg_catalog.unnest(objects), pg_catalog.unnest(skip))
+                                                       WITH ORDINALITY AS x(o, s, k)
+                                        WHERE NOT x.s ORDER BY x.k)) AS n
+                       ORDER BY n.id);
+        FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+            IF skip[i] THEN
+                hole.user_id := user_ids[i];
+                RETURN NEXT hole;
+            ELSE
+                kept := kept + 1;
+                RETURN NEXT made[kept];
+            END IF;
+        END LOOP;
+        RETURN;
+    END IF;
+    FOR i IN 1 .. pg_catalog.cardinality(objects) LOOP
+        one_path := CASE WHEN indexed THEN path || '[' || (i - 1) || ']' ELSE path END;
+        IF skip[i] THEN
+            hole.user_id := user_ids[i];
+            RETURN NEXT hole;
+        ELSIF inbox._wants_aggregate(objects[i]) THEN
+            RETURN NEXT inbox._aggregate(user_ids[i], objects[i], one_path);
+        ELSE
+            RETURN QUERY SELECT * FROM inbox._insert(ARRAY[user_ids[i]], ARRAY[objects[i]]);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION inbox.directus_create(token text, body jsonb, query jsonb)
+RETURNS json
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller inbox.caller := inbox._directus_caller(token, 'notifications:send');
+    many boolean := pg_catalog.jsonb_typeof(body) = 'array';
+    items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
+    natives jsonb;
+    user_ids text[];
+    objects jsonb[];
+    created inbox.notifications[];
+    archived record;
+    recipient text;
+    skipped json;
+    read_query jsonb;
+    answer json;
+BEGIN
+    IF pg_catalog.jsonb_typeof(body) IS DISTINCT FROM 'object' AND NOT many THEN
+        RAISE EXCEPTION 'payload: expected a notification object or an array of them'
+              USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF many AND pg_catalog.jsonb_array_length(body) = 0 THEN
+        RETURN '{"data":[]}';
+    END IF;
+    -- One item (what POST /notifications sends) takes plain expressions where several take a
+    -- query: each query costs an executor start and end, and a plain expression does not.
+    IF many THEN
+        natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
+                               'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']') ORDER BY i.o)
+                      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
+    ELSE
+        natives := pg_catalog.jsonb_build_array(inbox._directus_new(caller, body, 'payload'));
+    END IF;
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
+    IF many THEN
+        user_ids := ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e);
+        objects := ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(natives) AS e);
+        PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT u FROM pg_catalog.unnest(user_ids) AS u));
+    ELSE
+        user_ids := ARRAY[natives->0->>'userId'];
+        objects := ARRAY[natives->0];
+        PERFORM inbox._directus_check_users('recipient', user_ids);
+    END IF;
+    IF many OR natives->0 ? 'actorId' THEN
+        PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
+                                                             WHERE e ? 'actorId'));
+    END IF;
+    -- The rows themselves (inbox.create_many's, in input order; a hole, id NULL, for a
+    -- recipient who turned in_app off): the answer is Directus's shape, not the API's. Through
+    -- inbox._create with inbox._create_rows's path, without the checks of its argument
+    -- (inbox._check_fields, a statement per item): inbox._directus_new writes only known fields,
+    -- each a string (or null where null is allowed), and always a userId.
+    created := ARRAY(SELECT ROW(n.*)::inbox.notifications FROM inbox._create(user_ids, objects, 'notifications', true) AS n);
+    -- Items created with status "archived" are archived at once (one item that is not needs no
+    -- statement for it).
+    IF many OR body->>'status' = 'archived' THEN
+        FOR archived IN
+            SELECT c.user_id, pg_catalog.array_agg(inbox.public_id(c.id) ORDER BY c.ordinality) AS ids
+              FROM pg_catalog.unnest(created) WITH ORDINALITY AS c
+              JOIN pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o) ON i.o = c.ordinality
+             WHERE i.item->>'status' = 'archived' AND c.id IS NOT NULL
+             GROUP BY 1 ORDER BY 1
+        LOOP
+            PERFORM inbox.archive(archived.user_id, archived.ids);
+        END LOOP;
+    END IF;
+    -- Recipients who turned in_app off get nothing stored (55_delivery.sql): the answer holds
+    -- the items created ("data": null when the one item was not) and names the others in
+    -- meta.skipped, a key Directus's own answer never has.
+    IF NOT many THEN
+        skipped := CASE WHEN created[1].id IS NULL THEN pg_catalog.json_build_array(created[1].user_id) END;
+    ELSE
+        skipped := (SELECT pg_catalog.json_agg(c.user_id ORDER BY c.ordinality)
+                      FROM pg_catalog.unnest(created) WITH ORDINALITY AS c
+                     WHERE c.id IS NULL);
+    END IF;
+    IF skipped IS NOT NULL AND NOT many THEN
+        RETURN pg_catalog.json_build_object('data', NULL, 'meta', pg_catalog.json_build_object('skipped', skipped));
+    END IF;
+    -- A create answers its items alone, as Directus's does, and its meta parameter (meta,
+    -- meta[]) is ignored: a send-only caller may read none of them, so meta would count rows
+    -- it may not see.
+    IF query IS NOT NULL AND query <> '{}' THEN
+        read_query := (SELECT pg_catalog.jsonb_object_agg(q.key, q.value)
+                         FROM pg_catalog.jsonb_each(query) AS q
+                        WHERE q.key OPERATOR(pg_catalog.<>) 'meta' AND NOT pg_catalog.starts_with(q.key, 'meta['));
+    END IF;
+    -- One item, no query, not archived after its insert: the row the insert returned is the
+    -- row a read would find (when it has not expired already: reads hide expired rows), and
+    -- its object is inbox.to_directus, as the read's without `fields`. Saves the read (the
+    -- engine's statement; about a fifth of the create).
+    IF NOT many AND read_query IS NULL AND created[1].id IS NOT NULL
+       AND body->>'status' IS DISTINCT FROM 'archived'
+       AND (created[1].expires_at IS NULL OR created[1].expires_at > pg_catalog.now()) THEN
+        RETURN ('{"data":' OPERATOR(pg_catalog.||) inbox.to_directus(created[1])::text OPERATOR(pg_catalog.||) '}')::json;
+    END IF;
+    -- Otherwise the created items are read back among the one recipient's rows when there is
+    -- one (on Citus: one shard).
+    SELECT CASE WHEN pg_catalog.count(DISTINCT e->>'userId') = 1 THEN pg_catalog.min(e->>'userId') END
+      INTO recipient FROM pg_catalog.jsonb_array_elements(natives) AS e;
+    answer := inbox._directus_read(recipient, NULL, caller.user_id, read_query,
+                                   ARRAY(SELECT c.id FROM pg_catalog.unnest(created) WITH ORDINALITY AS c
+                                          WHERE c.id IS NOT NULL ORDER BY c.ordinality),
+                                   NOT many);
+    IF skipped IS NULL THEN
+        RETURN answer;
+    END IF;
+    RETURN pg_catalog.json_build_object('data', answer->'data', 'meta', pg_catalog.json_build_object('skipped', skipped));
+END
+$$;

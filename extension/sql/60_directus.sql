@@ -470,6 +470,8 @@ DECLARE
     many boolean := pg_catalog.jsonb_typeof(body) = 'array';
     items jsonb := CASE WHEN many THEN body ELSE pg_catalog.jsonb_build_array(body) END;
     natives jsonb;
+    user_ids text[];
+    objects jsonb[];
     created inbox.notifications[];
     archived record;
     recipient text;
@@ -495,7 +497,15 @@ BEGIN
     END IF;
     -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
     -- which table holds the users.
-    PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e));
+    IF many THEN
+        user_ids := ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e);
+        objects := ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(natives) AS e);
+        PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT u FROM pg_catalog.unnest(user_ids) AS u));
+    ELSE
+        user_ids := ARRAY[natives->0->>'userId'];
+        objects := ARRAY[natives->0];
+        PERFORM inbox._directus_check_users('recipient', user_ids);
+    END IF;
     IF many OR natives->0 ? 'actorId' THEN
         PERFORM inbox._directus_check_users('sender', ARRAY(SELECT DISTINCT e->>'actorId' FROM pg_catalog.jsonb_array_elements(natives) AS e
                                                              WHERE e ? 'actorId'));
@@ -505,10 +515,7 @@ BEGIN
     -- inbox._create with inbox._create_rows's path, without the checks of its argument
     -- (inbox._check_fields, a statement per item): inbox._directus_new writes only known fields,
     -- each a string (or null where null is allowed), and always a userId.
-    created := ARRAY(SELECT ROW(n.*)::inbox.notifications
-                       FROM inbox._create(ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e),
-                                          ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(natives) AS e),
-                                          'notifications', true) AS n);
+    created := ARRAY(SELECT ROW(n.*)::inbox.notifications FROM inbox._create(user_ids, objects, 'notifications', true) AS n);
     -- Items created with status "archived" are archived at once (one item that is not needs no
     -- statement for it).
     IF many OR body->>'status' = 'archived' THEN
