@@ -9,6 +9,7 @@
 #include "pg/pg.hpp"
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
