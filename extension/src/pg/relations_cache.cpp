@@ -1,10 +1,11 @@
 #include "pg/relations_cache.hpp"
 
+#include "pg/spi_run.hpp"
+
 #include <algorithm>
 #include <map>
 
 extern "C" {
-#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -60,14 +61,6 @@ void syscache_changed(Datum, int, uint32) {
   state().clear();
 }
 
-// Citus refuses to load other than from shared_preload_libraries, so its settings exist in a
-// backend exactly when the server preloads it.
-bool citus_preloaded() {
-  const char *version = nullptr;
-  pg_call([&] { version = GetConfigOption("citus.version", true, false); });
-  return version != nullptr;
-}
-
 // The first time: the callbacks (registered for the backend's life, as PostgreSQL allows) and
 // the memory context of the search path.
 void prepare(State &s) {
@@ -104,7 +97,7 @@ void note_filled(State &s) {
 }  // namespace
 
 bool usable() {
-  static const bool enabled = !citus_preloaded();
+  static const bool enabled = !citus_preloaded();  // pg/spi_run.hpp
   if (!enabled)
     return false;
   State &s = state();
