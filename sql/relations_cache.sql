@@ -74,6 +74,13 @@ SELECT check_user('alice'), check_user('carol'), actors();
 SELECT relation_scans() - :before AS cached_scans;
 COMMIT;
 
+-- A REPEATABLE READ transaction reads them with its snapshot each time, as without the cache.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT relation_scans() AS before \gset
+SELECT check_user('alice'), check_user('carol');
+SELECT relation_scans() - :before > 0 AS read_again;
+COMMIT;
+
 -- In a transaction: seen by its next statement; rolled back, gone.
 BEGIN;
 SELECT inbox.define_relation('recipient', 'userId', 'test_relations_cache.people', 'id') IS NOT NULL AS defined;

@@ -6,6 +6,7 @@
 #include <map>
 
 extern "C" {
+#include "access/xact.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -98,7 +99,9 @@ void note_filled(State &s) {
 
 bool usable() {
   static const bool enabled = !citus_preloaded();  // pg/spi_run.hpp
-  if (!enabled)
+  // A transaction with one snapshot for all its statements reads the relations with it, as
+  // before: a load reads the latest committed state, which that transaction must not see.
+  if (!enabled || IsolationUsesXactSnapshot())
     return false;
   State &s = state();
   prepare(s);

@@ -15,8 +15,9 @@
 // A load reads with the latest snapshot after taking the pending invalidations, and publishes
 // only when none arrived meanwhile; one that raised publishes nothing.
 //
-// Off (every call loads, as before) on a server that preloads Citus: a reference table's rows
-// change on a worker through its shard, whose statements send no invalidation of
+// Off (every call loads, as before) in a REPEATABLE READ or SERIALIZABLE transaction, whose
+// snapshot may predate what a load reads, and on a server that preloads Citus: a reference
+// table's rows change on a worker through its shard, whose statements send no invalidation of
 // inbox.relations there.
 #pragma once
 
@@ -33,7 +34,7 @@
 
 namespace pgi::spi::relations_cache {
 
-// Whether this backend caches. With it, takes the invalidations pending for this backend and
+// Whether this backend caches now. With it, takes the invalidations pending for this backend and
 // clears what the current search_path or quote_all_identifiers makes stale; call it before the
 // look-ups below, once per request.
 bool usable();
