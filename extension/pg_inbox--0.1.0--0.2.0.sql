@@ -12418,3 +12418,20 @@ BEGIN
     RETURN pg_catalog.json_build_object('data', answer->'data', 'meta', pg_catalog.json_build_object('skipped', skipped));
 END
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- h-relcache (issue 15, 30_engine.sql): each backend caches the relations it loaded, and a
+-- statement trigger on inbox.relations tells every backend when they change (a relcache
+-- invalidation of the table).
+
+CREATE FUNCTION inbox._relations_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgi_relations_changed'
+LANGUAGE C;
+
+COMMENT ON FUNCTION inbox._relations_changed() IS
+    'Trigger of inbox.relations: tells every backend to drop its cached relations (a relcache invalidation of the table).';
+
+CREATE TRIGGER relations_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inbox.relations
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._relations_changed();
+ALTER TABLE inbox.relations ENABLE ALWAYS TRIGGER relations_changed;

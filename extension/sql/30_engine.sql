@@ -46,6 +46,23 @@ COMMENT ON TABLE inbox.relations IS
 
 SELECT pg_catalog.pg_extension_config_dump('inbox.relations', '');
 
+-- Each backend caches the relations it loaded (extension/src/pg/relations_cache.hpp) until
+-- PostgreSQL tells it they may be stale: any statement that changes this table sends a relcache
+-- invalidation of it (other backends take it at commit, this one at its next command; a change
+-- rolled back sends none). ENABLE ALWAYS: a replica's apply worker and a restore with
+-- session_replication_role = replica change the rows too.
+CREATE FUNCTION inbox._relations_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgi_relations_changed'
+LANGUAGE C;
+
+COMMENT ON FUNCTION inbox._relations_changed() IS
+    'Trigger of inbox.relations: tells every backend to drop its cached relations (a relcache invalidation of the table).';
+
+CREATE TRIGGER relations_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inbox.relations
+    FOR EACH STATEMENT EXECUTE FUNCTION inbox._relations_changed();
+ALTER TABLE inbox.relations ENABLE ALWAYS TRIGGER relations_changed;
+
 CREATE FUNCTION inbox.fields()
 RETURNS TABLE (name text, column_name text, kind text, sortable boolean, nullable boolean)
 AS 'MODULE_PATHNAME', 'pgi_fields'

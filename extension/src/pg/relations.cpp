@@ -1,6 +1,7 @@
 #include "pg/relations.hpp"
 
 #include "core/errors.hpp"
+#include "pg/relations_cache.hpp"
 #include "pg/spi_run.hpp"
 
 namespace pgi::spi {
@@ -65,8 +66,8 @@ query::Param text_param(std::string value, Oid type = TEXTOID) {
 }
 
 // Checks the relation row against the catalog and describes it. `row` is read in full before
-// any other statement replaces SPI_tuptable.
-std::shared_ptr<const query::Relation> load(std::string_view name) {
+// any other statement replaces SPI_tuptable. `target` is set to the oid of its table.
+std::shared_ptr<const query::Relation> load(std::string_view name, Oid &target) {
   query::Statement read{
       "SELECT r.name, r.field, r.source_column::pg_catalog.text, r.target_schema::pg_catalog.text,"
       " r.target_table::pg_catalog.text, r.target_column::pg_catalog.text,"
@@ -85,6 +86,7 @@ std::shared_ptr<const query::Relation> load(std::string_view name) {
   std::string schema = text_column(0, 4), table = text_column(0, 5), key = text_column(0, 6);
   bool all_columns = text_column(0, 7) == "true";
   std::string target_oid = text_column(0, 8);
+  target = target_oid.empty() ? InvalidOid : static_cast<Oid>(std::stoul(target_oid));
   const char *qualified = nullptr;
   const char *s = schema.c_str(), *t = table.c_str();
   pg_call([&] { qualified = quote_qualified_identifier(s, t); });
@@ -150,12 +152,54 @@ std::shared_ptr<const query::Relation> load(std::string_view name) {
   return r;
 }
 
+// The names of the relations over a notification column, or of all (nullopt), sorted.
+std::vector<std::string> read_names(std::optional<std::string_view> column) {
+  query::Statement read{"SELECT r.name FROM inbox.relations r ORDER BY r.name", {}};
+  if (column) {
+    read.sql =
+        "SELECT r.name FROM inbox.relations r WHERE r.source_column OPERATOR(pg_catalog.=) $1 "
+        "ORDER BY r.name";
+    read.params.push_back(text_param(std::string(*column), NAMEOID));
+  }
+  uint64 n = run(read);
+  std::vector<std::string> names;
+  for (uint64 i = 0; i < n; ++i)
+    names.push_back(text_column(i, 1));
+  return names;
+}
+
+// The names as read_names has them, from the backend's cache when it holds them.
+std::vector<std::string> cached_names(std::optional<std::string_view> column) {
+  if (!relations_cache::usable())
+    return read_names(column);
+  auto cached = column ? relations_cache::for_column(*column) : relations_cache::names();
+  if (cached)
+    return *cached;
+  relations_cache::Load load;
+  std::vector<std::string> names = read_names(column);
+  if (column)
+    load.store_column(*column, names);
+  else
+    load.store_names(names);
+  return names;
+}
+
 }  // namespace
 
 std::shared_ptr<const query::Relation> CatalogRelations::find(std::string_view name) const {
   if (auto it = loaded_.find(name); it != loaded_.end())
     return it->second;
-  auto r = load(name);
+  std::shared_ptr<const query::Relation> r;
+  Oid target = InvalidOid;
+  if (!relations_cache::usable()) {
+    r = load(name, target);
+  } else if (auto cached = relations_cache::find(name)) {
+    r = *cached;
+  } else {
+    relations_cache::Load from_catalog;
+    r = load(name, target);
+    from_catalog.store_relation(name, r, target);
+  }
   if (r)
     loaded_.emplace(std::string(name), r);
   return r;
@@ -163,17 +207,8 @@ std::shared_ptr<const query::Relation> CatalogRelations::find(std::string_view n
 
 std::vector<std::shared_ptr<const query::Relation>> CatalogRelations::for_column(
     std::string_view column) const {
-  query::Statement read{
-      "SELECT r.name FROM inbox.relations r WHERE r.source_column OPERATOR(pg_catalog.=) $1 "
-      "ORDER BY r.name",
-      {}};
-  read.params.push_back(text_param(std::string(column), NAMEOID));
-  uint64 n = run(read);
-  std::vector<std::string> names;
-  for (uint64 i = 0; i < n; ++i)
-    names.push_back(text_column(i, 1));
   std::vector<std::shared_ptr<const query::Relation>> out;
-  for (const std::string &name : names) {
+  for (const std::string &name : cached_names(column)) {
     if (auto r = find(name))
       out.push_back(r);
   }
@@ -181,11 +216,7 @@ std::vector<std::shared_ptr<const query::Relation>> CatalogRelations::for_column
 }
 
 std::vector<std::string> CatalogRelations::names() const {
-  uint64 n = run(query::Statement{"SELECT r.name FROM inbox.relations r ORDER BY r.name", {}});
-  std::vector<std::string> out;
-  for (uint64 i = 0; i < n; ++i)
-    out.push_back(text_column(i, 1));
-  return out;
+  return cached_names(std::nullopt);
 }
 
 }  // namespace pgi::spi

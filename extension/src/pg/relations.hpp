@@ -1,5 +1,6 @@
 // Relations from notification fields to the application's tables (inbox.define_relation),
-// read from inbox.relations and checked against the catalog each time a request uses one.
+// read from inbox.relations and checked against the catalog when a session first uses one, then
+// kept for the session until PostgreSQL reports a change they depend on (pg/relations_cache.hpp).
 //
 // Embedding related rows (native expand=actor, Directus `fields=recipient.email`) loads
 // relations through the same catalog: by name with find(), or every relation of a source column
@@ -9,6 +10,7 @@
 #include "pg/pg.hpp"
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +19,8 @@
 
 namespace pgi::spi {
 
-// Valid for one SQL function call, with SPI connected. Loads each relation at most once.
+// Valid for one SQL function call, with SPI connected. Loads each relation at most once (and
+// not at all when the session's cache holds it).
 class CatalogRelations : public query::RelationCatalog {
  public:
   // nullptr when no relation has this name. A relation whose table or column is gone raises

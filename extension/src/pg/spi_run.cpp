@@ -4,6 +4,10 @@
 #include "pg/spi_params.hpp"
 #include "query/marks.hpp"
 
+extern "C" {
+#include "utils/guc.h"
+}
+
 namespace pgi::spi {
 
 Connection::Connection() {
@@ -24,9 +28,28 @@ void Connection::finish() {
   pg_call([&] { SPI_finish(); });
 }
 
+bool citus_preloaded() {
+  // Citus refuses to load other than from shared_preload_libraries, so its settings exist in a
+  // backend exactly when the server preloads it, for the server's life.
+  static const bool preloaded = [] {
+    const char *version = nullptr;
+    pg_call([&] { version = GetConfigOption("citus.version", true, false); });
+    return version != nullptr;
+  }();
+  return preloaded;
+}
+
 bool generic_plan_allowed() {
+  // Without Citus preloaded, CREATE EXTENSION citus fails: an absent extension stays absent for
+  // the backend's life (and its database's), so that answer is kept. A present one may be
+  // dropped, so it is looked up again each time (a catalog scan of pg_extension).
+  static bool absent_for_good = false;
+  if (absent_for_good)
+    return true;
   Oid citus = InvalidOid;
   pg_call([&] { citus = get_extension_oid("citus", true); });
+  if (!OidIsValid(citus) && !citus_preloaded())
+    absent_for_good = true;
   return !OidIsValid(citus);
 }
 

@@ -31,7 +31,11 @@ uint64 run(const query::Statement &statement, long max_rows = 0);
 // Whether a statement of one user's rows may be planned once for every value
 // (Statement::generic_plan): not with Citus installed, whose router planner needs the user's
 // value to plan it ("could not create distributed plan").
+// Kept for the backend's life once Citus is known absent and cannot be created (not preloaded).
 bool generic_plan_allowed();
+
+// Whether the server preloads Citus (shared_preload_libraries), the only way Citus loads.
+bool citus_preloaded();
 
 // Executes `sql` once, not read-only and without caching its plan (EXPLAIN). A function calling
 // it must be VOLATILE.
