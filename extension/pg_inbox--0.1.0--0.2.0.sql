@@ -12435,3 +12435,197 @@ COMMENT ON FUNCTION inbox._relations_changed() IS
 CREATE TRIGGER relations_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON inbox.relations
     FOR EACH STATEMENT EXECUTE FUNCTION inbox._relations_changed();
 ALTER TABLE inbox.relations ENABLE ALWAYS TRIGGER relations_changed;
+
+-- ---------------------------------------------------------------------------------------------
+-- lead (issue 15): the claim reads each channel's due rows in order from an index keyed by
+-- channel first: a webhook worker's claim read every e-mail waiting, and every claim read the
+-- heap for each due entry of rows that had left the queue (a bitmap scan, which marks none of
+-- them dead) until a vacuum. The same text as 55_delivery.sql.
+-- ---------------------------------------------------------------------------------------------
+
+DROP INDEX inbox.deliveries_due_idx;
+-- What the workers claim: a channel's due rows, oldest first, across users. By channel first:
+-- each worker claims one channel, and a webhook worker must not read every e-mail waiting.
+CREATE INDEX deliveries_due_idx ON inbox.deliveries (channel, due_at) WHERE state = 'pending';
+
+-- Claims up to `limit` due deliveries of `channels` for `lease_for` and returns what to send, in
+-- one statement: the target (URL or address), the body, and the headers (webhook: webhook-id
+-- and webhook-timestamp, with the endpoint's secret for the server to sign them; e-mail: the
+-- subject, the Message-ID's local part, the unsubscribe token). A row whose lease runs out
+-- before it is finished is due again, under the same id. Rows that can no longer be sent (their
+-- endpoint gone or disabled, every notification of an e-mail deleted) are cancelled here. An
+-- e-mail without a stored notification (its recipient had in_app off) is built from the create
+-- object the row carries. It first expands the change feed (inbox.expand_deliveries), so that
+-- what committed up to now is claimable, with no statement of the workers' own: an idle claim
+-- costs one more look at the feed's xid index; but not for a claim of channels none of which is
+-- configured (inbox._claim_expands).
+CREATE OR REPLACE FUNCTION inbox.claim_deliveries("limit" integer DEFAULT 100, lease_for interval DEFAULT '1 minute',
+                                       channels text[] DEFAULT '{email,webhook}')
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    claim uuid := pg_catalog.gen_random_uuid();
+    at timestamptz := pg_catalog.now();
+    stamp text := pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text;
+BEGIN
+    IF "limit" IS NULL OR "limit" NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'limit: expected 1 to 10000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF inbox._citus_managed('inbox.deliveries') THEN
+        -- (Each node expands its own events in its claim: one round to the nodes.)
+        RETURN QUERY SELECT * FROM inbox._claim_citus("limit", lease_for, channels);
+        RETURN;
+    END IF;
+    IF inbox._claim_expands(channels) THEN
+        PERFORM inbox.expand_deliveries();
+    END IF;
+    RETURN QUERY
+    -- Each channel's due rows in the index's order (channel, due_at), the oldest of them all
+    -- taken: an ordered scan that stops at `limit` and passes the entries of rows that left the
+    -- queue (they are marked dead as it goes), where a scan of every channel's due entries at
+    -- once read the heap for each of them at every claim until a vacuum.
+    WITH due AS (
+        SELECT d.user_id, d.id
+          FROM (SELECT DISTINCT u FROM pg_catalog.unnest(channels) AS u) AS c(channel)
+          CROSS JOIN LATERAL (
+              SELECT x.user_id, x.id, x.due_at FROM inbox.deliveries x
+               WHERE x.state = 'pending' AND x.channel = c.channel AND x.due_at <= at
+               ORDER BY x.due_at LIMIT "limit"
+                 FOR UPDATE SKIP LOCKED) AS d
+         ORDER BY d.due_at LIMIT "limit"),
+    found AS (
+        SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+               w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+               CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                    ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+          FROM due JOIN inbox.deliveries x ON x.user_id = due.user_id AND x.id = due.id
+          LEFT JOIN inbox.webhooks w ON x.channel = 'webhook' AND w.id = x.webhook_id
+          LEFT JOIN LATERAL (
+              SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                     pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                     pg_catalog.string_agg(
+                         CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                         || coalesce(n.title, n.type)
+                         || coalesce(E'\n\n' || n.body, '')
+                         || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                         E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                FROM inbox.notifications n
+               WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                 AND n.deleted_at IS NULL) m ON true),
+    cancelled AS (
+        UPDATE inbox.deliveries x
+           SET state = 'cancelled', finished_at = at, lease = NULL, attempts = x.attempts + 1, digest = false,
+               last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                 ELSE 'every notification of the e-mail was deleted' END
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+    claimed AS (
+        UPDATE inbox.deliveries x
+           SET lease = claim, attempts = x.attempts + 1, due_at = at + lease_for, digest = false
+          FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+        -- (With found's columns: a join of the two afterwards was a nested loop over both,
+        -- quadratic in the claim's size, whenever the statistics had the outbox nearly empty.)
+        RETURNING f.*, x.attempts)
+    SELECT f.user_id, inbox._delivery_public_id(f.id), claim, f.channel, f.attempts,
+           CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+           CASE WHEN f.channel = 'webhook'
+                THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', stamp)
+                ELSE pg_catalog.jsonb_build_object(
+                         'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                         WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                         ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                         -- A retry is the same message; a digest, or an e-mail without a stored
+                         -- notification, is its own.
+                         'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                           THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                         'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                         'type', f.type) END,
+           CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                WHEN f.count > 0 THEN f.lines || E'\n'
+                ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                     || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+           f.secret
+      FROM claimed f;
+END
+$$;
+
+-- The claim's statement (inbox.claim_deliveries's, which keeps its own static copy: one node
+-- plans it once per session, where this one is planned at every call) over one shard's tables
+-- on a Citus node: the deliveries, the notifications of the same shard group, the node's copy
+-- of the webhooks, named by the caller from the catalogs.
+CREATE OR REPLACE FUNCTION inbox._claim_shard(deliveries regclass, notifications regclass, webhooks regclass,
+                                   "limit" integer, lease_for interval, channels text[])
+RETURNS TABLE (user_id text, id text, lease uuid, channel text, attempt integer, target text,
+               headers jsonb, body text, secret text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    at timestamptz := pg_catalog.now();
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format($claim$
+        WITH due AS (
+            SELECT d.user_id, d.id
+              FROM (SELECT DISTINCT u FROM pg_catalog.unnest($6) AS u) AS c(channel)
+              CROSS JOIN LATERAL (
+                  SELECT x.user_id, x.id, x.due_at FROM %1$s x
+                   WHERE x.state = 'pending' AND x.channel = c.channel AND x.due_at <= $2
+                   ORDER BY x.due_at LIMIT $4
+                     FOR UPDATE SKIP LOCKED) AS d
+             ORDER BY d.due_at LIMIT $4),
+        found AS (
+            SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
+                   w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
+                   CASE WHEN x.channel = 'webhook' THEN coalesce(w.enabled, false)
+                        ELSE x.payload IS NOT NULL OR m.count > 0 END AS live
+              FROM due JOIN %1$s x ON x.user_id = due.user_id AND x.id = due.id
+              LEFT JOIN %3$s w ON x.channel = 'webhook' AND w.id = x.webhook_id
+              LEFT JOIN LATERAL (
+                  SELECT pg_catalog.count(*)::int AS count, pg_catalog.min(n.id) AS first_id,
+                         pg_catalog.min(n.title) FILTER (WHERE n.id = x.notification_ids[1]) AS subject,
+                         pg_catalog.string_agg(
+                             CASE WHEN pg_catalog.cardinality(x.notification_ids) > 1 THEN '* ' ELSE '' END
+                             || coalesce(n.title, n.type)
+                             || coalesce(E'\n\n' || n.body, '')
+                             || coalesce(E'\n\n' || (n.data->>'url'), ''),
+                             E'\n\n' ORDER BY n.created_at, n.id) AS lines
+                    FROM %2$s n
+                   WHERE x.channel = 'email' AND n.user_id = x.user_id AND n.id = ANY (x.notification_ids)
+                     AND n.deleted_at IS NULL) m ON true),
+        cancelled AS (
+            UPDATE %1$s x
+               SET state = 'cancelled', finished_at = $2, lease = NULL, attempts = x.attempts + 1, digest = false,
+                   last_error = CASE WHEN f.channel = 'webhook' THEN 'the webhook endpoint was removed or disabled'
+                                     ELSE 'every notification of the e-mail was deleted' END
+              FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND NOT f.live),
+        claimed AS (
+            UPDATE %1$s x
+               SET lease = $1, attempts = x.attempts + 1, due_at = $2 + $5, digest = false
+              FROM found f WHERE x.user_id = f.user_id AND x.id = f.id AND f.live
+            -- (With found's columns, as inbox.claim_deliveries's statement, which says why.)
+            RETURNING f.*, x.attempts)
+        SELECT f.user_id, inbox._delivery_public_id(f.id), $1, f.channel, f.attempts,
+               CASE WHEN f.channel = 'webhook' THEN f.url ELSE f.address END,
+               CASE WHEN f.channel = 'webhook'
+                    THEN pg_catalog.jsonb_build_object('webhook-id', inbox._delivery_public_id(f.id), 'webhook-timestamp', $3)
+                    ELSE pg_catalog.jsonb_build_object(
+                             'subject', CASE WHEN pg_catalog.cardinality(f.notification_ids) > 1 THEN f.count || ' new notifications'
+                                             WHEN f.count > 0 THEN coalesce(f.subject, f.type, 'New notification')
+                                             ELSE coalesce(f.payload->>'title', f.type, 'New notification') END,
+                             -- A retry is the same message; a digest, or an e-mail without a stored
+                             -- notification, is its own.
+                             'messageId', CASE WHEN pg_catalog.cardinality(f.notification_ids) = 1 AND f.count > 0
+                                               THEN inbox.public_id(f.first_id) ELSE inbox._delivery_public_id(f.id) END,
+                             'unsubscribe', inbox._unsubscribe_token(f.user_id, f.type),
+                             'type', f.type) END,
+               CASE WHEN f.channel = 'webhook' THEN f.payload::text
+                    WHEN f.count > 0 THEN f.lines || E'\n'
+                    ELSE coalesce(f.payload->>'title', f.type) || coalesce(E'\n\n' || (f.payload->>'body'), '')
+                         || coalesce(E'\n\n' || (f.payload->'data'->>'url'), '') || E'\n' END,
+               f.secret
+          FROM claimed f
+$claim$, deliveries, notifications, webhooks)
+    USING pg_catalog.gen_random_uuid(), at, pg_catalog.floor(EXTRACT(epoch FROM at))::bigint::text,
+          "limit", lease_for, channels;
+END
+$$;

@@ -516,8 +516,9 @@ CREATE TABLE inbox.deliveries (
 COMMENT ON TABLE inbox.deliveries IS
     'The outbox: one row per e-mail or webhook call to make, filled from inbox.events in the transaction of the change. Workers claim due rows (inbox.claim_deliveries) and report each attempt (inbox.finish_deliveries); finished rows are pruned after pg_inbox.delivery_retention (inbox.prune_deliveries).';
 
--- What the workers claim: due rows, oldest first, across users.
-CREATE INDEX deliveries_due_idx ON inbox.deliveries (due_at) WHERE state = 'pending';
+-- What the workers claim: a channel's due rows, oldest first, across users. By channel first:
+-- each worker claims one channel, and a webhook worker must not read every e-mail waiting.
+CREATE INDEX deliveries_due_idx ON inbox.deliveries (channel, due_at) WHERE state = 'pending';
 -- What pruning removes.
 CREATE INDEX deliveries_finished_idx ON inbox.deliveries (finished_at) WHERE state <> 'pending';
 -- The log of one webhook.
@@ -1187,11 +1188,19 @@ BEGIN
         PERFORM inbox.expand_deliveries();
     END IF;
     RETURN QUERY
+    -- Each channel's due rows in the index's order (channel, due_at), the oldest of them all
+    -- taken: an ordered scan that stops at `limit` and passes the entries of rows that left the
+    -- queue (they are marked dead as it goes), where a scan of every channel's due entries at
+    -- once read the heap for each of them at every claim until a vacuum.
     WITH due AS (
-        SELECT x.user_id, x.id FROM inbox.deliveries x
-         WHERE x.state = 'pending' AND x.due_at <= at AND x.channel = ANY (channels)
-         ORDER BY x.due_at LIMIT "limit"
-           FOR UPDATE SKIP LOCKED),
+        SELECT d.user_id, d.id
+          FROM (SELECT DISTINCT u FROM pg_catalog.unnest(channels) AS u) AS c(channel)
+          CROSS JOIN LATERAL (
+              SELECT x.user_id, x.id, x.due_at FROM inbox.deliveries x
+               WHERE x.state = 'pending' AND x.channel = c.channel AND x.due_at <= at
+               ORDER BY x.due_at LIMIT "limit"
+                 FOR UPDATE SKIP LOCKED) AS d
+         ORDER BY d.due_at LIMIT "limit"),
     found AS (
         SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
                w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
@@ -1297,10 +1306,14 @@ DECLARE
 BEGIN
     RETURN QUERY EXECUTE pg_catalog.format($claim$
         WITH due AS (
-            SELECT x.user_id, x.id FROM %1$s x
-             WHERE x.state = 'pending' AND x.due_at <= $2 AND x.channel = ANY ($6)
-             ORDER BY x.due_at LIMIT $4
-               FOR UPDATE SKIP LOCKED),
+            SELECT d.user_id, d.id
+              FROM (SELECT DISTINCT u FROM pg_catalog.unnest($6) AS u) AS c(channel)
+              CROSS JOIN LATERAL (
+                  SELECT x.user_id, x.id, x.due_at FROM %1$s x
+                   WHERE x.state = 'pending' AND x.channel = c.channel AND x.due_at <= $2
+                   ORDER BY x.due_at LIMIT $4
+                     FOR UPDATE SKIP LOCKED) AS d
+             ORDER BY d.due_at LIMIT $4),
         found AS (
             SELECT x.user_id, x.id, x.channel, x.type, x.payload, x.address, x.notification_ids,
                    w.url, w.secret, m.count, m.first_id, m.subject, m.lines,
