@@ -488,20 +488,17 @@ BEGIN
     END IF;
     -- One item (what POST /notifications sends) takes plain expressions where several take a
     -- query: each query costs an executor start and end, and a plain expression does not.
+    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
+    -- which table holds the users.
     IF many THEN
         natives := (SELECT pg_catalog.jsonb_agg(inbox._directus_new(caller, i.item,
                                'payload[' OPERATOR(pg_catalog.||) (i.o - 1) OPERATOR(pg_catalog.||) ']') ORDER BY i.o)
                       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS i(item, o));
-    ELSE
-        natives := pg_catalog.jsonb_build_array(inbox._directus_new(caller, body, 'payload'));
-    END IF;
-    -- Directus's recipient and sender are foreign keys: so are they here, once a relation says
-    -- which table holds the users.
-    IF many THEN
         user_ids := ARRAY(SELECT e->>'userId' FROM pg_catalog.jsonb_array_elements(natives) AS e);
         objects := ARRAY(SELECT e FROM pg_catalog.jsonb_array_elements(natives) AS e);
         PERFORM inbox._directus_check_users('recipient', ARRAY(SELECT DISTINCT u FROM pg_catalog.unnest(user_ids) AS u));
     ELSE
+        natives := pg_catalog.jsonb_build_array(inbox._directus_new(caller, body, 'payload'));
         user_ids := ARRAY[natives->0->>'userId'];
         objects := ARRAY[natives->0];
         PERFORM inbox._directus_check_users('recipient', user_ids);

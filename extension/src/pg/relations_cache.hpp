@@ -36,7 +36,8 @@ namespace pgi::spi::relations_cache {
 
 // Whether this backend caches now. With it, takes the invalidations pending for this backend and
 // clears what the current search_path or quote_all_identifiers makes stale; call it before the
-// look-ups below, once per request.
+// look-ups below (CatalogRelations does, before each of its look-ups: a cheap check when nothing
+// is pending).
 bool usable();
 
 // What is cached: nullopt when nothing is. find's value may be nullptr (no relation of that
