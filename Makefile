@@ -68,7 +68,8 @@ SERVER_DIRS = server/src server/src/http server/src/routes server/src/db server/
 SERVER_SRCS = $(sort $(wildcard $(SERVER_DIRS:%=%/*.cpp)))
 SERVER_OBJS = $(SERVER_SRCS:.cpp=.o)
 SERVER_HEADERS = $(wildcard $(SERVER_DIRS:%=%/*.hpp))
-SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src
+SERVER_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -pthread -Iserver/src -Iextension/src \
+                  -I$(shell $(PG_CONFIG) --includedir)
 # The extension's field registry (pure C++) describes the notification in /openapi.json.
 SERVER_EXT_OBJS = extension/src/core/notification_fields.o
 

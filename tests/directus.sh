@@ -64,7 +64,7 @@ export BASE_URL=$DIRECTUS_URL HTTP_DATABASE_URL=$DIRECTUS_DATABASE_URL
 # undici sends the next request on the keep-alive connection the server closed meanwhile
 # ("fetch failed", UND_ERR_SOCKET "other side closed"), which the helpers retry only for a GET.
 "${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$(server_url "$DIRECTUS_DATABASE_URL")" --port "$port" \
-  --threads 16 --pool-size 4 --idle-timeout-ms 60000 >"$work/server.log" 2>&1 &
+  --pool-size 4 --idle-timeout-ms 60000 >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=
 for _ in $(seq 100); do

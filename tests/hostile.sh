@@ -45,7 +45,7 @@ start_server() { # port log [options]: starts it and waits until it is ready
 
 port=$(free_port)
 export BASE_URL="http://127.0.0.1:$port" SERVER_LOG=$work/server.log
-start_server "$port" "$SERVER_LOG" --threads 4 --pool-size 2 --pool-wait-ms 500 \
+start_server "$port" "$SERVER_LOG" --pool-size 2 --pool-wait-ms 500 \
   --head-timeout-ms 1000 --body-timeout-ms 1000 --idle-timeout-ms 1500 ||
   { echo "0 passed, 1 failed"; exit 1; }
 export SERVER_PID=${pids[0]}

@@ -37,7 +37,7 @@ log=$work/server.log
 # the server closed meanwhile ("fetch failed", UND_ERR_SOCKET "other side closed").
 start_server() { # [extra options]
   "$ROOT/server/pg_inbox_server" --database-url "$(server_url "$HTTP_DATABASE_URL")" --port "$port" \
-    --threads 32 --pool-size 8 --idle-timeout-ms 60000 "$@" >>"$log" 2>&1 &
+    --pool-size 8 --idle-timeout-ms 60000 "$@" >>"$log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -fs "$BASE_URL/readyz" >/dev/null 2>&1 && return 0

@@ -111,7 +111,7 @@ trap 'exit 1' INT TERM HUP PIPE
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 export BASE_URL="http://127.0.0.1:$port"
 "${PG_INBOX_SERVER:-$ROOT/server/pg_inbox_server}" --database-url "$(server_url "$HTTP_DATABASE_URL")" --port "$port" \
-  --threads 16 --pool-size 4 --idle-timeout-ms 60000 --stream-ping-ms 300 --stream-token-check-ms 200 \
+  --pool-size 4 --idle-timeout-ms 60000 --stream-ping-ms 300 --stream-token-check-ms 200 \
   >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=

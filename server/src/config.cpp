@@ -51,7 +51,9 @@ std::vector<Option> options() {
        [](Config &c, const std::string &v) { c.host = v; }},
       {"port", "PORT", "port to listen on (default 8080)",
        integer(&Config::port, 1, 65535, "--port")},
-      {"threads", "THREADS", "worker threads for the database calls (default 64)",
+      {"threads", "THREADS",
+       "ignored since 0.2.0 (the database calls are made on the event loop; accepted so that "
+       "0.1.0's command lines still start)",
        integer(&Config::threads, 1, 1024, "--threads")},
       {"pool-size", "POOL_SIZE", "PostgreSQL connections (default 8)",
        integer(&Config::pool_size, 1, 1024, "--pool-size")},

@@ -13,8 +13,8 @@ struct Config {
   std::string database_url;  // libpq URI or key=value string; required
   std::string host = "127.0.0.1";
   int port = 8080;
-  int threads = 64;                           // worker threads, which make the database calls
-  int pool_size = 8;                          // PostgreSQL connections
+  int threads = 0;    // 0.1.0's worker threads: accepted and ignored (no thread waits on a call)
+  int pool_size = 8;  // PostgreSQL connections
   int max_connections = 10000;                // client connections; beyond, see http_server.hpp
   std::size_t max_body_bytes = 1 << 20;       // a larger Content-Length answers 413
   std::size_t max_query_bytes = 4096;         // longer query strings answer 414

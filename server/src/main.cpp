@@ -9,10 +9,12 @@
 #include <iostream>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
 #include <curl/curl.h>
 #include <pthread.h>
 
 #include "config.hpp"
+#include "db/async_pool.hpp"
 #include "db/pool.hpp"
 #include "delivery/workers.hpp"
 #include "db/pruner.hpp"
@@ -55,18 +57,26 @@ int main(int argc, char **argv) {
   std::vector<PreparedStatement> statements = prepared_statements();
   for (PreparedStatement &s : realtime_statements())
     statements.push_back(std::move(s));
+  const std::vector<std::string> session_setup = {
+      "SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
+      "SET client_min_messages = warning"};
+  // The event loop, on listen()'s thread: first, so that it outlives all that is bound to it.
+  boost::asio::io_context loop(1);
+  // The routes' connections, on the loop; the streams' calls block on threads of their own
+  // (realtime/service.hpp), with a pool of their own of the same bound, opened as they need it.
+  AsyncPool routes_db(loop, config.database_url, static_cast<std::size_t>(config.pool_size),
+                      statements, session_setup);
   Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), std::move(statements),
-            {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
-             "SET client_min_messages = warning"});
+            session_setup);
   RealtimeService realtime(config, pool);
   Metrics metrics(&realtime.stats());
   UiFiles ui(config.ui_dir);
   log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
            " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
-  Dispatcher dispatcher(config, pool, metrics, ui);
+  Dispatcher dispatcher(config, routes_db, metrics, ui);
   Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
-      config, dispatcher,
+      loop, config, dispatcher,
       [&dispatcher, &metrics](const HttpRequest &request, int status, double seconds) {
         metrics.record(dispatcher.label(request), status, seconds);
         char duration[32] = "-";
@@ -87,14 +97,16 @@ int main(int argc, char **argv) {
     server.stop();
   });
 
-  log_line("listening on http://" + config.host + ":" + std::to_string(config.port) + " (threads " +
-           std::to_string(config.threads) + ", pool " + std::to_string(config.pool_size) +
-           ", max connections " + std::to_string(config.max_connections) + ", delivery workers " +
+  log_line("listening on http://" + config.host + ":" + std::to_string(config.port) + " (pool " +
+           std::to_string(config.pool_size) + ", max connections " +
+           std::to_string(config.max_connections) + ", delivery workers " +
            std::to_string(config.delivery_workers) +
            (config.smtp_url.empty() || config.delivery_workers == 0
                 ? ", no e-mail"
                 : ", e-mail workers " + std::to_string(config.smtp_workers)) +
            ")");
+  if (config.threads != 0)
+    log_line("--threads is ignored since 0.2.0: no thread waits on a database call");
   DeliveryWorkers delivery(config);
   delivery.start();
   bool served = server.listen(config.host, config.port);

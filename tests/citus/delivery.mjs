@@ -76,7 +76,7 @@ try {
   // (libpq decodes %20, not +, in a URI.)
   const url = `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}options=-c%20citus.multi_task_query_log_level%3Derror`;
   const server = spawn(join(ROOT, 'server/pg_inbox_server'), [
-    '--database-url', url, '--port', String(serverPort), '--threads', '2', '--pool-size', '2',
+    '--database-url', url, '--port', String(serverPort), '--pool-size', '2',
     '--delivery-workers', '2', '--delivery-poll-ms', '50', '--delivery-lease-ms', '5000',
     '--smtp-url', `smtp://127.0.0.1:${smtpPort}`, '--mail-from', 'pg_inbox <noreply@example.com>',
     '--webhook-allow-private', 'on'], { stdio: ['ignore', 'pipe', 'pipe'] });

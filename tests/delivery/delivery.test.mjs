@@ -34,7 +34,7 @@ let server = null;
 let serverLog = '';
 async function startServer(extra = []) {
   server = spawn(`${ROOT}/server/pg_inbox_server`, [
-    '--database-url', DATABASE_URL, '--port', PORT, '--threads', '8', '--pool-size', '4',
+    '--database-url', DATABASE_URL, '--port', PORT, '--pool-size', '4',
     '--delivery-workers', '2', '--delivery-poll-ms', '50', '--delivery-lease-ms', '2000',
     '--delivery-timeout-ms', '3000', '--smtp-url', `smtp://127.0.0.1:${SMTP_PORT}`,
     '--mail-from', 'pg_inbox <noreply@example.com>', '--webhook-allow-private', 'on',

@@ -1,7 +1,7 @@
 // Slow, idle, oversized and too many clients: each costs the server a socket and a bounded
 // buffer, never a worker, so the operations routes keep answering (issue 13, defects 5 and 6).
 // The server runs with --head-timeout-ms 1000 --body-timeout-ms 1000 --idle-timeout-ms 1500
-// --threads 4 --pool-size 2 (tests/hostile.sh); the capped one with --max-connections 4.
+// --pool-size 2 (tests/hostile.sh); the capped one with --max-connections 4.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

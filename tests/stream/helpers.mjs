@@ -42,7 +42,7 @@ export async function freePort() {
 export async function startServer(args = [], port = null) {
   port = port ?? (await freePort());
   const proc = spawn(`${ROOT}/server/pg_inbox_server`,
-    ['--database-url', DATABASE_URL, '--port', String(port), '--threads', '8', '--pool-size', '4', ...args],
+    ['--database-url', DATABASE_URL, '--port', String(port), '--pool-size', '4', ...args],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });

@@ -61,7 +61,7 @@ let server = null;
 export async function startServer(extra = []) {
   const port = new URL(BASE).port;
   const out = fs.openSync(LOG, 'a');
-  server = spawn(SERVER, ['--database-url', DATABASE_URL, '--port', port, '--threads', '16', ...extra], {
+  server = spawn(SERVER, ['--database-url', DATABASE_URL, '--port', port, ...extra], {
     stdio: ['ignore', out, out],
   });
   for (let i = 0; i < 100; i++) {

@@ -15,13 +15,6 @@ namespace pgi::server {
 
 namespace {
 
-ApiError unavailable(const std::string &why) {
-  ApiError error = http_error(503, "the database is unavailable");
-  error.code = "database_unavailable";
-  log_line("database unavailable: " + why);
-  return error;
-}
-
 // Cuts "LABEL:  " lines out of a libpq error text; returns the text of the first such line.
 std::string field(const std::string &text, const std::string &label) {
   std::string marker = "\n" + label + ":  ";
@@ -37,11 +30,27 @@ std::optional<Pool::Lease> acquire(Pool &pool, std::chrono::milliseconds wait) {
   try {
     return pool.acquire(wait);
   } catch (const pqxx::failure &e) {
-    throw ApiFailure(unavailable(e.what()));
+    throw ApiFailure(database_unavailable(e.what()));
   }
 }
 
 }  // namespace
+
+ApiError database_unavailable(const std::string &why) {
+  ApiError error = http_error(503, "the database is unavailable");
+  error.code = "database_unavailable";
+  log_line("database unavailable: " + why);
+  return error;
+}
+
+ApiError statement_error(const std::string &sqlstate, const std::string &verbose_text) {
+  ServerMessage m = parse_server_message(verbose_text);
+  const std::string &code = sqlstate.empty() ? m.sqlstate : sqlstate;
+  ApiError error = sqlstate_error(code, m.message, m.detail, m.hint);
+  if (error.status >= 500)
+    log_line("database error " + code + ": " + verbose_text);
+  return error;
+}
 
 ServerMessage parse_server_message(const std::string &text) {
   ServerMessage out;
@@ -62,9 +71,7 @@ ServerMessage parse_server_message(const std::string &text) {
   return out;
 }
 
-std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wait,
-                                       const DbCall &call) {
-  std::vector<DbRow> rows = call_database_rows(pool, wait, call);
+std::vector<std::string> one_row(std::vector<DbRow> rows) {
   if (rows.size() != 1)
     throw ApiFailure(http_error(500, "internal error"));
   std::vector<std::string> row;
@@ -107,7 +114,7 @@ std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait
       lease->discard();
       if (call.retry_safe && attempt == 1)
         continue;
-      throw ApiFailure(unavailable(e.what()));
+      throw ApiFailure(database_unavailable(e.what()));
     } catch (const pqxx::sql_error &e) {
       bool broken = !lease->connection().is_open();
       if (broken)
@@ -115,18 +122,13 @@ std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait
       // A server shutting down ends its connections with 57P01; a read may go to a fresh one.
       if (broken && call.retry_safe && attempt == 1)
         continue;
-      ServerMessage m = parse_server_message(e.what());
-      const std::string &sqlstate = e.sqlstate().empty() ? m.sqlstate : e.sqlstate();
-      ApiError error = sqlstate_error(sqlstate, m.message, m.detail, m.hint);
-      if (error.status >= 500)
-        log_line("database error " + sqlstate + ": " + e.what());
-      throw ApiFailure(error);
+      throw ApiFailure(statement_error(e.sqlstate(), e.what()));
     } catch (const ApiFailure &) {
       throw;
     } catch (const pqxx::failure &e) {
       if (!lease->connection().is_open()) {
         lease->discard();
-        throw ApiFailure(unavailable(e.what()));
+        throw ApiFailure(database_unavailable(e.what()));
       }
       log_line(std::string("database call failed: ") + e.what());
       throw ApiFailure(http_error(500, "internal error"));

@@ -1,7 +1,9 @@
-// Runs one prepared statement through the pool: one round trip, its one row returned as the
-// text PostgreSQL sent (JSON is passed through, never parsed here). Every failure becomes an
-// ApiFailure: the SQLSTATE mapping (errors.hpp) for errors the statement raised, 503 when
-// PostgreSQL cannot be reached or no connection frees up in time.
+// A call of one prepared statement: one round trip, its rows returned as the text PostgreSQL
+// sent (JSON is passed through, never parsed here). Every failure becomes an ApiError: the
+// SQLSTATE mapping (errors.hpp) for errors the statement raised, 503 when PostgreSQL cannot be
+// reached or no connection frees up in time. The routes make theirs on the event loop
+// (db/async_pool.hpp); call_database_rows makes one from a thread that may block (the streams'
+// calls).
 #pragma once
 
 #include <chrono>
@@ -10,26 +12,35 @@
 #include <vector>
 
 #include "db/pool.hpp"
+#include "errors.hpp"
 
 namespace pgi::server {
 
 struct DbCall {
-  std::string statement;                                  // prepared on every connection
-  const std::vector<std::optional<std::string>> &params;  // nullopt binds NULL
+  std::string statement;                           // prepared on every connection
+  std::vector<std::optional<std::string>> params;  // nullopt binds NULL
   // Whether the call may run a second time after its connection broke mid-call (the first
   // attempt may have reached PostgreSQL): true only for statements that change nothing, or
   // whose second run has the effect and the answer of the first.
   bool retry_safe;
 };
 
-// The columns of the statement's one row, in order (a NULL reads "null").
-std::vector<std::string> call_database(Pool &pool, std::chrono::milliseconds wait,
-                                       const DbCall &call);
-
-// Every row of the statement (any number), each column nullopt for NULL; the same errors.
+// Every row of the statement (any number), each column nullopt for NULL.
 using DbRow = std::vector<std::optional<std::string>>;
 std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait,
                                       const DbCall &call);
+
+// The columns of a statement's one row, in order (a NULL reads "null"); 500 for any other
+// number of rows.
+std::vector<std::string> one_row(std::vector<DbRow> rows);
+
+// The answer when PostgreSQL cannot be reached: 503 database_unavailable (`why` is logged).
+ApiError database_unavailable(const std::string &why);
+
+// The answer to an error a statement raised: errors.hpp's SQLSTATE mapping of it, from libpq's
+// verbose text of it ("ERROR:  22023: message\nDETAIL:  ...\nHINT:  ..."); an answer of 5xx logs
+// that text. `sqlstate` may be empty: it is then read from the text.
+ApiError statement_error(const std::string &sqlstate, const std::string &verbose_text);
 
 // The parts of a verbose libpq error text ("ERROR:  22023: message\nDETAIL:  ...\nHINT:  ...").
 struct ServerMessage {

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
@@ -211,14 +210,11 @@ void Connection::handle() {
   request_.set_body(std::move(parser_->get().body()));
   parser_.reset();
   request_.set_arrived(Clock::now());
-  if (!shared_.service.blocking(request_))
+  if (!shared_.service.waits(request_))
     return reply(shared_.service.handle(request_), false);
-  // The worker reads request_ while the connection waits: nothing on the strand touches it
-  // until the answer is posted back.
-  net::post(shared_.workers, [self = shared_from_this(),
-                              work = net::make_work_guard(stream_.get_executor())]() mutable {
-    HttpResponse response = self->shared_.service.handle(self->request_);
-    net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+  // (The answer's pending work keeps the connection, and the loop, alive until it comes.)
+  shared_.service.start(request_, [self = shared_from_this()](HttpResponse response) {
+    net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
       self->reply(std::move(response), false);
     });
   });

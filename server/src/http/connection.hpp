@@ -5,7 +5,7 @@
 //             without a word)
 //   reading   the head under --head-timeout-ms, checked (http/framing.hpp); the body, whose
 //             Content-Length was checked first, under --body-timeout-ms
-//   handling  the service answers, on the loop or on a worker (blocking routes); the connection
+//   handling  the service answers, at once or when its database call comes back; the connection
 //             reads nothing meanwhile
 //   writing   the response under --write-timeout-ms; then the next request, or a close
 //   closing   after a response that ends the connection: the sending side is shut, and what
@@ -26,7 +26,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -44,17 +43,12 @@ class Connection;
 struct ConnectionShared {
   ConnectionShared(const Config &config, const HttpService &service, HttpServer::Observer observer,
                    StreamService *streams)
-      : config(config),
-        service(service),
-        observer(std::move(observer)),
-        streams(streams),
-        workers(static_cast<std::size_t>(config.threads)) {}
+      : config(config), service(service), observer(std::move(observer)), streams(streams) {}
 
   const Config &config;
   const HttpService &service;
   const HttpServer::Observer observer;
-  StreamService *const streams;      // null: no stream routes
-  boost::asio::thread_pool workers;  // the blocking calls  // the blocking calls
+  StreamService *const streams;  // null: no stream routes
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> live{0};  // open client connections
 

@@ -1,5 +1,5 @@
 // The listener and the server's life: one event loop thread accepts and serves every
-// connection (http/connection.hpp); the worker pool makes the blocking calls.
+// connection (http/connection.hpp).
 #include "http/http_server.hpp"
 
 #include <sys/resource.h>
@@ -56,8 +56,10 @@ int descriptor_budget(const Config &config) {
 
 class HttpServer::Impl {
  public:
-  Impl(const Config &config, const HttpService &service, Observer observer, StreamService *streams)
+  Impl(net::io_context &loop, const Config &config, const HttpService &service, Observer observer,
+       StreamService *streams)
       : shared_(config, service, std::move(observer), streams),
+        loop_(loop),
         acceptor_(loop_),
         retry_(loop_),
         max_connections_(static_cast<std::size_t>(descriptor_budget(config))) {}
@@ -75,8 +77,10 @@ class HttpServer::Impl {
       return false;
     }
     accept();
-    loop_.run();  // until stop() and the last connection has closed
-    shared_.workers.join();
+    // Until stop() and the last connection has closed: run() returns with no work left, so no
+    // handler of the loop still holds a connection (which refers to shared_) when the server
+    // is destroyed before the loop.
+    loop_.run();
     return true;
   }
 
@@ -123,17 +127,16 @@ class HttpServer::Impl {
     });
   }
 
-  // Before the loop: a connection destroyed with the loop's handlers still reaches it.
   ConnectionShared shared_;
-  net::io_context loop_;
+  net::io_context &loop_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   const std::size_t max_connections_;
 };
 
-HttpServer::HttpServer(const Config &config, const HttpService &service, Observer observer,
-                       StreamService *streams)
-    : impl_(std::make_unique<Impl>(config, service, std::move(observer), streams)) {}
+HttpServer::HttpServer(net::io_context &loop, const Config &config, const HttpService &service,
+                       Observer observer, StreamService *streams)
+    : impl_(std::make_unique<Impl>(loop, config, service, std::move(observer), streams)) {}
 
 HttpServer::~HttpServer() = default;
 

@@ -4,10 +4,10 @@
 // The loop accepts connections, reads and frames each request with Beast's strict HTTP/1.1
 // parser, enforces the limits and deadlines of the configuration, and writes the responses.
 // Reading a request costs its connection a socket and a bounded buffer, never a thread: a slow,
-// idle or hostile client holds no worker. A complete request goes to the HttpService: on the
-// loop when answering it cannot wait (health, metrics, a 404), else on one of --threads worker
-// threads (the database calls), whose answer is posted back to the connection's strand and
-// written by the loop.
+// idle or hostile client holds no worker. A complete request goes to the HttpService, on the
+// loop: it answers at once when answering cannot wait (health, metrics, a 404), else it starts
+// the answer (a database call, made on the same loop: db/async_pool.hpp) and hands it back to
+// the connection, which writes it. No request holds a thread while it waits.
 //
 // What the layer refuses by itself, it answers with an ApiError that the service writes in the
 // dialect of the path, and closes the connection: 400 for anything that is not well-framed
@@ -42,6 +42,10 @@
 
 #include "config.hpp"
 #include "errors.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace pgi::server {
 
@@ -95,10 +99,16 @@ class StreamService;  // http/stream_handoff.hpp
 class HttpService {
  public:
   virtual ~HttpService() = default;
-  // The response to a complete request; never throws.
+  // Whether the answer to a complete request waits (on the database): start() then gives it,
+  // else handle().
+  virtual bool waits(const HttpRequest &request) const = 0;
+  // The response to a request that does not wait; never throws.
   virtual HttpResponse handle(const HttpRequest &request) const = 0;
-  // Whether handle() may wait (on the database): it then runs on a worker thread.
-  virtual bool blocking(const HttpRequest &request) const = 0;
+  // Starts the answer to a request that waits: `reply` is called once with it, on the loop's
+  // thread (at once when the request is refused before any call). The request need not outlive
+  // start(). Never throws.
+  virtual void start(const HttpRequest &request,
+                     std::function<void(HttpResponse response)> reply) const = 0;
   // Whether the request is for an operations route, which answers even beyond
   // --max-connections.
   virtual bool operational(const HttpRequest &request) const = 0;
@@ -115,9 +125,11 @@ class HttpServer {
   // and the time from the request's head to its response (seconds < 0: unknown).
   using Observer = std::function<void(const HttpRequest &request, int status, double seconds)>;
 
-  // `streams` (may be null) takes the connections of stream routes; stop() stops it too.
-  HttpServer(const Config &config, const HttpService &service, Observer observer,
-             StreamService *streams = nullptr);
+  // `loop` is the event loop it serves on (one thread: listen()'s), which the service's
+  // asynchronous work shares; it outlives the server. `streams` (may be null) takes the
+  // connections of stream routes; stop() stops it too.
+  HttpServer(boost::asio::io_context &loop, const Config &config, const HttpService &service,
+             Observer observer, StreamService *streams = nullptr);
   ~HttpServer();
 
   // Serves until stop(); then refuses new connections, closes idle ones, finishes and writes

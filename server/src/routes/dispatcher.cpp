@@ -38,6 +38,20 @@ std::optional<std::string> origin(const HttpRequest &request) {
   return std::string(proto && *proto == "https" ? "https://" : "http://") + *host;
 }
 
+// What `make` answers, or what it threw in the dialect's shape: an ApiFailure's error, anything
+// else 500 (logged with `where`).
+template <class Make>
+HttpResponse guarded(const Dialect &dialect, const std::string &where, Make make) {
+  try {
+    return make();
+  } catch (const ApiFailure &failure) {
+    return dialect.write_error(failure.error());
+  } catch (const std::exception &e) {
+    log_line("unexpected error on " + where + ": " + e.what());
+    return dialect.write_error(http_error(500, "internal error"));
+  }
+}
+
 }  // namespace
 
 // --pool-wait-ms bounds the wait for a connection from the moment the request was complete: the
@@ -51,8 +65,9 @@ std::chrono::milliseconds Dispatcher::pool_wait(const HttpRequest &request) cons
   return std::max(milliseconds(0), wait - waited);
 }
 
-Dispatcher::Dispatcher(const Config &config, Pool &pool, const Metrics &metrics, const UiFiles &ui)
-    : services_{config, pool, metrics, ui}, router_(patterns()) {}
+Dispatcher::Dispatcher(const Config &config, AsyncPool &db, const Metrics &metrics,
+                       const UiFiles &ui)
+    : db_(db), services_{config, db, metrics, ui}, router_(patterns()) {}
 
 Dispatcher::Lookup Dispatcher::lookup(std::string_view method, std::string_view path) const {
   const Dialect &owner = dialect_of_path(path);
@@ -68,7 +83,7 @@ Dispatcher::Lookup Dispatcher::lookup(const HttpRequest &request) const {
   return lookup(request.method(), request.path());
 }
 
-bool Dispatcher::blocking(const HttpRequest &request) const {
+bool Dispatcher::waits(const HttpRequest &request) const {
   Lookup found = lookup(request);
   return found.match.outcome == Router::Outcome::kFound &&
          route_table()[found.match.route].statement.name != nullptr;
@@ -128,20 +143,36 @@ const char *Dispatcher::label(const HttpRequest &request) const {
 
 HttpResponse Dispatcher::handle(const HttpRequest &request) const {
   Lookup found = lookup(request);
-  try {
-    return answer(found, request);
-  } catch (const ApiFailure &failure) {
-    return found.dialect->write_error(failure.error());
-  } catch (const std::exception &e) {
-    log_line("unexpected error on " + request.method() + " " + request.path() + ": " + e.what());
-    return found.dialect->write_error(http_error(500, "internal error"));
-  }
+  return guarded(*found.dialect, request.method() + " " + request.path(),
+                 [&] { return answer(found, request); });
+}
+
+void Dispatcher::start(const HttpRequest &request,
+                       std::function<void(HttpResponse response)> reply) const {
+  Lookup found = lookup(request);
+  const Route &route = route_table()[found.match.route];
+  const Dialect *dialect = found.dialect;
+  std::optional<DbCall> call;
+  HttpResponse refused = guarded(*dialect, request.method() + " " + request.path(), [&] {
+    call = call_of(route, found.match, request);
+    return HttpResponse{};
+  });
+  if (!call)
+    return reply(std::move(refused));
+  db_.call(std::move(*call), pool_wait(request),
+           [this, &route, dialect, reply = std::move(reply)](DbOutcome outcome) {
+             reply(guarded(*dialect, route.pattern, [&] {
+               if (outcome.error)
+                 return dialect->write_error(*outcome.error);
+               return route.reply(route, one_row(std::move(outcome.rows)), services_);
+             }));
+           });
 }
 
 HttpResponse Dispatcher::answer(const Lookup &found, const HttpRequest &request) const {
   const Router::Match &match = found.match;
   if (match.outcome == Router::Outcome::kFound)
-    return serve(route_table()[match.route], match, request);
+    return serve(route_table()[match.route], request);
   const Dialect &dialect = *found.dialect;
   if (match.outcome == Router::Outcome::kNotFound || !dialect.answers_405)
     throw ApiFailure(dialect.no_route(request));
@@ -157,10 +188,16 @@ HttpResponse Dispatcher::answer(const Lookup &found, const HttpRequest &request)
   return out;
 }
 
-HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
-                               const HttpRequest &request) const {
+// A row without a statement: a file of the UI, or a reply from what the server knows.
+HttpResponse Dispatcher::serve(const Route &route, const HttpRequest &request) const {
   if (route.transport == Transport::kFile)
     return services_.ui.respond(route.pattern, request);
+  return route.reply(route, {}, services_);
+}
+
+// A row's statement with its arguments, as its dialect reads them from the request.
+DbCall Dispatcher::call_of(const Route &route, const Router::Match &match,
+                           const HttpRequest &request) const {
   const Dialect &dialect = *route.dialect;
   std::vector<std::optional<std::string>> params;
   params.reserve(route.args.size());
@@ -198,12 +235,7 @@ HttpResponse Dispatcher::serve(const Route &route, const Router::Match &match,
       }
     }
   }
-  std::vector<std::string> row;
-  if (route.statement.name != nullptr) {
-    row = call_database(services_.pool, pool_wait(request),
-                        DbCall{route.statement.name, params, retry_safe});
-  }
-  return route.reply(route, std::move(row), services_);
+  return DbCall{route.statement.name, std::move(params), retry_safe};
 }
 
 }  // namespace pgi::server

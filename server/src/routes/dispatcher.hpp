@@ -5,7 +5,8 @@
 // answers 405, and OPTIONS lists the methods there.
 //
 // It is the HTTP layer's service (http/http_server.hpp): it tells the layer which requests wait
-// on the database (a row with a statement: run on a worker), which are the operations routes
+// on the database (a row with a statement: its call is made through the routes' pool on the
+// event loop, db/async_pool.hpp), which are the operations routes
 // (a row without a token, the UI's files included: answered even beyond --max-connections), and
 // writes the layer's own refusals (400, 408, 413, ...) in the dialect of their path.
 #pragma once
@@ -15,7 +16,7 @@
 #include <string_view>
 
 #include "config.hpp"
-#include "db/pool.hpp"
+#include "db/async_pool.hpp"
 #include "http/http_server.hpp"
 #include "metrics.hpp"
 #include "routes/router.hpp"
@@ -25,11 +26,16 @@ namespace pgi::server {
 
 class Dispatcher : public HttpService {
  public:
-  Dispatcher(const Config &config, Pool &pool, const Metrics &metrics, const UiFiles &ui);
+  Dispatcher(const Config &config, AsyncPool &db, const Metrics &metrics, const UiFiles &ui);
 
-  // Answers any request; never throws.
+  // A found row with a statement.
+  bool waits(const HttpRequest &request) const override;
+  // Answers a request that does not wait; never throws.
   HttpResponse handle(const HttpRequest &request) const override;
-  bool blocking(const HttpRequest &request) const override;
+  // Binds the row's arguments and calls its statement; the reply is the row's, or the error in
+  // the path's dialect.
+  void start(const HttpRequest &request,
+             std::function<void(HttpResponse response)> reply) const override;
   bool operational(const HttpRequest &request) const override;
   // The error with the HTTP layer's status, in the envelope of the path's dialect.
   HttpResponse refuse(std::string_view path, const ApiError &error) const override;
@@ -49,9 +55,10 @@ class Dispatcher : public HttpService {
   Lookup lookup(const HttpRequest &request) const;
   HttpResponse answer(const Lookup &found, const HttpRequest &request) const;
   std::chrono::milliseconds pool_wait(const HttpRequest &request) const;
-  HttpResponse serve(const Route &route, const Router::Match &match,
-                     const HttpRequest &request) const;
+  HttpResponse serve(const Route &route, const HttpRequest &request) const;
+  DbCall call_of(const Route &route, const Router::Match &match, const HttpRequest &request) const;
 
+  AsyncPool &db_;
   Services services_;
   Router router_;
 };

@@ -74,7 +74,7 @@ HttpResponse reply_ready(const Route &route, std::vector<std::string> &&row, con
 
 HttpResponse reply_metrics(const Route &route, std::vector<std::string> &&,
                            const Services &services) {
-  HttpResponse out = respond(route, 200, services.metrics.render(services.pool.stats()));
+  HttpResponse out = respond(route, 200, services.metrics.render(services.db.stats()));
   out.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return out;
 }

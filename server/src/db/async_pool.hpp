@@ -1,0 +1,65 @@
+// The routes' PostgreSQL connections, driven from the server's event loop with libpq's
+// asynchronous interface: a request waiting on PostgreSQL holds a connection and a wait on its
+// socket, never a thread, and its answer comes back to the loop that read the request. (Handing
+// each call to a worker thread and its answer back to the loop cost two thread wake-ups per
+// request: at one client, a tenth of a create's time.)
+//
+// A fixed number of connections (--pool-size), each with the routes' prepared statements and
+// the session settings, opened on first need. Opening one blocks (libpq's connect, the SET and
+// PREPARE statements), so that runs on a thread of the pool's own, and the connection joins the
+// loop when it is ready. A call waits in order for a free connection, at most its `wait` (then
+// 503 pool_exhausted). An idle connection that PostgreSQL closed (a restart) is replaced before
+// it is used; one that breaks mid-call is closed, its slot reconnects on its next use, and a
+// call that may run twice (DbCall::retry_safe) runs once more.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/call.hpp"
+#include "db/pool.hpp"
+#include "errors.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace pgi::server {
+
+// What a call came to: the statement's rows, or the error to answer with (errors.hpp's mapping
+// of what PostgreSQL said; 503 when it could not be reached or no connection freed up in time).
+struct DbOutcome {
+  std::vector<DbRow> rows;
+  std::optional<ApiError> error;
+};
+
+class AsyncPool {
+ public:
+  // `loop` runs on one thread and outlives the pool; `session_setup` runs once on each new
+  // connection, before its statements are prepared.
+  AsyncPool(boost::asio::io_context &loop, std::string url, std::size_t size,
+            std::vector<PreparedStatement> statements, std::vector<std::string> session_setup);
+  ~AsyncPool();
+  AsyncPool(const AsyncPool &) = delete;
+  AsyncPool &operator=(const AsyncPool &) = delete;
+
+  using Done = std::function<void(DbOutcome outcome)>;
+  // On the loop's thread only. `done` is called once, on the loop's thread, after call() has
+  // returned.
+  void call(DbCall call, std::chrono::milliseconds wait, Done done);
+
+  // Safe from any thread.
+  PoolStats stats() const;
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pgi::server
