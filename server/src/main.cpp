@@ -14,7 +14,6 @@
 #include <pthread.h>
 
 #include "config.hpp"
-#include "db/async_pool.hpp"
 #include "db/pool.hpp"
 #include "delivery/workers.hpp"
 #include "db/pruner.hpp"
@@ -57,23 +56,19 @@ int main(int argc, char **argv) {
   std::vector<PreparedStatement> statements = prepared_statements();
   for (PreparedStatement &s : realtime_statements())
     statements.push_back(std::move(s));
-  const std::vector<std::string> session_setup = {
-      "SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
-      "SET client_min_messages = warning"};
   // The event loop, on listen()'s thread: first, so that it outlives all that is bound to it.
   boost::asio::io_context loop(1);
-  // The routes' connections, on the loop; the streams' calls block on threads of their own
-  // (realtime/service.hpp), with a pool of their own of the same bound, opened as they need it.
-  AsyncPool routes_db(loop, config.database_url, static_cast<std::size_t>(config.pool_size),
-                      statements, session_setup);
-  Pool pool(config.database_url, static_cast<std::size_t>(config.pool_size), std::move(statements),
-            session_setup);
+  // The connections of the routes and the streams, driven from the loop.
+  Pool pool(loop, config.database_url, static_cast<std::size_t>(config.pool_size),
+            std::move(statements),
+            {"SET statement_timeout = " + std::to_string(config.statement_timeout_ms),
+             "SET client_min_messages = warning"});
   RealtimeService realtime(config, pool);
   Metrics metrics(&realtime.stats());
   UiFiles ui(config.ui_dir);
   log_line("browser UI: " + std::to_string(ui.loaded()) + " of " + std::to_string(kUiFileCount) +
            " files from " + ui.dir() + (ui.loaded() == kUiFileCount ? "" : " (see --ui-dir)"));
-  Dispatcher dispatcher(config, routes_db, metrics, ui);
+  Dispatcher dispatcher(config, pool, metrics, ui);
   Pruner pruner(config.database_url, config.prune_interval_s);
   HttpServer server(
       loop, config, dispatcher,

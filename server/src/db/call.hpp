@@ -1,9 +1,7 @@
-// A call of one prepared statement: one round trip, its rows returned as the text PostgreSQL
-// sent (JSON is passed through, never parsed here). Every failure becomes an ApiError: the
-// SQLSTATE mapping (errors.hpp) for errors the statement raised, 503 when PostgreSQL cannot be
-// reached or no connection frees up in time. The routes make theirs on the event loop
-// (db/async_pool.hpp); call_database_rows makes one from a thread that may block (the streams'
-// calls).
+// A call of one prepared statement (made by db/pool.hpp): one round trip, its rows returned as
+// the text PostgreSQL sent (JSON is passed through, never parsed here). Every failure becomes an
+// ApiError: the SQLSTATE mapping (errors.hpp) for errors the statement raised, 503 when
+// PostgreSQL cannot be reached or no connection frees up in time.
 #pragma once
 
 #include <chrono>
@@ -11,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "db/pool.hpp"
 #include "errors.hpp"
 
 namespace pgi::server {
@@ -25,10 +22,8 @@ struct DbCall {
   bool retry_safe;
 };
 
-// Every row of the statement (any number), each column nullopt for NULL.
+// A row of a statement's answer, each column nullopt for NULL.
 using DbRow = std::vector<std::optional<std::string>>;
-std::vector<DbRow> call_database_rows(Pool &pool, std::chrono::milliseconds wait,
-                                      const DbCall &call);
 
 // The columns of a statement's one row, in order (a NULL reads "null"); 500 for any other
 // number of rows.

@@ -1,20 +1,32 @@
-// A fixed-size pool of PostgreSQL connections, each with the server's prepared statements.
+// The server's PostgreSQL connections for the routes and the streams, driven from the event
+// loop with libpq's asynchronous interface: a request waiting on PostgreSQL holds a connection
+// and a wait on its socket, never a thread, and its answer comes back to the loop that read it.
+// (Handing each call to a worker thread and its answer back to the loop cost two thread wake-ups
+// per request: at one client, a tenth of a create's time.)
 //
-// Connections are opened lazily, on the first lease of a slot, so the server starts (and
-// answers 503) while PostgreSQL is down. A lease whose connection broke is discarded: its slot
-// reconnects on its next lease, which is how the pool recovers after PostgreSQL restarts.
+// A fixed number of connections (--pool-size), each with the routes' prepared statements and
+// the session settings, opened on first need. Opening one blocks (libpq's connect, the SET and
+// PREPARE statements), so that runs on a thread of the pool's own, and the connection joins the
+// loop when it is ready. A call waits in order for a free connection, at most its `wait` (then
+// 503 pool_exhausted). An idle connection that PostgreSQL closed (a restart) is replaced before
+// it is used; one that breaks mid-call is closed, its slot reconnects on its next use, and a
+// call that may run twice (DbCall::retry_safe) runs once more.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
+#include "db/call.hpp"
+#include "errors.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace pgi::server {
 
@@ -27,60 +39,42 @@ struct PoolStats {
   std::size_t size = 0;
   std::size_t in_use = 0;
   std::size_t open = 0;     // slots holding a live connection
-  std::size_t waiting = 0;  // callers waiting for a free slot
+  std::size_t waiting = 0;  // calls waiting for a free connection
   unsigned long long connects = 0;
   unsigned long long connect_failures = 0;
   unsigned long long discarded = 0;
   unsigned long long wait_timeouts = 0;
 };
 
+// What a call came to: the statement's rows, or the error to answer with (errors.hpp's mapping
+// of what PostgreSQL said; 503 when it could not be reached or no connection freed up in time).
+struct DbOutcome {
+  std::vector<DbRow> rows;
+  std::optional<ApiError> error;
+};
+
 class Pool {
  public:
-  // `session_setup` statements run once on each new connection (SET statement_timeout ...).
-  Pool(std::string url, std::size_t size, std::vector<PreparedStatement> statements,
-       std::vector<std::string> session_setup);
+  // `loop` runs on one thread and outlives the pool; `session_setup` runs once on each new
+  // connection, before its statements are prepared.
+  Pool(boost::asio::io_context &loop, std::string url, std::size_t size,
+       std::vector<PreparedStatement> statements, std::vector<std::string> session_setup);
   ~Pool();
   Pool(const Pool &) = delete;
   Pool &operator=(const Pool &) = delete;
 
-  class Lease {
-   public:
-    Lease(Lease &&other) noexcept;
-    Lease &operator=(Lease &&) = delete;
-    ~Lease();
+  using Done = std::function<void(DbOutcome outcome)>;
+  // From any thread (the call itself is made on the loop). `done` is called once, on the loop's
+  // thread, after call() has returned.
+  void call(DbCall call, std::chrono::milliseconds wait, Done done);
 
-    pqxx::connection &connection() { return *connection_; }
-    // The connection is unusable (PostgreSQL went away): close it; the slot reconnects later.
-    void discard();
-
-   private:
-    friend class Pool;
-    Lease(Pool *pool, std::size_t slot, pqxx::connection *connection)
-        : pool_(pool), slot_(slot), connection_(connection) {}
-    Pool *pool_;
-    std::size_t slot_;
-    pqxx::connection *connection_;
-  };
-
-  // A connected lease, or nullopt when no slot frees up within `wait`. Throws
-  // pqxx::broken_connection (or another pqxx error) when PostgreSQL cannot be reached.
-  std::optional<Lease> acquire(std::chrono::milliseconds wait);
-
+  // Safe from any thread.
   PoolStats stats() const;
 
+  class Impl;
+
  private:
-  void release(std::size_t slot, bool discard);
-  std::unique_ptr<pqxx::connection> connect();
-
-  const std::string url_;
-  const std::vector<PreparedStatement> statements_;
-  const std::vector<std::string> session_setup_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<std::unique_ptr<pqxx::connection>> slots_;
-  std::vector<std::size_t> free_;  // slot numbers, used as a stack (the warmest slot first)
-  PoolStats stats_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace pgi::server

@@ -6,7 +6,7 @@
 // Reading a request costs its connection a socket and a bounded buffer, never a thread: a slow,
 // idle or hostile client holds no worker. A complete request goes to the HttpService, on the
 // loop: it answers at once when answering cannot wait (health, metrics, a 404), else it starts
-// the answer (a database call, made on the same loop: db/async_pool.hpp) and hands it back to
+// the answer (a database call, made on the same loop: db/pool.hpp) and hands it back to
 // the connection, which writes it. No request holds a thread while it waits.
 //
 // What the layer refuses by itself, it answers with an ApiError that the service writes in the

@@ -19,18 +19,12 @@ RealtimeService::RealtimeService(const Config &config, Pool &pool)
     : config_(config),
       pool_(pool),
       hub_(static_cast<std::size_t>(config.max_streams)),
-      poller_(config, hub_),
-      calls_(static_cast<std::size_t>(std::clamp(config.pool_size, 2, 8))) {
+      poller_(config, hub_) {
   poller_.start();
 }
 
 RealtimeService::~RealtimeService() {
   poller_.stop();
-  calls_.join();
-}
-
-void RealtimeService::run(std::function<void()> work) {
-  boost::asio::post(calls_, std::move(work));
 }
 
 void RealtimeService::take(std::unique_ptr<StreamHandoff> handoff) {

@@ -1,7 +1,7 @@
 // The realtime layer: takes the stream routes' connections from the HTTP layer (the
 // StreamService of http/stream_handoff.hpp) and owns what they share: the hub of
-// subscriptions, the one feed poller, and a few threads for the streams' own database calls
-// (opening a stream, catching up, the Directus reads), which go through the server's pool.
+// subscriptions and the one feed poller. The streams' own database calls (opening a stream,
+// catching up, the Directus reads) go through the server's pool, as the routes' do.
 //
 //   GET /api/notifications/stream   server-sent events (realtime/sse_session.hpp)
 //   GET /websocket                  Directus's realtime protocol (realtime/ws_session.hpp)
@@ -16,7 +16,6 @@
 #include <functional>
 #include <memory>
 
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "config.hpp"
@@ -41,8 +40,9 @@ class RealtimeService : public StreamService {
   Hub &hub() { return hub_; }
   const HubStats &stats() const { return hub_.stats; }
 
-  // Runs `call` on a database thread, then `done` with its rows or its error (an ApiFailure's
-  // error) on `executor` (the stream's strand).
+  // Calls `statement` through the pool, then `done` with its rows or its error on `executor`
+  // (the stream's strand). A stream's calls change nothing: each may run again on a fresh
+  // connection.
   using Rows = std::vector<DbRow>;
   template <class Executor>
   void call(Executor executor, const char *statement,
@@ -50,13 +50,10 @@ class RealtimeService : public StreamService {
             std::function<void(Rows rows, const ApiError *error)> done);
 
  private:
-  void run(std::function<void()> work);
-
   const Config &config_;
   Pool &pool_;
   Hub hub_;
   Poller poller_;
-  boost::asio::thread_pool calls_;
 };
 
 // Writes a whole HTTP response on a stream that is not (yet) an event stream, then closes it.

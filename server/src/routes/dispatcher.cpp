@@ -65,8 +65,7 @@ std::chrono::milliseconds Dispatcher::pool_wait(const HttpRequest &request) cons
   return std::max(milliseconds(0), wait - waited);
 }
 
-Dispatcher::Dispatcher(const Config &config, AsyncPool &db, const Metrics &metrics,
-                       const UiFiles &ui)
+Dispatcher::Dispatcher(const Config &config, Pool &db, const Metrics &metrics, const UiFiles &ui)
     : db_(db), services_{config, db, metrics, ui}, router_(patterns()) {}
 
 Dispatcher::Lookup Dispatcher::lookup(std::string_view method, std::string_view path) const {

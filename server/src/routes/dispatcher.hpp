@@ -6,7 +6,7 @@
 //
 // It is the HTTP layer's service (http/http_server.hpp): it tells the layer which requests wait
 // on the database (a row with a statement: its call is made through the routes' pool on the
-// event loop, db/async_pool.hpp), which are the operations routes
+// event loop, db/pool.hpp), which are the operations routes
 // (a row without a token, the UI's files included: answered even beyond --max-connections), and
 // writes the layer's own refusals (400, 408, 413, ...) in the dialect of their path.
 #pragma once
@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "config.hpp"
-#include "db/async_pool.hpp"
+#include "db/pool.hpp"
 #include "http/http_server.hpp"
 #include "metrics.hpp"
 #include "routes/router.hpp"
@@ -26,7 +26,7 @@ namespace pgi::server {
 
 class Dispatcher : public HttpService {
  public:
-  Dispatcher(const Config &config, AsyncPool &db, const Metrics &metrics, const UiFiles &ui);
+  Dispatcher(const Config &config, Pool &db, const Metrics &metrics, const UiFiles &ui);
 
   // A found row with a statement.
   bool waits(const HttpRequest &request) const override;
@@ -58,7 +58,7 @@ class Dispatcher : public HttpService {
   HttpResponse serve(const Route &route, const HttpRequest &request) const;
   DbCall call_of(const Route &route, const Router::Match &match, const HttpRequest &request) const;
 
-  AsyncPool &db_;
+  Pool &db_;
   Services services_;
   Router router_;
 };

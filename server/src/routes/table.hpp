@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "db/async_pool.hpp"
+#include "db/pool.hpp"
 #include "http/http_server.hpp"
 #include "metrics.hpp"
 #include "routes/dialect.hpp"
@@ -65,7 +65,7 @@ struct Statement {
 // What a reply has to hand: the server's configuration, pool and metrics, and the UI's files.
 struct Services {
   const Config &config;
-  const AsyncPool &db;
+  const Pool &db;
   const Metrics &metrics;
   const UiFiles &ui;
 };
