@@ -22,6 +22,7 @@
 namespace pgi::server {
 
 namespace net = boost::asio;
+using Socket = net::posix::stream_descriptor;
 
 namespace {
 
@@ -134,7 +135,7 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
  private:
   struct Slot {
     PGconn *connection = nullptr;
-    std::unique_ptr<net::posix::stream_descriptor> socket;  // PQsocket, not owned (released)
+    std::unique_ptr<Socket> socket;  // PQsocket, not owned (released)
     bool busy = false;
     bool connecting = false;
   };
@@ -232,7 +233,7 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
       return;
     }
     slot.connection = opened.connection;
-    slot.socket = std::make_unique<net::posix::stream_descriptor>(loop_, PQsocket(slot.connection));
+    slot.socket = std::make_unique<Socket>(loop_, PQsocket(slot.connection));
     count([](PoolStats &s) {
       ++s.open;
       ++s.connects;
@@ -263,22 +264,19 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
     if (left < 0)
       return broken(slot, std::move(p));
     if (left == 0)
-      return read(slot, std::move(p));
-    slot.socket->async_wait(net::posix::stream_descriptor::wait_write,
-                            [self = shared_from_this(), &slot, p](boost::system::error_code ec) {
-                              if (ec)
-                                return;  // the pool is closing
-                              self->flush(slot, p);
-                            });
+      return await(slot, std::move(p), Socket::wait_read, &Impl::receive);
+    await(slot, std::move(p), Socket::wait_write, &Impl::flush);
   }
 
-  void read(Slot &slot, std::shared_ptr<Pending> p) {
-    slot.socket->async_wait(net::posix::stream_descriptor::wait_read,
-                            [self = shared_from_this(), &slot, p](boost::system::error_code ec) {
-                              if (ec)
-                                return;  // the pool is closing
-                              self->receive(slot, p);
-                            });
+  // Waits until the socket is ready (`ready`), then goes on with `next`.
+  void await(Slot &slot, std::shared_ptr<Pending> p, Socket::wait_type ready,
+             void (Impl::*next)(Slot &, std::shared_ptr<Pending>)) {
+    slot.socket->async_wait(
+        ready, [self = shared_from_this(), &slot, p, next](boost::system::error_code ec) {
+          if (ec)
+            return;  // the pool is closing
+          ((*self).*next)(slot, p);
+        });
   }
 
   void receive(Slot &slot, std::shared_ptr<Pending> p) {
@@ -291,7 +289,7 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
       take(*p, result);
       PQclear(result);
     }
-    read(slot, std::move(p));
+    await(slot, std::move(p), Socket::wait_read, &Impl::receive);
   }
 
   // One result of the statement (a call's statement gives one; any further is read and dropped).
