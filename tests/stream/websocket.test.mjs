@@ -71,6 +71,36 @@ test('@directus/sdk realtime(): init, then create, update and delete as the REST
   assert.deepEqual(got[3].data, [String(n.id)]);
 });
 
+// The feed's poller can publish a change some time after its commit (here up to a second): a
+// change already in the init data must not follow it as an event.
+test('a change committed just before the subscription is in the init data and not sent again', async () => {
+  const slow = await startServer(['--feed-poll-ms', '1000']);
+  try {
+    const name = `ws_since_${Date.now()}`;
+    const s = await raw(slow.url.replace('http', 'ws') + '/websocket');
+    s.send({ type: 'auth', access_token: token(name), uid: 'a' });
+    assert.ok(await s.until((f) => f.length >= 1));
+    s.frames.shift();
+    const before = create(name, { title: 'just before' });
+    s.send({ type: 'subscribe', collection: 'directus_notifications', uid: 'all', query: { fields: ['id', 'subject'] } });
+    assert.ok(await s.until((f) => f.length >= 1));
+    const init = s.frames.shift();
+    assert.equal(init.event, 'init');
+    assert.deepEqual(init.data.map((r) => r.subject), ['just before']);
+    await sleep(2500);  // two of the poller's intervals: the change has been published
+    assert.deepEqual(s.frames, [], 'no frame for the change the init data holds');
+    const later = create(name, { title: 'after' });
+    assert.ok(await s.until((f) => f.length >= 1));
+    assert.equal(s.frames[0].event, 'create');
+    assert.deepEqual(s.frames[0].data.map((r) => r.subject), ['after']);
+    assert.notEqual(String(s.frames[0].data[0].id), String(before.id));
+    assert.ok(later.id);
+    s.ws.close();
+  } finally {
+    await slow.stop();
+  }
+});
+
 test('a filter, an event, an item; a user never sees another user\'s notifications', async () => {
   const name = `ws_f_${Date.now()}`;
   const s = await authed(token(name));

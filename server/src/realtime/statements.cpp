@@ -29,7 +29,9 @@ std::vector<PreparedStatement> realtime_statements() {
       {sql::kWsAuth,
        "SELECT (s.c).user_id, (s.c).workspace_id, (s.c).admin FROM (SELECT "
        "inbox._directus_caller($1, 'notifications:read') AS c) s"},
-      {sql::kWsRead, "SELECT inbox.directus_read($1, $2::pg_catalog.jsonb)::text"},
+      // (Both functions are STABLE: they read with the statement's one snapshot.)
+      {sql::kWsRead,
+       "SELECT inbox.directus_read($1, $2::pg_catalog.jsonb)::text, inbox.feed_head($3)"},
       {sql::kWsReadMany,
        "SELECT q.n, inbox.directus_read($1, q.query)::text FROM "
        "pg_catalog.jsonb_array_elements($2::pg_catalog.jsonb) WITH ORDINALITY AS q(query, n) "

@@ -26,7 +26,8 @@ inline constexpr const char *kStreamChanges = "stream_changes";
 inline constexpr const char *kStreamUnread = "stream_unread";
 // WebSocket: (token) -> user_id, workspace_id, admin ('t'/'f').
 inline constexpr const char *kWsAuth = "ws_auth";
-// (token, query json) -> inbox.directus_read's text: {"data": [...]}.
+// (token, query json, user or NULL) -> inbox.directus_read's text: {"data": [...]}, and the
+// user's last event in the feed as of the same snapshot (0 for NULL).
 inline constexpr const char *kWsRead = "ws_read";
 // (token, queries json array) -> (ordinality, directus_read text) for each query.
 inline constexpr const char *kWsReadMany = "ws_read_many";

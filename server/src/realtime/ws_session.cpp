@@ -338,7 +338,11 @@ void WsSession::subscribe(const Json &message) {
     *same = sub;  // a subscribe with the uid of another replaces it
   else
     subscriptions_.emplace_back(key, sub);
-  service_.call(ws_.get_executor(), sql::kWsRead, {token(), query.dump()},
+  // (An admin's socket follows every user's events, each user's ids their own: no one head.)
+  std::optional<std::string> user;
+  if (!caller_->admin)
+    user = caller_->user_id;
+  service_.call(ws_.get_executor(), sql::kWsRead, {token(), query.dump(), user},
                 [self = shared_from_this(), sub = std::move(sub), key, generation](
                     RealtimeService::Rows rows, const ApiError *failure) mutable {
                   if (self->closed_)
@@ -364,6 +368,7 @@ void WsSession::subscribe(const Json &message) {
                   if (!sub.uid.is_null())
                     frame["uid"] = uid_text(sub.uid);
                   placed->ready = true;
+                  placed->since = std::stoll(rows.at(0).at(1).value_or("0"));
                   self->follow(true);
                   self->send(frame);
                 });
@@ -434,7 +439,7 @@ void WsSession::on_events() {
     if (caller_->workspace_id && e.workspace_id != caller_->workspace_id)
       continue;
     for (const auto &[key, sub] : subscriptions_) {
-      if (!sub.ready || (sub.event && *sub.event != action))
+      if (!sub.ready || e.id <= sub.since || (sub.event && *sub.event != action))
         continue;
       if (!sub.item.is_null() && sub.item.dump() != std::to_string(*e.key) &&
           sub.item != Json(std::to_string(*e.key)))

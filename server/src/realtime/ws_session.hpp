@@ -66,7 +66,10 @@ class WsSession : public Subscriber, public std::enable_shared_from_this<WsSessi
     Json query;                        // the client's query (an object)
     Json item;                         // null: the whole collection
     bool ready = false;                // its init reply went out: events follow
-    unsigned generation = 0;           // which subscribe message made it
+    // The user's last event as of the init read (a user's own socket): the events up to it are
+    // in the init data already, and the feed can still bring them after it.
+    long long since = 0;
+    unsigned generation = 0;  // which subscribe message made it
   };
   struct Caller {
     std::string user_id;
