@@ -42,7 +42,7 @@ struct Opened {
   std::string error;
 };
 
-// Connects and readies a connection for the routes (blocking: on the connect thread).
+// Connects and readies a connection of the pool (blocking: on the connect thread).
 Opened open(const std::string &url, const std::vector<std::string> &setup,
             const std::vector<PreparedStatement> &statements) {
   Opened out;
