@@ -164,11 +164,7 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
   void pump() {
     while (!waiting_.empty()) {
       if (Slot *slot = idle()) {
-        std::shared_ptr<Pending> p = std::move(waiting_.front());
-        waiting_.pop_front();
-        count([](PoolStats &s) { --s.waiting; });
-        p->timer.reset();  // (its handler then sees operation_aborted)
-        send(*slot, std::move(p));
+        send(*slot, first_waiting());
         continue;
       }
       std::size_t connecting = 0;
@@ -182,6 +178,16 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
         return;
       connect(*empty);
     }
+  }
+
+  // The call that has waited longest, out of the line (its wait's timer cancelled: the handler
+  // then sees operation_aborted).
+  std::shared_ptr<Pending> first_waiting() {
+    std::shared_ptr<Pending> p = std::move(waiting_.front());
+    waiting_.pop_front();
+    count([](PoolStats &s) { --s.waiting; });
+    p->timer.reset();
+    return p;
   }
 
   void expire(const std::shared_ptr<Pending> &p) {
@@ -220,11 +226,7 @@ class Pool::Impl : public std::enable_shared_from_this<Impl> {
       count([](PoolStats &s) { ++s.connect_failures; });
       // The call that waits longest learns of it now, not when its wait runs out.
       if (!waiting_.empty()) {
-        std::shared_ptr<Pending> p = std::move(waiting_.front());
-        waiting_.pop_front();
-        count([](PoolStats &s) { --s.waiting; });
-        p->timer.reset();
-        answer(p, DbOutcome{{}, database_unavailable(opened.error)});
+        answer(first_waiting(), DbOutcome{{}, database_unavailable(opened.error)});
       }
       return pump();
     }
